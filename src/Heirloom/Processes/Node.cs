@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+
+namespace Heirloom.Processes;
+
+/// <summary>
+/// A running node: it owns processes, their registered names and (later) tables. Several nodes may live in one
+/// OS process. Disposing the node stops every process: each is told to exit with <see cref="ExitReason.Shutdown"/>,
+/// processes spawned from outside any process (the roots of supervision trees) first, newest first; the node then
+/// waits, bounded by <see cref="ShutdownTimeout"/>, and kills what is left.
+/// </summary>
+public sealed class Node : IAsyncDisposable
+{
+    private static int s_nextId;
+
+    private readonly ConcurrentDictionary<long, ProcessContext> _processes = new();
+    private long _nextSerial;
+    private long _nextMonitorRef;
+    private int _disposed;
+
+    /// <summary>Starts a node.</summary>
+    public Node() => Id = Interlocked.Increment(ref s_nextId) - 1;
+
+    /// <summary>The node's number, the first part of its pids' printed form.</summary>
+    public int Id { get; }
+
+    /// <summary>How long disposal waits for processes to exit after Shutdown before killing them. Default 5 s.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Reports of crashes (a process ending with an unhandled exception) and, from supervisors, of restarts.
+    /// Handlers run on the thread of the process that reports; an exception thrown by a handler is ignored.
+    /// </summary>
+    public event EventHandler<NodeReport>? Reported;
+
+    /// <summary>How many processes are alive.</summary>
+    public int ProcessCount => _processes.Count;
+
+    internal ConcurrentDictionary<string, ProcessContext> Names { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Spawns a process from outside any process; it has no parent.</summary>
+    /// <param name="body">The process's code. When it returns the process exits with <see cref="ExitReason.Normal"/>;
+    /// when it throws, with the exception as its reason.</param>
+    /// <exception cref="ObjectDisposedException">The node has been disposed.</exception>
+    public Pid Spawn(Func<ProcessContext, Task> body) => SpawnCore(body, default, link: null, monitor: null, out _);
+
+    /// <summary>Sends a message; never blocks, never throws for a dead pid.</summary>
+    /// <param name="pid">The receiver.</param>
+    /// <param name="message">The message; may not be null.</param>
+    public void Send(Pid pid, object message) => pid.Send(message);
+
+    /// <summary>Sends a message to a registered name.</summary>
+    /// <param name="name">The registered name.</param>
+    /// <param name="message">The message; may not be null.</param>
+    /// <exception cref="NoProcessException">No process is registered under <paramref name="name"/>.</exception>
+    public void Send(string name, object message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var pid = WhereIs(name) ?? throw new NoProcessException(default, $"No process is registered as '{name}'.");
+        pid.Send(message);
+    }
+
+    /// <summary>
+    /// Sends an exit signal from outside any process, as <c>erlang:exit(Pid, Reason)</c>; the
+    /// <see cref="Processes.Exit"/> a trapping target receives carries <c>default(Pid)</c> as its sender.
+    /// </summary>
+    /// <param name="pid">The target.</param>
+    /// <param name="reason">The signal's reason; <see cref="ExitReason.Kill"/> cannot be trapped.</param>
+    public void Exit(Pid pid, ExitReason reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        pid.Resolve().ReceiveExitSignal(default, reason, fromLink: false);
+    }
+
+    /// <summary>Registers a name for a live process. A process has at most one name; it is freed when the process exits.</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="pid">The process.</param>
+    /// <exception cref="NameTakenException">The name is taken, or the process already has a name.</exception>
+    /// <exception cref="NoProcessException">The process has exited.</exception>
+    public void Register(string name, Pid pid)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var process = pid.Resolve();
+        if (process.Node != this)
+        {
+            throw new ArgumentException($"Process {pid} lives on another node.", nameof(pid));
+        }
+
+        process.Register(name);
+    }
+
+    /// <summary>Removes a registered name.</summary>
+    /// <param name="name">The name.</param>
+    /// <returns>True when the name was registered.</returns>
+    public bool Unregister(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!Names.TryRemove(name, out var process))
+        {
+            return false;
+        }
+
+        process.ForgetName(name);
+        return true;
+    }
+
+    /// <summary>The process registered under a name, or null.</summary>
+    /// <param name="name">The name.</param>
+    public Pid? WhereIs(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return Names.TryGetValue(name, out var process) ? process.Self : null;
+    }
+
+    /// <summary>The registered names and their processes, at this moment.</summary>
+    public IReadOnlyDictionary<string, Pid> RegisteredNames() => Names.ToDictionary(pair => pair.Key, pair => pair.Value.Self);
+
+    /// <summary>The live processes, at this moment, oldest first.</summary>
+    public IReadOnlyList<Pid> Processes() => _processes.Values.OrderBy(p => p.Serial).Select(p => p.Self).ToArray();
+
+    /// <summary>A snapshot of one process: status, name, links, monitors, mailbox length; null once it has exited.</summary>
+    /// <param name="pid">The process.</param>
+    public ProcessInfo? GetProcessInfo(Pid pid)
+    {
+        var process = pid.Resolve();
+        return process.IsAlive ? process.GetInfo() : null;
+    }
+
+    /// <summary>Completes with the process's exit reason once it has exited (at once for a dead process).
+    /// For code outside processes, such as tests and hosts; processes use <see cref="ProcessContext.Monitor(Pid)"/>.</summary>
+    /// <param name="pid">The process.</param>
+    public Task<ExitReason> WhenExited(Pid pid) => pid.Resolve().WhenExited();
+
+    /// <summary>Stops every process (see <see cref="Node"/>) and waits for them. Calling it twice is harmless.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        var roots = _processes.Values.Where(p => p.Parent.IsNone || !p.Parent.IsAlive).OrderByDescending(p => p.Serial).ToArray();
+        var deadline = DateTime.UtcNow + ShutdownTimeout;
+        await StopAsync(roots, deadline).ConfigureAwait(false);
+        var rest = _processes.Values.OrderByDescending(p => p.Serial).ToArray();
+        await StopAsync(rest, deadline).ConfigureAwait(false);
+        foreach (var process in _processes.Values)
+        {
+            process.ReceiveExitSignal(default, ExitReason.Kill, fromLink: false);
+        }
+    }
+
+    internal Pid SpawnCore(Func<ProcessContext, Task> body, Pid parent, ProcessContext? link, ProcessContext? monitor, out MonitorRef monitorRef)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var process = new ProcessContext(this, Interlocked.Increment(ref _nextSerial), body, parent);
+        _processes[process.Serial] = process;
+        monitorRef = default;
+        if (link is not null && !ProcessContext.TryLink(link, process))
+        {
+            // The spawning process died before the child ran: the child dies with it, as in Erlang.
+            process.Terminate(ExitReason.NoProc);
+        }
+
+        if (monitor is not null)
+        {
+            monitorRef = NewMonitorRef();
+            monitor.AddMonitorHeld(monitorRef, process);
+            if (!process.AddWatcher(monitorRef, monitor))
+            {
+                monitor.Deliver(new Down(monitorRef, process.Self, ExitReason.NoProc));
+            }
+        }
+
+        process.Start();
+        return process.Self;
+    }
+
+    internal MonitorRef NewMonitorRef() => new(Interlocked.Increment(ref _nextMonitorRef));
+
+    internal void Forget(ProcessContext process) => _processes.TryRemove(process.Serial, out _);
+
+    internal void Report(NodeReport report)
+    {
+        try
+        {
+            Reported?.Invoke(this, report);
+        }
+        catch (Exception)
+        {
+            // A reporting hook must never take a process or the thread pool down with it.
+        }
+    }
+
+    private static async Task StopAsync(ProcessContext[] processes, DateTime deadline)
+    {
+        foreach (var process in processes)
+        {
+            process.ReceiveExitSignal(default, ExitReason.Shutdown, fromLink: false);
+        }
+
+        var remaining = deadline - DateTime.UtcNow;
+        if (remaining <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var all = Task.WhenAll(processes.Select(p => p.WhenExited()));
+        await Task.WhenAny(all, Task.Delay(remaining)).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,372 @@
+namespace Heirloom.Processes;
+
+/// <summary>Links, monitors, exit signals, names and termination.</summary>
+public sealed partial class ProcessContext
+{
+    // Fields below are guarded by lock (this). A process's exit is one transition of _exitReason from null,
+    // taken under the lock; everything linked or monitored after it sees the process dead.
+    private volatile ExitReason? _exitReason;
+    private volatile bool _trapExit;
+    private HashSet<ProcessContext>? _links;
+    private Dictionary<MonitorRef, ProcessContext>? _watchers;
+    private Dictionary<MonitorRef, ProcessContext>? _monitors;
+    private string? _name;
+    private TaskCompletionSource<ExitReason>? _exited;
+
+    internal bool IsAlive => _exitReason is null;
+
+    internal string? RegisteredName => _name;
+
+    /// <summary>
+    /// Links this process to another, both ways. When either exits with a reason other than
+    /// <see cref="ExitReason.Normal"/>, the other gets an exit signal. Linking to a dead process delivers a
+    /// <see cref="ExitReason.NoProc"/> exit signal to this process at once (killing it unless it traps exits).
+    /// Linking twice is the same as linking once; linking to itself does nothing.
+    /// </summary>
+    /// <param name="pid">The process to link to; it must live on the same node.</param>
+    public void Link(Pid pid)
+    {
+        var other = ResolveLocal(pid);
+        if (other == this)
+        {
+            return;
+        }
+
+        if (!TryLink(this, other))
+        {
+            ReceiveExitSignal(pid, ExitReason.NoProc, fromLink: true);
+        }
+    }
+
+    /// <summary>Removes the link between this process and another, both ways; does nothing when there is none.</summary>
+    /// <param name="pid">The linked process.</param>
+    public void Unlink(Pid pid)
+    {
+        var other = ResolveLocal(pid);
+        var (first, second) = Ordered(this, other);
+        lock (first)
+        {
+            lock (second)
+            {
+                _links?.Remove(other);
+                other._links?.Remove(this);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Monitors another process: when it exits, this process receives <see cref="Down"/> exactly once.
+    /// Monitoring a process that is already dead delivers <c>Down(..., NoProc)</c> at once.
+    /// </summary>
+    /// <param name="pid">The process to watch; it must live on the same node.</param>
+    /// <returns>The monitor's reference, which the <see cref="Down"/> carries.</returns>
+    public MonitorRef Monitor(Pid pid)
+    {
+        var target = ResolveLocal(pid);
+        var reference = Node.NewMonitorRef();
+        AddMonitorHeld(reference, target);
+
+        if (!target.AddWatcher(reference, this))
+        {
+            Deliver(new Down(reference, pid, ExitReason.NoProc));
+        }
+
+        return reference;
+    }
+
+    /// <summary>
+    /// Removes a monitor. When <paramref name="flush"/> is true, a <see cref="Down"/> for it that was already sent is
+    /// removed from the mailbox too, so none is ever received; otherwise such a Down is still received.
+    /// </summary>
+    /// <param name="reference">The monitor, as <see cref="Monitor(Pid)"/> returned it.</param>
+    /// <param name="flush">Whether to discard a Down already sent for this monitor.</param>
+    /// <returns>True when the monitor was removed before it fired; false when it had fired or was unknown.</returns>
+    public bool Demonitor(MonitorRef reference, bool flush = false)
+    {
+        ProcessContext? target;
+        lock (this)
+        {
+            if (_monitors is null || !_monitors.TryGetValue(reference, out target))
+            {
+                return false;
+            }
+        }
+
+        var removed = target.RemoveWatcher(reference);
+        if (removed || flush)
+        {
+            // A Down whose monitor is no longer held is dropped by the receive path.
+            lock (this)
+            {
+                _monitors.Remove(reference);
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Sends an exit signal, as <c>erlang:exit(Pid, Reason)</c>: <see cref="ExitReason.Kill"/> kills the target
+    /// (its reason becomes <see cref="ExitReason.Killed"/>); <see cref="ExitReason.Normal"/> is ignored unless
+    /// the target traps exits or is this process itself; any other reason kills a non-trapping target, and
+    /// reaches a trapping one as an <see cref="Processes.Exit"/> message.
+    /// </summary>
+    /// <param name="pid">The target.</param>
+    /// <param name="reason">The signal's reason.</param>
+    public void Exit(Pid pid, ExitReason reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        var target = pid.Resolve();
+        if (target == this && reason.IsNormal)
+        {
+            Terminate(ExitReason.Normal);
+            return;
+        }
+
+        target.ReceiveExitSignal(Self, reason, fromLink: false);
+    }
+
+    internal void ReceiveExitSignal(Pid from, ExitReason reason, bool fromLink)
+    {
+        if (!IsAlive)
+        {
+            return;
+        }
+
+        if (reason.Kind == ExitReasonKind.Kill && !fromLink)
+        {
+            Terminate(ExitReason.Killed);
+        }
+        else if (_trapExit)
+        {
+            Deliver(new Exit(from, reason));
+        }
+        else if (!reason.IsNormal)
+        {
+            Terminate(reason);
+        }
+    }
+
+    internal void Register(string name)
+    {
+        lock (this)
+        {
+            if (!IsAlive)
+            {
+                throw new NoProcessException(Self, $"Cannot register '{name}': process {Self} has exited.");
+            }
+
+            if (_name is not null)
+            {
+                throw new NameTakenException(name, $"Cannot register '{name}': process {Self} is already registered as '{_name}'.");
+            }
+
+            if (!Node.Names.TryAdd(name, this))
+            {
+                throw new NameTakenException(name, $"Cannot register '{name}': the name is taken by {Node.Names.GetValueOrDefault(name)?.Self}.");
+            }
+
+            _name = name;
+        }
+    }
+
+    internal void ForgetName(string name)
+    {
+        lock (this)
+        {
+            if (_name == name)
+            {
+                _name = null;
+            }
+        }
+    }
+
+    internal Task<ExitReason> WhenExited()
+    {
+        lock (this)
+        {
+            if (_exitReason is { } reason)
+            {
+                return Task.FromResult(reason);
+            }
+
+            _exited ??= new TaskCompletionSource<ExitReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _exited.Task;
+        }
+    }
+
+    internal ProcessInfo GetInfo()
+    {
+        lock (this)
+        {
+            return new ProcessInfo(
+                Self,
+                Status,
+                _name,
+                _links?.Select(p => p.Self).ToArray() ?? [],
+                _monitors?.Values.Select(p => p.Self).ToArray() ?? [],
+                _watchers?.Values.Select(p => p.Self).ToArray() ?? [],
+                MessageQueueLength,
+                _trapExit,
+                Parent);
+        }
+    }
+
+    /// <summary>
+    /// Ends the process once: it is dead to everyone from the moment the reason is set. Then, in ETS's order,
+    /// its name is freed, linked processes get exit signals and monitors fire, and a parked body is woken so
+    /// that it unwinds. Returns false when the process had already exited.
+    /// </summary>
+    internal bool Terminate(ExitReason reason)
+    {
+        HashSet<ProcessContext>? links;
+        Dictionary<MonitorRef, ProcessContext>? watchers, monitors;
+        string? name;
+        TaskCompletionSource<ExitReason>? exited;
+        lock (this)
+        {
+            if (_exitReason is not null)
+            {
+                return false;
+            }
+
+            _exitReason = reason;
+            (links, _links) = (_links, null);
+            (watchers, _watchers) = (_watchers, null);
+            (monitors, _monitors) = (_monitors, null);
+            (name, _name) = (_name, null);
+            exited = _exited;
+        }
+
+        if (name is not null)
+        {
+            Node.Names.TryRemove(new KeyValuePair<string, ProcessContext>(name, this));
+        }
+
+        if (monitors is not null)
+        {
+            foreach (var (reference, target) in monitors)
+            {
+                target.RemoveWatcher(reference);
+            }
+        }
+
+        if (links is not null)
+        {
+            foreach (var linked in links)
+            {
+                lock (linked)
+                {
+                    linked._links?.Remove(this);
+                }
+
+                linked.ReceiveExitSignal(Self, reason, fromLink: true);
+            }
+        }
+
+        if (watchers is not null)
+        {
+            foreach (var (reference, watcher) in watchers)
+            {
+                watcher.Deliver(new Down(reference, Self, reason));
+            }
+        }
+
+        Node.Forget(this);
+        exited?.TrySetResult(reason);
+
+        // A body parked in a receive is woken to throw ProcessExitException, so its finally blocks run.
+        Wake();
+        return true;
+    }
+
+    internal static bool TryLink(ProcessContext a, ProcessContext b)
+    {
+        var (first, second) = Ordered(a, b);
+        lock (first)
+        {
+            lock (second)
+            {
+                if (!a.IsAlive || !b.IsAlive)
+                {
+                    return false;
+                }
+
+                (a._links ??= []).Add(b);
+                (b._links ??= []).Add(a);
+                return true;
+            }
+        }
+    }
+
+    internal bool AddWatcher(MonitorRef reference, ProcessContext watcher)
+    {
+        lock (this)
+        {
+            if (!IsAlive)
+            {
+                return false;
+            }
+
+            (_watchers ??= [])[reference] = watcher;
+            return true;
+        }
+    }
+
+    private bool RemoveWatcher(MonitorRef reference)
+    {
+        lock (this)
+        {
+            return _watchers is not null && _watchers.Remove(reference);
+        }
+    }
+
+    /// <summary>A Down is stale when its monitor is no longer held (flushed by <see cref="Demonitor"/>);
+    /// stale Downs are dropped, never received.</summary>
+    private bool IsStale(object message)
+    {
+        if (message is not Down down)
+        {
+            return false;
+        }
+
+        lock (this)
+        {
+            return _monitors is null || !_monitors.ContainsKey(down.Ref);
+        }
+    }
+
+    /// <summary>Receiving a Down ends its monitor, so each monitor fires exactly once.</summary>
+    private void OnTaken(object message)
+    {
+        if (message is Down down)
+        {
+            lock (this)
+            {
+                _monitors?.Remove(down.Ref);
+            }
+        }
+    }
+
+    internal void AddMonitorHeld(MonitorRef reference, ProcessContext target)
+    {
+        lock (this)
+        {
+            (_monitors ??= [])[reference] = target;
+        }
+    }
+
+    private ProcessContext ResolveLocal(Pid pid)
+    {
+        var other = pid.Resolve();
+        if (other.Node != Node)
+        {
+            throw new ArgumentException($"Process {pid} lives on another node; links and monitors work within one node.", nameof(pid));
+        }
+
+        return other;
+    }
+
+    private static (ProcessContext First, ProcessContext Second) Ordered(ProcessContext a, ProcessContext b) =>
+        a.Serial < b.Serial ? (a, b) : (b, a);
+}

@@ -1,0 +1,22 @@
+namespace Heirloom.Processes;
+
+/// <summary>A snapshot of one process, as <c>erlang:process_info/1</c> gives it.</summary>
+/// <param name="Pid">The process.</param>
+/// <param name="Status">What it was doing.</param>
+/// <param name="RegisteredName">Its registered name, if any.</param>
+/// <param name="Links">The processes it is linked to.</param>
+/// <param name="Monitors">The processes it monitors.</param>
+/// <param name="MonitoredBy">The processes that monitor it.</param>
+/// <param name="MessageQueueLength">Messages waiting in its mailbox, including those a selective receive skipped.</param>
+/// <param name="TrapExit">Whether it traps exit signals.</param>
+/// <param name="Parent">The process that spawned it; <c>default(Pid)</c> when spawned from outside any process.</param>
+public sealed record ProcessInfo(
+    Pid Pid,
+    ProcessStatus Status,
+    string? RegisteredName,
+    IReadOnlyList<Pid> Links,
+    IReadOnlyList<Pid> Monitors,
+    IReadOnlyList<Pid> MonitoredBy,
+    int MessageQueueLength,
+    bool TrapExit,
+    Pid Parent);

@@ -1,0 +1,254 @@
+using Heirloom.Processes;
+using Xunit.Abstractions;
+
+namespace Heirloom.Tests.Processes;
+
+public sealed class StressTests(ITestOutputHelper output)
+{
+    private sealed record Sequenced(int Sender, int Seq);
+
+    private sealed record Finished(int Sender, int Count);
+
+    private sealed record Tally(Dictionary<int, int> Received, HashSet<int> Finished);
+
+    private sealed record ReportTo(Pid Pid);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Senders_under_random_kills_lose_and_reorder_nothing_and_monitors_fire_once(int round)
+    {
+        var seed = Environment.TickCount ^ round;
+        output.WriteLine($"seed {seed}");
+        const int Receivers = 8, Senders = 64, PerReceiver = 300;
+        await using var node = new Node();
+
+        var receivers = Enumerable.Range(0, Receivers).Select(_ => node.Spawn(ReceiverBody)).ToArray();
+        var result = await node.Run(async ctx =>
+        {
+            var random = new Random(seed);
+            var monitors = new Dictionary<MonitorRef, int>();
+            for (var s = 0; s < Senders; s++)
+            {
+                var id = s;
+                var senderSeed = random.Next();
+                var (_, monitor) = ctx.SpawnMonitor(c => SenderBody(c, id, senderSeed, receivers, PerReceiver));
+                monitors[monitor] = id;
+            }
+
+            // The killer picks random senders at random moments, with untrappable and ordinary reasons.
+            var pids = node.Processes().Except(receivers).Where(p => p != ctx.Self).ToArray();
+            var killer = ctx.Spawn(async c =>
+            {
+                var r = new Random(seed + 1);
+                foreach (var victim in pids.OrderBy(_ => r.Next()).Take(Senders / 3))
+                {
+                    for (var spin = r.Next(200); spin > 0; spin--)
+                    {
+                        await Task.Yield();
+                    }
+
+                    c.Exit(victim, r.Next(2) == 0 ? ExitReason.Kill : ExitReason.Custom("chaos"));
+                }
+            });
+
+            var downs = new Dictionary<MonitorRef, ExitReason>();
+            while (downs.Count < Senders)
+            {
+                var down = await ctx.Receive<Down>();
+                Assert.True(monitors.ContainsKey(down.Ref), "a Down for an unknown monitor");
+                Assert.True(downs.TryAdd(down.Ref, down.Reason), "a monitor fired twice");
+            }
+
+            Assert.Null(await ctx.ReceiveAsync(m => m is Down, TimeSpan.FromMilliseconds(50)));
+            var tallies = new List<Tally>();
+            foreach (var receiver in receivers)
+            {
+                receiver.Send(new ReportTo(ctx.Self));
+                tallies.Add(await ctx.Receive<Tally>());
+            }
+
+            return (downs.ToDictionary(d => monitors[d.Key], d => d.Value), tallies);
+        });
+
+        var (reasons, tallies) = result;
+        var survivors = reasons.Where(r => r.Value.IsNormal).Select(r => r.Key).ToHashSet();
+        output.WriteLine($"{survivors.Count} senders finished, {Senders - survivors.Count} killed");
+        Assert.All(reasons.Values, r => Assert.True(r.IsNormal || r == ExitReason.Killed || Equals(r.Term, "chaos"), r.ToString()));
+        foreach (var tally in tallies)
+        {
+            foreach (var sender in survivors)
+            {
+                Assert.Contains(sender, tally.Finished);
+                Assert.Equal(PerReceiver, tally.Received[sender]);
+            }
+        }
+    }
+
+    private static async Task SenderBody(ProcessContext ctx, int id, int seed, Pid[] receivers, int perReceiver)
+    {
+        var random = new Random(seed);
+        var next = new int[receivers.Length];
+        for (var sent = 0; sent < receivers.Length * perReceiver; sent++)
+        {
+            int target;
+            do
+            {
+                target = random.Next(receivers.Length);
+            }
+            while (next[target] == perReceiver);
+
+            receivers[target].Send(new Sequenced(id, next[target]++));
+            switch (random.Next(16))
+            {
+                case 0:
+                    await Task.Yield();
+                    break;
+                case 1:
+                    await ctx.ReceiveAsync(TimeSpan.Zero);
+                    break;
+            }
+        }
+
+        foreach (var receiver in receivers)
+        {
+            receiver.Send(new Finished(id, perReceiver));
+        }
+    }
+
+    /// <summary>Checks every sender's messages arrive as a gap-free, in-order prefix; crashes (failing the test) if not.</summary>
+    private static async Task ReceiverBody(ProcessContext ctx)
+    {
+        var received = new Dictionary<int, int>();
+        var finished = new HashSet<int>();
+        while (true)
+        {
+            switch (await ctx.ReceiveAsync())
+            {
+                case Sequenced(var sender, var seq):
+                    var expected = received.GetValueOrDefault(sender);
+                    if (seq != expected)
+                    {
+                        throw new InvalidOperationException($"sender {sender}: got {seq}, expected {expected}");
+                    }
+
+                    received[sender] = seq + 1;
+                    break;
+                case Finished(var sender, var count):
+                    if (received.GetValueOrDefault(sender) != count)
+                    {
+                        throw new InvalidOperationException($"sender {sender} finished with {count} but {received.GetValueOrDefault(sender)} arrived");
+                    }
+
+                    finished.Add(sender);
+                    break;
+                case ReportTo(var pid):
+                    pid.Send(new Tally(received, finished));
+                    break;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Link_chains_die_together_whichever_link_is_killed()
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        await using var node = new Node();
+        for (var chain = 0; chain < 50; chain++)
+        {
+            var length = random.Next(2, 20);
+            var pids = new List<Pid> { node.Spawn(TestKit.Idle) };
+            for (var i = 1; i < length; i++)
+            {
+                var previous = pids[^1];
+                pids.Add(node.Spawn(async ctx =>
+                {
+                    ctx.Link(previous);
+                    await TestKit.Idle(ctx);
+                }));
+            }
+
+            // Half the chains are killed at the root at once, while the links are still forming (a link to a dead
+            // process gives noproc); the others once complete, at a random link. Either way none may survive.
+            if (random.Next(2) == 0)
+            {
+                node.Exit(pids[0], random.Next(2) == 0 ? ExitReason.Kill : ExitReason.Custom("chaos"));
+            }
+            else
+            {
+                for (var i = 1; i < length; i++)
+                {
+                    await LinkTests.WaitUntilLinked(node, pids[i], pids[i - 1]);
+                }
+
+                node.Exit(pids[random.Next(length)], random.Next(2) == 0 ? ExitReason.Kill : ExitReason.Custom("chaos"));
+            }
+
+            foreach (var pid in pids)
+            {
+                var reason = await node.Exited(pid);
+                Assert.False(reason.IsNormal);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Monitors_fire_exactly_once_under_concurrent_monitor_demonitor_and_exits()
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        await using var node = new Node();
+        var watchers = Enumerable.Range(0, 16).Select(w => node.Run(async ctx =>
+        {
+            var random = new Random(seed + w);
+            var fired = 0;
+            for (var i = 0; i < 200; i++)
+            {
+                var yields = random.Next(3);
+                var target = node.Spawn(async c =>
+                {
+                    for (var y = 0; y < yields; y++)
+                    {
+                        await Task.Yield();
+                    }
+                });
+                var monitor = ctx.Monitor(target);
+                if (random.Next(4) == 0)
+                {
+                    // With flush, no Down for this monitor may ever be received, whether or not it had fired.
+                    ctx.Demonitor(monitor, flush: true);
+                }
+                else
+                {
+                    var down = await ctx.Receive<Down>();
+                    Assert.Equal(monitor, down.Ref);
+                    fired++;
+                }
+            }
+
+            Assert.Null(await ctx.ReceiveAsync(TimeSpan.FromMilliseconds(20)));
+            return fired;
+        })).ToArray();
+        var counts = await Task.WhenAll(watchers);
+        Assert.All(counts, c => Assert.InRange(c, 1, 200));
+    }
+
+    [Fact]
+    public async Task A_million_idle_processes_can_exist_at_once()
+    {
+        const int Count = 1_000_000;
+        await using var node = new Node { ShutdownTimeout = TimeSpan.FromSeconds(60) };
+        for (var i = 0; i < Count; i++)
+        {
+            node.Spawn(TestKit.Idle);
+        }
+
+        Assert.Equal(Count, node.ProcessCount);
+        var last = node.Processes()[^1];
+        last.Send("still alive");
+        Assert.True(last.IsAlive);
+    }
+}

@@ -51,11 +51,40 @@ public sealed partial class ProcessContext
         _ => ProcessStatus.Running,
     };
 
+    // How many woken processes one thread runs back to back before sending the next to the global queue.
+    private const int MaxChainedRuns = 128;
+
+    // The process this thread woke last and runs next, when the thread is running processes.
+    [ThreadStatic]
+    private static ProcessContext? t_runNext;
+
+    [ThreadStatic]
+    private static bool t_runningProcesses;
+
     private void Wake()
     {
         if (Volatile.Read(ref _schedule) == Waiting && Interlocked.CompareExchange(ref _schedule, Scheduled, Waiting) == Waiting)
         {
+            Schedule();
+        }
+    }
+
+    /// <summary>Queues the process to run. Only the winner of the CAS to Scheduled (or the spawner) calls this.</summary>
+    private void Schedule()
+    {
+        if (!t_runningProcesses)
+        {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            return;
+        }
+
+        // The newest wake takes the slot; an older occupant moves to this thread's local queue, where idle
+        // threads can steal it.
+        var previous = t_runNext;
+        t_runNext = this;
+        if (previous is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(previous, preferLocal: true);
         }
     }
 

@@ -106,9 +106,43 @@ public sealed partial class ProcessContext : IThreadPoolWorkItem, IValueTaskSour
     /// <summary>Prints the process as its pid.</summary>
     public override string ToString() => Self.ToString();
 
-    internal void Start() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+    internal void Start() => Schedule();
 
     void IThreadPoolWorkItem.Execute()
+    {
+        if (t_runningProcesses)
+        {
+            Run();
+            return;
+        }
+
+        t_runningProcesses = true;
+        try
+        {
+            Run();
+
+            // Run the processes this thread woke, as Go's runnext does: a message handed to a waiting process
+            // is handled on the same thread with no queue in between. After a bounded chain, the rest waits its
+            // turn in the global queue so other work is not starved.
+            for (var hops = 0; t_runNext is { } next; hops++)
+            {
+                t_runNext = null;
+                if (hops == MaxChainedRuns)
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(next, preferLocal: false);
+                    break;
+                }
+
+                next.Run();
+            }
+        }
+        finally
+        {
+            t_runningProcesses = false;
+        }
+    }
+
+    private void Run()
     {
         _reductions = 0;
         Volatile.Write(ref _schedule, Running);

@@ -1,0 +1,11 @@
+using BenchmarkDotNet.Running;
+using Heirloom.Benchmarks;
+
+// `compare` runs the side-by-side table against Erlang/OTP; anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "compare")
+{
+    return await SideBySide.RunAsync(args[1..]);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(SideBySide).Assembly).Run(args);
+return 0;

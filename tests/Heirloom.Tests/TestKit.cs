@@ -48,4 +48,15 @@ internal static class TestKit
         var message = await ctx.ReceiveAsync(m => m is T, Patience);
         return message is T typed ? typed : throw new TimeoutException($"No {typeof(T).Name} arrived in {Patience}.");
     }
+
+    /// <summary>Waits for a state another thread reaches; bounded, so a bug fails the test instead of hanging it.</summary>
+    public static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TestKit.Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The expected state was never reached.");
+            await Task.Delay(1);
+        }
+    }
 }

@@ -144,7 +144,7 @@ public sealed class LinkTests
             var exit = await ctx.Receive<Exit>();
             throw new ProcessExitException(ExitReason.Custom($"got {exit.Reason} from {exit.From}"));
         });
-        await WaitUntil(() => node.GetProcessInfo(trapping)?.TrapExit == true);
+        await TestKit.WaitUntil(() => node.GetProcessInfo(trapping)?.TrapExit == true);
         node.Exit(trapping, ExitReason.Shutdown);
         Assert.Equal("got shutdown from <none>", (await node.Exited(trapping)).Term);
         Assert.True(plain.IsAlive);
@@ -197,7 +197,7 @@ public sealed class LinkTests
                 throw;
             }
         });
-        await WaitUntil(() => node.GetProcessInfo(pid)?.Status == ProcessStatus.Waiting);
+        await TestKit.WaitUntil(() => node.GetProcessInfo(pid)?.Status == ProcessStatus.Waiting);
         node.Exit(pid, ExitReason.Kill);
         Assert.Equal(ExitReason.Killed, await cleaned.Task.WaitAsync(TestKit.Patience));
         Assert.Equal(ExitReason.Killed, await node.Exited(pid));
@@ -212,18 +212,6 @@ public sealed class LinkTests
         var error = await node.Run(ctx => Task.FromResult(Assert.Throws<ArgumentException>(() => ctx.Link(remote))));
         Assert.Contains("another node", error.Message);
     }
-
     internal static Task WaitUntilLinked(Node node, Pid a, Pid b) =>
-        WaitUntil(() => node.GetProcessInfo(a)?.Links.Contains(b) == true);
-
-    /// <summary>Waits for a state another thread reaches; bounded, so a bug fails the test instead of hanging it.</summary>
-    internal static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TestKit.Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The expected state was never reached.");
-            await Task.Delay(1);
-        }
-    }
+        TestKit.WaitUntil(() => node.GetProcessInfo(a)?.Links.Contains(b) == true);
 }

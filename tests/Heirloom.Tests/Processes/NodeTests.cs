@@ -109,7 +109,7 @@ public sealed class NodeTests
         Assert.True(info.TrapExit);
         Assert.Equal(ProcessStatus.Running, info.Status);
         Assert.Contains(watched, node.Processes());
-        await LinkTests.WaitUntil(() => node.GetProcessInfo(watched)?.MonitoredBy.Count == 0);
+        await TestKit.WaitUntil(() => node.GetProcessInfo(watched)?.MonitoredBy.Count == 0);
         var finished = node.Spawn(_ => Task.CompletedTask);
         await node.Exited(finished);
         Assert.Null(node.GetProcessInfo(finished));
@@ -133,7 +133,7 @@ public sealed class NodeTests
             ctx.TrapExit = true;
             await TestKit.Idle(ctx);
         });
-        await LinkTests.WaitUntil(() => node.GetProcessInfo(stubborn)?.TrapExit == true && node.GetProcessInfo(polite)?.TrapExit == true);
+        await TestKit.WaitUntil(() => node.GetProcessInfo(stubborn)?.TrapExit == true && node.GetProcessInfo(polite)?.TrapExit == true);
         await node.DisposeAsync();
         Assert.Equal(ExitReason.Shutdown, await node.Exited(plain));
         Assert.Equal(ExitReason.Shutdown, await cleanedUp.Task);

@@ -1,0 +1,28 @@
+using Heirloom.Processes;
+
+namespace Heirloom.Behaviours;
+
+/// <summary>
+/// A call got no reply because the server was not alive (<see cref="ExitReason.NoProc"/>, at once) or exited before
+/// replying (its exit reason). Timeouts are <see cref="TimeoutException"/>.
+/// </summary>
+public sealed class CallFailedException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="server">The server called.</param>
+    /// <param name="reason">Why no reply came.</param>
+    public CallFailedException(Pid server, ExitReason reason)
+        : base(reason.Kind == ExitReasonKind.NoProc
+            ? $"The call to {server} failed: the server is not alive."
+            : $"The call to {server} failed: the server exited with reason {reason} before replying.", reason.Exception)
+    {
+        Server = server;
+        Reason = reason;
+    }
+
+    /// <summary>The server called.</summary>
+    public Pid Server { get; }
+
+    /// <summary>Why no reply came: <see cref="ExitReason.NoProc"/> when it was not alive, else its exit reason.</summary>
+    public ExitReason Reason { get; }
+}

@@ -1,0 +1,220 @@
+using System.Runtime.ExceptionServices;
+using Heirloom.Processes;
+
+namespace Heirloom.Behaviours;
+
+/// <summary>The server loop, starting and calling.</summary>
+public abstract partial class GenServer
+{
+    private static async Task<Pid> StartCoreAsync(Node node, ProcessContext? parent, bool link, Func<GenServer> factory, GenServerOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        options ??= new GenServerOptions();
+        var started = new TaskCompletionSource<Pid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Func<ProcessContext, Task> body = ctx => RunAsync(ctx, factory, options, started);
+        var pid = parent is null ? node.Spawn(body) : link ? parent.SpawnLink(body) : parent.Spawn(body);
+        try
+        {
+            return await started.Task.WaitAsync(options.StartTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            parent?.Unlink(pid);
+            node.Exit(pid, ExitReason.Kill);
+            throw new GenServerStartException(ExitReason.Custom("timeout"), $"The server {pid} did not finish InitAsync within {options.StartTimeout}; it was killed.");
+        }
+    }
+
+    private static async Task RunAsync(ProcessContext ctx, Func<GenServer> factory, GenServerOptions options, TaskCompletionSource<Pid> started)
+    {
+        GenServer server;
+        InitResult init;
+        try
+        {
+            if (options.Name is { } name)
+            {
+                ctx.Node.Register(name, ctx.Self);
+            }
+
+            server = factory();
+            server._context = ctx;
+            init = await server.InitAsync();
+        }
+        catch (Exception exception) when (exception is not ProcessExitException)
+        {
+            FailStart(ctx, started, exception is NameTakenException ? exception : new GenServerStartException(ExitReason.Error(exception), $"The server {ctx.Self} failed in InitAsync: {exception.Message}"));
+            throw;
+        }
+
+        if (init.StopReason is { } stop)
+        {
+            FailStart(ctx, started, new GenServerStartException(stop, $"The server {ctx.Self} refused to start: {stop}."));
+            throw new ProcessExitException(stop);
+        }
+
+        if (init.Kind == InitResult.IgnoreKind)
+        {
+            if (ctx.Parent.IsAlive)
+            {
+                ctx.Unlink(ctx.Parent);
+            }
+
+            started.TrySetResult(default);
+            return;
+        }
+
+        started.TrySetResult(ctx.Self);
+        await server.LoopAsync(ctx, init.ContinueWith);
+    }
+
+    /// <summary>A failed start unlinks from the starter first, so that the server's exit does not kill it; the
+    /// starter learns the reason from the exception instead.</summary>
+    private static void FailStart(ProcessContext ctx, TaskCompletionSource<Pid> started, Exception exception)
+    {
+        if (!ctx.Parent.IsNone)
+        {
+            ctx.Unlink(ctx.Parent);
+        }
+
+        started.TrySetException(exception);
+    }
+
+    private async Task LoopAsync(ProcessContext ctx, object? continueWith)
+    {
+        ExitReason? stop = null;
+        try
+        {
+            while (true)
+            {
+                while (continueWith is not null && stop is null)
+                {
+                    var result = await HandleContinueAsync(continueWith);
+                    (stop, continueWith) = (result.StopReason, result.ContinueWith);
+                }
+
+                if (stop is not null)
+                {
+                    break;
+                }
+
+                (stop, continueWith) = await DispatchAsync(ctx, await ctx.ReceiveAsync());
+            }
+        }
+        catch (ProcessExitException)
+        {
+            // Killed, or exiting on purpose: OTP does not run terminate for either.
+            throw;
+        }
+        catch (Exception exception)
+        {
+            await TerminateQuietlyAsync(ExitReason.Error(exception));
+            ExceptionDispatchInfo.Throw(exception);
+        }
+
+        await TerminateAsync(stop);
+        if (!stop.IsNormal)
+        {
+            throw new ProcessExitException(stop);
+        }
+    }
+
+    private async ValueTask<(ExitReason? Stop, object? ContinueWith)> DispatchAsync(ProcessContext ctx, object message)
+    {
+        switch (message)
+        {
+            case CallRequest call:
+                var reply = await HandleCallAsync(call.Request, call.From);
+                if (reply.HasReply)
+                {
+                    call.From.Reply(reply.Value);
+                }
+
+                return (reply.StopReason, reply.ContinueWith);
+            case CastRequest cast:
+                var castResult = await HandleCastAsync(cast.Message);
+                return (castResult.StopReason, castResult.ContinueWith);
+            case StopRequest request:
+                return (request.Reason, null);
+            case Exit exit when exit.From == ctx.Parent || exit.From.IsNone:
+                // The parent (supervisor) or the node stopping a trapping server: terminate, then exit with its reason.
+                return (exit.Reason, null);
+            default:
+                var info = await HandleInfoAsync(message);
+                return (info.StopReason, info.ContinueWith);
+        }
+    }
+
+    private async ValueTask TerminateQuietlyAsync(ExitReason reason)
+    {
+        try
+        {
+            await TerminateAsync(reason);
+        }
+        catch (Exception)
+        {
+            // The original crash is the reason that matters; a failing terminate must not hide it.
+        }
+    }
+
+    private static async Task<object?> CallFromProcessAsync(ProcessContext caller, Pid server, object request, TimeSpan timeout)
+    {
+        var monitor = caller.Monitor(server);
+        var from = new CallFrom(caller.Self);
+        server.Send(new CallRequest(request, from));
+        var answer = await caller.ReceiveAsync(m => m is CallFrom.CallReply r ? r.From == from : m is Down d && d.Ref == monitor, timeout);
+        if (answer is null)
+        {
+            if (from.TryAbandon())
+            {
+                caller.Demonitor(monitor, flush: true);
+                throw new TimeoutException($"The call to {server} got no reply within {timeout}.");
+            }
+
+            // The server claimed the reply just as the wait ended: it is already on its way.
+            answer = await caller.ReceiveAsync(m => m is CallFrom.CallReply r && r.From == from);
+        }
+
+        if (answer is Down down)
+        {
+            throw new CallFailedException(server, down.Reason);
+        }
+
+        caller.Demonitor(monitor, flush: true);
+        return ((CallFrom.CallReply)answer).Value;
+    }
+
+    private static async Task<object?> CallFromOutsideAsync(Pid server, object request, TimeSpan timeout)
+    {
+        var reply = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var from = new CallFrom(reply);
+        var process = server.Resolve();
+        var exited = process.Node.WhenExited(server);
+        if (exited.IsCompleted)
+        {
+            throw new CallFailedException(server, ExitReason.NoProc);
+        }
+
+        server.Send(new CallRequest(request, from));
+        using var cancel = new CancellationTokenSource();
+        var expired = Task.Delay(timeout, cancel.Token);
+        var first = await Task.WhenAny(reply.Task, exited, expired).ConfigureAwait(false);
+        await cancel.CancelAsync().ConfigureAwait(false);
+        if (first == reply.Task || reply.Task.IsCompleted)
+        {
+            return await reply.Task.ConfigureAwait(false);
+        }
+
+        if (first == exited)
+        {
+            // A reply sent just before the exit wins over it.
+            return reply.Task.IsCompleted ? await reply.Task.ConfigureAwait(false) : throw new CallFailedException(server, await exited.ConfigureAwait(false));
+        }
+
+        if (from.TryAbandon())
+        {
+            throw new TimeoutException($"The call to {server} got no reply within {timeout}.");
+        }
+
+        return await reply.Task.ConfigureAwait(false);
+    }
+}

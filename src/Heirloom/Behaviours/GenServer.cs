@@ -1,0 +1,187 @@
+using Heirloom.Processes;
+
+namespace Heirloom.Behaviours;
+
+/// <summary>
+/// OTP's gen_server: a process that serves calls (request and reply), casts (fire and forget) and other messages
+/// one at a time, keeping its state in the derived class's fields.
+/// </summary>
+/// <remarks>
+/// The callbacks' contract, as OTP's:
+/// <list type="bullet">
+/// <item><see cref="InitAsync"/> runs in the new process before the starter gets the pid; throwing or returning
+/// <see cref="InitResult.Stop(ExitReason)"/> fails the start with that reason.</item>
+/// <item><see cref="HandleCallAsync"/>, <see cref="HandleCastAsync"/>, <see cref="HandleInfoAsync"/> and
+/// <see cref="HandleContinueAsync"/> run one at a time, in message order; a continue step runs before the next
+/// message.</item>
+/// <item><see cref="TerminateAsync"/> runs when a callback returns a stop, when a callback throws (then the
+/// exception is the exit reason), on <see cref="StopAsync"/>, and, when the server traps exits, on an exit
+/// signal from its parent (its supervisor) or the node. It does not run when the process is killed, or when it
+/// does not trap exits and its parent stops it.</item>
+/// </list>
+/// </remarks>
+public abstract partial class GenServer
+{
+    private ProcessContext? _context;
+
+    /// <summary>Default time a call waits for its reply: 5 seconds, as OTP.</summary>
+    public static readonly TimeSpan DefaultCallTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The server's process, for receiving, linking, monitoring and trapping exits.</summary>
+    /// <exception cref="InvalidOperationException">The server has not been started.</exception>
+    protected ProcessContext Context => _context ?? throw new InvalidOperationException($"{GetType().Name} has not been started; start it with GenServer.StartAsync or StartLinkAsync.");
+
+    /// <summary>The server's pid.</summary>
+    protected Pid Self => Context.Self;
+
+    /// <summary>Initialises the server in its own process. Default: <see cref="InitResult.Ok"/>.</summary>
+    protected internal virtual ValueTask<InitResult> InitAsync() => ValueTask.FromResult(InitResult.Ok);
+
+    /// <summary>Handles a call. Default: the server crashes, naming the unexpected request.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="from">The caller; keep it to reply later with <see cref="CallResult.NoReply"/>.</param>
+    protected internal virtual ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) =>
+        throw new InvalidOperationException($"{GetType().Name} does not handle the call {request}.");
+
+    /// <summary>Handles a cast. Default: the server crashes, naming the unexpected message.</summary>
+    /// <param name="message">The message.</param>
+    protected internal virtual ValueTask<ServerResult> HandleCastAsync(object message) =>
+        throw new InvalidOperationException($"{GetType().Name} does not handle the cast {message}.");
+
+    /// <summary>Handles any other message: monitors' <see cref="Down"/>, trapped <see cref="Exit"/>s, plain sends.
+    /// Default: ignore it.</summary>
+    /// <param name="message">The message.</param>
+    protected internal virtual ValueTask<ServerResult> HandleInfoAsync(object message) => ValueTask.FromResult(ServerResult.Ok);
+
+    /// <summary>Runs a continue step asked for by another callback. Default: the server crashes.</summary>
+    /// <param name="argument">The continue argument.</param>
+    protected internal virtual ValueTask<ServerResult> HandleContinueAsync(object argument) =>
+        throw new InvalidOperationException($"{GetType().Name} asked for a continue step ({argument}) but does not handle it.");
+
+    /// <summary>Cleans up before the server exits (see the class remarks for when it runs). Default: nothing.</summary>
+    /// <param name="reason">The reason the server is exiting with.</param>
+    protected internal virtual ValueTask TerminateAsync(ExitReason reason) => ValueTask.CompletedTask;
+
+    /// <summary>Starts a server, not linked to the caller, and waits for its <see cref="InitAsync"/>.</summary>
+    /// <param name="node">The node to start it on.</param>
+    /// <param name="factory">Creates the server object, in the new process.</param>
+    /// <param name="options">Name and start timeout.</param>
+    /// <returns>The server's pid, or <c>default(Pid)</c> when init returned <see cref="InitResult.Ignore"/>.</returns>
+    /// <exception cref="GenServerStartException">Init threw, returned a stop, or timed out.</exception>
+    /// <exception cref="NameTakenException">The name in <paramref name="options"/> is taken.</exception>
+    public static Task<Pid> StartAsync(Node node, Func<GenServer> factory, GenServerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return StartCoreAsync(node, parent: ProcessContext.Current is { } current && current.Node == node ? current : null, link: false, factory, options);
+    }
+
+    /// <summary>Starts a server linked to the calling process (as a supervisor starts its children) and waits for
+    /// its <see cref="InitAsync"/>. A failed start unlinks before the server exits, so it does not kill the caller.</summary>
+    /// <param name="parent">The calling process, which becomes the server's parent.</param>
+    /// <param name="factory">Creates the server object, in the new process.</param>
+    /// <param name="options">Name and start timeout.</param>
+    /// <returns>The server's pid, or <c>default(Pid)</c> when init returned <see cref="InitResult.Ignore"/>.</returns>
+    /// <exception cref="GenServerStartException">Init threw, returned a stop, or timed out.</exception>
+    /// <exception cref="NameTakenException">The name in <paramref name="options"/> is taken.</exception>
+    public static Task<Pid> StartLinkAsync(ProcessContext parent, Func<GenServer> factory, GenServerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        return StartCoreAsync(parent.Node, parent, link: true, factory, options);
+    }
+
+    /// <summary>Casts a message: never fails, never waits, even when the server is dead.</summary>
+    /// <param name="server">The server.</param>
+    /// <param name="message">The message; may not be null.</param>
+    public static void Cast(Pid server, object message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        server.Send(new CastRequest(message));
+    }
+
+    /// <summary>Casts a message to a registered server; does nothing when no process has the name.</summary>
+    /// <param name="node">The node.</param>
+    /// <param name="name">The server's registered name.</param>
+    /// <param name="message">The message; may not be null.</param>
+    public static void Cast(Node node, string name, object message)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(message);
+        node.WhereIs(name)?.Send(new CastRequest(message));
+    }
+
+    /// <summary>
+    /// Calls a server and waits for its reply. A dead or unknown server fails at once; the server dying during the
+    /// call fails it with the server's reason; on timeout the call throws and a late reply is dropped.
+    /// </summary>
+    /// <param name="server">The server.</param>
+    /// <param name="request">The request; may not be null.</param>
+    /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
+    /// <returns>The reply.</returns>
+    /// <exception cref="CallFailedException">The server was not alive, or exited before replying.</exception>
+    /// <exception cref="TimeoutException">No reply within the timeout.</exception>
+    public static Task<object?> CallAsync(Pid server, object request, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var target = server.Resolve();
+        var wait = timeout ?? DefaultCallTimeout;
+        return ProcessContext.Current is { } caller && caller.Node == target.Node
+            ? CallFromProcessAsync(caller, server, request, wait)
+            : CallFromOutsideAsync(server, request, wait);
+    }
+
+    /// <summary>Calls a registered server; see <see cref="CallAsync(Pid, object, TimeSpan?)"/>.</summary>
+    /// <param name="node">The node.</param>
+    /// <param name="name">The server's registered name.</param>
+    /// <param name="request">The request; may not be null.</param>
+    /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
+    /// <exception cref="CallFailedException">No process has the name, or the server exited before replying.</exception>
+    public static Task<object?> CallAsync(Node node, string name, object request, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var pid = node.WhereIs(name);
+        return pid is { } server
+            ? CallAsync(server, request, timeout)
+            : Task.FromException<object?>(new CallFailedException(default, ExitReason.NoProc));
+    }
+
+    /// <summary>
+    /// Stops a server: <see cref="TerminateAsync"/> runs with <paramref name="reason"/> and the server exits; waits
+    /// until it has exited.
+    /// </summary>
+    /// <param name="server">The server.</param>
+    /// <param name="reason">The reason; default <see cref="ExitReason.Normal"/>.</param>
+    /// <param name="timeout">How long to wait; default for ever.</param>
+    /// <exception cref="CallFailedException">The server was not alive, or exited with another reason (for example its terminate threw).</exception>
+    /// <exception cref="TimeoutException">It had not exited within the timeout.</exception>
+    public static async Task StopAsync(Pid server, ExitReason? reason = null, TimeSpan? timeout = null)
+    {
+        var process = server.Resolve();
+        var wanted = reason ?? ExitReason.Normal;
+        if (!process.IsAlive)
+        {
+            throw new CallFailedException(server, ExitReason.NoProc);
+        }
+
+        var exited = process.Node.WhenExited(server);
+        server.Send(new StopRequest(wanted));
+        var wait = timeout ?? Timeout.InfiniteTimeSpan;
+        try
+        {
+            var actual = await exited.WaitAsync(wait).ConfigureAwait(false);
+            if (!actual.Equals(wanted))
+            {
+                throw new CallFailedException(server, actual);
+            }
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"Server {server} did not stop within {wait}.");
+        }
+    }
+
+    internal sealed record CallRequest(object Request, CallFrom From);
+
+    internal sealed record CastRequest(object Message);
+
+    internal sealed record StopRequest(ExitReason Reason);
+}

@@ -1,0 +1,48 @@
+using Heirloom.Processes;
+
+namespace Heirloom.Behaviours;
+
+/// <summary>
+/// How <see cref="GenServer.InitAsync"/> ends: started (<c>{ok, State}</c>), started with a continue step,
+/// refusing to start with a reason (<c>{stop, Reason}</c>: the start fails), or <c>ignore</c> (no server;
+/// the start returns <c>default(Pid)</c> and a supervisor does not restart it). Throwing fails the start too.
+/// </summary>
+public readonly struct InitResult
+{
+    private InitResult(int kind, ExitReason? stopReason, object? continueWith)
+    {
+        Kind = kind;
+        StopReason = stopReason;
+        ContinueWith = continueWith;
+    }
+
+    /// <summary>Started; the server waits for messages.</summary>
+    public static InitResult Ok => default;
+
+    /// <summary>Not started and not an error: the start returns <c>default(Pid)</c>.</summary>
+    public static InitResult Ignore => new(IgnoreKind, null, null);
+
+    internal const int IgnoreKind = 1;
+
+    internal int Kind { get; }
+
+    internal ExitReason? StopReason { get; }
+
+    internal object? ContinueWith { get; }
+
+    /// <summary>Started; <see cref="GenServer.HandleContinueAsync(object)"/> runs before any message, after the starter has its pid.</summary>
+    /// <param name="argument">What the continue step receives.</param>
+    public static InitResult Continue(object argument)
+    {
+        ArgumentNullException.ThrowIfNull(argument);
+        return new InitResult(0, null, argument);
+    }
+
+    /// <summary>Refuse to start: the start fails with <paramref name="reason"/>.</summary>
+    /// <param name="reason">Why.</param>
+    public static InitResult Stop(ExitReason reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        return new InitResult(0, reason, null);
+    }
+}

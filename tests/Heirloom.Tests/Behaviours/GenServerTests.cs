@@ -1,0 +1,333 @@
+using Heirloom.Behaviours;
+using Heirloom.Processes;
+
+namespace Heirloom.Tests.Behaviours;
+
+public sealed class GenServerTests
+{
+    /// <summary>A counter server that records its callbacks, as gen_server_SUITE's test servers do.</summary>
+    private sealed class Counter(List<string>? log = null) : GenServer
+    {
+        private readonly List<string> _log = log ?? [];
+        private CallFrom? _deferred;
+        private int _count;
+
+        public Func<ValueTask<InitResult>>? Init { get; init; }
+
+        protected internal override ValueTask<InitResult> InitAsync()
+        {
+            Record("init");
+            return Init?.Invoke() ?? ValueTask.FromResult(InitResult.Ok);
+        }
+
+        protected internal override async ValueTask<CallResult> HandleCallAsync(object request, CallFrom from)
+        {
+            switch (request)
+            {
+                case "get":
+                    return CallResult.Reply(_count);
+                case "defer":
+                    _deferred = from;
+                    return CallResult.NoReply;
+                case "reply-deferred":
+                    return CallResult.Reply(_deferred!.Reply("late"));
+                case "stop":
+                    return CallResult.Stop(ExitReason.Custom("asked"), "bye");
+                case "crash":
+                    throw new InvalidOperationException("crash in call");
+                case "continue":
+                    return CallResult.Reply("soon").ThenContinue("step");
+                case "slow":
+                    await Task.Delay(200);
+                    return CallResult.Reply("slow");
+                case "log":
+                    lock (_log)
+                    {
+                        return CallResult.Reply(_log.ToArray());
+                    }
+
+                default:
+                    return await base.HandleCallAsync(request, from);
+            }
+        }
+
+        protected internal override ValueTask<ServerResult> HandleCastAsync(object message)
+        {
+            if (message is int n)
+            {
+                _count += n;
+                return ValueTask.FromResult(ServerResult.Ok);
+            }
+
+            return ValueTask.FromResult(message is "stop" ? ServerResult.Stop(ExitReason.Shutdown) : ServerResult.Ok);
+        }
+
+        protected internal override ValueTask<ServerResult> HandleInfoAsync(object message)
+        {
+            Record($"info {message}");
+            return ValueTask.FromResult(ServerResult.Ok);
+        }
+
+        protected internal override ValueTask<ServerResult> HandleContinueAsync(object argument)
+        {
+            Record($"continue {argument}");
+            return ValueTask.FromResult(ServerResult.Ok);
+        }
+
+        protected internal override ValueTask TerminateAsync(ExitReason reason)
+        {
+            Record($"terminate {reason.Kind} {reason.Term ?? reason.Exception?.Message}");
+            return ValueTask.CompletedTask;
+        }
+
+        private void Record(string entry)
+        {
+            lock (_log)
+            {
+                _log.Add(entry);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Call_and_cast_are_served_in_order()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter());
+        GenServer.Cast(server, 2);
+        GenServer.Cast(server, 3);
+        Assert.Equal(5, await GenServer.CallAsync(server, "get"));
+        var fromProcess = await node.Run(async ctx =>
+        {
+            GenServer.Cast(server, 10);
+            return await GenServer.CallAsync(server, "get");
+        });
+        Assert.Equal(15, fromProcess);
+    }
+
+    [Fact]
+    public async Task A_failing_init_fails_the_start_with_its_reason_and_spares_the_linked_starter()
+    {
+        await using var node = new Node();
+        var error = await Assert.ThrowsAsync<GenServerStartException>(() =>
+            GenServer.StartAsync(node, () => new Counter { Init = () => throw new FormatException("bad config") }));
+        Assert.IsType<FormatException>(error.Reason.Exception);
+        Assert.Contains("bad config", error.Message);
+
+        var (refused, starterAlive) = await node.Run(async ctx =>
+        {
+            var e = await Assert.ThrowsAsync<GenServerStartException>(() =>
+                GenServer.StartLinkAsync(ctx, () => new Counter { Init = () => ValueTask.FromResult(InitResult.Stop(ExitReason.Custom("no"))) }));
+            return (e.Reason, ctx.Self.IsAlive);
+        });
+        Assert.Equal("no", refused.Term);
+        Assert.True(starterAlive);
+    }
+
+    [Fact]
+    public async Task Ignore_starts_nothing()
+    {
+        await using var node = new Node();
+        var pid = await GenServer.StartAsync(node, () => new Counter { Init = () => ValueTask.FromResult(InitResult.Ignore) });
+        Assert.True(pid.IsNone);
+    }
+
+    [Fact]
+    public async Task A_named_server_is_registered_before_init_and_a_taken_name_fails_the_start()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter(), new GenServerOptions { Name = "counter" });
+        Assert.Equal(server, node.WhereIs("counter"));
+        GenServer.Cast(node, "counter", 7);
+        Assert.Equal(7, await GenServer.CallAsync(node, "counter", "get"));
+        var taken = await Assert.ThrowsAsync<NameTakenException>(() => GenServer.StartAsync(node, () => new Counter(), new GenServerOptions { Name = "counter" }));
+        Assert.Equal("counter", taken.Name);
+    }
+
+    [Fact]
+    public async Task A_start_that_takes_too_long_is_killed()
+    {
+        await using var node = new Node();
+        var error = await Assert.ThrowsAsync<GenServerStartException>(() => GenServer.StartAsync(
+            node,
+            () => new Counter { Init = async () => { await Task.Delay(Timeout.Infinite); return InitResult.Ok; } },
+            new GenServerOptions { StartTimeout = TimeSpan.FromMilliseconds(50) }));
+        Assert.Contains("did not finish InitAsync", error.Message);
+    }
+
+    [Fact]
+    public async Task Calls_to_dead_or_unknown_servers_fail_at_once()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter());
+        await GenServer.StopAsync(server);
+        var outside = await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "get", Timeout.InfiniteTimeSpan).WaitAsync(TestKit.Patience));
+        Assert.Equal(ExitReason.NoProc, outside.Reason);
+        var inside = await node.Run(ctx => Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "get", Timeout.InfiniteTimeSpan)));
+        Assert.Equal(ExitReason.NoProc, inside.Reason);
+        var unknown = await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(node, "nobody", "get"));
+        Assert.Contains("not alive", unknown.Message);
+    }
+
+    [Fact]
+    public async Task A_server_dying_during_a_call_fails_it_with_its_reason()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter());
+        var inside = await node.Run(ctx => Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "crash", Timeout.InfiniteTimeSpan)));
+        Assert.Equal("crash in call", inside.Reason.Exception!.Message);
+
+        var other = await GenServer.StartAsync(node, () => new Counter());
+        var pending = GenServer.CallAsync(other, "defer", Timeout.InfiniteTimeSpan);
+        node.Exit(other, ExitReason.Kill);
+        var outside = await Assert.ThrowsAsync<CallFailedException>(() => pending.WaitAsync(TestKit.Patience));
+        Assert.Equal(ExitReason.Killed, outside.Reason);
+    }
+
+    [Fact]
+    public async Task A_timed_out_call_throws_and_its_late_reply_is_dropped()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter());
+        var (timeout, lateReplySent, stray) = await node.Run(async ctx =>
+        {
+            var timeout = await Assert.ThrowsAsync<TimeoutException>(() => GenServer.CallAsync(server, "defer", TimeSpan.FromMilliseconds(30)));
+            var sent = await GenServer.CallAsync(server, "reply-deferred");
+            return (timeout, sent, await ctx.ReceiveAsync(TimeSpan.FromMilliseconds(20)));
+        });
+        Assert.Contains("no reply within", timeout.Message);
+        Assert.Equal(false, lateReplySent);
+        Assert.Null(stray);
+
+        var outside = await Assert.ThrowsAsync<TimeoutException>(() => GenServer.CallAsync(server, "defer", TimeSpan.FromMilliseconds(30)));
+        Assert.Equal(false, await GenServer.CallAsync(server, "reply-deferred"));
+    }
+
+    [Fact]
+    public async Task A_deferred_reply_reaches_the_caller()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter());
+        var deferred = GenServer.CallAsync(server, "defer", Timeout.InfiniteTimeSpan);
+        Assert.Equal(true, await GenServer.CallAsync(server, "reply-deferred"));
+        Assert.Equal("late", await deferred.WaitAsync(TestKit.Patience));
+    }
+
+    [Fact]
+    public async Task Continue_steps_run_after_init_and_after_a_callback_before_the_next_message()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter { Init = () => ValueTask.FromResult(InitResult.Continue("boot")) });
+        Assert.Equal("soon", await GenServer.CallAsync(server, "continue"));
+        server.Send("hello");
+        var log = (string[])(await GenServer.CallAsync(server, "log"))!;
+        Assert.Equal(["init", "continue boot", "continue step", "info hello"], log);
+    }
+
+    [Fact]
+    public async Task Stop_from_a_call_replies_then_terminates_with_the_reason()
+    {
+        await using var node = new Node();
+        var log = new List<string>();
+        var server = await GenServer.StartAsync(node, () => new Counter(log));
+        Assert.Equal("bye", await GenServer.CallAsync(server, "stop"));
+        Assert.Equal("asked", (await node.Exited(server)).Term);
+        Assert.Equal("terminate Custom asked", log[^1]);
+    }
+
+    [Fact]
+    public async Task StopAsync_runs_terminate_and_waits_for_the_exit()
+    {
+        await using var node = new Node();
+        var log = new List<string>();
+        var server = await GenServer.StartAsync(node, () => new Counter(log));
+        await GenServer.StopAsync(server, ExitReason.Shutdown, TestKit.Patience);
+        Assert.False(server.IsAlive);
+        Assert.Equal("terminate Shutdown ", log[^1]);
+        await Assert.ThrowsAsync<CallFailedException>(() => GenServer.StopAsync(server));
+    }
+
+    [Fact]
+    public async Task A_crashing_callback_runs_terminate_with_the_exception_and_is_reported()
+    {
+        await using var node = new Node();
+        var reports = new List<NodeReport>();
+        node.Reported += (_, r) => reports.Add(r);
+        var log = new List<string>();
+        var server = await GenServer.StartAsync(node, () => new Counter(log));
+        GenServer.Cast(server, "unknown-but-ignored");
+        await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, 42));
+        var reason = await node.Exited(server);
+        Assert.Contains("does not handle the call 42", reason.Exception!.Message);
+        Assert.StartsWith("terminate Exception", log[^1]);
+        Assert.IsType<CrashReport>(Assert.Single(reports));
+    }
+
+    [Fact]
+    public async Task A_trapping_server_terminates_on_its_parents_shutdown_but_not_when_killed()
+    {
+        await using var node = new Node();
+        var log = new List<string>();
+        var (parent, server) = await node.Run(async ctx =>
+        {
+            var child = await GenServer.StartLinkAsync(ctx, () => new Counter(log) { Init = Trap });
+            return (ctx.Self, child);
+        });
+        // As in OTP, a trapping server stops on any exit of its parent, even a normal one.
+        await node.Exited(parent);
+        Assert.Equal(ExitReason.Normal, await node.Exited(server));
+        Assert.Contains("terminate Normal ", log);
+
+        var supervisor = node.Spawn(async ctx =>
+        {
+            var child = await GenServer.StartLinkAsync(ctx, () => new Counter(log) { Init = Trap });
+            ctx.Exit(child, ExitReason.Shutdown);
+            await TestKit.Idle(ctx);
+        });
+        await TestKit.WaitUntil(() => log.Contains("terminate Shutdown "));
+
+        var killedLog = new List<string>();
+        var victim = await GenServer.StartAsync(node, () => new Counter(killedLog) { Init = Trap });
+        node.Exit(victim, ExitReason.Kill);
+        await node.Exited(victim);
+        Assert.DoesNotContain(killedLog, e => e.StartsWith("terminate", StringComparison.Ordinal));
+        node.Exit(supervisor, ExitReason.Kill);
+    }
+
+    [Fact]
+    public async Task Cast_never_fails()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter());
+        await GenServer.StopAsync(server);
+        GenServer.Cast(server, 1);
+        GenServer.Cast(node, "nobody", 1);
+        Assert.Throws<ArgumentNullException>(() => GenServer.Cast(server, null!));
+    }
+
+    [Fact]
+    public async Task Many_concurrent_callers_each_get_their_own_reply()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter());
+        var callers = Enumerable.Range(0, 50).Select(i => node.Run(async ctx =>
+        {
+            for (var j = 0; j < 200; j++)
+            {
+                GenServer.Cast(server, 1);
+                var value = (int)(await GenServer.CallAsync(server, "get"))!;
+                Assert.True(value >= j + 1);
+            }
+
+            return true;
+        }));
+        await Task.WhenAll(callers);
+        Assert.Equal(50 * 200, await GenServer.CallAsync(server, "get"));
+    }
+
+    private static ValueTask<InitResult> Trap()
+    {
+        ProcessContext.Current!.TrapExit = true;
+        return ValueTask.FromResult(InitResult.Ok);
+    }
+}

@@ -127,6 +127,7 @@ public sealed partial class ProcessContext
         if (timeoutMilliseconds != Timeout.Infinite)
         {
             _timer ??= new Timer(static state => ((ProcessContext)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
+            _deadline = Stopwatch.GetTimestamp() + (timeoutMilliseconds * Stopwatch.Frequency / 1000);
             Volatile.Write(ref _armedGeneration, generation);
             _timer.Change(timeoutMilliseconds, Timeout.Infinite);
         }
@@ -136,8 +137,9 @@ public sealed partial class ProcessContext
         return new ValueTask<object?>(this, version);
     }
 
-    // The generation the timer was last armed for; read by the timer thread.
+    // The generation the timer was last armed for, and when that wait ends; read by the timer thread.
     private int _armedGeneration;
+    private long _deadline;
 
     /// <summary>Gives the thread back after a long run of messages: the taken message is delivered when the
     /// process is next scheduled.</summary>
@@ -241,6 +243,15 @@ public sealed partial class ProcessContext
         var generation = Volatile.Read(ref _armedGeneration);
         if (generation == Volatile.Read(ref _waitGeneration))
         {
+            // The timer queue counts whole milliseconds and may fire up to one early; a receive never times out
+            // before its full timeout has passed, as in Erlang.
+            var early = _deadline - Stopwatch.GetTimestamp();
+            if (early > 0)
+            {
+                _timer!.Change((int)Math.Ceiling(early * 1000.0 / Stopwatch.Frequency), Timeout.Infinite);
+                return;
+            }
+
             Volatile.Write(ref _timedOutGeneration, generation);
             Wake();
         }

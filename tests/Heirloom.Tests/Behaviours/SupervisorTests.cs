@@ -154,7 +154,8 @@ public sealed class SupervisorTests
         {
             started.Enqueue(arg);
             return Task.FromResult(ctx.SpawnLink(TestKit.ExitWhenTold));
-        }) { Restart = RestartType.Transient };
+        })
+        { Restart = RestartType.Transient };
         var sup = await Supervisor.StartAsync(node, new SupervisorOptions { Strategy = SupervisorStrategy.SimpleOneForOne, Intensity = 10, Children = [template] });
         var one = await Supervisor.StartChildAsync(sup, (object?)1);
         var two = await Supervisor.StartChildAsync(sup, (object?)2);
@@ -212,7 +213,8 @@ public sealed class SupervisorTests
         {
             ctx.TrapExit = true;
             await TestKit.Idle(ctx);
-        }) with { Shutdown = ChildShutdown.After(TimeSpan.FromMilliseconds(100)) };
+        }) with
+        { Shutdown = ChildShutdown.After(TimeSpan.FromMilliseconds(100)) };
         var polite = Worker("polite") with { Shutdown = ChildShutdown.After(TimeSpan.FromSeconds(30)) };
         var brutal = Worker("brutal") with { Shutdown = ChildShutdown.BrutalKill };
         var sup = await Supervisor.StartAsync(node, new SupervisorOptions { Children = [stubborn, polite, brutal] });

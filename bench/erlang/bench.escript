@@ -4,18 +4,27 @@
 %% where the value is the median over 11 batches, in nanoseconds per operation (bytes for memory).
 %% Run through `dotnet run -c Release --project bench/Heirloom.Benchmarks -- compare`, which runs the same
 %% measures on Heirloom in the same run and prints both with their ratio.
+-module(bench).
 -mode(compile).
+-export([init/1, handle_call/3, handle_cast/2]).
 
 main(Args) ->
+    %% Supervisor reports would be printed for every restart; Heirloom's go to a hook nobody prints. Silence them.
+    logger:set_primary_config(level, none),
     Only = [list_to_atom(A) || A <- Args],
     Measures = [
         {ping_pong_round_trip, fun() -> median(fun ping_pong/1, 200000) end},
         {spawn_exit_reply, fun() -> median(fun spawn_exit/1, 100000) end},
         {spawn_monitor_down, fun() -> median(fun spawn_monitor_down/1, 100000) end},
-        {memory_per_idle_process, fun() -> memory_per_process(100000) end}
+        {memory_per_idle_process, fun() -> memory_per_process(100000) end},
+        {gen_server_call, fun() -> median(fun gen_server_call/1, 100000) end},
+        {restart_latency, fun() -> restart_latency() end}
     ],
-    [io:format("~s ~.3f~n", [Name, float(F())]) || {Name, F} <- Measures, Only =:= [] orelse lists:member(Name, Only)],
+    [print(Name, F()) || {Name, F} <- Measures, Only =:= [] orelse lists:member(Name, Only)],
     ok.
+
+print(_, Values) when is_list(Values) -> [print(Name, Value) || {Name, Value} <- Values];
+print(Name, Value) -> io:format("~s ~.3f~n", [Name, float(Value)]).
 
 median(Fun, N) ->
     _ = Fun(N div 10),
@@ -67,3 +76,47 @@ memory_per_process(N) ->
     After = erlang:memory(processes),
     exit(Spawner, kill),
     (After - Before) / N.
+
+%% gen_server:call round trip to a server that replies at once.
+gen_server_call(N) ->
+    {ok, Server} = gen_server:start(?MODULE, echo, []),
+    T = per_op(fun() -> call_loop(Server, N) end, N),
+    gen_server:stop(Server),
+    T.
+
+call_loop(_, 0) -> ok;
+call_loop(Server, N) -> ping = gen_server:call(Server, ping), call_loop(Server, N - 1).
+
+%% Time from killing a supervised gen_server to its replacement having run init/1.
+restart_latency() ->
+    Self = self(),
+    {ok, Sup} = supervisor:start_link(?MODULE, {sup, Self}),
+    unlink(Sup),
+    First = receive {started, P} -> P end,
+    Times = lists:sort(restart_loop(First, 2000, [])),
+    exit(Sup, shutdown),
+    [{restart_latency_median, lists:nth(length(Times) div 2, Times)},
+     {restart_latency_p99, lists:nth(length(Times) * 99 div 100, Times)}].
+
+restart_loop(_, 0, Acc) -> Acc;
+restart_loop(Pid, N, Acc) ->
+    T0 = erlang:monotonic_time(nanosecond),
+    exit(Pid, kill),
+    receive {started, New} ->
+        T = erlang:monotonic_time(nanosecond) - T0,
+        restart_loop(New, N - 1, [T | Acc])
+    end.
+
+%% One module is both the supervisor and its gen_server child, told apart by init's argument.
+init({sup, Notify}) ->
+    Child = #{id => worker, start => {gen_server, start_link, [?MODULE, {worker, Notify}, []]}},
+    {ok, {#{strategy => one_for_one, intensity => 1000000, period => 1}, [Child]}};
+init({worker, Notify}) ->
+    Notify ! {started, self()},
+    {ok, Notify};
+init(echo) ->
+    {ok, echo}.
+
+handle_call(Request, _From, State) -> {reply, Request, State}.
+
+handle_cast(_Message, State) -> {noreply, State}.

@@ -20,6 +20,9 @@ public sealed class CallFrom
 
     internal CallFrom(TaskCompletionSource<object?> outsideCaller) => _outsideCaller = outsideCaller;
 
+    /// <summary>The monitor the calling process holds on the server for this call.</summary>
+    internal MonitorRef Monitor { get; init; }
+
     /// <summary>The calling process; <c>default(Pid)</c> when the call came from outside any process.</summary>
     public Pid Caller { get; }
 

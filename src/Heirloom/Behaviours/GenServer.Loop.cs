@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Heirloom.Processes;
 
@@ -156,34 +157,40 @@ public abstract partial class GenServer
         }
     }
 
-    private static async Task<object?> CallFromProcessAsync(ProcessContext caller, Pid server, object request, TimeSpan timeout)
+    private static readonly Func<object, object?, bool> s_isAnswer = static (message, state) =>
+        message is CallFrom.CallReply reply ? reply.From == state : message is Down down && down.Ref == ((CallFrom)state!).Monitor;
+
+    private static readonly Func<object, object?, bool> s_isReply = static (message, state) =>
+        message is CallFrom.CallReply reply && reply.From == state;
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<object?> CallFromProcessAsync(ProcessContext caller, ProcessContext target, object request, TimeSpan timeout)
     {
-        var monitor = caller.Monitor(server);
-        var from = new CallFrom(caller.Self);
-        server.Send(new CallRequest(request, from));
-        var answer = await caller.ReceiveAsync(m => m is CallFrom.CallReply r ? r.From == from : m is Down d && d.Ref == monitor, timeout);
+        var from = new CallFrom(caller.Self) { Monitor = caller.MonitorCall(target) };
+        target.Deliver(new CallRequest(request, from));
+        var answer = await caller.ReceiveAsync(s_isAnswer, from, timeout);
         if (answer is null)
         {
             if (from.TryAbandon())
             {
-                caller.Demonitor(monitor, flush: true);
-                throw new TimeoutException($"The call to {server} got no reply within {timeout}.");
+                caller.EndCallMonitor();
+                throw new TimeoutException($"The call to {target.Self} got no reply within {timeout}.");
             }
 
             // The server claimed the reply just as the wait ended: it is already on its way.
-            answer = await caller.ReceiveAsync(m => m is CallFrom.CallReply r && r.From == from);
+            answer = await caller.ReceiveAsync(s_isReply, from, Timeout.InfiniteTimeSpan);
         }
 
         if (answer is Down down)
         {
-            throw new CallFailedException(server, down.Reason);
+            throw new CallFailedException(target.Self, down.Reason);
         }
 
-        caller.Demonitor(monitor, flush: true);
-        return ((CallFrom.CallReply)answer).Value;
+        caller.EndCallMonitor();
+        return ((CallFrom.CallReply)answer!).Value;
     }
 
-    private static async Task<object?> CallFromOutsideAsync(Pid server, object request, TimeSpan timeout)
+    private static async ValueTask<object?> CallFromOutsideAsync(Pid server, object request, TimeSpan timeout)
     {
         var reply = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var from = new CallFrom(reply);

@@ -119,13 +119,13 @@ public abstract partial class GenServer
     /// <returns>The reply.</returns>
     /// <exception cref="CallFailedException">The server was not alive, or exited before replying.</exception>
     /// <exception cref="TimeoutException">No reply within the timeout.</exception>
-    public static Task<object?> CallAsync(Pid server, object request, TimeSpan? timeout = null)
+    public static ValueTask<object?> CallAsync(Pid server, object request, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var target = server.Resolve();
         var wait = timeout ?? DefaultCallTimeout;
         return ProcessContext.Current is { } caller && caller.Node == target.Node
-            ? CallFromProcessAsync(caller, server, request, wait)
+            ? CallFromProcessAsync(caller, target, request, wait)
             : CallFromOutsideAsync(server, request, wait);
     }
 
@@ -135,13 +135,13 @@ public abstract partial class GenServer
     /// <param name="request">The request; may not be null.</param>
     /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
     /// <exception cref="CallFailedException">No process has the name, or the server exited before replying.</exception>
-    public static Task<object?> CallAsync(Node node, string name, object request, TimeSpan? timeout = null)
+    public static ValueTask<object?> CallAsync(Node node, string name, object request, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(node);
         var pid = node.WhereIs(name);
         return pid is { } server
             ? CallAsync(server, request, timeout)
-            : Task.FromException<object?>(new CallFailedException(default, ExitReason.NoProc));
+            : ValueTask.FromException<object?>(new CallFailedException(default, ExitReason.NoProc));
     }
 
     /// <summary>

@@ -24,7 +24,8 @@ public sealed partial class ProcessContext
 
     // Messages a selective receive looked at and skipped, oldest first; they come before the mailbox.
     private List<object>? _saved;
-    private Func<object, bool>? _match;
+    private Func<object, object?, bool>? _match;
+    private object? _matchState;
 
     // Each wait has a generation; the timer only acts on the generation it was armed for.
     private Timer? _timer;
@@ -51,8 +52,9 @@ public sealed partial class ProcessContext
         _ => ProcessStatus.Running,
     };
 
-    // How many woken processes one thread runs back to back before sending the next to the global queue.
-    private const int MaxChainedRuns = 128;
+    // How many woken processes one thread runs back to back before sending the next to the global queue: long
+    // enough that the cost of waking another thread for it is amortised (about a millisecond of work at most).
+    private const int MaxChainedRuns = 2048;
 
     // The process this thread woke last and runs next, when the thread is running processes.
     [ThreadStatic]
@@ -88,7 +90,7 @@ public sealed partial class ProcessContext
         }
     }
 
-    private ValueTask<object?> ReceiveCore(Func<object, bool>? match, int timeoutMilliseconds)
+    private ValueTask<object?> ReceiveCore(Func<object, object?, bool>? match, object? state, int timeoutMilliseconds)
     {
         if (_exitReason is { } reason)
         {
@@ -105,7 +107,7 @@ public sealed partial class ProcessContext
             throw new InvalidOperationException($"Process {Self} is already waiting in a receive; a process receives one message at a time, from its own body.");
         }
 
-        if (TryTake(match, scanSaved: true, out var message))
+        if (TryTake(match, state, scanSaved: true, out var message))
         {
             if (++_reductions < ReductionBudget)
             {
@@ -122,6 +124,7 @@ public sealed partial class ProcessContext
 
         _source.Reset();
         _match = match;
+        _matchState = state;
         _receiving = true;
         var generation = ++_waitGeneration;
         if (timeoutMilliseconds != Timeout.Infinite)
@@ -213,7 +216,7 @@ public sealed partial class ProcessContext
             return true;
         }
 
-        if (TryTake(_match, scanSaved: false, out var message))
+        if (TryTake(_match, _matchState, scanSaved: false, out var message))
         {
             Complete(message);
             return true;
@@ -232,6 +235,7 @@ public sealed partial class ProcessContext
     {
         _receiving = false;
         _match = null;
+        _matchState = null;
         _waitGeneration++;
 
         // Continuations run inline: the body resumes on this work item, so a batch of messages costs no extra hops.
@@ -257,7 +261,7 @@ public sealed partial class ProcessContext
         }
     }
 
-    private bool TryTake(Func<object, bool>? match, bool scanSaved, out object message)
+    private bool TryTake(Func<object, object?, bool>? match, object? state, bool scanSaved, out object message)
     {
         if (scanSaved && _saved is { Count: > 0 } saved)
         {
@@ -268,7 +272,7 @@ public sealed partial class ProcessContext
                 {
                     saved.RemoveAt(i);
                 }
-                else if (match is null || match(message))
+                else if (match is null || match(message, state))
                 {
                     saved.RemoveAt(i);
                     OnTaken(message);
@@ -288,7 +292,7 @@ public sealed partial class ProcessContext
                 continue;
             }
 
-            if (match is null || match(message))
+            if (match is null || match(message, state))
             {
                 OnTaken(message);
                 return true;

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Heirloom.Processes;
 
 /// <summary>Links, monitors, exit signals, names and termination.</summary>
@@ -12,6 +14,11 @@ public sealed partial class ProcessContext
     private Dictionary<MonitorRef, ProcessContext>? _monitors;
     private string? _name;
     private TaskCompletionSource<ExitReason>? _exited;
+
+    // The monitor of the one call this process is waiting on (a process makes one call at a time). Lighter than a
+    // general monitor: only the target records it, and whoever clears _callTarget first removes it there.
+    private ProcessContext? _callTarget;
+    private MonitorRef _callRef;
 
     internal bool IsAlive => _exitReason is null;
 
@@ -243,6 +250,7 @@ public sealed partial class ProcessContext
             Node.Names.TryRemove(new KeyValuePair<string, ProcessContext>(name, this));
         }
 
+        Interlocked.Exchange(ref _callTarget, null)?.RemoveWatcher(_callRef);
         if (monitors is not null)
         {
             foreach (var (reference, target) in monitors)
@@ -330,6 +338,11 @@ public sealed partial class ProcessContext
             return false;
         }
 
+        if (down.Ref == _callRef && Volatile.Read(ref _callTarget) is not null)
+        {
+            return false;
+        }
+
         lock (this)
         {
             return _monitors is null || !_monitors.ContainsKey(down.Ref);
@@ -341,12 +354,37 @@ public sealed partial class ProcessContext
     {
         if (message is Down down)
         {
+            if (down.Ref == _callRef)
+            {
+                Volatile.Write(ref _callTarget, null);
+                return;
+            }
+
             lock (this)
             {
                 _monitors?.Remove(down.Ref);
             }
         }
     }
+
+    /// <summary>Monitors the target of a call: <see cref="Down"/> arrives as for <see cref="Monitor(Pid)"/>, and
+    /// <see cref="EndCallMonitor"/> removes it with the same no-stray-Down guarantee as a flushing demonitor.</summary>
+    internal MonitorRef MonitorCall(ProcessContext target)
+    {
+        Debug.Assert(_callTarget is null, "A process makes one call at a time.");
+        var reference = Node.NewMonitorRef();
+        _callRef = reference;
+        Volatile.Write(ref _callTarget, target);
+        if (!target.AddWatcher(reference, this))
+        {
+            Deliver(new Down(reference, target.Self, ExitReason.NoProc));
+        }
+
+        return reference;
+    }
+
+    /// <summary>Ends the call's monitor; a Down for it that is already on its way is then dropped as stale.</summary>
+    internal void EndCallMonitor() => Interlocked.Exchange(ref _callTarget, null)?.RemoveWatcher(_callRef);
 
     internal void AddMonitorHeld(MonitorRef reference, ProcessContext target)
     {

@@ -11,6 +11,7 @@ namespace Heirloom.Processes;
 public sealed partial class ProcessContext : IThreadPoolWorkItem, IValueTaskSource<object?>
 {
     private static readonly AsyncLocal<ProcessContext?> s_current = new();
+    private static readonly Func<object, object?, bool> s_invokeMatch = static (message, match) => ((Func<object, bool>)match!)(message);
 
     private Func<ProcessContext, Task>? _body;
     private Task? _bodyTask;
@@ -73,7 +74,7 @@ public sealed partial class ProcessContext : IThreadPoolWorkItem, IValueTaskSour
     /// <summary>Waits for the next message in arrival order.</summary>
     public ValueTask<object> ReceiveAsync()
     {
-        var pending = ReceiveCore(null, Timeout.Infinite);
+        var pending = ReceiveCore(null, null, Timeout.Infinite);
 
         // Only a timeout completes the source with null, and an infinite wait has none.
         return Unsafe.As<ValueTask<object?>, ValueTask<object>>(ref pending);
@@ -82,7 +83,7 @@ public sealed partial class ProcessContext : IThreadPoolWorkItem, IValueTaskSour
     /// <summary>Waits for the next message, or returns null when <paramref name="timeout"/> passes first
     /// (Erlang's <c>receive ... after T</c>). A zero timeout only looks at messages already there.</summary>
     /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
-    public ValueTask<object?> ReceiveAsync(TimeSpan timeout) => ReceiveCore(null, ToMilliseconds(timeout));
+    public ValueTask<object?> ReceiveAsync(TimeSpan timeout) => ReceiveCore(null, null, ToMilliseconds(timeout));
 
     /// <summary>Selective receive: waits for the oldest message that <paramref name="match"/> accepts, leaving the
     /// others in the mailbox in their order; returns null when <paramref name="timeout"/> passes first.</summary>
@@ -91,7 +92,19 @@ public sealed partial class ProcessContext : IThreadPoolWorkItem, IValueTaskSour
     public ValueTask<object?> ReceiveAsync(Func<object, bool> match, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(match);
-        return ReceiveCore(match, ToMilliseconds(timeout));
+        return ReceiveCore(s_invokeMatch, match, ToMilliseconds(timeout));
+    }
+
+    /// <summary>Selective receive with a state for the predicate, so that a static lambda needs no closure: waits for
+    /// the oldest message for which <paramref name="match"/>(message, <paramref name="state"/>) is true; returns null
+    /// when <paramref name="timeout"/> passes first.</summary>
+    /// <param name="match">Which message to take. It runs on this process and must not throw.</param>
+    /// <param name="state">Passed to <paramref name="match"/>.</param>
+    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
+    public ValueTask<object?> ReceiveAsync(Func<object, object?, bool> match, object? state, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        return ReceiveCore(match, state, ToMilliseconds(timeout));
     }
 
     /// <summary>Selective receive without a timeout: waits for the oldest message that <paramref name="match"/> accepts.</summary>
@@ -99,7 +112,7 @@ public sealed partial class ProcessContext : IThreadPoolWorkItem, IValueTaskSour
     public ValueTask<object> ReceiveAsync(Func<object, bool> match)
     {
         ArgumentNullException.ThrowIfNull(match);
-        var pending = ReceiveCore(match, Timeout.Infinite);
+        var pending = ReceiveCore(s_invokeMatch, match, Timeout.Infinite);
         return Unsafe.As<ValueTask<object?>, ValueTask<object>>(ref pending);
     }
 

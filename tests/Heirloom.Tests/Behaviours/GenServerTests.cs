@@ -161,11 +161,11 @@ public sealed class GenServerTests
         await using var node = new Node();
         var server = await GenServer.StartAsync(node, () => new Counter());
         await GenServer.StopAsync(server);
-        var outside = await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "get", Timeout.InfiniteTimeSpan).WaitAsync(TestKit.Patience));
+        var outside = await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "get", Timeout.InfiniteTimeSpan).AsTask().WaitAsync(TestKit.Patience));
         Assert.Equal(ExitReason.NoProc, outside.Reason);
-        var inside = await node.Run(ctx => Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "get", Timeout.InfiniteTimeSpan)));
+        var inside = await node.Run(ctx => Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "get", Timeout.InfiniteTimeSpan).AsTask()));
         Assert.Equal(ExitReason.NoProc, inside.Reason);
-        var unknown = await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(node, "nobody", "get"));
+        var unknown = await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(node, "nobody", "get").AsTask());
         Assert.Contains("not alive", unknown.Message);
     }
 
@@ -174,11 +174,11 @@ public sealed class GenServerTests
     {
         await using var node = new Node();
         var server = await GenServer.StartAsync(node, () => new Counter());
-        var inside = await node.Run(ctx => Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "crash", Timeout.InfiniteTimeSpan)));
+        var inside = await node.Run(ctx => Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "crash", Timeout.InfiniteTimeSpan).AsTask()));
         Assert.Equal("crash in call", inside.Reason.Exception!.Message);
 
         var other = await GenServer.StartAsync(node, () => new Counter());
-        var pending = GenServer.CallAsync(other, "defer", Timeout.InfiniteTimeSpan);
+        var pending = GenServer.CallAsync(other, "defer", Timeout.InfiniteTimeSpan).AsTask();
         node.Exit(other, ExitReason.Kill);
         var outside = await Assert.ThrowsAsync<CallFailedException>(() => pending.WaitAsync(TestKit.Patience));
         Assert.Equal(ExitReason.Killed, outside.Reason);
@@ -191,7 +191,7 @@ public sealed class GenServerTests
         var server = await GenServer.StartAsync(node, () => new Counter());
         var (timeout, lateReplySent, stray) = await node.Run(async ctx =>
         {
-            var timeout = await Assert.ThrowsAsync<TimeoutException>(() => GenServer.CallAsync(server, "defer", TimeSpan.FromMilliseconds(30)));
+            var timeout = await Assert.ThrowsAsync<TimeoutException>(() => GenServer.CallAsync(server, "defer", TimeSpan.FromMilliseconds(30)).AsTask());
             var sent = await GenServer.CallAsync(server, "reply-deferred");
             return (timeout, sent, await ctx.ReceiveAsync(TimeSpan.FromMilliseconds(20)));
         });
@@ -199,7 +199,7 @@ public sealed class GenServerTests
         Assert.Equal(false, lateReplySent);
         Assert.Null(stray);
 
-        var outside = await Assert.ThrowsAsync<TimeoutException>(() => GenServer.CallAsync(server, "defer", TimeSpan.FromMilliseconds(30)));
+        var outside = await Assert.ThrowsAsync<TimeoutException>(() => GenServer.CallAsync(server, "defer", TimeSpan.FromMilliseconds(30)).AsTask());
         Assert.Equal(false, await GenServer.CallAsync(server, "reply-deferred"));
     }
 
@@ -208,7 +208,7 @@ public sealed class GenServerTests
     {
         await using var node = new Node();
         var server = await GenServer.StartAsync(node, () => new Counter());
-        var deferred = GenServer.CallAsync(server, "defer", Timeout.InfiniteTimeSpan);
+        var deferred = GenServer.CallAsync(server, "defer", Timeout.InfiniteTimeSpan).AsTask();
         Assert.Equal(true, await GenServer.CallAsync(server, "reply-deferred"));
         Assert.Equal("late", await deferred.WaitAsync(TestKit.Patience));
     }
@@ -256,7 +256,7 @@ public sealed class GenServerTests
         var log = new List<string>();
         var server = await GenServer.StartAsync(node, () => new Counter(log));
         GenServer.Cast(server, "unknown-but-ignored");
-        await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, 42));
+        await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, 42).AsTask());
         var reason = await node.Exited(server);
         Assert.Contains("does not handle the call 42", reason.Exception!.Message);
         Assert.StartsWith("terminate Exception", log[^1]);

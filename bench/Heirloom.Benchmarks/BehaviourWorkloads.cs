@@ -39,6 +39,15 @@ internal static class BehaviourWorkloads
                 Children = [ChildSpec.ForGenServer("worker", () => new NotifyingServer(self))],
             });
             var current = (Pid)await ctx.ReceiveAsync();
+
+            // Warm up the JIT (see Measure) before sampling.
+            var warmUp = Stopwatch.StartNew();
+            while (warmUp.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                ctx.Exit(current, ExitReason.Kill);
+                current = (Pid)await ctx.ReceiveAsync();
+            }
+
             var times = new double[restarts];
             for (var i = 0; i < restarts; i++)
             {

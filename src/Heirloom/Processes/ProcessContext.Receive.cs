@@ -27,7 +27,7 @@ public sealed partial class ProcessContext
     private Func<object, object?, bool>? _match;
     private object? _matchState;
 
-    // Each wait has a generation; the timer only acts on the generation it was armed for.
+    // Each wait has a generation (bumped when it starts and when it ends); a timeout names the generation it ends.
     private Timer? _timer;
     private int _waitGeneration;
     private int _timedOutGeneration;
@@ -54,7 +54,7 @@ public sealed partial class ProcessContext
 
     // How many woken processes one thread runs back to back before sending the next to the global queue: long
     // enough that the cost of waking another thread for it is amortised (about a millisecond of work at most).
-    private const int MaxChainedRuns = 2048;
+    private const int MaxChainedRuns = 128;
 
     // The process this thread woke last and runs next, when the thread is running processes.
     [ThreadStatic]
@@ -126,23 +126,47 @@ public sealed partial class ProcessContext
         _match = match;
         _matchState = state;
         _receiving = true;
-        var generation = ++_waitGeneration;
-        if (timeoutMilliseconds != Timeout.Infinite)
-        {
-            _timer ??= new Timer(static state => ((ProcessContext)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
-            _deadline = Stopwatch.GetTimestamp() + (timeoutMilliseconds * Stopwatch.Frequency / 1000);
-            Volatile.Write(ref _armedGeneration, generation);
-            _timer.Change(timeoutMilliseconds, Timeout.Infinite);
-        }
+        StartWait(timeoutMilliseconds);
 
         var version = _source.Version;
         ParkOrResume();
         return new ValueTask<object?>(this, version);
     }
 
-    // The generation the timer was last armed for, and when that wait ends; read by the timer thread.
-    private int _armedGeneration;
-    private long _deadline;
+    // When the current wait times out (Stopwatch ticks; MaxValue for none), and when the timer is due to fire
+    // (MaxValue when not armed). Both are read by the timer thread.
+    private long _waitDeadline = long.MaxValue;
+    private long _timerDueAt = long.MaxValue;
+
+    /// <summary>
+    /// Starts a new wait. The timer is only re-armed when it would fire after this wait's deadline: back-to-back
+    /// calls with the same timeout arm it about once per timeout instead of once per call; when it fires early for
+    /// the current wait, <see cref="OnTimeout"/> re-arms it.
+    /// </summary>
+    private void StartWait(int timeoutMilliseconds)
+    {
+        var deadline = timeoutMilliseconds == Timeout.Infinite
+            ? long.MaxValue
+            : Stopwatch.GetTimestamp() + (timeoutMilliseconds * Stopwatch.Frequency / 1000);
+        _waitDeadline = deadline;
+
+        // The increment is a full fence: either the timer thread sees this wait, or this thread sees the timer disarmed.
+        Interlocked.Increment(ref _waitGeneration);
+        if (deadline == long.MaxValue || Volatile.Read(ref _timerDueAt) <= deadline)
+        {
+            return;
+        }
+
+        var timer = _timer ??= new Timer(static state => ((ProcessContext)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
+        lock (timer)
+        {
+            if (_timerDueAt > deadline)
+            {
+                _timerDueAt = deadline;
+                timer.Change(timeoutMilliseconds, Timeout.Infinite);
+            }
+        }
+    }
 
     /// <summary>Gives the thread back after a long run of messages: the taken message is delivered when the
     /// process is next scheduled.</summary>
@@ -211,7 +235,7 @@ public sealed partial class ProcessContext
         if (_exitReason is { } reason)
         {
             _receiving = false;
-            _waitGeneration++;
+            Volatile.Write(ref _waitGeneration, _waitGeneration + 1);
             _source.SetException(new ProcessExitException(reason));
             return true;
         }
@@ -236,7 +260,7 @@ public sealed partial class ProcessContext
         _receiving = false;
         _match = null;
         _matchState = null;
-        _waitGeneration++;
+        Volatile.Write(ref _waitGeneration, _waitGeneration + 1);
 
         // Continuations run inline: the body resumes on this work item, so a batch of messages costs no extra hops.
         _source.SetResult(message);
@@ -244,21 +268,31 @@ public sealed partial class ProcessContext
 
     private void OnTimeout()
     {
-        var generation = Volatile.Read(ref _armedGeneration);
-        if (generation == Volatile.Read(ref _waitGeneration))
+        var timer = _timer!;
+        lock (timer)
         {
-            // The timer queue counts whole milliseconds and may fire up to one early; a receive never times out
-            // before its full timeout has passed, as in Erlang.
-            var early = _deadline - Stopwatch.GetTimestamp();
-            if (early > 0)
+            Interlocked.Exchange(ref _timerDueAt, long.MaxValue);
+            var generation = Volatile.Read(ref _waitGeneration);
+            var deadline = Volatile.Read(ref _waitDeadline);
+            if (deadline == long.MaxValue)
             {
-                _timer!.Change((int)Math.Ceiling(early * 1000.0 / Stopwatch.Frequency), Timeout.Infinite);
+                return;
+            }
+
+            // The timer may have been armed for an earlier wait, and the timer queue counts whole milliseconds and
+            // may fire up to one early: a receive never times out before its full timeout, as in Erlang.
+            var remaining = deadline - Stopwatch.GetTimestamp();
+            if (remaining > 0)
+            {
+                _timerDueAt = deadline;
+                timer.Change((int)Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency), Timeout.Infinite);
                 return;
             }
 
             Volatile.Write(ref _timedOutGeneration, generation);
-            Wake();
         }
+
+        Wake();
     }
 
     private bool TryTake(Func<object, object?, bool>? match, object? state, bool scanSaved, out object message)

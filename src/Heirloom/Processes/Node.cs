@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Heirloom.Tables;
 
 namespace Heirloom.Processes;
 
@@ -31,6 +32,9 @@ public sealed class Node : IAsyncDisposable
     /// Handlers run on the thread of the process that reports; an exception thrown by a handler is ignored.
     /// </summary>
     public event EventHandler<NodeReport>? Reported;
+
+    /// <summary>The node's tables, and its named tables by name.</summary>
+    public TableRegistry Tables { get; } = new();
 
     /// <summary>How many processes are alive.</summary>
     public int ProcessCount => _processes.Count;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Heirloom.Tables;
 
 namespace Heirloom.Processes;
 
@@ -19,6 +20,9 @@ public sealed partial class ProcessContext
     // general monitor: only the target records it, and whoever clears _callTarget first removes it there.
     private ProcessContext? _callTarget;
     private MonitorRef _callRef;
+
+    // Tables this process owns; they go to their heirs (or are deleted) first thing when it exits.
+    private List<Table>? _ownedTables;
 
     internal bool IsAlive => _exitReason is null;
 
@@ -188,6 +192,29 @@ public sealed partial class ProcessContext
         }
     }
 
+    /// <summary>Records a table as owned by this process; false once it has exited, so no table is ever given to the dead.</summary>
+    internal bool TryAddOwnedTable(Table table)
+    {
+        lock (this)
+        {
+            if (!IsAlive)
+            {
+                return false;
+            }
+
+            (_ownedTables ??= []).Add(table);
+            return true;
+        }
+    }
+
+    internal void RemoveOwnedTable(Table table)
+    {
+        lock (this)
+        {
+            _ownedTables?.Remove(table);
+        }
+    }
+
     internal Task<ExitReason> WhenExited()
     {
         lock (this)
@@ -229,6 +256,7 @@ public sealed partial class ProcessContext
         HashSet<ProcessContext>? links;
         Dictionary<MonitorRef, ProcessContext>? watchers, monitors;
         string? name;
+        List<Table>? tables;
         TaskCompletionSource<ExitReason>? exited;
         lock (this)
         {
@@ -242,7 +270,17 @@ public sealed partial class ProcessContext
             (watchers, _watchers) = (_watchers, null);
             (monitors, _monitors) = (_monitors, null);
             (name, _name) = (_name, null);
+            (tables, _ownedTables) = (_ownedTables, null);
             exited = _exited;
+        }
+
+        // ETS's order: tables pass to their heirs before anyone can see the EXIT or DOWN of this process.
+        if (tables is not null)
+        {
+            foreach (var table in tables)
+            {
+                table.OnOwnerExit(this);
+            }
         }
 
         if (name is not null)

@@ -1,0 +1,688 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Heirloom.Tables.Storage;
+
+/// <summary>
+/// Set, bag and duplicate-bag storage: a chained hash table in the design of ConcurrentDictionary. Readers walk the
+/// chains with no lock; writers take one of a fixed set of striped locks; growing takes them all and copies the
+/// nodes, so a reader or a traversal on the old array still sees a consistent table. A bag node holds an immutable
+/// array of its values, replaced on every change.
+/// </summary>
+internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
+    where TKey : notnull
+{
+    private const int LockCount = 64;
+    private const int InitialBuckets = 64;
+
+    // A value that cannot be written in one machine word is never updated in place: the node is replaced, so a
+    // lock-free reader never sees a torn value.
+    private static readonly bool s_valueWritesAreAtomic = IsWriteAtomic();
+
+    private readonly IEqualityComparer<TKey>? _comparer;
+    private readonly bool _isBag;
+    private readonly bool _keepsDuplicates;
+    private readonly object[] _locks = new object[LockCount];
+    private readonly int[] _counts = new int[LockCount];
+    private volatile Node?[] _buckets = new Node?[InitialBuckets];
+    private int _budget = InitialBuckets / LockCount;
+
+    // While fixed (guarded by all locks), deleted nodes stay in their chains, marked, so that next/2 from a deleted key
+    // still works and nothing moves: the table does not grow.
+    private int _fixCount;
+
+    public HashStore(TableType type, IEqualityComparer<TKey>? comparer)
+    {
+        Debug.Assert(type != TableType.OrderedSet, "Ordered sets use the skip list.");
+        _isBag = type is TableType.Bag or TableType.DuplicateBag;
+        _keepsDuplicates = type == TableType.DuplicateBag;
+        _comparer = comparer ?? (typeof(TKey).IsValueType ? null : EqualityComparer<TKey>.Default);
+        for (var i = 0; i < LockCount; i++)
+        {
+            _locks[i] = new object();
+        }
+    }
+
+    public override long Count
+    {
+        get
+        {
+            long total = 0;
+            for (var i = 0; i < LockCount; i++)
+            {
+                total += Volatile.Read(ref _counts[i]);
+            }
+
+            return total;
+        }
+    }
+
+    public override int BytesPerObject => 64;
+
+    public override bool IsFixed => Volatile.Read(ref _fixCount) > 0;
+
+    public override bool TryGetValue(TKey key, out TValue value)
+    {
+        var hash = Hash(key);
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            var epoch = BatchEpoch;
+            if ((epoch & 1) == 0)
+            {
+                var node = FindLive(_buckets, key, hash);
+                var found = node is not null;
+                value = found ? (_isBag ? node!.Values![0] : node!.Value) : default!;
+                if (BatchEpoch == epoch)
+                {
+                    return found;
+                }
+            }
+
+            spinner.SpinOnce();
+        }
+    }
+
+    public override TValue[] Lookup(TKey key)
+    {
+        var hash = Hash(key);
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            var epoch = BatchEpoch;
+            if ((epoch & 1) == 0)
+            {
+                var node = FindLive(_buckets, key, hash);
+                TValue[] values = node is null ? [] : _isBag ? [.. node.Values!] : [node.Value];
+                if (BatchEpoch == epoch)
+                {
+                    return values;
+                }
+            }
+
+            spinner.SpinOnce();
+        }
+    }
+
+    public override bool ContainsKey(TKey key) => TryGetValue(key, out _);
+
+    public override void Insert(TKey key, TValue value)
+    {
+        var hash = Hash(key);
+        bool grow;
+        var buckets = LockBucket(hash, out var lockIndex);
+        try
+        {
+            ref var head = ref buckets[hash & (buckets.Length - 1)];
+            var node = Find(head, key, hash);
+            if (node is null)
+            {
+                head = new Node(key, hash, value, _isBag ? [value] : null, head);
+                grow = ++_counts[lockIndex] > _budget;
+            }
+            else
+            {
+                if (node.Deleted)
+                {
+                    Revive(node, value, lockIndex);
+                }
+                else if (_isBag)
+                {
+                    if (_keepsDuplicates || !Contains(node.Values!, value))
+                    {
+                        node.Values = [.. node.Values!, value];
+                    }
+                }
+                else
+                {
+                    SetValue(ref head, node, value);
+                }
+
+                grow = false;
+            }
+        }
+        finally
+        {
+            Monitor.Exit(_locks[lockIndex]);
+        }
+
+        if (grow)
+        {
+            Grow(buckets);
+        }
+    }
+
+    public override bool InsertNew(TKey key, TValue value)
+    {
+        var hash = Hash(key);
+        bool grow;
+        var buckets = LockBucket(hash, out var lockIndex);
+        try
+        {
+            ref var head = ref buckets[hash & (buckets.Length - 1)];
+            var node = Find(head, key, hash);
+            if (node is { Deleted: false })
+            {
+                return false;
+            }
+
+            if (node is not null)
+            {
+                Revive(node, value, lockIndex);
+                return true;
+            }
+
+            head = new Node(key, hash, value, _isBag ? [value] : null, head);
+            grow = ++_counts[lockIndex] > _budget;
+        }
+        finally
+        {
+            Monitor.Exit(_locks[lockIndex]);
+        }
+
+        if (grow)
+        {
+            Grow(buckets);
+        }
+
+        return true;
+    }
+
+    public override TValue[] Take(TKey key)
+    {
+        var hash = Hash(key);
+        var buckets = LockBucket(hash, out var lockIndex);
+        try
+        {
+            ref var head = ref buckets[hash & (buckets.Length - 1)];
+            var node = Find(head, key, hash);
+            if (node is null or { Deleted: true })
+            {
+                return [];
+            }
+
+            TValue[] values = _isBag ? node.Values! : [node.Value];
+            Remove(ref head, node, lockIndex);
+            return values;
+        }
+        finally
+        {
+            Monitor.Exit(_locks[lockIndex]);
+        }
+    }
+
+    public override bool Delete(TKey key) => Take(key).Length > 0;
+
+    public override bool DeleteObject(TKey key, TValue value)
+    {
+        var hash = Hash(key);
+        var buckets = LockBucket(hash, out var lockIndex);
+        try
+        {
+            ref var head = ref buckets[hash & (buckets.Length - 1)];
+            var node = Find(head, key, hash);
+            if (node is null or { Deleted: true })
+            {
+                return false;
+            }
+
+            if (!_isBag)
+            {
+                if (!EqualityComparer<TValue>.Default.Equals(node.Value, value))
+                {
+                    return false;
+                }
+
+                Remove(ref head, node, lockIndex);
+                return true;
+            }
+
+            // Every identical copy goes, as ETS's delete_object does for a duplicate bag.
+            var kept = Array.FindAll(node.Values!, v => !EqualityComparer<TValue>.Default.Equals(v, value));
+            if (kept.Length == node.Values!.Length)
+            {
+                return false;
+            }
+
+            if (kept.Length == 0)
+            {
+                Remove(ref head, node, lockIndex);
+            }
+            else
+            {
+                node.Values = kept;
+            }
+
+            return true;
+        }
+        finally
+        {
+            Monitor.Exit(_locks[lockIndex]);
+        }
+    }
+
+    public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match)
+    {
+        var hash = Hash(key);
+        var buckets = LockBucket(hash, out var lockIndex);
+        try
+        {
+            ref var head = ref buckets[hash & (buckets.Length - 1)];
+            var node = Find(head, key, hash);
+            if (node is null or { Deleted: true })
+            {
+                return 0;
+            }
+
+            if (!_isBag)
+            {
+                if (!match(key, node.Value, state))
+                {
+                    return 0;
+                }
+
+                Remove(ref head, node, lockIndex);
+                return 1;
+            }
+
+            var kept = Array.FindAll(node.Values!, v => !match(key, v, state));
+            var removed = node.Values!.Length - kept.Length;
+            if (kept.Length == 0)
+            {
+                Remove(ref head, node, lockIndex);
+            }
+            else if (removed > 0)
+            {
+                node.Values = kept;
+            }
+
+            return removed;
+        }
+        finally
+        {
+            Monitor.Exit(_locks[lockIndex]);
+        }
+    }
+
+    public override bool ContainsKeyInBatch(TKey key) => FindLive(_buckets, key, Hash(key)) is not null;
+
+    public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
+    {
+        Debug.Assert(!_isBag, "Updates apply to sets only.");
+        var hash = Hash(key);
+        bool grow = false;
+        TValue result;
+        var buckets = LockBucket(hash, out var lockIndex);
+        try
+        {
+            ref var head = ref buckets[hash & (buckets.Length - 1)];
+            var node = Find(head, key, hash);
+            found = node is { Deleted: false };
+            var current = found ? node!.Value : default!;
+            if (!update(key, found, current, state, out var next))
+            {
+                return current;
+            }
+
+            result = next;
+            if (found)
+            {
+                SetValue(ref head, node!, next);
+            }
+            else if (node is not null)
+            {
+                Revive(node, next, lockIndex);
+            }
+            else
+            {
+                head = new Node(key, hash, next, null, head);
+                grow = ++_counts[lockIndex] > _budget;
+            }
+        }
+        finally
+        {
+            Monitor.Exit(_locks[lockIndex]);
+        }
+
+        if (grow)
+        {
+            Grow(buckets);
+        }
+
+        return result;
+    }
+
+    public override void Clear()
+    {
+        // Called inside a batch: every lock is held.
+        if (_fixCount > 0)
+        {
+            foreach (var head in _buckets)
+            {
+                for (var node = head; node is not null; node = node.Next)
+                {
+                    node.Deleted = true;
+                }
+            }
+        }
+        else
+        {
+            _buckets = new Node?[InitialBuckets];
+            _budget = InitialBuckets / LockCount;
+        }
+
+        Array.Clear(_counts);
+    }
+
+    public override IEnumerable<KeyValuePair<TKey, TValue>> Enumerate(bool reverse)
+    {
+        // Hash tables have one order both ways, as ETS's foldr on a set. The array read here is never changed in
+        // place by a resize, so the walk never visits a key twice.
+        var buckets = _buckets;
+        foreach (var head in buckets)
+        {
+            for (var node = Volatile.Read(ref Unsafe.AsRef(in head)); node is not null; node = node.Next)
+            {
+                if (node.Deleted)
+                {
+                    continue;
+                }
+
+                if (_isBag)
+                {
+                    foreach (var value in node.Values!)
+                    {
+                        yield return new(node.Key, value);
+                    }
+                }
+                else
+                {
+                    yield return new(node.Key, node.Value);
+                }
+            }
+        }
+    }
+
+    public override bool TryFirst(out TKey key) => TryNextFrom(_buckets, 0, null, out key);
+
+    public override bool TryLast(out TKey key) => TryFirst(out key);
+
+    public override bool TryNext(TKey key, out TKey next)
+    {
+        var buckets = _buckets;
+        var hash = Hash(key);
+        var index = hash & (buckets.Length - 1);
+        var node = Find(Volatile.Read(ref buckets[index]), key, hash);
+        if (node is null || (node.Deleted && !IsFixed))
+        {
+            throw new TableException(TableError.BadKey, $"Key {key} is not in the table: next/previous from a key needs the key to exist, unless the table is fixed (Table.Fix) while traversing.");
+        }
+
+        return TryNextFrom(buckets, index, node, out next);
+    }
+
+    public override bool TryPrevious(TKey key, out TKey previous) => TryNext(key, out previous);
+
+    public override void Fix()
+    {
+        LockAllWriters();
+        _fixCount++;
+        UnlockAllWriters();
+    }
+
+    public override void Unfix()
+    {
+        LockAllWriters();
+        try
+        {
+            if (_fixCount == 0)
+            {
+                throw new TableException(TableError.BadArgument, "The table is not fixed.");
+            }
+
+            if (--_fixCount == 0)
+            {
+                PurgeDeleted();
+            }
+        }
+        finally
+        {
+            UnlockAllWriters();
+        }
+    }
+
+    protected override void LockAllWriters()
+    {
+        for (var i = 0; i < LockCount; i++)
+        {
+            Monitor.Enter(_locks[i]);
+        }
+    }
+
+    protected override void UnlockAllWriters()
+    {
+        for (var i = LockCount - 1; i >= 0; i--)
+        {
+            Monitor.Exit(_locks[i]);
+        }
+    }
+
+    private static bool IsWriteAtomic() =>
+        !typeof(TValue).IsValueType ||
+        typeof(TValue) == typeof(IntPtr) || typeof(TValue) == typeof(UIntPtr) ||
+        (typeof(TValue).IsPrimitive && Unsafe.SizeOf<TValue>() <= IntPtr.Size);
+
+    /// <summary>The first live key after <paramref name="after"/> in its chain, then in the following buckets; from
+    /// the head of bucket <paramref name="index"/> when <paramref name="after"/> is null.</summary>
+    private static bool TryNextFrom(Node?[] buckets, int index, Node? after, out TKey key)
+    {
+        var node = after is null ? Volatile.Read(ref buckets[index]) : after.Next;
+        while (true)
+        {
+            for (; node is not null; node = node.Next)
+            {
+                if (!node.Deleted)
+                {
+                    key = node.Key;
+                    return true;
+                }
+            }
+
+            if (++index >= buckets.Length)
+            {
+                key = default!;
+                return false;
+            }
+
+            node = Volatile.Read(ref buckets[index]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Hash(TKey key)
+    {
+        var hash = typeof(TKey).IsValueType && _comparer is null ? EqualityComparer<TKey>.Default.GetHashCode(key) : _comparer!.GetHashCode(key);
+        return (hash ^ (hash >>> 16)) & int.MaxValue;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool KeyEquals(TKey a, TKey b) =>
+        typeof(TKey).IsValueType && _comparer is null ? EqualityComparer<TKey>.Default.Equals(a, b) : _comparer!.Equals(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Node? FindLive(Node?[] buckets, TKey key, int hash)
+    {
+        for (var node = Volatile.Read(ref buckets[hash & (buckets.Length - 1)]); node is not null; node = node.Next)
+        {
+            if (node.Hash == hash && KeyEquals(node.Key, key))
+            {
+                return node.Deleted ? null : node;
+            }
+        }
+
+        return null;
+    }
+
+    private Node? Find(Node? head, TKey key, int hash)
+    {
+        for (var node = head; node is not null; node = node.Next)
+        {
+            if (node.Hash == hash && KeyEquals(node.Key, key))
+            {
+                return node;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Locks the stripe of a hash in the current bucket array, retrying if the table grew meanwhile.</summary>
+    private Node?[] LockBucket(int hash, out int lockIndex)
+    {
+        while (true)
+        {
+            var buckets = _buckets;
+            lockIndex = hash & (buckets.Length - 1) & (LockCount - 1);
+            Monitor.Enter(_locks[lockIndex]);
+            if (buckets == _buckets)
+            {
+                return buckets;
+            }
+
+            Monitor.Exit(_locks[lockIndex]);
+        }
+    }
+
+    private void SetValue(ref Node? head, Node node, TValue value)
+    {
+        if (s_valueWritesAreAtomic)
+        {
+            node.Value = value;
+            return;
+        }
+
+        var replacement = new Node(node.Key, node.Hash, value, null, node.Next);
+        Replace(ref head, node, replacement);
+    }
+
+    private static void Replace(ref Node? head, Node node, Node? replacement)
+    {
+        if (head == node)
+        {
+            head = replacement;
+            return;
+        }
+
+        var previous = head!;
+        while (previous.Next != node)
+        {
+            previous = previous.Next!;
+        }
+
+        previous.Next = replacement;
+    }
+
+    private void Revive(Node node, TValue value, int lockIndex)
+    {
+        if (_isBag)
+        {
+            node.Values = [value];
+        }
+        else
+        {
+            node.Value = value;
+        }
+
+        node.Deleted = false;
+        _counts[lockIndex]++;
+    }
+
+    private void Remove(ref Node? head, Node node, int lockIndex)
+    {
+        _counts[lockIndex]--;
+        if (_fixCount > 0)
+        {
+            node.Deleted = true;
+        }
+        else
+        {
+            Replace(ref head, node, node.Next);
+        }
+    }
+
+    private void PurgeDeleted()
+    {
+        var buckets = _buckets;
+        for (var i = 0; i < buckets.Length; i++)
+        {
+            while (buckets[i] is { Deleted: true } deadHead)
+            {
+                buckets[i] = deadHead.Next;
+            }
+
+            for (var node = buckets[i]; node?.Next is not null;)
+            {
+                if (node.Next.Deleted)
+                {
+                    node.Next = node.Next.Next;
+                }
+                else
+                {
+                    node = node.Next;
+                }
+            }
+        }
+    }
+
+    private void Grow(Node?[] seen)
+    {
+        LockAllWriters();
+        try
+        {
+            if (_buckets != seen || _fixCount > 0)
+            {
+                return;
+            }
+
+            var grown = new Node?[seen.Length * 2];
+            foreach (var head in seen)
+            {
+                for (var node = head; node is not null; node = node.Next)
+                {
+                    ref var slot = ref grown[node.Hash & (grown.Length - 1)];
+                    slot = new Node(node.Key, node.Hash, node.Value, node.Values, slot);
+                }
+            }
+
+            _budget = Math.Max(1, grown.Length / LockCount);
+            _buckets = grown;
+        }
+        finally
+        {
+            UnlockAllWriters();
+        }
+    }
+
+    private static bool Contains(TValue[] values, TValue value)
+    {
+        foreach (var v in values)
+        {
+            if (EqualityComparer<TValue>.Default.Equals(v, value))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class Node(TKey key, int hash, TValue value, TValue[]? values, Node? next)
+    {
+        public readonly TKey Key = key;
+        public readonly int Hash = hash;
+        public TValue Value = value;
+        public volatile TValue[]? Values = values;
+        public volatile Node? Next = next;
+        public volatile bool Deleted;
+    }
+}

@@ -1,0 +1,86 @@
+namespace Heirloom.Tables.Storage;
+
+/// <summary>
+/// The storage engine behind a table. Reads take no lock and never throw because of concurrent writes; single-key
+/// writes are atomic; a batch runs inside <see cref="EnterBatch"/>/<see cref="ExitBatch"/>, which excludes all other
+/// writers and makes readers wait until the batch is complete, so batches are atomic and isolated.
+/// </summary>
+internal abstract class TableStore<TKey, TValue>
+    where TKey : notnull
+{
+    // Odd while a batch is being applied. Readers read it before and after a read and retry when it moved, which
+    // is what makes a batch isolated without readers ever taking a lock.
+    private int _batchEpoch;
+
+    public abstract long Count { get; }
+
+    /// <summary>Bytes per object, for the memory estimate.</summary>
+    public abstract int BytesPerObject { get; }
+
+    public abstract bool IsFixed { get; }
+
+    protected int BatchEpoch => Volatile.Read(ref _batchEpoch);
+
+    /// <summary>Excludes every other writer (reentrant for this thread) and marks a batch in progress.</summary>
+    public void EnterBatch()
+    {
+        LockAllWriters();
+        Interlocked.Increment(ref _batchEpoch);
+    }
+
+    public void ExitBatch()
+    {
+        Interlocked.Increment(ref _batchEpoch);
+        UnlockAllWriters();
+    }
+
+    protected abstract void LockAllWriters();
+
+    protected abstract void UnlockAllWriters();
+
+    // Reads. For bags, the values of a key in insertion order; for sets, at most one.
+    public abstract bool TryGetValue(TKey key, out TValue value);
+
+    public abstract TValue[] Lookup(TKey key);
+
+    public abstract bool ContainsKey(TKey key);
+
+    // Single-key writes, each atomic.
+    public abstract void Insert(TKey key, TValue value);
+
+    public abstract bool InsertNew(TKey key, TValue value);
+
+    public abstract TValue[] Take(TKey key);
+
+    public abstract bool Delete(TKey key);
+
+    public abstract bool DeleteObject(TKey key, TValue value);
+
+    /// <summary>Deletes the objects of a key whose values match, atomically; returns how many went.</summary>
+    public abstract int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match);
+
+    /// <summary>A read for the writer inside a batch, which must not wait for its own batch.</summary>
+    public abstract bool ContainsKeyInBatch(TKey key);
+
+    /// <summary>Atomically replaces the value of a key (sets only): <paramref name="update"/> sees whether the key is
+    /// there and its value, and says whether to store a new one. Returns the value stored, or the current one.</summary>
+    public abstract TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found);
+
+    public abstract void Clear();
+
+    // Traversal: a consistent walk that never visits a key twice, and in hash order for hash stores.
+    public abstract IEnumerable<KeyValuePair<TKey, TValue>> Enumerate(bool reverse);
+
+    public abstract bool TryFirst(out TKey key);
+
+    public abstract bool TryLast(out TKey key);
+
+    public abstract bool TryNext(TKey key, out TKey next);
+
+    public abstract bool TryPrevious(TKey key, out TKey previous);
+
+    /// <summary>Fixes the table for safe traversal; hash stores keep deleted keys' positions until unfixed.</summary>
+    public abstract void Fix();
+
+    public abstract void Unfix();
+}

@@ -1,0 +1,311 @@
+using Heirloom.Processes;
+
+namespace Heirloom.Tables;
+
+/// <summary>
+/// What every table has whatever its key and value types: a type, an access, an owner, an heir, an optional name.
+/// Ownership follows ETS: the creating process owns the table; when the owner exits, the heir (if alive) becomes the
+/// owner and receives a <see cref="TableTransfer"/> before anyone sees the owner's EXIT or DOWN; otherwise the table
+/// is deleted and its name freed. Create tables with <c>Table.New</c>.
+/// </summary>
+public abstract class Table
+{
+    // Ownership fields are guarded by lock (this). _owner is null when the node owns the table; then code outside any
+    // process counts as the owner.
+    private ProcessContext? _owner;
+    private ProcessContext? _heir;
+    private object? _heirData;
+    private string? _name;
+    private volatile bool _deleted;
+
+    private protected Table(Node node, TableOptions options, ProcessContext? owner)
+    {
+        Node = node;
+        Type = options.Type;
+        Access = options.Access;
+        _owner = owner;
+    }
+
+    /// <summary>The node the table lives on.</summary>
+    public Node Node { get; }
+
+    /// <summary>The table's type.</summary>
+    public TableType Type { get; }
+
+    /// <summary>Who may read and write it.</summary>
+    public TableAccess Access { get; }
+
+    /// <summary>The table's name, or null.</summary>
+    public string? Name => _name;
+
+    /// <summary>Whether the table has been deleted (explicitly, or with its owner).</summary>
+    public bool IsDeleted => _deleted;
+
+    /// <summary>The owner; <c>default(Pid)</c> when the node owns it.</summary>
+    public Pid Owner => Volatile.Read(ref _owner)?.Self ?? default;
+
+    /// <summary>The heir; <c>default(Pid)</c> for none.</summary>
+    public Pid Heir => Volatile.Read(ref _heir)?.Self ?? default;
+
+    internal abstract Type KeyType { get; }
+
+    internal abstract Type ValueType { get; }
+
+    /// <summary>Creates a table owned by the calling process.</summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="options">Type, access, name, heir.</param>
+    /// <param name="keyComparer">Key equality for hash tables; default <see cref="EqualityComparer{T}.Default"/>.</param>
+    /// <param name="keyOrder">Key order for ordered sets; default <see cref="Comparer{T}.Default"/>.</param>
+    /// <exception cref="InvalidOperationException">Called outside any process; use the overload taking a node.</exception>
+    /// <exception cref="TableException">The name is taken (AlreadyExists).</exception>
+    public static Table<TKey, TValue> New<TKey, TValue>(TableOptions options, IEqualityComparer<TKey>? keyComparer = null, IComparer<TKey>? keyOrder = null)
+        where TKey : notnull
+    {
+        var current = ProcessContext.Current ?? throw new InvalidOperationException("Table.New(options) creates a table owned by the calling process and was called outside any process; call Table.New(node, options) for a table the node owns.");
+        return New<TKey, TValue>(current.Node, options, keyComparer, keyOrder);
+    }
+
+    /// <summary>Creates a table on a node, owned by the calling process when it runs on that node, else by the node.</summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="node">The node.</param>
+    /// <param name="options">Type, access, name, heir.</param>
+    /// <param name="keyComparer">Key equality for hash tables; default <see cref="EqualityComparer{T}.Default"/>.</param>
+    /// <param name="keyOrder">Key order for ordered sets; default <see cref="Comparer{T}.Default"/>.</param>
+    /// <exception cref="TableException">The name is taken (AlreadyExists).</exception>
+    public static Table<TKey, TValue> New<TKey, TValue>(Node node, TableOptions options, IEqualityComparer<TKey>? keyComparer = null, IComparer<TKey>? keyOrder = null)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(options);
+        var current = ProcessContext.Current;
+        var owner = current is not null && current.Node == node ? current : null;
+        var table = new Table<TKey, TValue>(node, options, owner, keyComparer, keyOrder);
+        table.Register(options);
+        return table;
+    }
+
+    /// <summary>
+    /// Gives the table to another process (<c>ets:give_away/3</c>), which receives a <see cref="TableTransfer"/> with
+    /// the gift. Only the owner may, whatever the access; the receiver must be alive, on this node, and not the
+    /// caller. The heir is unchanged. The liveness check and the transfer are one atomic step.
+    /// </summary>
+    /// <param name="to">The new owner.</param>
+    /// <param name="gift">Carried by the <see cref="TableTransfer"/>.</param>
+    /// <exception cref="TableException">NoSuchTable, NotOwner, or Owner (receiver dead, the caller, or on another node).</exception>
+    public void GiveAway(Pid to, object? gift)
+    {
+        var receiver = to.Resolve();
+        ProcessContext? previous;
+        lock (this)
+        {
+            ThrowIfDeleted();
+            ThrowIfNotOwner("give it away");
+            previous = _owner;
+            if (receiver == previous || receiver.Node != Node)
+            {
+                throw new TableException(TableError.Owner, receiver == previous
+                    ? $"Cannot give the table to {to}: it already owns it."
+                    : $"Cannot give the table to {to}: it lives on another node.");
+            }
+
+            if (!receiver.TryAddOwnedTable(this))
+            {
+                throw new TableException(TableError.Owner, $"Cannot give the table to {to}: the process is not alive.");
+            }
+
+            previous?.RemoveOwnedTable(this);
+            Volatile.Write(ref _owner, receiver);
+        }
+
+        receiver.Deliver(new TableTransfer(this, previous?.Self ?? default, gift));
+    }
+
+    /// <summary>Sets or clears the heir (<c>ets:setopts(Tab, {heir, Pid, Data})</c>). Only the owner may. A dead
+    /// process is recorded as no heir, as ETS does.</summary>
+    /// <param name="heir">The heir, or <c>default(Pid)</c> for none.</param>
+    /// <param name="data">Sent to the heir in its <see cref="TableTransfer"/>.</param>
+    /// <exception cref="TableException">NoSuchTable or NotOwner.</exception>
+    public void SetHeir(Pid heir, object? data)
+    {
+        lock (this)
+        {
+            ThrowIfDeleted();
+            ThrowIfNotOwner("set its heir");
+            SetHeirCore(heir, data);
+        }
+    }
+
+    /// <summary>Renames the table (<c>ets:rename/2</c>); needs write access. The table object stays valid.</summary>
+    /// <param name="name">The new name.</param>
+    /// <exception cref="TableException">NoSuchTable, Access, or AlreadyExists.</exception>
+    public void Rename(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        lock (this)
+        {
+            CheckWrite();
+            if (name == _name)
+            {
+                return;
+            }
+
+            if (!Node.Tables.TryAddName(name, this))
+            {
+                throw new TableException(TableError.AlreadyExists, $"Cannot rename the table to '{name}': another table has that name.");
+            }
+
+            if (_name is not null)
+            {
+                Node.Tables.RemoveName(_name, this);
+            }
+
+            _name = name;
+        }
+    }
+
+    /// <summary>Deletes the table (<c>ets:delete/1</c>); needs write access. Its name is freed at once.</summary>
+    /// <exception cref="TableException">NoSuchTable or Access.</exception>
+    public void Delete()
+    {
+        lock (this)
+        {
+            CheckWrite();
+            DeleteCore();
+        }
+    }
+
+    /// <summary>The table's description (<c>ets:info/1</c>); works from any process on any table, even private.</summary>
+    /// <returns>The info, or null once the table is deleted (ETS returns undefined).</returns>
+    public abstract TableInfo? GetInfo();
+
+    /// <summary>Prints the table as its name or type and owner.</summary>
+    public override string ToString() => $"#Table<{_name ?? Type.ToString()} owned by {Owner}>";
+
+    /// <summary>Called by the dying owner's exit, before its links and monitors fire: the heir takes the table, or it is deleted.</summary>
+    internal void OnOwnerExit(ProcessContext owner)
+    {
+        ProcessContext? heir;
+        object? data;
+        lock (this)
+        {
+            if (_owner != owner || _deleted)
+            {
+                return;
+            }
+
+            heir = _heir;
+            data = _heirData;
+            if (heir is null || heir == owner || !heir.TryAddOwnedTable(this))
+            {
+                DeleteCore();
+                return;
+            }
+
+            // The heir stays the heir after inheriting, as in ETS: to keep the chain going it sets a new one.
+            Volatile.Write(ref _owner, heir);
+        }
+
+        heir.Deliver(new TableTransfer(this, owner.Self, data));
+    }
+
+    /// <summary>Whether the calling code is the owner: the owning process, or code outside processes for a node-owned table.</summary>
+    internal bool CallerIsOwner() => ProcessContext.Current == Volatile.Read(ref _owner);
+
+    internal void CheckRead()
+    {
+        ThrowIfDeleted();
+        if (Access == TableAccess.Private && !CallerIsOwner())
+        {
+            throw AccessDenied("read");
+        }
+    }
+
+    internal void CheckWrite()
+    {
+        ThrowIfDeleted();
+        if (Access != TableAccess.Public && !CallerIsOwner())
+        {
+            throw AccessDenied("write");
+        }
+    }
+
+    internal void ThrowIfDeleted()
+    {
+        if (_deleted)
+        {
+            throw new TableException(TableError.NoSuchTable, $"{this} no longer exists: it was deleted, or its owner exited with no heir to take it.");
+        }
+    }
+
+    private protected abstract void ReleaseStorage();
+
+    private void Register(TableOptions options)
+    {
+        if (options.Name is { } name)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(name, nameof(options));
+            if (!Node.Tables.TryAddName(name, this))
+            {
+                throw new TableException(TableError.AlreadyExists, $"Cannot create table '{name}': a table with that name already exists.");
+            }
+
+            _name = name;
+        }
+
+        if (_owner is not null && !_owner.TryAddOwnedTable(this))
+        {
+            if (_name is not null)
+            {
+                Node.Tables.RemoveName(_name, this);
+            }
+
+            throw new NoProcessException(_owner.Self, "The creating process has exited; a table needs a live owner.");
+        }
+
+        Node.Tables.Add(this);
+        lock (this)
+        {
+            SetHeirCore(options.Heir, options.HeirData);
+        }
+    }
+
+    private void SetHeirCore(Pid heir, object? data)
+    {
+        var process = heir.Process;
+        if (process is not null && process.Node != Node)
+        {
+            throw new TableException(TableError.Owner, $"The heir {heir} lives on another node.");
+        }
+
+        // An heir already dead is no heir; one that dies later simply fails to inherit.
+        var alive = process is { IsAlive: true };
+        Volatile.Write(ref _heir, alive ? process : null);
+        _heirData = alive ? data : null;
+    }
+
+    private void DeleteCore()
+    {
+        _deleted = true;
+        if (_name is not null)
+        {
+            Node.Tables.RemoveName(_name, this);
+        }
+
+        Node.Tables.Remove(this);
+        _owner?.RemoveOwnedTable(this);
+        ReleaseStorage();
+    }
+
+    private void ThrowIfNotOwner(string what)
+    {
+        if (!CallerIsOwner())
+        {
+            throw new TableException(TableError.NotOwner, $"Only the owner ({Owner}) may {what}; the caller is {ProcessContext.Current?.Self.ToString() ?? "outside any process"}.");
+        }
+    }
+
+    private TableException AccessDenied(string what) =>
+        new(TableError.Access, $"{this} is {Access.ToString().ToLowerInvariant()}: only its owner may {what} it, not {ProcessContext.Current?.Self.ToString() ?? "code outside any process"}.");
+}

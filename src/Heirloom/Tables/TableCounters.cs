@@ -1,0 +1,69 @@
+using System.Numerics;
+using Heirloom.Tables.Storage;
+
+namespace Heirloom.Tables;
+
+/// <summary>Atomic counters on tables of numeric values (<c>ets:update_counter/3,4</c>); sets and ordered sets only.</summary>
+public static class TableCounters
+{
+    /// <summary>Adds <paramref name="increment"/> to the key's value, atomically.</summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The numeric value type.</typeparam>
+    /// <param name="table">The table.</param>
+    /// <param name="key">The key; it must be present.</param>
+    /// <param name="increment">What to add.</param>
+    /// <returns>The new value.</returns>
+    /// <exception cref="TableException">The key is missing (BadKey), the table is a bag (TableType), or access is denied.</exception>
+    public static TValue UpdateCounter<TKey, TValue>(this Table<TKey, TValue> table, TKey key, TValue increment)
+        where TKey : notnull
+        where TValue : INumber<TValue> => UpdateCounter(table, key, new CounterUpdate<TValue>(increment));
+
+    /// <summary>Applies one counter update atomically: increment, threshold, default.</summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The numeric value type.</typeparam>
+    /// <param name="table">The table.</param>
+    /// <param name="key">The key; present, or the update has a default.</param>
+    /// <param name="update">The update.</param>
+    /// <returns>The new value.</returns>
+    /// <exception cref="TableException">The key is missing and there is no default (BadKey), or the table is a bag (TableType).</exception>
+    public static TValue UpdateCounter<TKey, TValue>(this Table<TKey, TValue> table, TKey key, CounterUpdate<TValue> update)
+        where TKey : notnull
+        where TValue : INumber<TValue>
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var value = table.UpdateCounter(key, update, Apply, out var found);
+        return found || update.HasDefault ? value : throw new TableException(TableError.BadKey, $"Key {key} is not in {table} and the update has no default.");
+    }
+
+    /// <summary>Applies several counter updates as one atomic step: if any key is missing without a default, none
+    /// is applied. Updates to the same key apply in order.</summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The numeric value type.</typeparam>
+    /// <param name="table">The table.</param>
+    /// <param name="updates">The keys and their updates.</param>
+    /// <returns>The new values, in the order of the updates.</returns>
+    /// <exception cref="TableException">A key is missing without a default (BadKey): nothing changed.</exception>
+    public static TValue[] UpdateCounters<TKey, TValue>(this Table<TKey, TValue> table, IEnumerable<(TKey Key, CounterUpdate<TValue> Update)> updates)
+        where TKey : notnull
+        where TValue : INumber<TValue>
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(updates);
+        var all = updates.ToArray();
+        var withDefault = all.Where(u => u.Update.HasDefault).Select(u => u.Key).ToHashSet();
+        return table.UpdateCounters(all, withDefault.Contains, Apply);
+    }
+
+    private static bool Apply<TKey, TValue>(TKey key, bool found, TValue current, CounterUpdate<TValue> update, out TValue next)
+        where TValue : INumber<TValue>
+    {
+        if (!found && !update.HasDefault)
+        {
+            next = current;
+            return false;
+        }
+
+        next = update.Apply(found ? current : update.Default);
+        return true;
+    }
+}

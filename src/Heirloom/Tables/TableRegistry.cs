@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+
+namespace Heirloom.Tables;
+
+/// <summary>A node's named tables (ETS's <c>named_table</c> and <c>ets:whereis/1</c>).</summary>
+public sealed class TableRegistry
+{
+    private readonly ConcurrentDictionary<string, Table> _byName = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Table, byte> _all = new();
+
+    internal TableRegistry()
+    {
+    }
+
+    /// <summary>The named table, or null when no table has the name.</summary>
+    /// <typeparam name="TKey">The table's key type.</typeparam>
+    /// <typeparam name="TValue">The table's value type.</typeparam>
+    /// <param name="name">The name.</param>
+    /// <exception cref="TableException">The table exists with other key or value types (TableType).</exception>
+    public Table<TKey, TValue>? WhereIs<TKey, TValue>(string name)
+        where TKey : notnull
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!_byName.TryGetValue(name, out var table))
+        {
+            return null;
+        }
+
+        return table as Table<TKey, TValue> ?? throw new TableException(TableError.TableType, $"Table '{name}' holds {table.KeyType.Name} keys and {table.ValueType.Name} values, not {typeof(TKey).Name} and {typeof(TValue).Name}.");
+    }
+
+    /// <summary>The named table, whatever its types, or null.</summary>
+    /// <param name="name">The name.</param>
+    public Table? WhereIs(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return _byName.GetValueOrDefault(name);
+    }
+
+    /// <summary>Every live table of the node, named or not (<c>ets:all/0</c>).</summary>
+    public IReadOnlyList<Table> All() => _all.Keys.ToArray();
+
+    internal bool TryAddName(string name, Table table) => _byName.TryAdd(name, table);
+
+    internal void RemoveName(string name, Table table) => _byName.TryRemove(new KeyValuePair<string, Table>(name, table));
+
+    internal void Add(Table table) => _all.TryAdd(table, 0);
+
+    internal void Remove(Table table) => _all.TryRemove(table, out _);
+}

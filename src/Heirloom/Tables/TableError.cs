@@ -26,7 +26,4 @@ public enum TableError
 
     /// <summary>An argument is out of range, such as a limit of zero (<c>badarg</c>).</summary>
     BadArgument,
-
-    /// <summary>A replacement changed the key (select_replace) or a value is not usable (<c>keypos</c>/<c>position</c>).</summary>
-    KeyChanged,
 }

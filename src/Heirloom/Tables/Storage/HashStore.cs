@@ -131,6 +131,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                     if (_keepsDuplicates || !Contains(node.Values!, value))
                     {
                         node.Values = [.. node.Values!, value];
+                        _counts[lockIndex]++;
                     }
                 }
                 else
@@ -202,7 +203,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             }
 
             TValue[] values = _isBag ? node.Values! : [node.Value];
-            Remove(ref head, node, lockIndex);
+            Remove(ref head, node, lockIndex, values.Length);
             return values;
         }
         finally
@@ -233,7 +234,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                     return false;
                 }
 
-                Remove(ref head, node, lockIndex);
+                Remove(ref head, node, lockIndex, 1);
                 return true;
             }
 
@@ -246,10 +247,11 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
             if (kept.Length == 0)
             {
-                Remove(ref head, node, lockIndex);
+                Remove(ref head, node, lockIndex, node.Values!.Length);
             }
             else
             {
+                _counts[lockIndex] -= node.Values!.Length - kept.Length;
                 node.Values = kept;
             }
 
@@ -281,7 +283,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                     return 0;
                 }
 
-                Remove(ref head, node, lockIndex);
+                Remove(ref head, node, lockIndex, 1);
                 return 1;
             }
 
@@ -289,10 +291,11 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             var removed = node.Values!.Length - kept.Length;
             if (kept.Length == 0)
             {
-                Remove(ref head, node, lockIndex);
+                Remove(ref head, node, lockIndex, removed);
             }
             else if (removed > 0)
             {
+                _counts[lockIndex] -= removed;
                 node.Values = kept;
             }
 
@@ -597,9 +600,9 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         _counts[lockIndex]++;
     }
 
-    private void Remove(ref Node? head, Node node, int lockIndex)
+    private void Remove(ref Node? head, Node node, int lockIndex, int objects)
     {
-        _counts[lockIndex]--;
+        _counts[lockIndex] -= objects;
         if (_fixCount > 0)
         {
             node.Deleted = true;

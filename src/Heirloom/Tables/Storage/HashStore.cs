@@ -64,7 +64,6 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     public override bool TryGetValue(TKey key, out TValue value)
     {
         var hash = Hash(key);
-        var spinner = default(SpinWait);
         while (true)
         {
             var epoch = BatchEpoch;
@@ -79,14 +78,13 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                 }
             }
 
-            spinner.SpinOnce();
+            WaitForBatch();
         }
     }
 
     public override TValue[] Lookup(TKey key)
     {
         var hash = Hash(key);
-        var spinner = default(SpinWait);
         while (true)
         {
             var epoch = BatchEpoch;
@@ -100,7 +98,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                 }
             }
 
-            spinner.SpinOnce();
+            WaitForBatch();
         }
     }
 

@@ -34,7 +34,6 @@ internal sealed class SkipListStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override bool TryGetValue(TKey key, out TValue value)
     {
-        var spinner = default(SpinWait);
         while (true)
         {
             var epoch = BatchEpoch;
@@ -48,7 +47,7 @@ internal sealed class SkipListStore<TKey, TValue> : TableStore<TKey, TValue>
                 }
             }
 
-            spinner.SpinOnce();
+            WaitForBatch();
         }
     }
 
@@ -272,7 +271,14 @@ internal sealed class SkipListStore<TKey, TValue> : TableStore<TKey, TValue>
             }
         }
 
-        return SkipDeleted(node.Next[0]);
+        // A writer may have linked a smaller key after the node since the loop compared: compare again.
+        var candidate = node.Next[0];
+        while (candidate is not null && (candidate.Deleted || Compare(candidate.Key, key) < 0))
+        {
+            candidate = candidate.Next[0];
+        }
+
+        return candidate;
     }
 
     private Node? AtOrAfterFirst() => SkipDeleted(_head.Next[0]);

@@ -19,11 +19,16 @@ internal abstract class TableStore<TKey, TValue>
 
     public abstract bool IsFixed { get; }
 
+    // Held for the whole of a batch; a reader that met one waits here instead of spinning, so a stream of batches
+    // cannot starve readers.
+    private readonly Lock _batchGate = new();
+
     protected int BatchEpoch => Volatile.Read(ref _batchEpoch);
 
     /// <summary>Excludes every other writer (reentrant for this thread) and marks a batch in progress.</summary>
     public void EnterBatch()
     {
+        _batchGate.Enter();
         LockAllWriters();
         Interlocked.Increment(ref _batchEpoch);
     }
@@ -32,6 +37,14 @@ internal abstract class TableStore<TKey, TValue>
     {
         Interlocked.Increment(ref _batchEpoch);
         UnlockAllWriters();
+        _batchGate.Exit();
+    }
+
+    /// <summary>Blocks a reader until the batch it met is complete.</summary>
+    protected void WaitForBatch()
+    {
+        _batchGate.Enter();
+        _batchGate.Exit();
     }
 
     protected abstract void LockAllWriters();

@@ -1,0 +1,270 @@
+using Heirloom.Processes;
+using Heirloom.Tables;
+using Xunit.Abstractions;
+
+namespace Heirloom.Tests.Tables;
+
+/// <summary>Ports of ets_SUITE's concurrency cases, with many threads and randomized interleavings.</summary>
+public sealed class TableConcurrencyTests(ITestOutputHelper output)
+{
+    public static TheoryData<TableType> AllTypes => [TableType.Set, TableType.OrderedSet, TableType.Bag, TableType.DuplicateBag];
+
+    [Theory]
+    [MemberData(nameof(AllTypes))]
+    public async Task Batch_inserts_and_delete_all_objects_are_seen_whole_or_not_at_all(TableType type)
+    {
+        await using var node = new Node();
+        var table = Table.New<int, int>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+        const int Batch = 50;
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            for (var round = 1; !stop.IsCancellationRequested; round++)
+            {
+                table.Insert(Enumerable.Range(0, Batch).Select(k => new KeyValuePair<int, int>(k, round)));
+                table.DeleteAllObjects();
+            }
+        });
+
+        // A reader that sees key 0 from some round must then see key Batch-1 from that round or a later one:
+        // the batch is isolated. After delete_all_objects, nothing of the old round may remain.
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < 30_000; i++)
+            {
+                if (table.TryGetValue(0, out var round) && table.TryGetValue(Batch - 1, out var last))
+                {
+                    Assert.True(last >= round, $"saw round {round} of key 0 but round {last} of the last key");
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(readers);
+        await stop.CancelAsync();
+        await writer;
+    }
+
+    [Fact]
+    public async Task Select_replace_is_a_compare_and_swap_under_threads()
+    {
+        await using var node = new Node();
+        var table = Table.New<int, long>(node, new TableOptions { Access = TableAccess.Public });
+        table.Insert(1, 0);
+        const int Threads = 8, PerThread = 2_000;
+
+        // Each thread increments by read-then-CAS, retrying on conflict: no increment may be lost.
+        await Task.WhenAll(Enumerable.Range(0, Threads).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < PerThread; i++)
+            {
+                while (true)
+                {
+                    table.TryGetValue(1, out var seen);
+                    if (table.SelectReplace((k, v) => k == 1 && v == seen, (_, v) => v + 1) == 1)
+                    {
+                        break;
+                    }
+                }
+            }
+        })));
+        Assert.Equal([(long)Threads * PerThread], table.Lookup(1));
+    }
+
+    [Fact]
+    public async Task Ordered_iteration_under_churn_is_sorted_and_never_repeats()
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        await using var node = new Node();
+        var table = Table.New<int, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        for (var k = 0; k < 2_000; k += 2)
+        {
+            table.Insert(k, k);
+        }
+
+        using var stop = new CancellationTokenSource();
+        var churn = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
+        {
+            var random = new Random(seed + t);
+            while (!stop.IsCancellationRequested)
+            {
+                var key = random.Next(2_000);
+                if (key % 2 == 0)
+                {
+                    continue; // even keys are stable: every walk must see them all
+                }
+
+                if (random.Next(2) == 0)
+                {
+                    table.Insert(key, key);
+                }
+                else
+                {
+                    table.Delete(key);
+                }
+            }
+        })).ToArray();
+
+        for (var walk = 0; walk < 200; walk++)
+        {
+            var keys = walk % 2 == 0 ? table.ToList().Select(p => p.Key).ToList() : WalkWithNext(table);
+            Assert.True(keys.SequenceEqual(keys.Order()), $"keys out of order ({walk % 2}): {string.Join(",", keys.Zip(keys.Skip(1)).Where(p => p.First >= p.Second).Take(5))}");
+            Assert.Equal(keys.Count, keys.Distinct().Count());
+            Assert.Equal(1_000, keys.Count(k => k % 2 == 0));
+            var reverse = table.FoldReverse(new List<int>(), (acc, k, _) => { acc.Add(k); return acc; });
+            Assert.True(reverse.SequenceEqual(reverse.OrderDescending()), "reverse fold out of order");
+            Assert.Equal(1_000, reverse.Count(k => k % 2 == 0));
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(churn);
+
+        static List<int> WalkWithNext(Table<int, int> table)
+        {
+            var keys = new List<int>();
+            for (var more = table.TryFirst(out var key); more; more = table.TryNext(key, out key))
+            {
+                keys.Add(key);
+            }
+
+            return keys;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(AllTypes))]
+    public async Task Traversals_under_churn_never_throw_and_never_repeat_an_object(TableType type)
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        await using var node = new Node();
+        var table = Table.New<int, int>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+        using var stop = new CancellationTokenSource();
+        var churn = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
+        {
+            var random = new Random(seed + t);
+            while (!stop.IsCancellationRequested)
+            {
+                var key = random.Next(5_000);
+                switch (random.Next(3))
+                {
+                    case 0: table.Insert(key, key); break;
+                    case 1: table.Delete(key); break;
+                    default: table.Insert(Enumerable.Range(key, 20).Select(k => new KeyValuePair<int, int>(k, k))); break;
+                }
+            }
+        })).ToArray();
+
+        for (var walk = 0; walk < 100; walk++)
+        {
+            var objects = table.Select((_, _) => true, (k, v) => (k, v));
+            if (type != TableType.DuplicateBag)
+            {
+                Assert.Equal(objects.Count, objects.Distinct().Count());
+            }
+
+            Assert.All(objects, o => Assert.Equal(o.k, o.v));
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(churn);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllTypes))]
+    public async Task Size_is_exact_once_concurrent_writers_finish(TableType type)
+    {
+        await using var node = new Node();
+        var table = Table.New<int, int>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+        const int Threads = 8, PerThread = 5_000;
+        await Task.WhenAll(Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
+        {
+            for (var i = 0; i < PerThread; i++)
+            {
+                var key = (t * PerThread) + i;
+                table.Insert(key, key);
+                if (i % 3 == 0)
+                {
+                    table.Delete(key);
+                }
+            }
+        })));
+        var expected = Threads * (PerThread - ((PerThread + 2) / 3));
+        Assert.Equal(expected, table.Count);
+        Assert.Equal(expected, table.ToList().Count);
+        Assert.Equal(expected, table.GetInfo()!.Size);
+    }
+
+    [Fact]
+    public async Task Update_counter_loses_no_increment_under_threads()
+    {
+        await using var node = new Node();
+        var table = Table.New<int, long>(node, new TableOptions { Access = TableAccess.Public });
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < 10_000; i++)
+            {
+                table.UpdateCounter(i % 4, new CounterUpdate<long>(1).WithDefault(0));
+            }
+        })));
+        Assert.Equal(80_000, table.Fold(0L, (acc, _, v) => acc + v));
+    }
+
+    [Fact]
+    public async Task Owners_killed_at_random_moments_hand_their_tables_to_the_heir_with_every_acknowledged_write()
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        await using var node = new Node();
+        for (var round = 0; round < 200; round++)
+        {
+            var result = await node.Run(async ctx =>
+            {
+                var heir = ctx.Self;
+                var acknowledged = new int[1];
+                var owner = ctx.Spawn(async c =>
+                {
+                    var table = Table.New<int, int>(new TableOptions { Heir = heir, HeirData = round });
+                    for (var i = 0; ; i++)
+                    {
+                        table.Insert(i, i);
+                        Volatile.Write(ref acknowledged[0], i + 1);
+                        if (i % 16 == 0)
+                        {
+                            await Task.Yield();
+                        }
+                    }
+                });
+                for (var spin = random.Next(50); spin > 0; spin--)
+                {
+                    await Task.Yield();
+                }
+
+                var monitor = ctx.Monitor(owner);
+                ctx.Exit(owner, random.Next(2) == 0 ? ExitReason.Kill : ExitReason.Custom("crash"));
+
+                // The transfer comes before the Down, so once the Down is here the transfer is too, if there is one.
+                await ctx.ReceiveAsync(m => m is Down d && d.Ref == monitor);
+                var transfer = await ctx.ReceiveAsync(m => m is TableTransfer, TimeSpan.Zero);
+                if (transfer is null)
+                {
+                    // Killed before it created the table: nothing to inherit, nothing acknowledged.
+                    return Volatile.Read(ref acknowledged[0]) == 0 ? (true, 0) : (false, -1);
+                }
+
+                var table = (Table<int, int>)((TableTransfer)transfer).Table;
+                var count = Volatile.Read(ref acknowledged[0]);
+                for (var k = 0; k < count; k++)
+                {
+                    if (!table.ContainsKey(k))
+                    {
+                        return (false, k);
+                    }
+                }
+
+                return (table.Owner == ctx.Self, count);
+            });
+            Assert.True(result.Item1, $"round {round}: lost key {result.Item2}");
+        }
+    }
+}

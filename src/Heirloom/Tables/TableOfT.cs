@@ -87,7 +87,7 @@ public sealed class Table<TKey, TValue> : Table
     {
         ArgumentNullException.ThrowIfNull(objects);
         CheckWrite();
-        var all = objects.ToArray();
+        var all = InEtsOrder(objects);
         _store.EnterBatch();
         try
         {
@@ -119,7 +119,7 @@ public sealed class Table<TKey, TValue> : Table
     {
         ArgumentNullException.ThrowIfNull(objects);
         CheckWrite();
-        var all = objects.ToArray();
+        var all = InEtsOrder(objects);
         _store.EnterBatch();
         try
         {
@@ -341,18 +341,8 @@ public sealed class Table<TKey, TValue> : Table
         ArgumentNullException.ThrowIfNull(where);
         CheckWrite();
         long deleted = 0;
-        TKey? last = default;
-        var first = true;
-        foreach (var (key, _) in _store.Enumerate(reverse: false))
+        foreach (var key in DistinctKeys())
         {
-            // A bag yields a key once per value; its values are all handled by the first.
-            if (!first && IsBag && EqualityComparer<TKey>.Default.Equals(key, last!))
-            {
-                continue;
-            }
-
-            first = false;
-            last = key;
             deleted += _store.DeleteWhere(key, where, static (k, v, w) => w(k, v));
         }
 
@@ -360,8 +350,9 @@ public sealed class Table<TKey, TValue> : Table
     }
 
     /// <summary>
-    /// Replaces the values of matching objects (<c>ets:select_replace/2</c>), each object atomically: it is replaced
-    /// only if it still matches when its key is locked, which makes this a compare-and-swap. Not for bags.
+    /// Replaces the values of matching objects (<c>ets:select_replace/2</c>), each key atomically: an object is replaced
+    /// only if it still matches when its key is locked, which makes this a compare-and-swap. Sets, ordered sets and
+    /// duplicate bags (each copy replaced in place); not bags, as in ETS.
     /// </summary>
     /// <param name="where">Which objects to replace.</param>
     /// <param name="replace">The new value for a matching object.</param>
@@ -372,20 +363,18 @@ public sealed class Table<TKey, TValue> : Table
         ArgumentNullException.ThrowIfNull(where);
         ArgumentNullException.ThrowIfNull(replace);
         CheckWrite();
-        ThrowIfBag("SelectReplace");
-        var replaced = new StrongBox<long>();
-        foreach (var (key, _) in _store.Enumerate(reverse: false))
+        if (Type == TableType.Bag)
         {
-            _store.Update(key, (where, replace, replaced), static (TKey k, bool found, TValue current, (Func<TKey, TValue, bool> Where, Func<TKey, TValue, TValue> Replace, StrongBox<long> Replaced) s, out TValue next) =>
-            {
-                var hit = found && s.Where(k, current);
-                next = hit ? s.Replace(k, current) : default!;
-                s.Replaced.Value += hit ? 1 : 0;
-                return hit;
-            }, out _);
+            throw new TableException(TableError.TableType, $"SelectReplace does not apply to bags (as in ETS); {this} is a Bag.");
         }
 
-        return replaced.Value;
+        long replaced = 0;
+        foreach (var key in DistinctKeys())
+        {
+            replaced += _store.ReplaceWhere(key, where, replace);
+        }
+
+        return replaced;
     }
 
     /// <summary>The objects of an ordered set with keys from <paramref name="from"/> to <paramref name="to"/>, inclusive, in order.</summary>
@@ -482,6 +471,36 @@ public sealed class Table<TKey, TValue> : Table
         finally
         {
             _store.ExitBatch();
+        }
+    }
+
+    /// <summary>The order ETS applies a list in: a bag takes it last to first (so a key's values from one list end up
+    /// reversed), the other types first to last (so a set keeps the last value of a repeated key).</summary>
+    private KeyValuePair<TKey, TValue>[] InEtsOrder(IEnumerable<KeyValuePair<TKey, TValue>> objects)
+    {
+        var all = objects.ToArray();
+        if (Type == TableType.Bag)
+        {
+            Array.Reverse(all);
+        }
+
+        return all;
+    }
+
+    /// <summary>Each key once: a bag's values of a key are enumerated together, so repeats are adjacent.</summary>
+    private IEnumerable<TKey> DistinctKeys()
+    {
+        var first = true;
+        TKey last = default!;
+        foreach (var (key, _) in _store.Enumerate(reverse: false))
+        {
+            if (first || !IsBag || !EqualityComparer<TKey>.Default.Equals(key, last))
+            {
+                yield return key;
+            }
+
+            first = false;
+            last = key;
         }
     }
 

@@ -305,6 +305,55 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
+    public override int ReplaceWhere(TKey key, Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace)
+    {
+        var hash = Hash(key);
+        var buckets = LockBucket(hash, out var lockIndex);
+        try
+        {
+            ref var head = ref buckets[hash & (buckets.Length - 1)];
+            var node = Find(head, key, hash);
+            if (node is null or { Deleted: true })
+            {
+                return 0;
+            }
+
+            if (!_isBag)
+            {
+                if (!where(key, node.Value))
+                {
+                    return 0;
+                }
+
+                SetValue(ref head, node, replace(key, node.Value));
+                return 1;
+            }
+
+            // Each copy is replaced in its place, as ETS does for a duplicate bag.
+            var replaced = 0;
+            var values = node.Values!.ToArray();
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (where(key, values[i]))
+                {
+                    values[i] = replace(key, values[i]);
+                    replaced++;
+                }
+            }
+
+            if (replaced > 0)
+            {
+                node.Values = values;
+            }
+
+            return replaced;
+        }
+        finally
+        {
+            Monitor.Exit(_locks[lockIndex]);
+        }
+    }
+
     public override bool ContainsKeyInBatch(TKey key) => FindLive(_buckets, key, Hash(key)) is not null;
 
     public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)

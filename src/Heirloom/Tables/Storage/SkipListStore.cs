@@ -121,6 +121,21 @@ internal sealed class SkipListStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
+    public override int ReplaceWhere(TKey key, Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace)
+    {
+        lock (_writer)
+        {
+            var node = FindLive(key);
+            if (node is null || !where(key, node.Read()))
+            {
+                return 0;
+            }
+
+            node.Write(replace(key, node.Read()));
+            return 1;
+        }
+    }
+
     public override bool ContainsKeyInBatch(TKey key) => FindLive(key) is not null;
 
     public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)

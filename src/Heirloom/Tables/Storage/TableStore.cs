@@ -72,6 +72,9 @@ internal abstract class TableStore<TKey, TValue>
     /// <summary>Deletes the objects of a key whose values match, atomically; returns how many went.</summary>
     public abstract int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match);
 
+    /// <summary>Replaces the values of a key that match, atomically for the key; returns how many were replaced.</summary>
+    public abstract int ReplaceWhere(TKey key, Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace);
+
     /// <summary>A read for the writer inside a batch, which must not wait for its own batch.</summary>
     public abstract bool ContainsKeyInBatch(TKey key);
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Heirloom.Processes;
+using Heirloom.Tables;
 
 namespace Heirloom.Benchmarks;
 
@@ -12,7 +13,21 @@ internal static class SideBySide
 {
     /// <summary>One line of the table. <paramref name="Measure"/> names the Erlang measure that produces it (one
     /// measure may produce several lines, such as a median and a p99 from the same samples).</summary>
-    private sealed record Row(string Name, string Measure, string Unit, string Goal, Func<Task<double>> Heirloom, Func<double, double, bool> Meets);
+    private sealed record Row(string Name, string Measure, string Unit, string Goal, Func<Task<double>> Heirloom, Func<double, double, bool> Meets)
+    {
+        /// <summary>ConcurrentDictionary doing the same work, for the table measures.</summary>
+        public Func<Task<double>>? Dictionary { get; init; }
+
+        /// <summary>The goal, given Heirloom's, Erlang's and the dictionary's figures.</summary>
+        public Func<double, double, double, bool>? MeetsWithDictionary { get; init; }
+    }
+
+    private static Row TableRow(string name, string goal, Func<double> heirloom, Func<double>? dictionary, Func<double, double, double, bool> meets, string unit = "ns") =>
+        new(name, name, unit, goal, () => Task.FromResult(heirloom()), (_, _) => true)
+        {
+            Dictionary = dictionary is null ? null : () => Task.FromResult(dictionary()),
+            MeetsWithDictionary = meets,
+        };
 
     private static readonly Lazy<Task<(double Median, double P99)>> RestartLatency =
         new(() => WithNode(n => BehaviourWorkloads.RestartLatencyAsync(n, 2000)));
@@ -26,7 +41,63 @@ internal static class SideBySide
         new("gen_server_call", "gen_server_call", "ns", ">= 2x faster", () => WithNode(n => Measure.MedianAsync(100_000, ops => BehaviourWorkloads.GenServerCallAsync(n, ops))), (h, e) => e / h >= 2),
         new("restart_latency_median", "restart_latency", "ns", ">= 2x faster", async () => (await RestartLatency.Value).Median, (h, e) => e / h >= 2),
         new("restart_latency_p99", "restart_latency", "ns", "(reported)", async () => (await RestartLatency.Value).P99, (_, _) => true),
+        TableRow("set_insert_1m", "<= 2x dictionary", () => TableWorkloads.Median5(() => TableWorkloads.TableInsert(TableType.Set, TableWorkloads.Shuffled)), () => TableWorkloads.Median5(() => TableWorkloads.DictionaryInsert(TableWorkloads.Shuffled)), (h, _, d) => h <= 2 * d),
+        TableRow("set_lookup_1m_in_order", "<= 1.5x dictionary, >= 10x Erlang", () => Lookup(TableType.Set, TableWorkloads.InOrder), () => DictionaryLookup(TableWorkloads.InOrder), SetLookupGoal),
+        TableRow("set_lookup_1m_shuffled", "<= 1.5x dictionary, >= 10x Erlang", () => Lookup(TableType.Set, TableWorkloads.Shuffled), () => DictionaryLookup(TableWorkloads.Shuffled), SetLookupGoal),
+        TableRow("set_lookup_1k", "<= 1.5x dictionary, >= 10x Erlang", SmallLookup, SmallDictionaryLookup, SetLookupGoal),
+        TableRow("ordered_set_insert_1m_in_order", ">= 3x Erlang", () => TableWorkloads.Median5(() => TableWorkloads.TableInsert(TableType.OrderedSet, TableWorkloads.InOrder)), null, OrderedGoal),
+        TableRow("ordered_set_insert_1m_shuffled", ">= 3x Erlang", () => TableWorkloads.Median5(() => TableWorkloads.TableInsert(TableType.OrderedSet, TableWorkloads.Shuffled)), null, OrderedGoal),
+        TableRow("ordered_set_lookup_1m_in_order", ">= 3x Erlang", () => Lookup(TableType.OrderedSet, TableWorkloads.InOrder), null, OrderedGoal),
+        TableRow("ordered_set_lookup_1m_shuffled", ">= 3x Erlang", () => Lookup(TableType.OrderedSet, TableWorkloads.Shuffled), null, OrderedGoal),
+        TableRow("update_counter_hot_key", "<= 30 ns", UpdateCounter, null, (h, _, _) => h <= 30),
+        TableRow("set_lookup_two_workers_speedup", ">= 1.7x", TwoThreads, null, (h, _, _) => h >= 1.7, unit: "x"),
+        TableRow("memory_per_entry", "<= 1.5x dictionary", () => TableWorkloads.BytesPerEntry(() => TableWorkloads.Filled(TableType.Set, TableWorkloads.Million)), () => TableWorkloads.BytesPerEntry(() => TableWorkloads.FilledDictionary(TableWorkloads.Million)), (h, _, d) => h <= 1.5 * d, unit: "B"),
     ];
+
+    private static bool SetLookupGoal(double heirloom, double erlang, double dictionary) => heirloom <= 1.5 * dictionary && erlang / heirloom >= 10;
+
+    private static bool OrderedGoal(double heirloom, double erlang, double dictionary) => erlang / heirloom >= 3;
+
+    private static double Lookup(TableType type, long[] keys)
+    {
+        var table = TableWorkloads.Filled(type, TableWorkloads.Million);
+        return TableWorkloads.Median5(() => TableWorkloads.TableLookup(table, keys));
+    }
+
+    private static double DictionaryLookup(long[] keys)
+    {
+        var dictionary = TableWorkloads.FilledDictionary(TableWorkloads.Million);
+        return TableWorkloads.Median5(() => TableWorkloads.DictionaryLookup(dictionary, keys));
+    }
+
+    private static long[] SmallKeys() => Enumerable.Range(0, 1000).SelectMany(_ => TableWorkloads.Shuffled.Where(k => k <= 1000)).ToArray();
+
+    private static double SmallLookup()
+    {
+        var table = TableWorkloads.Filled(TableType.Set, 1000);
+        var keys = SmallKeys();
+        return TableWorkloads.Median5(() => TableWorkloads.TableLookup(table, keys));
+    }
+
+    private static double SmallDictionaryLookup()
+    {
+        var dictionary = TableWorkloads.FilledDictionary(1000);
+        var keys = SmallKeys();
+        return TableWorkloads.Median5(() => TableWorkloads.DictionaryLookup(dictionary, keys));
+    }
+
+    private static double UpdateCounter()
+    {
+        var table = TableWorkloads.NewTable(TableType.Set);
+        table.Insert(0, 0);
+        return TableWorkloads.Median5(() => TableWorkloads.UpdateCounterHotKey(table, 1_000_000));
+    }
+
+    private static double TwoThreads()
+    {
+        var table = TableWorkloads.Filled(TableType.Set, TableWorkloads.Million);
+        return TableWorkloads.Median5(() => TableWorkloads.TwoThreadSpeedup(table));
+    }
 
     public static async Task<int> RunAsync(string[] only)
     {
@@ -34,15 +105,18 @@ internal static class SideBySide
         var erlang = RunErlang(rows.Select(r => r.Measure).Distinct());
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; Erlang/OTP {ErlangVersion()}");
         Console.WriteLine();
-        Console.WriteLine("| measure | Erlang/OTP | Heirloom | Erlang / Heirloom | goal | met |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| measure | Erlang/OTP | Heirloom | ConcurrentDictionary | Erlang / Heirloom | Heirloom / dictionary | goal | met |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var row in rows)
         {
             var heirloom = await row.Heirloom();
             var theirs = erlang.GetValueOrDefault(row.Name, double.NaN);
-            var ratio = theirs / heirloom;
+            var dictionary = row.Dictionary is null ? double.NaN : await row.Dictionary();
+            var met = row.MeetsWithDictionary?.Invoke(heirloom, theirs, dictionary) ?? row.Meets(heirloom, theirs);
+            var dictionaryText = double.IsNaN(dictionary) ? "" : string.Create(CultureInfo.InvariantCulture, $"{dictionary:F1} {row.Unit}");
+            var dictionaryRatio = double.IsNaN(dictionary) ? "" : string.Create(CultureInfo.InvariantCulture, $"{heirloom / dictionary:F2}x");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {row.Name} | {theirs:F1} {row.Unit} | {heirloom:F1} {row.Unit} | {ratio:F2}x | {row.Goal} | {(row.Meets(heirloom, theirs) ? "yes" : "no")} |"));
+                $"| {row.Name} | {theirs:F1} {row.Unit} | {heirloom:F1} {row.Unit} | {dictionaryText} | {theirs / heirloom:F2}x | {dictionaryRatio} | {row.Goal} | {(met ? "yes" : "no")} |"));
         }
 
         return 0;

@@ -7,6 +7,7 @@
 -module(bench).
 -mode(compile).
 -export([init/1, handle_call/3, handle_cast/2]).
+-define(M, 1000000).
 
 main(Args) ->
     %% Supervisor reports would be printed for every restart; Heirloom's go to a hook nobody prints. Silence them.
@@ -18,7 +19,18 @@ main(Args) ->
         {spawn_monitor_down, fun() -> median(fun spawn_monitor_down/1, 100000) end},
         {memory_per_idle_process, fun() -> memory_per_process(100000) end},
         {gen_server_call, fun() -> median(fun gen_server_call/1, 100000) end},
-        {restart_latency, fun() -> restart_latency() end}
+        {restart_latency, fun() -> restart_latency() end},
+        {set_insert_1m, fun() -> median5(fun() -> ets_insert(set, shuffled_keys(?M)) end) end},
+        {set_lookup_1m_in_order, fun() -> ets_lookup(set, lists:seq(1, ?M)) end},
+        {set_lookup_1m_shuffled, fun() -> ets_lookup(set, shuffled_keys(?M)) end},
+        {set_lookup_1k, fun() -> ets_lookup_small(1000) end},
+        {ordered_set_insert_1m_in_order, fun() -> median5(fun() -> ets_insert(ordered_set, lists:seq(1, ?M)) end) end},
+        {ordered_set_insert_1m_shuffled, fun() -> median5(fun() -> ets_insert(ordered_set, shuffled_keys(?M)) end) end},
+        {ordered_set_lookup_1m_in_order, fun() -> ets_lookup(ordered_set, lists:seq(1, ?M)) end},
+        {ordered_set_lookup_1m_shuffled, fun() -> ets_lookup(ordered_set, shuffled_keys(?M)) end},
+        {update_counter_hot_key, fun() -> median(fun update_counter/1, 1000000) end},
+        {set_lookup_two_workers_speedup, fun() -> two_worker_speedup() end},
+        {memory_per_entry, fun() -> memory_per_entry() end}
     ],
     [print(Name, F()) || {Name, F} <- Measures, Only =:= [] orelse lists:member(Name, Only)],
     ok.
@@ -120,3 +132,70 @@ init(echo) ->
 handle_call(Request, _From, State) -> {reply, Request, State}.
 
 handle_cast(_Message, State) -> {noreply, State}.
+
+%% ETS tables: {I, I} objects in a public table, as the reference measurements.
+shuffled_keys(N) -> [K || {_, K} <- lists:sort([{rand:uniform(), I} || I <- lists:seq(1, N)])].
+
+median5(F) ->
+    _ = F(),
+    lists:nth(3, lists:sort([F() || _ <- lists:seq(1, 5)])).
+
+ets_insert(Type, Keys) ->
+    T = ets:new(t, [Type, public]),
+    N = length(Keys),
+    R = per_op(fun() -> [ets:insert(T, {K, K}) || K <- Keys], ok end, N),
+    ets:delete(T),
+    R.
+
+filled(Type, N) ->
+    T = ets:new(t, [Type, public]),
+    [ets:insert(T, {K, K}) || K <- lists:seq(1, N)],
+    T.
+
+ets_lookup(Type, Keys) ->
+    T = filled(Type, length(Keys)),
+    R = median5(fun() -> per_op(fun() -> lookup_all(T, Keys) end, length(Keys)) end),
+    ets:delete(T),
+    R.
+
+lookup_all(_, []) -> ok;
+lookup_all(T, [K | Ks]) -> [_] = ets:lookup(T, K), lookup_all(T, Ks).
+
+ets_lookup_small(Size) ->
+    T = filled(set, Size),
+    Keys = lists:append(lists:duplicate(1000, shuffled_keys(Size))),
+    R = median5(fun() -> per_op(fun() -> lookup_all(T, Keys) end, length(Keys)) end),
+    ets:delete(T),
+    R.
+
+update_counter(N) ->
+    T = ets:new(t, [set, public]),
+    ets:insert(T, {hot, 0}),
+    R = per_op(fun() -> uc(T, N) end, N),
+    ets:delete(T),
+    R.
+
+uc(_, 0) -> ok;
+uc(T, N) -> ets:update_counter(T, hot, 1), uc(T, N - 1).
+
+%% Aggregate lookup throughput of two processes on one public set, over that of one.
+two_worker_speedup() ->
+    T = filled(set, ?M),
+    Keys = shuffled_keys(?M),
+    One = median5(fun() -> workers(T, Keys, 1) end),
+    Two = median5(fun() -> workers(T, Keys, 2) end),
+    ets:delete(T),
+    One / Two * 2.
+
+workers(T, Keys, Count) ->
+    Self = self(),
+    T0 = erlang:monotonic_time(nanosecond),
+    [spawn(fun() -> lookup_all(T, Keys), Self ! done end) || _ <- lists:seq(1, Count)],
+    [receive done -> ok end || _ <- lists:seq(1, Count)],
+    erlang:monotonic_time(nanosecond) - T0.
+
+memory_per_entry() ->
+    T = filled(set, ?M),
+    Words = ets:info(T, memory),
+    ets:delete(T),
+    Words * erlang:system_info(wordsize) / ?M.

@@ -25,7 +25,7 @@ public sealed class Table<TKey, TValue> : Table
         : base(node, options, owner)
     {
         _store = options.Type == TableType.OrderedSet
-            ? new SkipListStore<TKey, TValue>(keyOrder)
+            ? new BTreeStore<TKey, TValue>(keyOrder)
             : new HashStore<TKey, TValue>(options.Type, keyComparer);
     }
 
@@ -384,7 +384,7 @@ public sealed class Table<TKey, TValue> : Table
     public List<KeyValuePair<TKey, TValue>> Range(TKey from, TKey to)
     {
         CheckRead();
-        if (_store is not SkipListStore<TKey, TValue> ordered)
+        if (_store is not BTreeStore<TKey, TValue> ordered)
         {
             throw new TableException(TableError.TableType, $"Range needs an ordered set; {this} is a {Type}.");
         }

@@ -1,0 +1,742 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Heirloom.Tables.Storage;
+
+/// <summary>
+/// Ordered-set storage: a B-link tree (Lehman and Yao) with one writer at a time and lock-free readers.
+/// Nodes hold up to <see cref="Capacity"/> sorted keys; every node knows its high key and its right sibling, so a
+/// reader that reached a node just split moves right instead of missing keys. A writer changes a node in place between
+/// two increments of the node's version; a reader reads the version, searches, and reads the version again, retrying
+/// when it moved. Leaves are linked both ways for traversal. Emptied leaves are not merged.
+/// </summary>
+internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
+    where TKey : notnull
+{
+    private const int Capacity = 64;
+
+    // On x86/x64 loads are not reordered with loads, so reading a node's version after its data needs no fence.
+    private static readonly bool s_needsReadFence = RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.X86);
+
+    private readonly IComparer<TKey>? _comparer;
+    private readonly Lock _writer = new();
+    private readonly Node[] _path = new Node[32];
+    private volatile Node _root;
+    private long _count;
+
+    public BTreeStore(IComparer<TKey>? comparer)
+    {
+        _comparer = comparer ?? (typeof(TKey).IsValueType ? null : Comparer<TKey>.Default);
+        _root = new Node(leaf: true);
+    }
+
+    public override long Count => Volatile.Read(ref _count);
+
+    public override int BytesPerObject => 40;
+
+    public override bool IsFixed => false;
+
+    public override bool TryGetValue(TKey key, out TValue value)
+    {
+        while (true)
+        {
+            var epoch = BatchEpoch;
+            if ((epoch & 1) == 0)
+            {
+                var found = Find(key, out value);
+                if (BatchEpoch == epoch)
+                {
+                    return found;
+                }
+            }
+
+            WaitForBatch();
+        }
+    }
+
+    public override TValue[] Lookup(TKey key) => TryGetValue(key, out var value) ? [value] : [];
+
+    public override bool ContainsKey(TKey key) => TryGetValue(key, out _);
+
+    public override bool ContainsKeyInBatch(TKey key) => Find(key, out _);
+
+    public override void Insert(TKey key, TValue value) => Update(key, value, static (TKey _, bool _, TValue _, TValue v, out TValue next) =>
+    {
+        next = v;
+        return true;
+    }, out _);
+
+    public override bool InsertNew(TKey key, TValue value)
+    {
+        Update(key, value, static (TKey _, bool found, TValue _, TValue v, out TValue next) =>
+        {
+            next = v;
+            return !found;
+        }, out var found);
+        return !found;
+    }
+
+    public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
+    {
+        lock (_writer)
+        {
+            var depth = Descend(key);
+            var leaf = _path[depth];
+            var index = Search(leaf, key, out found);
+            var current = found ? leaf.Values![index] : default!;
+            if (!update(key, found, current, state, out var next))
+            {
+                return current;
+            }
+
+            if (found)
+            {
+                BeginWrite(leaf);
+                leaf.Values![index] = next;
+                EndWrite(leaf);
+            }
+            else
+            {
+                InsertIntoLeaf(depth, index, key, next);
+                Interlocked.Increment(ref _count);
+            }
+
+            return next;
+        }
+    }
+
+    public override TValue[] Take(TKey key)
+    {
+        lock (_writer)
+        {
+            var leaf = _path[Descend(key)];
+            var index = Search(leaf, key, out var found);
+            if (!found)
+            {
+                return [];
+            }
+
+            var value = leaf.Values![index];
+            RemoveAt(leaf, index);
+            return [value];
+        }
+    }
+
+    public override bool Delete(TKey key) => Take(key).Length > 0;
+
+    public override bool DeleteObject(TKey key, TValue value) =>
+        DeleteWhere(key, value, static (_, v, expected) => EqualityComparer<TValue>.Default.Equals(v, expected)) > 0;
+
+    public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match)
+    {
+        lock (_writer)
+        {
+            var leaf = _path[Descend(key)];
+            var index = Search(leaf, key, out var found);
+            if (!found || !match(key, leaf.Values![index], state))
+            {
+                return 0;
+            }
+
+            RemoveAt(leaf, index);
+            return 1;
+        }
+    }
+
+    public override int ReplaceWhere(TKey key, Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace)
+    {
+        lock (_writer)
+        {
+            var leaf = _path[Descend(key)];
+            var index = Search(leaf, key, out var found);
+            if (!found || !where(key, leaf.Values![index]))
+            {
+                return 0;
+            }
+
+            var next = replace(key, leaf.Values![index]);
+            BeginWrite(leaf);
+            leaf.Values![index] = next;
+            EndWrite(leaf);
+            return 1;
+        }
+    }
+
+    public override void Clear()
+    {
+        lock (_writer)
+        {
+            // Readers holding old nodes finish on the old tree, which is never changed again.
+            _root = new Node(leaf: true);
+            Volatile.Write(ref _count, 0);
+        }
+    }
+
+    public override IEnumerable<KeyValuePair<TKey, TValue>> Enumerate(bool reverse) =>
+        reverse ? EnumerateBackwards(null, null) : EnumerateForwards(null, null);
+
+    /// <summary>The objects with keys from <paramref name="from"/> to <paramref name="to"/>, inclusive, in order.</summary>
+    public IEnumerable<KeyValuePair<TKey, TValue>> Range(TKey from, TKey to) => EnumerateForwards(new StrongBox<TKey>(from), new StrongBox<TKey>(to));
+
+    public override bool TryFirst(out TKey key) => FirstFrom(LeftmostLeaf(), null, out key);
+
+    public override bool TryLast(out TKey key)
+    {
+        foreach (var (k, _) in EnumerateBackwards(null, null))
+        {
+            key = k;
+            return true;
+        }
+
+        key = default!;
+        return false;
+    }
+
+    public override bool TryNext(TKey key, out TKey next) => FirstFrom(LeafFor(key), new StrongBox<TKey>(key), out next);
+
+    public override bool TryPrevious(TKey key, out TKey previous)
+    {
+        foreach (var (k, _) in EnumerateBackwards(null, new StrongBox<TKey>(key), exclusive: true))
+        {
+            previous = k;
+            return true;
+        }
+
+        previous = default!;
+        return false;
+    }
+
+    // An ordered set needs no fixing: next/previous accept any key, present or not, as in ETS.
+    public override void Fix()
+    {
+    }
+
+    public override void Unfix()
+    {
+    }
+
+    protected override void LockAllWriters() => _writer.Enter();
+
+    protected override void UnlockAllWriters() => _writer.Exit();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Compare(TKey a, TKey b) =>
+        typeof(TKey).IsValueType && _comparer is null ? Comparer<TKey>.Default.Compare(a, b) : _comparer!.Compare(a, b);
+
+    /// <summary>Index of the first key not less than <paramref name="key"/> among the node's first <paramref name="count"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int LowerBound(TKey[] keys, int count, TKey key)
+    {
+        int low = 0, high = count;
+        while (low < high)
+        {
+            var middle = (low + high) >>> 1;
+            if (Compare(keys[middle], key) < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+
+    /// <summary>Which child of an inner node holds <paramref name="key"/>: separator i is the first key of child i + 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ChildIndex(Node node, int count, TKey key)
+    {
+        var index = LowerBound(node.Keys, count, key);
+        return index < count && Compare(node.Keys[index], key) == 0 ? index + 1 : index;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool BeyondHigh(Node node, TKey key) => node.HasHigh && Compare(key, node.High) >= 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int StableVersion(Node node)
+    {
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            var version = Volatile.Read(ref node.Version);
+            if ((version & 1) == 0)
+            {
+                return version;
+            }
+
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Unchanged(Node node, int version)
+    {
+        if (s_needsReadFence)
+        {
+            Interlocked.MemoryBarrier();
+        }
+
+        return Volatile.Read(ref node.Version) == version;
+    }
+
+    /// <summary>The leaf whose range holds <paramref name="key"/>, found without locks.</summary>
+    private Node LeafFor(TKey key)
+    {
+        var node = _root;
+        while (true)
+        {
+            var version = StableVersion(node);
+            Node? next;
+            try
+            {
+                next = BeyondHigh(node, key) ? node.Right : node.IsLeaf ? null : node.Children![ChildIndex(node, node.Count, key)];
+            }
+            catch (Exception) when (!Unchanged(node, version))
+            {
+                // A comparer that met a half-written key: the version check below sends the reader round again.
+                continue;
+            }
+
+            if (!Unchanged(node, version))
+            {
+                continue;
+            }
+
+            if (next is null)
+            {
+                return node;
+            }
+
+            node = next;
+        }
+    }
+
+    private bool Find(TKey key, out TValue value)
+    {
+        var leaf = LeafFor(key);
+        while (true)
+        {
+            var version = StableVersion(leaf);
+            if (BeyondHigh(leaf, key))
+            {
+                var right = leaf.Right;
+                if (Unchanged(leaf, version))
+                {
+                    leaf = right!;
+                }
+
+                continue;
+            }
+
+            var count = leaf.Count;
+            var index = LowerBound(leaf.Keys, count, key);
+            var found = index < count && Compare(leaf.Keys[index], key) == 0;
+            value = found ? leaf.Values![index] : default!;
+            if (Unchanged(leaf, version))
+            {
+                return found;
+            }
+        }
+    }
+
+    /// <summary>A consistent copy of a leaf's objects and links.</summary>
+    private static LeafSnapshot Snapshot(Node leaf)
+    {
+        while (true)
+        {
+            var version = StableVersion(leaf);
+            var count = leaf.Count;
+            var keys = leaf.Keys.AsSpan(0, Math.Min(count, leaf.Keys.Length)).ToArray();
+            var values = leaf.Values!.AsSpan(0, keys.Length).ToArray();
+            var right = leaf.Right;
+            var left = leaf.Left;
+            if (Unchanged(leaf, version))
+            {
+                return new LeafSnapshot(keys, values, left, right);
+            }
+        }
+    }
+
+    private Node LeftmostLeaf()
+    {
+        var node = _root;
+        while (!node.IsLeaf)
+        {
+            var version = StableVersion(node);
+            var child = node.Children![0];
+            if (Unchanged(node, version))
+            {
+                node = child;
+            }
+        }
+
+        return node;
+    }
+
+    private bool FirstFrom(Node leaf, StrongBox<TKey>? after, out TKey key)
+    {
+        foreach (var (k, _) in EnumerateForwardsFrom(leaf, after, null, exclusiveLow: true))
+        {
+            key = k;
+            return true;
+        }
+
+        key = default!;
+        return false;
+    }
+
+    private IEnumerable<KeyValuePair<TKey, TValue>> EnumerateForwards(StrongBox<TKey>? low, StrongBox<TKey>? high) =>
+        EnumerateForwardsFrom(low is null ? LeftmostLeaf() : LeafFor(low.Value!), low, high, exclusiveLow: false);
+
+    /// <summary>Walks leaves rightwards. Keys only grow, so skipping keys not above the last one yielded makes a split
+    /// behind the walk harmless: nothing is visited twice.</summary>
+    private IEnumerable<KeyValuePair<TKey, TValue>> EnumerateForwardsFrom(Node? leaf, StrongBox<TKey>? low, StrongBox<TKey>? high, bool exclusiveLow)
+    {
+        var haveLast = low is not null;
+        var last = low is null ? default! : low.Value!;
+        var inclusive = !exclusiveLow;
+        for (; leaf is not null;)
+        {
+            var snapshot = Snapshot(leaf);
+            for (var i = 0; i < snapshot.Keys.Length; i++)
+            {
+                var key = snapshot.Keys[i];
+                if (haveLast && (inclusive ? Compare(key, last) < 0 : Compare(key, last) <= 0))
+                {
+                    continue;
+                }
+
+                if (high is not null && Compare(key, high.Value!) > 0)
+                {
+                    yield break;
+                }
+
+                inclusive = false;
+                haveLast = true;
+                last = key;
+                yield return new(key, snapshot.Values[i]);
+            }
+
+            leaf = snapshot.Right;
+        }
+    }
+
+    /// <summary>Walks leaves leftwards from the leaf of <paramref name="high"/> (or the last leaf), keys only falling.</summary>
+    private IEnumerable<KeyValuePair<TKey, TValue>> EnumerateBackwards(StrongBox<TKey>? low, StrongBox<TKey>? high, bool exclusive = false)
+    {
+        var leaf = high is null ? RightmostLeaf() : LeafFor(high.Value!);
+        var haveLast = high is not null;
+        var last = high is null ? default! : high.Value!;
+        var inclusive = !exclusive;
+        while (leaf is not null)
+        {
+            var snapshot = Snapshot(leaf);
+            for (var i = snapshot.Keys.Length - 1; i >= 0; i--)
+            {
+                var key = snapshot.Keys[i];
+                if (haveLast && (inclusive ? Compare(key, last) > 0 : Compare(key, last) >= 0))
+                {
+                    continue;
+                }
+
+                if (low is not null && Compare(key, low.Value!) < 0)
+                {
+                    yield break;
+                }
+
+                inclusive = false;
+                haveLast = true;
+                last = key;
+                yield return new(key, snapshot.Values[i]);
+            }
+
+            leaf = LeftNeighbour(snapshot.Left, leaf);
+        }
+    }
+
+    /// <summary>The leaf immediately left of <paramref name="of"/>: a left link read just before a split of the left
+    /// neighbour points one node too far left, so walk right from it until the next leaf is <paramref name="of"/>.</summary>
+    private static Node? LeftNeighbour(Node? candidate, Node of)
+    {
+        while (candidate is not null)
+        {
+            var right = Snapshot(candidate).Right;
+            if (right is null || right == of)
+            {
+                return candidate;
+            }
+
+            candidate = right;
+        }
+
+        return null;
+    }
+
+    private Node RightmostLeaf()
+    {
+        var node = _root;
+        while (true)
+        {
+            var version = StableVersion(node);
+            var next = node.Right ?? (node.IsLeaf ? null : node.Children![node.Count]);
+            if (!Unchanged(node, version))
+            {
+                continue;
+            }
+
+            if (next is null)
+            {
+                return node;
+            }
+
+            node = next;
+        }
+    }
+
+    // ---- Writer side: only under _writer. ----
+
+    /// <summary>Descends to the leaf for <paramref name="key"/>, recording the path; returns the leaf's depth.</summary>
+    private int Descend(TKey key)
+    {
+        var depth = 0;
+        var node = _root;
+        while (true)
+        {
+            while (BeyondHigh(node, key))
+            {
+                node = node.Right!;
+            }
+
+            _path[depth] = node;
+            if (node.IsLeaf)
+            {
+                return depth;
+            }
+
+            node = node.Children![ChildIndex(node, node.Count, key)];
+            depth++;
+        }
+    }
+
+    private int Search(Node leaf, TKey key, out bool found)
+    {
+        var index = LowerBound(leaf.Keys, leaf.Count, key);
+        found = index < leaf.Count && Compare(leaf.Keys[index], key) == 0;
+        return index;
+    }
+
+    private static void BeginWrite(Node node) => Volatile.Write(ref node.Version, node.Version + 1);
+
+    private static void EndWrite(Node node) => Volatile.Write(ref node.Version, node.Version + 1);
+
+    private void RemoveAt(Node leaf, int index)
+    {
+        Interlocked.Decrement(ref _count);
+        BeginWrite(leaf);
+        var count = leaf.Count;
+        Array.Copy(leaf.Keys, index + 1, leaf.Keys, index, count - index - 1);
+        Array.Copy(leaf.Values!, index + 1, leaf.Values!, index, count - index - 1);
+        leaf.Keys[count - 1] = default!;
+        leaf.Values![count - 1] = default!;
+        leaf.Count = count - 1;
+        EndWrite(leaf);
+    }
+
+    private void InsertIntoLeaf(int depth, int index, TKey key, TValue value)
+    {
+        var leaf = _path[depth];
+        if (leaf.Count < Capacity)
+        {
+            BeginWrite(leaf);
+            InsertAt(leaf, index, key, value, null);
+            EndWrite(leaf);
+            return;
+        }
+
+        // Appending past the last leaf (keys arriving in order) leaves it full and starts a new one; otherwise halve.
+        var appending = leaf.Right is null && index == leaf.Count;
+        var split = appending ? Capacity : Capacity / 2;
+        var right = new Node(leaf: true);
+        MoveUpperPart(leaf, right, split);
+        right.Left = leaf;
+        var intoLeft = !appending && index <= split;
+        if (!intoLeft)
+        {
+            InsertAt(right, index - split, key, value, null);
+        }
+
+        // One versioned step makes the split visible: the leaf keeps its lower part and leads to the new one.
+        BeginWrite(leaf);
+        Truncate(leaf, split);
+        if (intoLeft)
+        {
+            InsertAt(leaf, index, key, value, null);
+        }
+
+        LinkRight(leaf, right);
+        EndWrite(leaf);
+        if (right.Right is { } after)
+        {
+            BeginWrite(after);
+            after.Left = right;
+            EndWrite(after);
+        }
+
+        InsertIntoParent(depth, leaf, right.Keys[0], right);
+    }
+
+    /// <summary>Copies keys from <paramref name="split"/> on into the unpublished <paramref name="right"/> node,
+    /// which takes over the node's high key and right link.</summary>
+    private static void MoveUpperPart(Node node, Node right, int split)
+    {
+        var moved = node.Count - split;
+        Array.Copy(node.Keys, split, right.Keys, 0, moved);
+        if (node.IsLeaf)
+        {
+            Array.Copy(node.Values!, split, right.Values!, 0, moved);
+        }
+
+        right.Count = moved;
+        right.Right = node.Right;
+        right.HasHigh = node.HasHigh;
+        right.High = node.High;
+    }
+
+    private static void LinkRight(Node node, Node right)
+    {
+        node.High = right.Keys[0];
+        node.HasHigh = true;
+        node.Right = right;
+    }
+
+    /// <summary>Keeps the first <paramref name="keep"/> keys, clearing the rest so nothing stays reachable.</summary>
+    private static void Truncate(Node node, int keep)
+    {
+        for (var i = keep; i < node.Count; i++)
+        {
+            node.Keys[i] = default!;
+            if (node.IsLeaf)
+            {
+                node.Values![i] = default!;
+            }
+            else
+            {
+                node.Children![i + 1] = null!;
+            }
+        }
+
+        node.Count = keep;
+    }
+
+    private static void InsertAt(Node node, int index, TKey key, TValue value, Node? child)
+    {
+        var count = node.Count;
+        Array.Copy(node.Keys, index, node.Keys, index + 1, count - index);
+        node.Keys[index] = key;
+        if (node.IsLeaf)
+        {
+            Array.Copy(node.Values!, index, node.Values!, index + 1, count - index);
+            node.Values![index] = value;
+        }
+        else
+        {
+            Array.Copy(node.Children!, index + 1, node.Children!, index + 2, count - index);
+            node.Children![index + 1] = child!;
+        }
+
+        node.Count = count + 1;
+    }
+
+    /// <summary>Adds separator <paramref name="separator"/> leading to <paramref name="right"/> in the parent of the
+    /// node at <paramref name="depth"/>, splitting upwards as needed and growing a new root at the top.</summary>
+    private void InsertIntoParent(int depth, Node left, TKey separator, Node right)
+    {
+        if (depth == 0)
+        {
+            var root = new Node(leaf: false);
+            root.Keys[0] = separator;
+            root.Children![0] = left;
+            root.Children[1] = right;
+            root.Count = 1;
+            _root = root;
+            return;
+        }
+
+        var parent = _path[depth - 1];
+        while (BeyondHigh(parent, separator))
+        {
+            parent = parent.Right!;
+        }
+
+        var index = LowerBound(parent.Keys, parent.Count, separator);
+        if (parent.Count < Capacity)
+        {
+            BeginWrite(parent);
+            InsertAt(parent, index, separator, default!, right);
+            EndWrite(parent);
+            return;
+        }
+
+        // Split the inner node: the middle key moves up; the new right node takes the keys and children above it.
+        var middle = Capacity / 2;
+        var up = parent.Keys[middle];
+        var sibling = new Node(leaf: false);
+        var moved = parent.Count - middle - 1;
+        Array.Copy(parent.Keys, middle + 1, sibling.Keys, 0, moved);
+        Array.Copy(parent.Children!, middle + 1, sibling.Children!, 0, moved + 1);
+        sibling.Count = moved;
+        sibling.Right = parent.Right;
+        sibling.HasHigh = parent.HasHigh;
+        sibling.High = parent.High;
+        var intoLeft = Compare(separator, up) < 0;
+        if (!intoLeft)
+        {
+            InsertAt(sibling, LowerBound(sibling.Keys, sibling.Count, separator), separator, default!, right);
+        }
+
+        BeginWrite(parent);
+        Truncate(parent, middle);
+        if (intoLeft)
+        {
+            InsertAt(parent, index, separator, default!, right);
+        }
+
+        parent.High = up;
+        parent.HasHigh = true;
+        parent.Right = sibling;
+        EndWrite(parent);
+        InsertIntoParent(depth - 1, parent, up, sibling);
+    }
+
+    private readonly record struct LeafSnapshot(TKey[] Keys, TValue[] Values, Node? Left, Node? Right);
+
+    private sealed class Node
+    {
+        public readonly TKey[] Keys = new TKey[Capacity];
+        public readonly TValue[]? Values;
+        public readonly Node[]? Children;
+        public readonly bool IsLeaf;
+        public int Version;
+        public int Count;
+        public bool HasHigh;
+        public TKey High = default!;
+        public Node? Right;
+        public Node? Left;
+
+        public Node(bool leaf)
+        {
+            IsLeaf = leaf;
+            if (leaf)
+            {
+                Values = new TValue[Capacity];
+            }
+            else
+            {
+                Children = new Node[Capacity + 1];
+            }
+        }
+    }
+}

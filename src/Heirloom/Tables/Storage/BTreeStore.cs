@@ -24,6 +24,16 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     private volatile Node _root;
     private long _count;
 
+    // Finger search: the writer's last path, and each thread's last leaf read, serve the next access when its key
+    // falls in the same leaf, which keys arriving in order or close together usually do. A leaf's range is
+    // [first key, high key); a hint is only used after checking that, and never after Clear (a new generation).
+    private int _pathDepth = -1;
+    private Node? _pathRoot;
+    private int _generation;
+
+    [ThreadStatic]
+    private static LeafHint? t_hint;
+
     public BTreeStore(IComparer<TKey>? comparer)
     {
         _comparer = comparer ?? (typeof(TKey).IsValueType ? null : Comparer<TKey>.Default);
@@ -80,7 +90,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     {
         lock (_writer)
         {
-            var depth = Descend(key);
+            var depth = _pathDepth >= 0 && _pathRoot == _root && InRange(_path[_pathDepth], key) ? _pathDepth : Descend(key);
             var leaf = _path[depth];
             var index = Search(leaf, key, out found);
             var current = found ? leaf.Values![index] : default!;
@@ -98,7 +108,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
             else
             {
                 InsertIntoLeaf(depth, index, key, next);
-                Interlocked.Increment(ref _count);
+                Volatile.Write(ref _count, _count + 1);
             }
 
             return next;
@@ -168,6 +178,8 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             // Readers holding old nodes finish on the old tree, which is never changed again.
             _root = new Node(leaf: true);
+            _pathDepth = -1;
+            Volatile.Write(ref _generation, _generation + 1);
             Volatile.Write(ref _count, 0);
         }
     }
@@ -258,16 +270,23 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int StableVersion(Node node)
     {
+        var version = Volatile.Read(ref node.Version);
+        return (version & 1) == 0 ? version : WaitForStableVersion(node);
+    }
+
+    /// <summary>A writer is changing the node: spin (writers hold a node for a few hundred nanoseconds at most).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int WaitForStableVersion(Node node)
+    {
         var spinner = default(SpinWait);
         while (true)
         {
+            spinner.SpinOnce(sleep1Threshold: -1);
             var version = Volatile.Read(ref node.Version);
             if ((version & 1) == 0)
             {
                 return version;
             }
-
-            spinner.SpinOnce(sleep1Threshold: -1);
         }
     }
 
@@ -290,14 +309,21 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             var version = StableVersion(node);
             Node? next;
-            try
+            if (typeof(TKey).IsValueType && _comparer is null)
             {
-                next = BeyondHigh(node, key) ? node.Right : node.IsLeaf ? null : node.Children![ChildIndex(node, node.Count, key)];
+                next = Step(node, key);
             }
-            catch (Exception) when (!Unchanged(node, version))
+            else
             {
-                // A comparer that met a half-written key: the version check below sends the reader round again.
-                continue;
+                try
+                {
+                    next = Step(node, key);
+                }
+                catch (Exception) when (!Unchanged(node, version))
+                {
+                    // A comparer that met a key being moved: the node changed, so go round again.
+                    continue;
+                }
             }
 
             if (!Unchanged(node, version))
@@ -314,9 +340,18 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
+    /// <summary>Where a search for <paramref name="key"/> goes from a node: right past its high key, down to a child,
+    /// or nowhere (null) at the leaf that holds the key's range.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Node? Step(Node node, TKey key) =>
+        BeyondHigh(node, key) ? node.Right : node.IsLeaf ? null : node.Children![ChildIndex(node, node.Count, key)];
+
     private bool Find(TKey key, out TValue value)
     {
-        var leaf = LeafFor(key);
+        var hint = t_hint;
+        var leaf = hint is not null && hint.Store == this && hint.Generation == Volatile.Read(ref _generation) && InRangeRead(hint.Leaf, key)
+            ? hint.Leaf
+            : LeafFor(key);
         while (true)
         {
             var version = StableVersion(leaf);
@@ -337,9 +372,34 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
             value = found ? leaf.Values![index] : default!;
             if (Unchanged(leaf, version))
             {
+                Remember(leaf);
                 return found;
             }
         }
+    }
+
+    /// <summary>Writer only: whether the key falls in the leaf's range, judged by its first key and high key.</summary>
+    private bool InRange(Node leaf, TKey key) => leaf.Count > 0 && Compare(key, leaf.Keys[0]) >= 0 && !BeyondHigh(leaf, key);
+
+    /// <summary>Reader: <see cref="InRange"/> checked against a concurrent writer.</summary>
+    private bool InRangeRead(Node leaf, TKey key)
+    {
+        if (!typeof(TKey).IsValueType || _comparer is not null)
+        {
+            return false; // a custom comparer could throw on a key being moved; take the full search
+        }
+
+        var version = StableVersion(leaf);
+        var inRange = leaf.Count > 0 && Compare(key, leaf.Keys[0]) >= 0 && !BeyondHigh(leaf, key);
+        return Unchanged(leaf, version) && inRange;
+    }
+
+    private void Remember(Node leaf)
+    {
+        var hint = t_hint ??= new LeafHint();
+        hint.Store = this;
+        hint.Leaf = leaf;
+        hint.Generation = Volatile.Read(ref _generation);
     }
 
     /// <summary>A consistent copy of a leaf's objects and links.</summary>
@@ -513,6 +573,8 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
             _path[depth] = node;
             if (node.IsLeaf)
             {
+                _pathDepth = depth;
+                _pathRoot = _root;
                 return depth;
             }
 
@@ -534,7 +596,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     private void RemoveAt(Node leaf, int index)
     {
-        Interlocked.Decrement(ref _count);
+        Volatile.Write(ref _count, _count - 1);
         BeginWrite(leaf);
         var count = leaf.Count;
         Array.Copy(leaf.Keys, index + 1, leaf.Keys, index, count - index - 1);
@@ -709,6 +771,14 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         parent.Right = sibling;
         EndWrite(parent);
         InsertIntoParent(depth - 1, parent, up, sibling);
+    }
+
+    /// <summary>A thread's last leaf read, per store.</summary>
+    private sealed class LeafHint
+    {
+        public BTreeStore<TKey, TValue>? Store;
+        public Node Leaf = null!;
+        public int Generation;
     }
 
     private readonly record struct LeafSnapshot(TKey[] Keys, TValue[] Values, Node? Left, Node? Right);

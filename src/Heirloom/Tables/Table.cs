@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Heirloom.Processes;
 
 namespace Heirloom.Tables;
@@ -213,12 +214,12 @@ public abstract class Table
     /// <summary>Whether the calling code is the owner: the owning process, or code outside processes for a node-owned table.</summary>
     internal bool CallerIsOwner() => ProcessContext.Current == Volatile.Read(ref _owner);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckRead()
     {
-        ThrowIfDeleted();
-        if (Access == TableAccess.Private && !CallerIsOwner())
+        if (_deleted || (Access == TableAccess.Private && !CallerIsOwner()))
         {
-            throw AccessDenied("read");
+            ThrowReadRefused();
         }
     }
 
@@ -240,6 +241,13 @@ public abstract class Table
     }
 
     private protected abstract void ReleaseStorage();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowReadRefused()
+    {
+        ThrowIfDeleted();
+        throw AccessDenied("read");
+    }
 
     private void Register(TableOptions options)
     {

@@ -21,12 +21,20 @@ public sealed class Table<TKey, TValue> : Table
 {
     private readonly TableStore<TKey, TValue> _store;
 
+    // The same store as _store when it is a hash store: calls through it are direct, not virtual, on the hot paths.
+    private readonly HashStore<TKey, TValue>? _hash;
+
     internal Table(Node node, TableOptions options, ProcessContext? owner, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder)
         : base(node, options, owner)
     {
-        _store = options.Type == TableType.OrderedSet
-            ? new BTreeStore<TKey, TValue>(keyOrder)
-            : new HashStore<TKey, TValue>(options.Type, keyComparer);
+        if (options.Type == TableType.OrderedSet)
+        {
+            _store = new BTreeStore<TKey, TValue>(keyOrder);
+        }
+        else
+        {
+            _store = _hash = new HashStore<TKey, TValue>(options.Type, keyComparer);
+        }
     }
 
     /// <summary>How many objects the table holds (<c>ets:info(Tab, size)</c>); any process may ask.</summary>
@@ -52,7 +60,7 @@ public sealed class Table<TKey, TValue> : Table
     public bool TryGetValue(TKey key, out TValue value)
     {
         CheckRead();
-        return _store.TryGetValue(key, out value);
+        return _hash is { } hash ? hash.TryGetValue(key, out value) : _store.TryGetValue(key, out value);
     }
 
     /// <summary>All values of a key (<c>ets:lookup/2</c>): none or one for a set, in insertion order for a bag.</summary>
@@ -78,7 +86,14 @@ public sealed class Table<TKey, TValue> : Table
     public void Insert(TKey key, TValue value)
     {
         CheckWrite();
-        _store.Insert(key, value);
+        if (_hash is { } hash)
+        {
+            hash.Insert(key, value);
+        }
+        else
+        {
+            _store.Insert(key, value);
+        }
     }
 
     /// <summary>Inserts several objects as one atomic, isolated step: no reader sees some without the others.</summary>

@@ -115,4 +115,35 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
         await stop.CancelAsync();
         await Task.WhenAll(writers);
     }
+
+    [Fact]
+    public async Task A_reader_never_finds_keys_of_a_tree_emptied_by_delete_all_objects()
+    {
+        await using var node = new Node();
+        var table = Table.New<int, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        for (var k = 0; k < 1_000; k++)
+        {
+            table.Insert(k, k);
+        }
+
+        Assert.True(table.ContainsKey(500)); // this thread now remembers the leaf of 500
+        table.DeleteAllObjects();
+        Assert.False(table.ContainsKey(500));
+        table.Insert(500, -1);
+        Assert.Equal([-1], table.Lookup(500));
+    }
+
+    [Fact]
+    public async Task A_custom_key_order_is_used_for_ordered_sets()
+    {
+        await using var node = new Node();
+        var table = Table.New<string, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public }, keyOrder: StringComparer.OrdinalIgnoreCase);
+        foreach (var word in new[] { "pear", "Apple", "fig", "apple" })
+        {
+            table.Insert(word, word.Length);
+        }
+
+        Assert.Equal(["apple", "fig", "pear"], table.ToList().Select(p => p.Key));
+        Assert.True(table.ContainsKey("APPLE"));
+    }
 }

@@ -101,7 +101,9 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
             if (found)
             {
+                // The whole object is replaced, key included, as ETS's ordered_set does for keys that compare equal.
                 BeginWrite(leaf);
+                leaf.Keys[index] = key;
                 leaf.Values![index] = next;
                 EndWrite(leaf);
             }

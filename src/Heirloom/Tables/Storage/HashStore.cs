@@ -61,24 +61,39 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override bool IsFixed => Volatile.Read(ref _fixCount) > 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGetValue(TKey key, out TValue value)
     {
         var hash = Hash(key);
+        var epoch = BatchEpoch;
+        var node = FindLive(_buckets, key, hash);
+        value = node is null ? default! : _isBag ? node.Values![0] : node.Value;
+
+        // The common case: no batch began or ended around the read.
+        if ((epoch & 1) == 0 && BatchEpoch == epoch)
+        {
+            return node is not null;
+        }
+
+        return TryGetValueAfterBatch(key, hash, out value);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryGetValueAfterBatch(TKey key, int hash, out TValue value)
+    {
         while (true)
         {
+            WaitForBatch();
             var epoch = BatchEpoch;
             if ((epoch & 1) == 0)
             {
                 var node = FindLive(_buckets, key, hash);
-                var found = node is not null;
-                value = found ? (_isBag ? node!.Values![0] : node!.Value) : default!;
+                value = node is null ? default! : _isBag ? node.Values![0] : node.Value;
                 if (BatchEpoch == epoch)
                 {
-                    return found;
+                    return node is not null;
                 }
             }
-
-            WaitForBatch();
         }
     }
 

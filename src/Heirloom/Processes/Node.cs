@@ -41,6 +41,39 @@ public sealed class Node : IAsyncDisposable
 
     internal ConcurrentDictionary<string, ProcessContext> Names { get; } = new(StringComparer.Ordinal);
 
+    // Processes waiting for a name's next registration; guarded by lock (_nameWatchers).
+    private readonly Dictionary<string, List<ProcessContext>> _nameWatchers = new(StringComparer.Ordinal);
+
+    internal void WatchName(string name, ProcessContext watcher)
+    {
+        lock (_nameWatchers)
+        {
+            if (!_nameWatchers.TryGetValue(name, out var watchers))
+            {
+                _nameWatchers[name] = watchers = [];
+            }
+
+            if (!watchers.Contains(watcher))
+            {
+                watchers.Add(watcher);
+            }
+        }
+    }
+
+    internal void OnRegistered(string name, ProcessContext process)
+    {
+        List<ProcessContext>? watchers;
+        lock (_nameWatchers)
+        {
+            _nameWatchers.Remove(name, out watchers);
+        }
+
+        foreach (var watcher in watchers ?? [])
+        {
+            watcher.Deliver(new NameRegistered(name, process.Self));
+        }
+    }
+
     /// <summary>Spawns a process from outside any process; it has no parent.</summary>
     /// <param name="body">The process's code. When it returns the process exits with <see cref="ExitReason.Normal"/>;
     /// when it throws, with the exception as its reason.</param>

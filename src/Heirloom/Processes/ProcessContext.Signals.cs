@@ -179,6 +179,19 @@ public sealed partial class ProcessContext
 
             _name = name;
         }
+
+        Node.OnRegistered(name, this);
+    }
+
+    /// <summary>
+    /// Asks for a <see cref="NameRegistered"/> message the next time <paramref name="name"/> is registered (once; watch
+    /// again for the next). To wait for a name without missing it, watch first, then check <see cref="Node.WhereIs"/>.
+    /// </summary>
+    /// <param name="name">The name.</param>
+    public void WatchName(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Node.WatchName(name, this);
     }
 
     internal void ForgetName(string name)

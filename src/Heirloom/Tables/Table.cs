@@ -19,6 +19,10 @@ public abstract class Table
     private string? _name;
     private volatile bool _deleted;
 
+    // Set for managed tables: when the owner exits and no heir can take the table, the node keeps it (owner none)
+    // instead of deleting it, until a manager adopts it again. ETS has no such heir; OTP refused `{heir, immortal}`.
+    private bool _keptByNode;
+
     private protected Table(Node node, TableOptions options, ProcessContext? owner)
     {
         Node = node;
@@ -200,6 +204,13 @@ public abstract class Table
             data = _heirData;
             if (heir is null || heir == owner || !heir.TryAddOwnedTable(this))
             {
+                if (_keptByNode)
+                {
+                    Volatile.Write(ref _owner, null);
+                    _heir = null;
+                    return;
+                }
+
                 DeleteCore();
                 return;
             }
@@ -209,6 +220,50 @@ public abstract class Table
         }
 
         heir.Deliver(new TableTransfer(this, owner.Self, data));
+    }
+
+    /// <summary>
+    /// For a table manager: makes <paramref name="manager"/> the heir (and the owner too, when the node keeps the table
+    /// or its owner is gone), whatever the caller, and has the node keep the table from now on when no heir can take it.
+    /// Returns the owner after adoption, or null when the table was deleted.
+    /// </summary>
+    internal ProcessContext? Adopt(ProcessContext manager, object? heirData)
+    {
+        lock (this)
+        {
+            if (_deleted)
+            {
+                return null;
+            }
+
+            _keptByNode = true;
+            if (_owner is null || !_owner.IsAlive)
+            {
+                if (!manager.TryAddOwnedTable(this))
+                {
+                    return null;
+                }
+
+                _owner?.RemoveOwnedTable(this);
+                Volatile.Write(ref _owner, manager);
+            }
+
+            Volatile.Write(ref _heir, manager);
+            _heirData = heirData;
+            return _owner;
+        }
+    }
+
+    /// <summary>For a table manager: deletes the table whoever owns it.</summary>
+    internal void ForceDelete()
+    {
+        lock (this)
+        {
+            if (!_deleted)
+            {
+                DeleteCore();
+            }
+        }
     }
 
     /// <summary>Whether the calling code is the owner: the owning process, or code outside processes for a node-owned table.</summary>

@@ -1,0 +1,13 @@
+using Heirloom.Processes;
+
+namespace Heirloom.Tables.Management;
+
+/// <summary>A managed table as its manager sees it.</summary>
+/// <param name="Name">The table's name.</param>
+/// <param name="State">Held while discovering, or handed off.</param>
+/// <param name="Owner">Its owner now.</param>
+/// <param name="Heir">Its heir now (the manager, once adopted).</param>
+/// <param name="WaitingFor">How long discovery has been waiting, when discovering.</param>
+/// <param name="HandOffs">Successful hand-offs so far.</param>
+/// <param name="FailedHandOffs">Discovery attempts that found no live process, threw, or whose receiver died first.</param>
+public sealed record ManagedTableStatus(string Name, ManagedTableState State, Pid Owner, Pid Heir, TimeSpan? WaitingFor, long HandOffs, long FailedHandOffs);

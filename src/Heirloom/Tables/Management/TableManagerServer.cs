@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using Heirloom.Behaviours;
+using Heirloom.Processes;
+
+namespace Heirloom.Tables.Management;
+
+/// <summary>The manager's server: one entry per managed table, each either held (discovering) or handed off.</summary>
+internal sealed class TableManagerServer(TableManagerOptions options) : GenServer
+{
+    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    protected internal override ValueTask<InitResult> InitAsync()
+    {
+        Context.TrapExit = true;
+        foreach (var spec in options.Tables)
+        {
+            if (_entries.ContainsKey(spec.Name))
+            {
+                return ValueTask.FromResult(InitResult.Stop(ExitReason.Error(new ArgumentException($"Two managed tables are named '{spec.Name}'.", nameof(options)))));
+            }
+
+            Manage(spec);
+        }
+
+        return ValueTask.FromResult(InitResult.Ok);
+    }
+
+    protected internal override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from)
+    {
+        switch (request)
+        {
+            case Status:
+                return ValueTask.FromResult(CallResult.Reply(_entries.Values.Select(StatusOf).ToArray()));
+            case Add add:
+                if (_entries.ContainsKey(add.Table.Name))
+                {
+                    return ValueTask.FromResult(CallResult.Reply(new ArgumentException($"The manager already manages a table named '{add.Table.Name}'.")));
+                }
+
+                Manage(add.Table);
+                return ValueTask.FromResult(CallResult.Reply(null));
+            case Delete delete:
+                if (!_entries.Remove(delete.Name, out var entry))
+                {
+                    return ValueTask.FromResult(CallResult.Reply(false));
+                }
+
+                entry.Table.ForceDelete();
+                return ValueTask.FromResult(CallResult.Reply(true));
+            default:
+                return base.HandleCallAsync(request, from);
+        }
+    }
+
+    protected internal override ValueTask<ServerResult> HandleInfoAsync(object message)
+    {
+        switch (message)
+        {
+            case TableTransfer transfer when transfer.Table.Name is { } name && _entries.TryGetValue(name, out var entry) && entry.Table == transfer.Table:
+                // Back from a dead worker, or from anyone who gave it to us: in either order with the Down, the
+                // table is with us now, so look for the next owner (unless a Down already made us start).
+                if (entry.Table.Owner == Self && entry.State != ManagedTableState.Discovering)
+                {
+                    StartDiscovery(entry);
+                }
+
+                break;
+            case Down down:
+                foreach (var watched in _entries.Values.Where(e => e.WorkerMonitor == down.Ref))
+                {
+                    OnWorkerDown(watched);
+                }
+
+                break;
+            case NameRegistered registered:
+                foreach (var waiting in _entries.Values.Where(e => e.Spec.FindMeName == registered.Name && e.State == ManagedTableState.Discovering))
+                {
+                    TryHandOff(waiting);
+                }
+
+                break;
+            case Retry retry when _entries.TryGetValue(retry.Name, out var retrying) && retrying.Attempt == retry.Attempt:
+                TryHandOff(retrying);
+                break;
+        }
+
+        return ValueTask.FromResult(ServerResult.Ok);
+    }
+
+    private void Manage(ManagedTable spec)
+    {
+        var node = Context.Node;
+        var table = node.Tables.WhereIs(spec.Name);
+        var entry = new Entry(spec, table ?? spec.Create(node, spec.Options with { Name = spec.Name, Heir = Self, HeirData = spec.Gift }));
+        _entries[spec.Name] = entry;
+
+        // Adopting makes this manager the heir (and the owner, if the table was left with the node); a table made
+        // just now is already ours.
+        var owner = entry.Table.Adopt(Context, spec.Gift);
+        if (owner is not null && owner != Context)
+        {
+            Watch(entry, owner.Self);
+        }
+        else
+        {
+            StartDiscovery(entry);
+        }
+    }
+
+    private void OnWorkerDown(Entry entry)
+    {
+        entry.WorkerMonitor = default;
+        if (entry.Table.IsDeleted)
+        {
+            // Deleted outside the manager (by its owner): nothing to keep.
+            _entries.Remove(entry.Spec.Name);
+            return;
+        }
+
+        // The transfer normally came first; if not, the table is with the node now, or will be ours shortly.
+        if (entry.Table.Adopt(Context, entry.Spec.Gift) == Context && entry.State == ManagedTableState.HandedOff)
+        {
+            StartDiscovery(entry);
+        }
+    }
+
+    private void StartDiscovery(Entry entry)
+    {
+        entry.State = ManagedTableState.Discovering;
+        entry.WaitingSince = Stopwatch.GetTimestamp();
+        entry.Delay = options.InitialBackoff;
+        TryHandOff(entry);
+    }
+
+    /// <summary>Finds the receiver and gives it the table, the liveness check and the transfer being one step
+    /// (<see cref="Table.GiveAway"/>); anything short of success schedules another attempt.</summary>
+    private void TryHandOff(Entry entry)
+    {
+        if (entry.State != ManagedTableState.Discovering || entry.Table.Owner != Self)
+        {
+            return;
+        }
+
+        if (entry.Spec.FindMeName is { } name)
+        {
+            // Watch before looking, so that a registration between the two is not missed.
+            Context.WatchName(name);
+        }
+
+        var target = Find(entry.Spec);
+        if (target is { IsNone: false, IsAlive: true } pid)
+        {
+            try
+            {
+                entry.Table.GiveAway(pid, entry.Spec.Gift);
+                entry.HandOffs++;
+                Watch(entry, pid);
+                return;
+            }
+            catch (TableException)
+            {
+                // The receiver died between the lookup and the transfer: try again.
+            }
+        }
+
+        entry.FailedHandOffs++;
+        ScheduleRetry(entry);
+    }
+
+    private Pid? Find(ManagedTable spec)
+    {
+        try
+        {
+            if (spec.FindMe is { } findMe)
+            {
+                return findMe(Context.Node);
+            }
+
+            return spec.FindMeName is { } name ? Context.Node.WhereIs(name) : null;
+        }
+        catch (Exception)
+        {
+            // A throwing find-me is "not found yet", not a reason to crash and lose the table.
+            return null;
+        }
+    }
+
+    private void Watch(Entry entry, Pid worker)
+    {
+        entry.State = ManagedTableState.HandedOff;
+        entry.WaitingSince = null;
+        entry.WorkerMonitor = Context.Monitor(worker);
+    }
+
+    private void ScheduleRetry(Entry entry)
+    {
+        var attempt = ++entry.Attempt;
+        var delay = entry.Delay * (0.5 + (Random.Shared.NextDouble() / 2));
+        entry.Delay = TimeSpan.FromTicks(Math.Min(entry.Delay.Ticks * 2, options.MaxBackoff.Ticks));
+        var self = Self;
+        var name = entry.Spec.Name;
+        _ = Task.Delay(delay).ContinueWith(_ => self.Send(new Retry(name, attempt)), TaskScheduler.Default);
+    }
+
+    private ManagedTableStatus StatusOf(Entry entry) => new(
+        entry.Spec.Name,
+        entry.State,
+        entry.Table.Owner,
+        entry.Table.Heir,
+        entry.WaitingSince is { } since ? Stopwatch.GetElapsedTime(since) : null,
+        entry.HandOffs,
+        entry.FailedHandOffs);
+
+    private sealed class Entry(ManagedTable spec, Table table)
+    {
+        public ManagedTable Spec { get; } = spec;
+
+        public Table Table { get; } = table;
+
+        public ManagedTableState State { get; set; }
+
+        public MonitorRef WorkerMonitor { get; set; }
+
+        public long? WaitingSince { get; set; }
+
+        public TimeSpan Delay { get; set; }
+
+        public int Attempt { get; set; }
+
+        public long HandOffs { get; set; }
+
+        public long FailedHandOffs { get; set; }
+    }
+
+    internal sealed record Status
+    {
+        public static readonly Status Instance = new();
+    }
+
+    internal sealed record Add(ManagedTable Table);
+
+    internal sealed record Delete(string Name);
+
+    private sealed record Retry(string Name, int Attempt);
+}

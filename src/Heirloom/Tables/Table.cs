@@ -267,7 +267,12 @@ public abstract class Table
     }
 
     /// <summary>Whether the calling code is the owner: the owning process, or code outside processes for a node-owned table.</summary>
-    internal bool CallerIsOwner() => ProcessContext.Current == Volatile.Read(ref _owner);
+    internal bool CallerIsOwner()
+    {
+        // A killed process's code runs on until its next receive; it owns nothing from the moment it was killed.
+        var current = ProcessContext.Current;
+        return current == Volatile.Read(ref _owner) && (current is null || current.IsAlive);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckRead()

@@ -1,0 +1,53 @@
+using System.Globalization;
+
+namespace Heirloom.Demo;
+
+/// <summary>The demo's command line.</summary>
+internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int ManagerCrashEvery)
+{
+    public const string Usage = """
+        Heirloom demo: a supervised worker keeps writing records into a table that a TableManager keeps alive,
+        while a chaos loop crashes the worker (and sometimes the manager) many times a second.
+
+        Usage: dotnet run --project samples/Heirloom.Demo -- [options]
+
+        Options:
+          --duration <seconds>          how long to run (default 10)
+          --crash-rate <per second>     worker crashes per second (default 50)
+          --manager-crash-every <n>     also crash the manager every n-th crash; 0 never (default 10)
+          --help                        show this help
+        """;
+
+    public static DemoOptions? Parse(string[] args)
+    {
+        var options = new DemoOptions(TimeSpan.FromSeconds(10), 50, 10);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--help" or "-h":
+                    return null;
+                case "--duration" when Positive(value, out var seconds):
+                    options = options with { Duration = TimeSpan.FromSeconds(seconds) };
+                    i++;
+                    break;
+                case "--crash-rate" when Positive(value, out var rate):
+                    options = options with { CrashesPerSecond = rate };
+                    i++;
+                    break;
+                case "--manager-crash-every" when int.TryParse(value, CultureInfo.InvariantCulture, out var every) && every >= 0:
+                    options = options with { ManagerCrashEvery = every };
+                    i++;
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown option or bad value: '{args[i]}{(value is null ? "" : " " + value)}'. Run with --help.");
+            }
+        }
+
+        return options;
+
+        static bool Positive(string? text, out int number) =>
+            int.TryParse(text, CultureInfo.InvariantCulture, out number) && number > 0;
+    }
+}

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Heirloom.Behaviours;
+using Heirloom.Demo;
+using Heirloom.Processes;
+using Heirloom.Tables;
+using Heirloom.Tables.Management;
+
+DemoOptions? options;
+try
+{
+    options = DemoOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+if (options is null)
+{
+    Console.WriteLine(DemoOptions.Usage);
+    return 0;
+}
+
+var stats = new DemoStats();
+await using var node = new Node();
+
+// The seed's tree: a TableManager that creates the table and is its heir, and the worker it hands the table to.
+var records = ManagedTable.For<long, string>("records") with
+{
+    Options = new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Protected },
+    FindMeName = "writer",
+    Gift = "you own the records now",
+};
+await Supervisor.StartAsync(node, new SupervisorOptions
+{
+    Strategy = SupervisorStrategy.OneForOne,
+    Intensity = 1_000_000,
+    Period = TimeSpan.FromSeconds(1),
+    Children =
+    [
+        TableManager.ChildSpec(new TableManagerOptions { Name = "table_manager", Tables = [records] }),
+        ChildSpec.ForGenServer("writer", () => new RecordWriter(stats), new GenServerOptions { Name = "writer" }),
+    ],
+});
+
+var table = node.Tables.WhereIs<long, string>("records")!;
+var clock = Stopwatch.StartNew();
+var chaos = Task.Run(async () =>
+{
+    var random = new Random();
+    var interval = TimeSpan.FromSeconds(1.0 / options.CrashesPerSecond);
+    for (var crash = 1; clock.Elapsed < options.Duration; crash++)
+    {
+        await Task.Delay(interval);
+        if (node.WhereIs("writer") is { } writer)
+        {
+            // Half the crashes are an exception inside the worker, half an untrappable kill from outside.
+            if (random.Next(2) == 0)
+            {
+                GenServer.Cast(writer, "crash");
+            }
+            else
+            {
+                node.Exit(writer, ExitReason.Kill);
+            }
+
+            stats.WorkerCrashed();
+        }
+
+        if (options.ManagerCrashEvery > 0 && crash % options.ManagerCrashEvery == 0 && node.WhereIs("table_manager") is { } manager)
+        {
+            node.Exit(manager, ExitReason.Kill);
+            stats.ManagerCrashed();
+        }
+    }
+});
+
+var view = new LiveView(stats, table);
+while (!chaos.IsCompleted)
+{
+    view.Draw(clock.Elapsed, options.Duration);
+    await Task.WhenAny(chaos, Task.Delay(200));
+}
+
+await chaos;
+view.Draw(clock.Elapsed, options.Duration);
+var lost = view.VerifyAll();
+Console.WriteLine();
+Console.WriteLine($"Summary: {clock.Elapsed.TotalSeconds:F1} s, {stats.WorkerCrashes} worker crashes, {stats.ManagerCrashes} manager crashes, " +
+    $"{stats.HandOffs} hand-offs, {stats.Acknowledged} records written, {table.Count} in the table, {lost} lost.");
+Console.WriteLine(lost == 0 ? "No acknowledged record was lost." : "RECORDS WERE LOST.");
+return lost == 0 ? 0 : 1;

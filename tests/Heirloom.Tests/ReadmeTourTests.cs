@@ -1,0 +1,103 @@
+using Heirloom.Behaviours;
+using Heirloom.Processes;
+using Heirloom.Tables;
+using Heirloom.Tables.Management;
+
+namespace Heirloom.Tests;
+
+/// <summary>The README's tour, run as written (with Console output captured as results), so it stays true.</summary>
+public sealed class ReadmeTourTests
+{
+    private sealed class Counter : GenServer
+    {
+        private long _count;
+
+        protected internal override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) =>
+            ValueTask.FromResult(CallResult.Reply(request is "next" ? ++_count : _count));
+    }
+
+    private sealed class Writer : GenServer
+    {
+        private Table<long, string>? _records;
+
+        public static TaskCompletionSource<Table<long, string>> Ready { get; } = new();
+
+        protected internal override ValueTask<ServerResult> HandleInfoAsync(object message)
+        {
+            if (message is TableTransfer { Table: Table<long, string> records })
+            {
+                _records = records;
+                Ready.TrySetResult(records);
+            }
+
+            return ValueTask.FromResult(ServerResult.Ok);
+        }
+    }
+
+    [Fact]
+    public async Task The_tour_runs_as_written()
+    {
+        await using var node = new Node();
+        var echo = node.Spawn(async ctx =>
+        {
+            while (true)
+            {
+                if (await ctx.ReceiveAsync() is (Pid from, string text))
+                {
+                    from.Send(text.ToUpperInvariant());
+                }
+            }
+        });
+        node.Register("echo", echo);
+        var hello = await node.Run(async ctx =>
+        {
+            var (child, monitor) = ctx.SpawnMonitor(_ => throw new InvalidOperationException("boom"));
+            var down = (Down)await ctx.ReceiveAsync(m => m is Down);
+            Assert.Equal("boom", down.Reason.Exception!.Message);
+            node.WhereIs("echo")!.Value.Send((ctx.Self, "hello"));
+            return await ctx.ReceiveAsync(TimeSpan.FromSeconds(1));
+        });
+        Assert.Equal("HELLO", hello);
+
+        await Supervisor.StartAsync(node, new SupervisorOptions
+        {
+            Strategy = SupervisorStrategy.OneForOne,
+            Children = [ChildSpec.ForGenServer("counter", () => new Counter(), new GenServerOptions { Name = "counter" })],
+        });
+        Assert.Equal(1L, await GenServer.CallAsync(node, "counter", "next"));
+
+        var inheritedAda = new TaskCompletionSource<long>();
+        var heir = node.Spawn(async ctx =>
+        {
+            var transfer = (TableTransfer)await ctx.ReceiveAsync(m => m is TableTransfer);
+            var inherited = (Table<string, long>)transfer.Table;
+            inheritedAda.SetResult(inherited.Lookup("ada")[0]);
+        });
+        var high = new TaskCompletionSource<List<(string, long)>>();
+        node.Spawn(ctx =>
+        {
+            var scores = Table.New<string, long>(new TableOptions { Type = TableType.OrderedSet, Name = "scores", Heir = heir });
+            scores.Insert("ada", 10);
+            scores.UpdateCounter("ada", 5);
+            scores.Insert([new("bob", 7), new("cy", 3)]);
+            high.SetResult(scores.Select((_, v) => v > 5, (k, v) => (k, v)));
+            throw new InvalidOperationException("the owner crashes");
+        });
+        Assert.Equal([("ada", 15L), ("bob", 7L)], await high.Task.WaitAsync(TestKit.Patience));
+        Assert.Equal(15, await inheritedAda.Task.WaitAsync(TestKit.Patience));
+
+        await Supervisor.StartAsync(node, new SupervisorOptions
+        {
+            Children =
+            [
+                TableManager.ChildSpec(new TableManagerOptions
+                {
+                    Tables = [ManagedTable.For<long, string>("records") with { FindMeName = "writer" }],
+                }),
+                ChildSpec.ForGenServer("writer", () => new Writer(), new GenServerOptions { Name = "writer" }),
+            ],
+        });
+        var records = await Writer.Ready.Task.WaitAsync(TestKit.Patience);
+        Assert.Equal("records", records.Name);
+    }
+}

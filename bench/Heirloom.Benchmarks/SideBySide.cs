@@ -32,6 +32,9 @@ internal static class SideBySide
     private static readonly Lazy<Task<(double Median, double P99)>> RestartLatency =
         new(() => WithNode(n => BehaviourWorkloads.RestartLatencyAsync(n, 2000)));
 
+    private static readonly Lazy<Task<(double Median, double P99)>> HandOffLatency =
+        new(() => ManagerWorkloads.HandOffLatencyAsync(2000));
+
     private static readonly Row[] Rows =
     [
         new("ping_pong_round_trip", "ping_pong_round_trip", "ns", "<= 500 ns", () => WithNode(n => Measure.MedianAsync(200_000, ops => ProcessWorkloads.PingPongAsync(n, ops))), (h, _) => h <= 500),
@@ -41,6 +44,8 @@ internal static class SideBySide
         new("gen_server_call", "gen_server_call", "ns", ">= 2x faster", () => WithNode(n => Measure.MedianAsync(100_000, ops => BehaviourWorkloads.GenServerCallAsync(n, ops))), (h, e) => e / h >= 2),
         new("restart_latency_median", "restart_latency", "ns", ">= 2x faster", async () => (await RestartLatency.Value).Median, (h, e) => e / h >= 2),
         new("restart_latency_p99", "restart_latency", "ns", "(reported)", async () => (await RestartLatency.Value).P99, (_, _) => true),
+        new("handoff_latency_median", "handoff_latency", "ns", "<= 50 us", async () => (await HandOffLatency.Value).Median, (h, _) => h <= 50_000),
+        new("handoff_latency_p99", "handoff_latency", "ns", "(reported)", async () => (await HandOffLatency.Value).P99, (_, _) => true),
         TableRow("set_insert_1m", "<= 2x dictionary", () => TableWorkloads.Median5(() => TableWorkloads.TableInsert(TableType.Set, TableWorkloads.Shuffled)), () => TableWorkloads.Median5(() => TableWorkloads.DictionaryInsert(TableWorkloads.Shuffled)), (h, _, d) => h <= 2 * d),
         TableRow("set_lookup_1m_in_order", "<= 1.5x dictionary, >= 10x Erlang", () => Lookup(TableType.Set, TableWorkloads.InOrder), () => DictionaryLookup(TableWorkloads.InOrder), SetLookupGoal),
         TableRow("set_lookup_1m_shuffled", "<= 1.5x dictionary, >= 10x Erlang", () => Lookup(TableType.Set, TableWorkloads.Shuffled), () => DictionaryLookup(TableWorkloads.Shuffled), SetLookupGoal),

@@ -6,7 +6,7 @@
 %% measures on Heirloom in the same run and prints both with their ratio.
 -module(bench).
 -mode(compile).
--export([init/1, handle_call/3, handle_cast/2]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 -define(M, 1000000).
 
 main(Args) ->
@@ -30,7 +30,8 @@ main(Args) ->
         {ordered_set_lookup_1m_shuffled, fun() -> ets_lookup(ordered_set, shuffled_keys(?M)) end},
         {update_counter_hot_key, fun() -> median(fun update_counter/1, 1000000) end},
         {set_lookup_two_workers_speedup, fun() -> two_worker_speedup() end},
-        {memory_per_entry, fun() -> memory_per_entry() end}
+        {memory_per_entry, fun() -> memory_per_entry() end},
+        {handoff_latency, fun() -> kazoo_handoff_latency(20) end}
     ],
     [print(Name, F()) || {Name, F} <- Measures, Only =:= [] orelse lists:member(Name, Only)],
     ok.
@@ -123,6 +124,12 @@ restart_loop(Pid, N, Acc) ->
 init({sup, Notify}) ->
     Child = #{id => worker, start => {gen_server, start_link, [?MODULE, {worker, Notify}, []]}},
     {ok, {#{strategy => one_for_one, intensity => 1000000, period => 1}, [Child]}};
+init({kazoo_sup, Notify}) ->
+    Child = #{id => kazoo_worker, start => {gen_server, start_link, [?MODULE, {kazoo_worker, Notify}, []]}},
+    {ok, {#{strategy => one_for_one, intensity => 1000000, period => 1}, [Child]}};
+init({kazoo_worker, Notify}) ->
+    register(kazoo_worker, self()),
+    {ok, {kazoo_worker, Notify}};
 init({worker, Notify}) ->
     Notify ! {started, self()},
     {ok, Notify};
@@ -132,6 +139,11 @@ init(echo) ->
 handle_call(Request, _From, State) -> {reply, Request, State}.
 
 handle_cast(_Message, State) -> {noreply, State}.
+
+handle_info({'ETS-TRANSFER', _Tab, _From, _Gift}, {kazoo_worker, Notify} = State) ->
+    Notify ! {owned, self()},
+    {noreply, State};
+handle_info(_Message, State) -> {noreply, State}.
 
 %% ETS tables: {I, I} objects in a public table, as the reference measurements.
 shuffled_keys(N) -> [K || {_, K} <- lists:sort([{rand:uniform(), I} || I <- lists:seq(1, N)])].
@@ -199,3 +211,43 @@ memory_per_entry() ->
     Words = ets:info(T, memory),
     ets:delete(T),
     Words * erlang:system_info(wordsize) / ?M.
+
+%% KAZOO's kazoo_etsmgr_srv, reduced to what the hand-off does: create the table, be its heir, poll find_me
+%% (whereis) every 250 ms until it returns a pid, link to it and give the table away; on ETS-TRANSFER, start again.
+kazoo_manager() ->
+    spawn(fun() ->
+        process_flag(trap_exit, true),
+        Tab = ets:new(kazoo_table, [set, protected]),
+        ets:setopts(Tab, {heir, self(), ok}),
+        kazoo_find(Tab)
+    end).
+
+kazoo_find(Tab) ->
+    case whereis(kazoo_worker) of
+        undefined -> timer:sleep(250), kazoo_find(Tab);
+        Pid -> link(Pid), ets:give_away(Tab, Pid, ok), kazoo_wait(Tab)
+    end.
+
+kazoo_wait(Tab) ->
+    receive
+        {'ETS-TRANSFER', Tab, _, _} -> kazoo_find(Tab);
+        {'EXIT', _, _} -> kazoo_wait(Tab)
+    end.
+
+%% Time from killing the worker to its replacement owning the table.
+kazoo_handoff_latency(Samples) ->
+    Self = self(),
+    {ok, Sup} = supervisor:start_link(?MODULE, {kazoo_sup, Self}),
+    unlink(Sup),
+    Manager = kazoo_manager(),
+    receive {owned, _} -> ok end,
+    Times = lists:sort([kazoo_one_handoff() || _ <- lists:seq(1, Samples)]),
+    exit(Manager, kill),
+    exit(Sup, shutdown),
+    [{handoff_latency_median, lists:nth(length(Times) div 2, Times)},
+     {handoff_latency_p99, lists:nth(max(1, length(Times) * 99 div 100), Times)}].
+
+kazoo_one_handoff() ->
+    T0 = erlang:monotonic_time(nanosecond),
+    exit(whereis(kazoo_worker), kill),
+    receive {owned, _} -> erlang:monotonic_time(nanosecond) - T0 end.

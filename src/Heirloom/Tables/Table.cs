@@ -19,6 +19,9 @@ public abstract class Table
     private string? _name;
     private volatile bool _deleted;
 
+    // Zero when any process may read without more checks: not private and not deleted. One load on the read path.
+    private volatile int _readGate;
+
     // Set for managed tables: when the owner exits and no heir can take the table, the node keeps it (owner none)
     // instead of deleting it, until a manager adopts it again. ETS has no such heir; OTP refused `{heir, immortal}`.
     private bool _keptByNode;
@@ -29,6 +32,7 @@ public abstract class Table
         Type = options.Type;
         Access = options.Access;
         _owner = owner;
+        _readGate = options.Access == TableAccess.Private ? 1 : 0;
     }
 
     /// <summary>The node the table lives on.</summary>
@@ -277,7 +281,7 @@ public abstract class Table
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckRead()
     {
-        if (_deleted || (Access == TableAccess.Private && !CallerIsOwner()))
+        if (_readGate != 0 && (_deleted || !CallerIsOwner()))
         {
             ThrowReadRefused();
         }
@@ -356,6 +360,7 @@ public abstract class Table
     private void DeleteCore()
     {
         _deleted = true;
+        _readGate = 2;
         if (_name is not null)
         {
             Node.Tables.RemoveName(_name, this);

@@ -67,7 +67,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         var hash = Hash(key);
         var epoch = BatchEpoch;
         var node = FindLive(_buckets, key, hash);
-        value = node is null ? default! : _isBag ? node.Values![0] : node.Value;
+        value = node is null ? default! : ReadFirst(node);
 
         // The common case: no batch began or ended around the read.
         if ((epoch & 1) == 0 && BatchEpoch == epoch)
@@ -88,7 +88,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             if ((epoch & 1) == 0)
             {
                 var node = FindLive(_buckets, key, hash);
-                value = node is null ? default! : _isBag ? node.Values![0] : node.Value;
+                value = node is null ? default! : ReadFirst(node);
                 if (BatchEpoch == epoch)
                 {
                     return node is not null;
@@ -265,7 +265,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             else
             {
                 _counts[lockIndex] -= node.Values!.Length - kept.Length;
-                node.Values = kept;
+                SetBagValues(node, kept);
             }
 
             return true;
@@ -309,7 +309,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             else if (removed > 0)
             {
                 _counts[lockIndex] -= removed;
-                node.Values = kept;
+                SetBagValues(node, kept);
             }
 
             return removed;
@@ -358,7 +358,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
             if (replaced > 0)
             {
-                node.Values = values;
+                SetBagValues(node, values);
             }
 
             return replaced;
@@ -426,7 +426,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             {
                 for (var node = head; node is not null; node = node.Next)
                 {
-                    node.Deleted = true;
+                    MarkDeleted(node);
                 }
             }
         }
@@ -579,9 +579,10 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     {
         for (var node = Volatile.Read(ref buckets[hash & (buckets.Length - 1)]); node is not null; node = node.Next)
         {
+            // A deleted node kept for a fixed table has its hash's sign bit set, so it never matches here.
             if (node.Hash == hash && KeyEquals(node.Key, key))
             {
-                return node.Deleted ? null : node;
+                return node;
             }
         }
 
@@ -592,7 +593,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     {
         for (var node = head; node is not null; node = node.Next)
         {
-            if (node.Hash == hash && KeyEquals(node.Key, key))
+            if ((node.Hash & int.MaxValue) == hash && KeyEquals(node.Key, key))
             {
                 return node;
             }
@@ -649,16 +650,14 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     private void Revive(Node node, TValue value, int lockIndex)
     {
+        node.Value = value;
         if (_isBag)
         {
             node.Values = [value];
         }
-        else
-        {
-            node.Value = value;
-        }
 
         node.Deleted = false;
+        Volatile.Write(ref node.Hash, node.Hash & int.MaxValue);
         _counts[lockIndex]++;
     }
 
@@ -667,12 +666,18 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         _counts[lockIndex] -= objects;
         if (_fixCount > 0)
         {
-            node.Deleted = true;
+            MarkDeleted(node);
         }
         else
         {
             Replace(ref head, node, node.Next);
         }
+    }
+
+    private static void MarkDeleted(Node node)
+    {
+        node.Deleted = true;
+        Volatile.Write(ref node.Hash, node.Hash | int.MinValue);
     }
 
     private void PurgeDeleted()
@@ -728,6 +733,17 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TValue ReadFirst(Node node) => s_valueWritesAreAtomic || !_isBag ? node.Value : node.Values![0];
+
+    /// <summary>A bag node's Value mirrors its first value, so that a read of one value needs no array. Only a value
+    /// that fits a machine word is mirrored safely in place; wider ones are read from the array.</summary>
+    private static void SetBagValues(Node node, TValue[] values)
+    {
+        node.Values = values;
+        node.Value = values[0];
+    }
+
     private static bool Contains(TValue[] values, TValue value)
     {
         foreach (var v in values)
@@ -744,7 +760,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     private sealed class Node(TKey key, int hash, TValue value, TValue[]? values, Node? next)
     {
         public readonly TKey Key = key;
-        public readonly int Hash = hash;
+        public int Hash = hash;
         public TValue Value = value;
         public volatile TValue[]? Values = values;
         public volatile Node? Next = next;

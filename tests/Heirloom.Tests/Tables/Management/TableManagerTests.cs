@@ -33,6 +33,10 @@ public sealed class TableManagerTests(ITestOutputHelper output)
                     return ValueTask.FromResult(CallResult.Reply(false)); // not ready: the caller retries
                 case "count":
                     return ValueTask.FromResult(CallResult.Reply(_table?.Count ?? -1));
+                case GiveTo give when _table is not null:
+                    _table.GiveAway(give.Pid, "from the worker");
+                    _table = null;
+                    return ValueTask.FromResult(CallResult.Reply("given"));
                 default:
                     return base.HandleCallAsync(request, from);
             }
@@ -48,6 +52,8 @@ public sealed class TableManagerTests(ITestOutputHelper output)
             return ValueTask.FromResult(ServerResult.Ok);
         }
     }
+
+    private sealed record GiveTo(Pid Pid);
 
     private static SupervisorOptions Tree(params ManagedTable[] tables) => new()
     {
@@ -260,5 +266,45 @@ public sealed class TableManagerTests(ITestOutputHelper output)
         await Supervisor.TerminateChildAsync(sup, "table_manager");
         Assert.NotNull(node.Tables.WhereIs("a"));
         Assert.NotNull(node.Tables.WhereIs("c"));
+    }
+
+    [Fact]
+    public async Task A_table_given_away_by_the_worker_or_returned_from_elsewhere_is_never_stranded()
+    {
+        await using var node = new Node();
+        await Supervisor.StartAsync(node, Tree(Records()));
+        await Write(node, 1);
+        var table = node.Tables.WhereIs<long, long>("records")!;
+        var manager = node.WhereIs("manager")!.Value;
+
+        // The worker hands the table to a bystander, then dies: the manager sees the worker's Down with no transfer.
+        var bystanderHas = new TaskCompletionSource();
+        var bystander = node.Spawn(async ctx =>
+        {
+            await ctx.Receive<TableTransfer>();
+            bystanderHas.SetResult();
+            await TestKit.Idle(ctx);
+        });
+        var worker = node.WhereIs("worker")!.Value;
+        await GiveAwayFromWorker(node, bystander);
+        await bystanderHas.Task.WaitAsync(Patience);
+        node.Exit(worker, ExitReason.Kill);
+        await node.Exited(worker);
+        Assert.Equal(bystander, table.Owner);
+
+        // Now the bystander dies: the table comes back to the manager (its heir) after the worker's Down, and goes
+        // on to the restarted worker with its data.
+        node.Exit(bystander, ExitReason.Kill);
+        await TestKit.WaitUntil(() => table.Owner == node.WhereIs("worker"));
+        await Write(node, 2);
+        Assert.Equal(2, table.Count);
+        Assert.Equal(manager, table.Heir);
+    }
+
+    private static async Task GiveAwayFromWorker(Node node, Pid to)
+    {
+        var table = node.Tables.WhereIs<long, long>("records")!;
+        await TestKit.WaitUntil(() => table.Owner == node.WhereIs("worker"));
+        Assert.Equal("given", await GenServer.CallAsync(node, "worker", new GiveTo(to)));
     }
 }

@@ -353,4 +353,64 @@ public sealed class SupervisorTests
         protected internal override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) =>
             ValueTask.FromResult(CallResult.Reply(request));
     }
+
+    public static TheoryData<SupervisorStrategy, RestartType, ExitReasonKind> RestartMatrix()
+    {
+        var data = new TheoryData<SupervisorStrategy, RestartType, ExitReasonKind>();
+        foreach (var strategy in new[] { SupervisorStrategy.OneForOne, SupervisorStrategy.OneForAll, SupervisorStrategy.RestForOne })
+        {
+            foreach (var restart in Enum.GetValues<RestartType>())
+            {
+                foreach (var how in new[] { ExitReasonKind.Normal, ExitReasonKind.Shutdown, ExitReasonKind.Custom })
+                {
+                    data.Add(strategy, restart, how);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>supervisor_SUITE's restart matrix: the middle of three children exits; whether it is restarted
+    /// depends on its restart type and reason, and whether its siblings are restarted with it on the strategy.</summary>
+    [Theory]
+    [MemberData(nameof(RestartMatrix))]
+    public async Task Each_restart_type_under_each_strategy(SupervisorStrategy strategy, RestartType restart, ExitReasonKind how)
+    {
+        await using var node = new Node();
+        var sup = await Supervisor.StartAsync(node, new SupervisorOptions
+        {
+            Strategy = strategy,
+            Intensity = 10,
+            Children = [Worker("a"), Worker("b", restart), Worker("c")],
+        });
+        var before = (await Supervisor.WhichChildrenAsync(sup)).ToDictionary(c => c.Id!, c => c.Pid);
+        var reason = how switch { ExitReasonKind.Normal => ExitReason.Normal, ExitReasonKind.Shutdown => ExitReason.Shutdown, _ => ExitReason.Custom("crash") };
+        before["b"].Send(reason);
+        await node.Exited(before["b"]);
+
+        var restarted = restart == RestartType.Permanent || (restart == RestartType.Transient && how == ExitReasonKind.Custom);
+        if (restarted)
+        {
+            await WaitForNewPid(sup, "b", before["b"]);
+            if (strategy == SupervisorStrategy.RestForOne)
+            {
+                await WaitForNewPid(sup, "c", before["c"]);
+            }
+        }
+
+        // A call is served after the supervisor handled the exit and any restarts.
+        var after = (await Supervisor.WhichChildrenAsync(sup)).ToDictionary(c => c.Id!, c => c.Pid);
+        if (!restarted)
+        {
+            Assert.Equal(restart != RestartType.Temporary, after.ContainsKey("b"));
+            Assert.Equal(before["a"], after["a"]);
+            Assert.Equal(before["c"], after["c"]);
+            return;
+        }
+
+        Assert.NotEqual(before["b"], after["b"]);
+        Assert.Equal(strategy == SupervisorStrategy.OneForAll, before["a"] != after["a"]);
+        Assert.Equal(strategy != SupervisorStrategy.OneForOne, before["c"] != after["c"]);
+    }
 }

@@ -101,20 +101,7 @@ public sealed class Table<TKey, TValue> : Table
     public void Insert(IEnumerable<KeyValuePair<TKey, TValue>> objects)
     {
         ArgumentNullException.ThrowIfNull(objects);
-        CheckWrite();
-        var all = InEtsOrder(objects);
-        _store.EnterBatch();
-        try
-        {
-            foreach (var (key, value) in all)
-            {
-                _store.Insert(key, value);
-            }
-        }
-        finally
-        {
-            _store.ExitBatch();
-        }
+        InsertInOrder(InEtsOrder(objects));
     }
 
     /// <summary>Inserts the object only when the key is absent (<c>ets:insert_new/2</c>).</summary>
@@ -436,6 +423,39 @@ public sealed class Table<TKey, TValue> : Table
 
         var count = _store.Count;
         return new TableInfo(Name, Type, Access, Owner, Heir, count, count * _store.BytesPerObject, _store.IsFixed);
+    }
+
+    /// <summary>Inserts objects in the given order as one batch, whatever the type (a loaded file keeps a bag's order).</summary>
+    internal void InsertInOrder(IReadOnlyList<KeyValuePair<TKey, TValue>> objects)
+    {
+        CheckWrite();
+        _store.EnterBatch();
+        try
+        {
+            foreach (var (key, value) in objects)
+            {
+                _store.Insert(key, value);
+            }
+        }
+        finally
+        {
+            _store.ExitBatch();
+        }
+    }
+
+    /// <summary>Every object, read in isolation from writers (as one batch), for a consistent save.</summary>
+    internal List<KeyValuePair<TKey, TValue>> SnapshotObjects()
+    {
+        CheckRead();
+        _store.EnterBatch();
+        try
+        {
+            return [.. _store.Enumerate(reverse: false)];
+        }
+        finally
+        {
+            _store.ExitBatch();
+        }
     }
 
     internal TValue UpdateCounter<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)

@@ -1,0 +1,286 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Heirloom.Processes;
+using Heirloom.Tables;
+
+namespace Heirloom.Persistence;
+
+/// <summary>
+/// Table files, as ETS's <c>tab2file</c>, <c>file2tab</c> and <c>tabfile_info</c>. A file is a header (magic, format
+/// version, type, access, name, object count, codec names), the objects (length-prefixed key and value), and the
+/// SHA-256 of all that. Saving takes a consistent snapshot (an isolated read of the whole table) and writes a
+/// temporary file that is flushed to disk and renamed over the target, so a crash never leaves a half-written file.
+/// Loading reads and verifies everything before it creates the table, so a failed load leaves no table behind.
+/// </summary>
+public static class TableFile
+{
+    /// <summary>The format version written.</summary>
+    public const int Version = 1;
+
+    private static readonly byte[] Magic = "HEIRLOOM"u8.ToArray();
+    private const int ChecksumLength = 32;
+
+    /// <summary>Saves a table (the caller needs read access).</summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="table">The table.</param>
+    /// <param name="path">The file to write; replaced atomically.</param>
+    /// <param name="keyCodec">How keys are written; default the built-in codec.</param>
+    /// <param name="valueCodec">How values are written; default the built-in codec.</param>
+    public static async Task SaveAsync<TKey, TValue>(Table<TKey, TValue> table, string path, ICodec<TKey>? keyCodec = null, ICodec<TValue>? valueCodec = null)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        keyCodec ??= Codecs.For<TKey>();
+        valueCodec ??= Codecs.For<TValue>();
+        var objects = table.SnapshotObjects();
+
+        var body = new ArrayBufferWriter<byte>();
+        var scratch = new ArrayBufferWriter<byte>();
+        foreach (var (key, value) in objects)
+        {
+            AppendFramed(body, scratch, writer => keyCodec.Write(writer, key));
+            AppendFramed(body, scratch, writer => valueCodec.Write(writer, value));
+        }
+
+        var header = new ArrayBufferWriter<byte>();
+        header.Write(Magic);
+        WriteInt32(header, Version);
+        header.Write([(byte)table.Type, (byte)table.Access]);
+        WriteString(header, table.Name);
+        WriteInt64(header, objects.Count);
+        WriteString(header, keyCodec.Name);
+        WriteString(header, valueCodec.Name);
+
+        var temporary = path + ".tmp";
+        await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(header.WrittenSpan);
+            hash.AppendData(body.WrittenSpan);
+            await file.WriteAsync(header.WrittenMemory).ConfigureAwait(false);
+            await file.WriteAsync(body.WrittenMemory).ConfigureAwait(false);
+            await file.WriteAsync(hash.GetHashAndReset()).ConfigureAwait(false);
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Reads a file's header and checksum without loading it.</summary>
+    /// <param name="path">The file.</param>
+    /// <exception cref="TableFileException">Not a table file, truncated, or an unknown version.</exception>
+    public static async Task<TableFileInfo> ReadInfoAsync(string path)
+    {
+        var bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
+        var (info, _) = ParseHeader(bytes, path);
+        return info;
+    }
+
+    /// <summary>
+    /// Loads a table file into a new table owned by the calling process (or the node, outside any process). The heir
+    /// is not restored, as in ETS. With <paramref name="verify"/>, the checksum and the object count are checked.
+    /// </summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="node">The node to create the table on.</param>
+    /// <param name="path">The file.</param>
+    /// <param name="keyCodec">How keys were written; default the built-in codec.</param>
+    /// <param name="valueCodec">How values were written; default the built-in codec.</param>
+    /// <param name="verify">Check the checksum and the count (default true).</param>
+    /// <exception cref="TableFileException">Bad or truncated file, unknown version, wrong codec, checksum or count
+    /// mismatch, or a name already taken; no table is created.</exception>
+    public static async Task<Table<TKey, TValue>> LoadAsync<TKey, TValue>(Node node, string path, ICodec<TKey>? keyCodec = null, ICodec<TValue>? valueCodec = null, bool verify = true)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        keyCodec ??= Codecs.For<TKey>();
+        valueCodec ??= Codecs.For<TValue>();
+        var bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
+        var (info, bodyStart) = ParseHeader(bytes, path);
+        if (info.KeyCodec != keyCodec.Name || info.ValueCodec != valueCodec.Name)
+        {
+            throw new TableFileException(TableFileError.WrongCodec, $"{path} was written with codecs {info.KeyCodec}/{info.ValueCodec}, not {keyCodec.Name}/{valueCodec.Name}.");
+        }
+
+        var bodyEnd = bytes.Length - ChecksumLength;
+        if (verify && !SHA256.HashData(bytes.AsSpan(0, bodyEnd)).AsSpan().SequenceEqual(bytes.AsSpan(bodyEnd)))
+        {
+            throw new TableFileException(TableFileError.ChecksumMismatch, $"{path}: the contents do not match the file's checksum; the file is corrupt.");
+        }
+
+        var objects = ReadObjects(bytes.AsSpan(bodyStart, bodyEnd - bodyStart), keyCodec, valueCodec, path);
+        if (verify && objects.Count != info.ObjectCount)
+        {
+            throw new TableFileException(TableFileError.InvalidObjectCount, $"{path} holds {objects.Count} objects but its header says {info.ObjectCount}.");
+        }
+
+        Table<TKey, TValue> table;
+        try
+        {
+            table = Table.New<TKey, TValue>(node, new TableOptions { Type = info.Type, Access = info.Access, Name = info.Name });
+        }
+        catch (TableException e) when (e.Error == TableError.AlreadyExists)
+        {
+            throw new TableFileException(TableFileError.CannotCreateTable, $"Cannot load {path}: {e.Message}", e);
+        }
+
+        table.InsertInOrder(objects);
+        return table;
+    }
+
+    private static (TableFileInfo Info, int BodyStart) ParseHeader(byte[] bytes, string path)
+    {
+        var reader = new Reader(bytes, path);
+        if (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        {
+            throw new TableFileException(TableFileError.BadFile, $"{path} is not a Heirloom table file (no HEIRLOOM magic).");
+        }
+
+        reader.Skip(Magic.Length);
+        var version = reader.Int32();
+        if (version != Version)
+        {
+            throw new TableFileException(TableFileError.UnknownVersion, $"{path} has format version {version}; this Heirloom reads version {Version}.");
+        }
+
+        var type = reader.Byte();
+        var access = reader.Byte();
+        if (!Enum.IsDefined((TableType)type) || !Enum.IsDefined((TableAccess)access))
+        {
+            throw new TableFileException(TableFileError.BadFile, $"{path} has an unknown table type ({type}) or access ({access}).");
+        }
+
+        var name = reader.String();
+        var count = reader.Int64();
+        if (count < 0)
+        {
+            throw new TableFileException(TableFileError.BadFile, $"{path} has a negative object count.");
+        }
+
+        var keyCodec = reader.String() ?? throw new TableFileException(TableFileError.BadFile, $"{path} names no key codec.");
+        var valueCodec = reader.String() ?? throw new TableFileException(TableFileError.BadFile, $"{path} names no value codec.");
+        if (bytes.Length - reader.Position < ChecksumLength)
+        {
+            throw new TableFileException(TableFileError.Truncated, $"{path} ends before its checksum: the file is truncated.");
+        }
+
+        var checksum = Convert.ToHexString(bytes.AsSpan(bytes.Length - ChecksumLength));
+        return (new TableFileInfo(version, (TableType)type, (TableAccess)access, name, count, keyCodec, valueCodec, checksum), reader.Position);
+    }
+
+    private static List<KeyValuePair<TKey, TValue>> ReadObjects<TKey, TValue>(ReadOnlySpan<byte> body, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, string path)
+    {
+        var objects = new List<KeyValuePair<TKey, TValue>>();
+        var position = 0;
+        while (position < body.Length)
+        {
+            var key = Decode(body, ref position, keyCodec, path);
+            var value = Decode(body, ref position, valueCodec, path);
+            objects.Add(new(key, value));
+        }
+
+        return objects;
+    }
+
+    private static T Decode<T>(ReadOnlySpan<byte> body, ref int position, ICodec<T> codec, string path)
+    {
+        if (body.Length - position < 4)
+        {
+            throw new TableFileException(TableFileError.Truncated, $"{path} ends inside an object at byte {position}.");
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(body[position..]);
+        position += 4;
+        if (length < 0 || length > body.Length - position)
+        {
+            throw new TableFileException(TableFileError.Truncated, $"{path}: an object at byte {position} claims {length} bytes that are not there.");
+        }
+
+        try
+        {
+            return codec.Read(body.Slice(position, length));
+        }
+        catch (Exception e) when (e is not TableFileException)
+        {
+            throw new TableFileException(TableFileError.BadFile, $"{path}: the {codec.Name} codec cannot read the object at byte {position}: {e.Message}", e);
+        }
+        finally
+        {
+            position += length;
+        }
+    }
+
+    private static void AppendFramed(ArrayBufferWriter<byte> body, ArrayBufferWriter<byte> scratch, Action<IBufferWriter<byte>> write)
+    {
+        scratch.ResetWrittenCount();
+        write(scratch);
+        WriteInt32(body, scratch.WrittenCount);
+        body.Write(scratch.WrittenSpan);
+    }
+
+    private static void WriteInt32(IBufferWriter<byte> writer, int value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(writer.GetSpan(4), value);
+        writer.Advance(4);
+    }
+
+    private static void WriteInt64(IBufferWriter<byte> writer, long value)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(writer.GetSpan(8), value);
+        writer.Advance(8);
+    }
+
+    private static void WriteString(IBufferWriter<byte> writer, string? value)
+    {
+        if (value is null)
+        {
+            WriteInt32(writer, -1);
+            return;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(value);
+        WriteInt32(writer, bytes.Length);
+        writer.Write(bytes);
+    }
+
+    /// <summary>Reads the header, turning every overrun into a clear truncation error.</summary>
+    private ref struct Reader(byte[] bytes, string path)
+    {
+        public int Position { get; private set; }
+
+        public void Skip(int count) => Take(count);
+
+        public byte Byte() => Take(1)[0];
+
+        public int Int32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
+
+        public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
+
+        public string? String()
+        {
+            var length = Int32();
+            if (length < -1)
+            {
+                throw new TableFileException(TableFileError.BadFile, $"{path} has a string of length {length} in its header.");
+            }
+
+            return length == -1 ? null : Encoding.UTF8.GetString(Take(length));
+        }
+
+        private ReadOnlySpan<byte> Take(int count)
+        {
+            if (count > bytes.Length - Position)
+            {
+                throw new TableFileException(TableFileError.Truncated, $"{path} ends inside its header: the file is truncated.");
+            }
+
+            var span = bytes.AsSpan(Position, count);
+            Position += count;
+            return span;
+        }
+    }
+}

@@ -136,9 +136,6 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override bool Delete(TKey key) => Take(key).Length > 0;
 
-    public override bool DeleteObject(TKey key, TValue value) =>
-        DeleteWhere(key, value, static (_, v, expected) => EqualityComparer<TValue>.Default.Equals(v, expected)) > 0;
-
     public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match)
     {
         lock (_writer)

@@ -227,55 +227,6 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override bool Delete(TKey key) => Take(key).Length > 0;
 
-    public override bool DeleteObject(TKey key, TValue value)
-    {
-        var hash = Hash(key);
-        var buckets = LockBucket(hash, out var lockIndex);
-        try
-        {
-            ref var head = ref buckets[hash & (buckets.Length - 1)];
-            var node = Find(head, key, hash);
-            if (node is null or { Deleted: true })
-            {
-                return false;
-            }
-
-            if (!_isBag)
-            {
-                if (!EqualityComparer<TValue>.Default.Equals(node.Value, value))
-                {
-                    return false;
-                }
-
-                Remove(ref head, node, lockIndex, 1);
-                return true;
-            }
-
-            // Every identical copy goes, as ETS's delete_object does for a duplicate bag.
-            var kept = Array.FindAll(node.Values!, v => !EqualityComparer<TValue>.Default.Equals(v, value));
-            if (kept.Length == node.Values!.Length)
-            {
-                return false;
-            }
-
-            if (kept.Length == 0)
-            {
-                Remove(ref head, node, lockIndex, node.Values!.Length);
-            }
-            else
-            {
-                _counts[lockIndex] -= node.Values!.Length - kept.Length;
-                SetBagValues(node, kept);
-            }
-
-            return true;
-        }
-        finally
-        {
-            Monitor.Exit(_locks[lockIndex]);
-        }
-    }
-
     public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match)
     {
         var hash = Hash(key);

@@ -54,7 +54,7 @@ public sealed partial class ProcessContext
 
     // How many woken processes one thread runs back to back before sending the next to the global queue: long
     // enough that the cost of waking another thread for it is amortised (about a millisecond of work at most).
-    private const int MaxChainedRuns = 128;
+    private const int MaxChainedRuns = 2048;
 
     // The process this thread woke last and runs next, when the thread is running processes.
     [ThreadStatic]

@@ -57,7 +57,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
-    public override int BytesPerObject => 64;
+    public override int BytesPerObject => _isBag ? 88 : 56;
 
     public override bool IsFixed => Volatile.Read(ref _fixCount) > 0;
 
@@ -106,7 +106,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             if ((epoch & 1) == 0)
             {
                 var node = FindLive(_buckets, key, hash);
-                TValue[] values = node is null ? [] : _isBag ? [.. node.Values!] : [node.Value];
+                TValue[] values = node is null ? [] : _isBag ? [.. Bag(node).Values] : [node.Value];
                 if (BatchEpoch == epoch)
                 {
                     return values;
@@ -130,20 +130,20 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             var node = Find(head, key, hash);
             if (node is null)
             {
-                head = new Node(key, hash, value, _isBag ? [value] : null, head);
+                head = NewNode(key, hash, value, head);
                 grow = ++_counts[lockIndex] > _budget;
             }
             else
             {
-                if (node.Deleted)
+                if (node.IsDeleted)
                 {
                     Revive(node, value, lockIndex);
                 }
                 else if (_isBag)
                 {
-                    if (_keepsDuplicates || !Contains(node.Values!, value))
+                    if (_keepsDuplicates || !Contains(Bag(node).Values, value))
                     {
-                        node.Values = [.. node.Values!, value];
+                        Bag(node).Values = [.. Bag(node).Values, value];
                         _counts[lockIndex]++;
                     }
                 }
@@ -175,7 +175,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             ref var head = ref buckets[hash & (buckets.Length - 1)];
             var node = Find(head, key, hash);
-            if (node is { Deleted: false })
+            if (node is { IsDeleted: false })
             {
                 return false;
             }
@@ -186,7 +186,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                 return true;
             }
 
-            head = new Node(key, hash, value, _isBag ? [value] : null, head);
+            head = NewNode(key, hash, value, head);
             grow = ++_counts[lockIndex] > _budget;
         }
         finally
@@ -210,12 +210,12 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             ref var head = ref buckets[hash & (buckets.Length - 1)];
             var node = Find(head, key, hash);
-            if (node is null or { Deleted: true })
+            if (node is null or { IsDeleted: true })
             {
                 return [];
             }
 
-            TValue[] values = _isBag ? node.Values! : [node.Value];
+            TValue[] values = _isBag ? Bag(node).Values : [node.Value];
             Remove(ref head, node, lockIndex, values.Length);
             return values;
         }
@@ -235,7 +235,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             ref var head = ref buckets[hash & (buckets.Length - 1)];
             var node = Find(head, key, hash);
-            if (node is null or { Deleted: true })
+            if (node is null or { IsDeleted: true })
             {
                 return 0;
             }
@@ -251,8 +251,8 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                 return 1;
             }
 
-            var kept = Array.FindAll(node.Values!, v => !match(key, v, state));
-            var removed = node.Values!.Length - kept.Length;
+            var kept = Array.FindAll(Bag(node).Values, v => !match(key, v, state));
+            var removed = Bag(node).Values.Length - kept.Length;
             if (kept.Length == 0)
             {
                 Remove(ref head, node, lockIndex, removed);
@@ -279,7 +279,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             ref var head = ref buckets[hash & (buckets.Length - 1)];
             var node = Find(head, key, hash);
-            if (node is null or { Deleted: true })
+            if (node is null or { IsDeleted: true })
             {
                 return 0;
             }
@@ -297,7 +297,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
             // Each copy is replaced in its place, as ETS does for a duplicate bag.
             var replaced = 0;
-            var values = node.Values!.ToArray();
+            var values = Bag(node).Values.ToArray();
             for (var i = 0; i < values.Length; i++)
             {
                 if (where(key, values[i]))
@@ -333,7 +333,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             ref var head = ref buckets[hash & (buckets.Length - 1)];
             var node = Find(head, key, hash);
-            found = node is { Deleted: false };
+            found = node is { IsDeleted: false };
             var current = found ? node!.Value : default!;
             if (!update(key, found, current, state, out var next))
             {
@@ -351,7 +351,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             }
             else
             {
-                head = new Node(key, hash, next, null, head);
+                head = new Node(key, hash, next, head);
                 grow = ++_counts[lockIndex] > _budget;
             }
         }
@@ -399,14 +399,14 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             for (var node = Volatile.Read(ref Unsafe.AsRef(in head)); node is not null; node = node.Next)
             {
-                if (node.Deleted)
+                if (node.IsDeleted)
                 {
                     continue;
                 }
 
                 if (_isBag)
                 {
-                    foreach (var value in node.Values!)
+                    foreach (var value in Bag(node).Values)
                     {
                         yield return new(node.Key, value);
                     }
@@ -429,7 +429,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         var hash = Hash(key);
         var index = hash & (buckets.Length - 1);
         var node = Find(Volatile.Read(ref buckets[index]), key, hash);
-        if (node is null || (node.Deleted && !IsFixed))
+        if (node is null || (node.IsDeleted && !IsFixed))
         {
             throw new TableException(TableError.BadKey, $"Key {key} is not in the table: next/previous from a key needs the key to exist, unless the table is fixed (Table.Fix) while traversing.");
         }
@@ -497,7 +497,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             for (; node is not null; node = node.Next)
             {
-                if (!node.Deleted)
+                if (!node.IsDeleted)
                 {
                     key = node.Key;
                     return true;
@@ -578,7 +578,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             return;
         }
 
-        var replacement = new Node(node.Key, node.Hash, value, null, node.Next);
+        var replacement = new Node(node.Key, node.Hash, value, node.Next);
         Replace(ref head, node, replacement);
     }
 
@@ -604,10 +604,9 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         node.Value = value;
         if (_isBag)
         {
-            node.Values = [value];
+            Bag(node).Values = [value];
         }
 
-        node.Deleted = false;
         Volatile.Write(ref node.Hash, node.Hash & int.MaxValue);
         _counts[lockIndex]++;
     }
@@ -625,25 +624,22 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
-    private static void MarkDeleted(Node node)
-    {
-        node.Deleted = true;
-        Volatile.Write(ref node.Hash, node.Hash | int.MinValue);
-    }
+    /// <summary>A deleted node kept for a fixed table: its hash's sign bit marks it, so lookups never match it.</summary>
+    private static void MarkDeleted(Node node) => Volatile.Write(ref node.Hash, node.Hash | int.MinValue);
 
     private void PurgeDeleted()
     {
         var buckets = _buckets;
         for (var i = 0; i < buckets.Length; i++)
         {
-            while (buckets[i] is { Deleted: true } deadHead)
+            while (buckets[i] is { IsDeleted: true } deadHead)
             {
                 buckets[i] = deadHead.Next;
             }
 
             for (var node = buckets[i]; node?.Next is not null;)
             {
-                if (node.Next.Deleted)
+                if (node.Next.IsDeleted)
                 {
                     node.Next = node.Next.Next;
                 }
@@ -671,7 +667,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                 for (var node = head; node is not null; node = node.Next)
                 {
                     ref var slot = ref grown[node.Hash & (grown.Length - 1)];
-                    slot = new Node(node.Key, node.Hash, node.Value, node.Values, slot);
+                    slot = node is BagNode bag ? new BagNode(node.Key, node.Hash, node.Value, bag.Values, slot) : new Node(node.Key, node.Hash, node.Value, slot);
                 }
             }
 
@@ -685,13 +681,13 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private TValue ReadFirst(Node node) => s_valueWritesAreAtomic || !_isBag ? node.Value : node.Values![0];
+    private TValue ReadFirst(Node node) => s_valueWritesAreAtomic || !_isBag ? node.Value : Bag(node).Values[0];
 
     /// <summary>A bag node's Value mirrors its first value, so that a read of one value needs no array. Only a value
     /// that fits a machine word is mirrored safely in place; wider ones are read from the array.</summary>
     private static void SetBagValues(Node node, TValue[] values)
     {
-        node.Values = values;
+        Bag(node).Values = values;
         node.Value = values[0];
     }
 
@@ -708,13 +704,26 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         return false;
     }
 
-    private sealed class Node(TKey key, int hash, TValue value, TValue[]? values, Node? next)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static BagNode Bag(Node node) => Unsafe.As<BagNode>(node);
+
+    private Node NewNode(TKey key, int hash, TValue value, Node? next) =>
+        _isBag ? new BagNode(key, hash, value, [value], next) : new Node(key, hash, value, next);
+
+    /// <summary>A set's node: 48 bytes, as ConcurrentDictionary's. A negative hash marks it deleted (fixed tables only).</summary>
+    private class Node(TKey key, int hash, TValue value, Node? next)
     {
         public readonly TKey Key = key;
         public int Hash = hash;
         public TValue Value = value;
-        public volatile TValue[]? Values = values;
         public volatile Node? Next = next;
-        public volatile bool Deleted;
+
+        public bool IsDeleted => Volatile.Read(ref Hash) < 0;
+    }
+
+    /// <summary>A bag's node: its values in insertion order, replaced whole on change; Value mirrors the first.</summary>
+    private sealed class BagNode(TKey key, int hash, TValue value, TValue[] values, Node? next) : Node(key, hash, value, next)
+    {
+        public volatile TValue[] Values = values;
     }
 }

@@ -70,11 +70,15 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override bool ContainsKeyInBatch(TKey key) => Find(key, out _);
 
-    public override void Insert(TKey key, TValue value) => Update(key, value, static (TKey _, bool _, TValue _, TValue v, out TValue next) =>
+    public override void Insert(TKey key, TValue value)
     {
-        next = v;
-        return true;
-    }, out _);
+        lock (_writer)
+        {
+            var depth = DescendForWrite(key);
+            var index = Search(_path[depth], key, out var found);
+            Put(depth, index, found, key, value);
+        }
+    }
 
     public override bool InsertNew(TKey key, TValue value)
     {
@@ -90,7 +94,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     {
         lock (_writer)
         {
-            var depth = _pathDepth >= 0 && _pathRoot == _root && InRange(_path[_pathDepth], key) ? _pathDepth : Descend(key);
+            var depth = DescendForWrite(key);
             var leaf = _path[depth];
             var index = Search(leaf, key, out found);
             var current = found ? leaf.Values![index] : default!;
@@ -99,22 +103,31 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
                 return current;
             }
 
-            if (found)
-            {
-                // The whole object is replaced, key included, as ETS's ordered_set does for keys that compare equal.
-                BeginWrite(leaf);
-                leaf.Keys[index] = key;
-                leaf.Values![index] = next;
-                EndWrite(leaf);
-            }
-            else
-            {
-                InsertIntoLeaf(depth, index, key, next);
-                Volatile.Write(ref _count, _count + 1);
-            }
-
+            Put(depth, index, found, key, next);
             return next;
         }
+    }
+
+    /// <summary>Writer only: the leaf for the key, from the last path when the key falls in its leaf (finger search).</summary>
+    private int DescendForWrite(TKey key) =>
+        _pathDepth >= 0 && _pathRoot == _root && InRange(_path[_pathDepth], key) ? _pathDepth : Descend(key);
+
+    /// <summary>Writer only: stores the object at its place in the leaf at <paramref name="depth"/>.</summary>
+    private void Put(int depth, int index, bool found, TKey key, TValue value)
+    {
+        if (!found)
+        {
+            InsertIntoLeaf(depth, index, key, value);
+            Volatile.Write(ref _count, _count + 1);
+            return;
+        }
+
+        // The whole object is replaced, key included, as ETS's ordered_set does for keys that compare equal.
+        var leaf = _path[depth];
+        BeginWrite(leaf);
+        leaf.Keys[index] = key;
+        leaf.Values![index] = value;
+        EndWrite(leaf);
     }
 
     public override TValue[] Take(TKey key)

@@ -330,4 +330,57 @@ public sealed class GenServerTests
         ProcessContext.Current!.TrapExit = true;
         return ValueTask.FromResult(InitResult.Ok);
     }
+
+    [Fact]
+    public async Task Calls_under_random_server_kills_either_reply_or_fail_and_leave_no_stray_messages()
+    {
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        await using var node = new Node();
+        var servers = new Pid[4];
+        for (var i = 0; i < servers.Length; i++)
+        {
+            servers[i] = await GenServer.StartAsync(node, () => new Counter());
+        }
+
+        using var stop = new CancellationTokenSource();
+        var killer = Task.Run(async () =>
+        {
+            var r = new Random(seed + 1);
+            while (!stop.IsCancellationRequested)
+            {
+                var index = r.Next(servers.Length);
+                node.Exit(servers[index], r.Next(2) == 0 ? ExitReason.Kill : ExitReason.Custom("chaos"));
+                servers[index] = await GenServer.StartAsync(node, () => new Counter());
+                await Task.Delay(1);
+            }
+        });
+
+        var callers = Enumerable.Range(0, 16).Select(c => node.Run(async ctx =>
+        {
+            var r = new Random(seed + 10 + c);
+            int replies = 0, failures = 0;
+            for (var i = 0; i < 2_000; i++)
+            {
+                try
+                {
+                    await GenServer.CallAsync(servers[r.Next(servers.Length)], "get", TimeSpan.FromSeconds(5));
+                    replies++;
+                }
+                catch (CallFailedException)
+                {
+                    failures++;
+                }
+            }
+
+            // Every reply and every Down of a call was consumed by its call: nothing is left over.
+            Assert.Null(await ctx.ReceiveAsync(TimeSpan.Zero));
+            return (replies, failures);
+        })).ToArray();
+        var results = await Task.WhenAll(callers);
+        await stop.CancelAsync();
+        await killer;
+        Assert.Equal(16 * 2_000, results.Sum(r => r.replies + r.failures));
+        Assert.True(results.Sum(r => r.replies) > 0, $"seed {seed}");
+    }
 }

@@ -183,7 +183,14 @@ public abstract partial class GenServer
 
         if (answer is Down down)
         {
-            throw new CallFailedException(target.Self, down.Reason);
+            if (from.TryAbandon())
+            {
+                throw new CallFailedException(target.Self, down.Reason);
+            }
+
+            // A killed server's code runs on until its next receive, so it may have claimed the reply after its Down
+            // went out: the reply is on its way, and the call succeeded.
+            answer = await caller.ReceiveAsync(s_isReply, from, Timeout.InfiniteTimeSpan);
         }
 
         caller.EndCallMonitor();
@@ -213,8 +220,8 @@ public abstract partial class GenServer
 
         if (first == exited)
         {
-            // A reply sent just before the exit wins over it.
-            return reply.Task.IsCompleted ? await reply.Task.ConfigureAwait(false) : throw new CallFailedException(server, await exited.ConfigureAwait(false));
+            // A reply claimed before the exit (or by the server's code still running after a kill) wins over it.
+            return from.TryAbandon() ? throw new CallFailedException(server, await exited.ConfigureAwait(false)) : await reply.Task.ConfigureAwait(false);
         }
 
         if (from.TryAbandon())

@@ -5,10 +5,11 @@ namespace Heirloom.Conformance;
 /// <summary>Random operation sequences over a small key space, so that keys collide and every path is taken.</summary>
 internal static class OperationGenerator
 {
-    private const int Keys = 12;
     private const int Values = 6;
 
-    public static List<Operation> Generate(TableType type, int seed, int count)
+    /// <summary>A random sequence; <paramref name="keys"/> small makes keys collide, large makes tables big enough to
+    /// split storage nodes.</summary>
+    public static List<Operation> Generate(TableType type, int seed, int count, int keys = 12)
     {
         var random = new Random(seed);
         var ordered = type == TableType.OrderedSet;
@@ -52,7 +53,7 @@ internal static class OperationGenerator
 
         return operations;
 
-        long K() => random.Next(Keys);
+        long K() => random.Next(keys);
         long V() => random.Next(Values);
         (long, long)[] Objects(bool distinctKeys)
         {

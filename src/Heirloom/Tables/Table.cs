@@ -88,9 +88,16 @@ public abstract class Table
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(options);
+        return Create<TKey, TValue>(node, options, keyComparer, keyOrder, wrap: null);
+    }
+
+    /// <summary>Creates and registers a table, its storage optionally wrapped (by a durable table's journal).</summary>
+    internal static Table<TKey, TValue> Create<TKey, TValue>(Node node, TableOptions options, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<Storage.TableStore<TKey, TValue>, Storage.TableStore<TKey, TValue>>? wrap)
+        where TKey : notnull
+    {
         var current = ProcessContext.Current;
         var owner = current is not null && current.Node == node ? current : null;
-        var table = new Table<TKey, TValue>(node, options, owner, keyComparer, keyOrder);
+        var table = new Table<TKey, TValue>(node, options, owner, keyComparer, keyOrder, wrap);
         table.Register(options);
         return table;
     }

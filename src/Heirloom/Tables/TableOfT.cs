@@ -24,17 +24,16 @@ public sealed class Table<TKey, TValue> : Table
     // The same store as _store when it is a hash store: calls through it are direct, not virtual, on the hot paths.
     private readonly HashStore<TKey, TValue>? _hash;
 
-    internal Table(Node node, TableOptions options, ProcessContext? owner, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder)
+    internal Table(Node node, TableOptions options, ProcessContext? owner, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<TableStore<TKey, TValue>, TableStore<TKey, TValue>>? wrap = null)
         : base(node, options, owner)
     {
-        if (options.Type == TableType.OrderedSet)
-        {
-            _store = new BTreeStore<TKey, TValue>(keyOrder);
-        }
-        else
-        {
-            _store = _hash = new HashStore<TKey, TValue>(options.Type, keyComparer);
-        }
+        TableStore<TKey, TValue> store = options.Type == TableType.OrderedSet
+            ? new BTreeStore<TKey, TValue>(keyOrder)
+            : new HashStore<TKey, TValue>(options.Type, keyComparer);
+        _store = wrap is null ? store : wrap(store);
+
+        // Writes must go through a wrapping store (the journal), so the direct path is only for plain hash tables.
+        _hash = wrap is null ? store as HashStore<TKey, TValue> : null;
     }
 
     /// <summary>How many objects the table holds (<c>ets:info(Tab, size)</c>); any process may ask.</summary>
@@ -495,19 +494,7 @@ public sealed class Table<TKey, TValue> : Table
         }
     }
 
-    private protected override void ReleaseStorage()
-    {
-        // Readers already holding the table may still be reading; emptying under a batch keeps them consistent.
-        _store.EnterBatch();
-        try
-        {
-            _store.Clear();
-        }
-        finally
-        {
-            _store.ExitBatch();
-        }
-    }
+    private protected override void ReleaseStorage() => _store.Release();
 
     /// <summary>The order ETS applies a list in: a bag takes it last to first (so a key's values from one list end up
     /// reversed), the other types first to last (so a set keeps the last value of a repeated key).</summary>

@@ -70,6 +70,8 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override bool ContainsKeyInBatch(TKey key) => Find(key, out _);
 
+    public override TValue[] LookupInBatch(TKey key) => Find(key, out var value) ? [value] : [];
+
     public override void Insert(TKey key, TValue value)
     {
         lock (_writer)

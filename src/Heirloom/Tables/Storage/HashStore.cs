@@ -322,6 +322,10 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override bool ContainsKeyInBatch(TKey key) => FindLive(_buckets, key, Hash(key)) is not null;
 
+    public override TValue[] LookupInBatch(TKey key) => FindLive(_buckets, key, Hash(key)) is { } node
+        ? _isBag ? [.. Bag(node).Values] : [node.Value]
+        : [];
+
     public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
     {
         Debug.Assert(!_isBag, "Updates apply to sets only.");

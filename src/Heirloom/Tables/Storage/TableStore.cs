@@ -26,18 +26,32 @@ internal abstract class TableStore<TKey, TValue>
     protected int BatchEpoch => Volatile.Read(ref _batchEpoch);
 
     /// <summary>Excludes every other writer (reentrant for this thread) and marks a batch in progress.</summary>
-    public void EnterBatch()
+    public virtual void EnterBatch()
     {
         _batchGate.Enter();
         LockAllWriters();
         Interlocked.Increment(ref _batchEpoch);
     }
 
-    public void ExitBatch()
+    public virtual void ExitBatch()
     {
         Interlocked.Increment(ref _batchEpoch);
         UnlockAllWriters();
         _batchGate.Exit();
+    }
+
+    /// <summary>The table is deleted: drop the objects (readers still holding the table stay consistent).</summary>
+    public virtual void Release()
+    {
+        EnterBatch();
+        try
+        {
+            Clear();
+        }
+        finally
+        {
+            ExitBatch();
+        }
     }
 
     /// <summary>Blocks a reader until the batch it met is complete.</summary>
@@ -79,6 +93,9 @@ internal abstract class TableStore<TKey, TValue>
 
     /// <summary>A read for the writer inside a batch, which must not wait for its own batch.</summary>
     public abstract bool ContainsKeyInBatch(TKey key);
+
+    /// <summary>The values of a key, read by a writer that excludes all others (no wait for its own batch).</summary>
+    public abstract TValue[] LookupInBatch(TKey key);
 
     /// <summary>Atomically replaces the value of a key (sets only): <paramref name="update"/> sees whether the key is
     /// there and its value, and says whether to store a new one. Returns the value stored, or the current one.</summary>

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Heirloom.Persistence;
+using Heirloom.Processes;
+using Heirloom.Tables;
+using Xunit.Abstractions;
+
+namespace Heirloom.Tests.Persistence;
+
+/// <summary>
+/// Kills a child OS process (tests/Heirloom.CrashWriter) with SIGKILL at random moments while it writes batches to a
+/// durable table with fsync Always; after each kill, recovery must succeed, hold every acknowledged batch, and hold
+/// no batch in part.
+/// </summary>
+public sealed class CrashTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Kills = 100;
+    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-crash-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Sigkill_at_random_moments_loses_no_acknowledged_write_and_half_applies_nothing()
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var writer = WriterPath();
+        long acknowledged = -1;
+        for (var kill = 0; kill < Kills; kill++)
+        {
+            using var child = Process.Start(new ProcessStartInfo("dotnet", [writer, _directory]) { RedirectStandardOutput = true })!;
+            var pid = child.Id;
+            var lines = 0;
+            var wanted = random.Next(1, 40);
+            while (lines < wanted && await child.StandardOutput.ReadLineAsync() is { } line)
+            {
+                acknowledged = Math.Max(acknowledged, long.Parse(line));
+                lines++;
+            }
+
+            Assert.True(lines == wanted, "the writer stopped before it was killed");
+            await Task.Delay(random.Next(0, 5));
+            child.Kill(); // SIGKILL on Linux
+            await WaitUntilDead(pid);
+
+            await using var node = new Node();
+            var table = DurableTable.Open<long, long>(node, new TableOptions(), new DurabilityOptions(_directory));
+            var count = table.Count;
+            Assert.True(count % 3 == 0, $"kill {kill}: {count} records is not whole batches");
+            Assert.True(count / 3 > acknowledged, $"kill {kill}: batch {acknowledged} was acknowledged but only {count / 3} batches recovered");
+            for (long k = 0; k < count; k++)
+            {
+                Assert.True(table.TryGetValue(k, out var value) && value == k, $"kill {kill}: record {k} missing or wrong");
+            }
+
+            table.Delete();
+        }
+
+        output.WriteLine($"{Kills} kills, {acknowledged + 1} batches acknowledged");
+    }
+
+    /// <summary>Waits until the killed process no longer runs (gone, or a zombie), reading /proc: the test host does
+    /// not always observe a child's exit through Process.</summary>
+    private static async Task WaitUntilDead(int pid)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (IsRunning(pid))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"process {pid} did not die");
+            await Task.Delay(1);
+        }
+
+        static bool IsRunning(int pid)
+        {
+            try
+            {
+                return !File.ReadAllText($"/proc/{pid}/stat").Split(") ")[^1].StartsWith('Z');
+            }
+            catch (IOException)
+            {
+                return false; // reaped: gone
+            }
+        }
+    }
+
+    private static string WriterPath()
+    {
+        // The test's own output is .../tests/Heirloom.Tests/bin/<configuration>/net10.0/; the writer is built beside it.
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory);
+        var configuration = testOutput.Parent!.Name;
+        var tests = testOutput.Parent.Parent!.Parent!.Parent!.FullName;
+        var path = Path.Combine(tests, "Heirloom.CrashWriter", "bin", configuration, testOutput.Name, "Heirloom.CrashWriter.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build tests/Heirloom.CrashWriter first (dotnet build Heirloom.sln); looked for {path}.");
+    }
+}

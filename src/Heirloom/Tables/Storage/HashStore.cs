@@ -128,18 +128,13 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             ref var head = ref buckets[hash & (buckets.Length - 1)];
             var node = Find(head, key, hash);
-            if (node is null)
+            if (node is null or { IsDeleted: true })
             {
-                head = NewNode(key, hash, value, head);
-                grow = ++_counts[lockIndex] > _budget;
+                grow = Add(ref head, node, key, hash, value, lockIndex);
             }
             else
             {
-                if (node.IsDeleted)
-                {
-                    Revive(node, value, lockIndex);
-                }
-                else if (_isBag)
+                if (_isBag)
                 {
                     if (_keepsDuplicates || !Contains(Bag(node).Values, value))
                     {
@@ -180,14 +175,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                 return false;
             }
 
-            if (node is not null)
-            {
-                Revive(node, value, lockIndex);
-                return true;
-            }
-
-            head = NewNode(key, hash, value, head);
-            grow = ++_counts[lockIndex] > _budget;
+            grow = Add(ref head, node, key, hash, value, lockIndex);
         }
         finally
         {
@@ -349,14 +337,9 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             {
                 SetValue(ref head, node!, next);
             }
-            else if (node is not null)
-            {
-                Revive(node, next, lockIndex);
-            }
             else
             {
-                head = new Node(key, hash, next, head);
-                grow = ++_counts[lockIndex] > _budget;
+                grow = Add(ref head, node, key, hash, next, lockIndex);
             }
         }
         finally
@@ -601,6 +584,20 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         }
 
         previous.Next = replacement;
+    }
+
+    /// <summary>Writer only: puts a key that is absent (or kept deleted for a fixed table) back into its chain.
+    /// Returns whether the stripe has outgrown its budget, so the table should grow once the lock is released.</summary>
+    private bool Add(ref Node? head, Node? deleted, TKey key, int hash, TValue value, int lockIndex)
+    {
+        if (deleted is not null)
+        {
+            Revive(deleted, value, lockIndex);
+            return false;
+        }
+
+        head = NewNode(key, hash, value, head);
+        return ++_counts[lockIndex] > _budget;
     }
 
     private void Revive(Node node, TValue value, int lockIndex)

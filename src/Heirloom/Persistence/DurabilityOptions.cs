@@ -1,9 +1,20 @@
 namespace Heirloom.Persistence;
 
-/// <summary>Where and how a durable table keeps its journal.</summary>
-/// <param name="Directory">The table's directory; created if missing. One table per directory.</param>
+/// <summary>Where and how a durable table keeps its journal and snapshots.</summary>
+/// <param name="Directory">The table's directory; created if missing. One open table per directory.</param>
 public sealed record DurabilityOptions(string Directory)
 {
     /// <summary>When the journal is forced to disk. Default <see cref="FsyncPolicy.Always"/>.</summary>
     public FsyncPolicy Fsync { get; init; } = FsyncPolicy.Always;
+
+    /// <summary>
+    /// A snapshot starts in the background once the journal written since the last one reaches this many bytes; the
+    /// journal is then compacted. Default 64 MiB. <see cref="long.MaxValue"/> leaves snapshots to
+    /// <see cref="DurableTable.SnapshotAsync{TKey, TValue}"/>.
+    /// </summary>
+    public long SnapshotAfterBytes
+    {
+        get;
+        init => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(SnapshotAfterBytes), value, "The snapshot threshold must be a positive number of bytes.");
+    } = 64L << 20;
 }

@@ -5,27 +5,29 @@ using Heirloom.Tables.Storage;
 namespace Heirloom.Persistence;
 
 /// <summary>
-/// Durable tables: a table whose every acknowledged write is in an append-only journal (per the fsync policy), so it
-/// survives its owner, its node and the OS process. Opening replays the journal into a fresh table, truncating a torn
-/// tail (an interrupted last write) and refusing a journal damaged before its end.
+/// Durable tables: a table whose every acknowledged write is in an append-only journal (per the fsync policy), with
+/// snapshots taken in the background, so it survives its owner, its node and the OS process. Opening loads the newest
+/// good snapshot and replays the journal after it, truncating a torn tail (an interrupted last write) and refusing a
+/// journal damaged before its end.
 /// </summary>
 public static class DurableTable
 {
-    private const string JournalFile = "journal.log";
-
     /// <summary>
     /// Opens (or creates) the durable table kept in <paramref name="durability"/>'s directory, owned by the calling
     /// process (or the node, outside any process). Deleting the table, or its owner dying with no heir, drops it from
-    /// memory and closes its journal; the files stay, and the next open recovers it.
+    /// memory and closes its files; they stay, and the next open recovers it.
     /// </summary>
     /// <typeparam name="TKey">The key type.</typeparam>
     /// <typeparam name="TValue">The value type.</typeparam>
     /// <param name="node">The node.</param>
     /// <param name="options">Type, access, name, heir.</param>
-    /// <param name="durability">Directory and fsync policy.</param>
+    /// <param name="durability">Directory, fsync policy, snapshot threshold.</param>
     /// <param name="keyCodec">How keys are written; default the built-in codec.</param>
     /// <param name="valueCodec">How values are written; default the built-in codec.</param>
-    /// <exception cref="JournalCorruptedException">The journal is damaged before its end.</exception>
+    /// <exception cref="JournalCorruptedException">The journal is damaged before its end, or records are missing.</exception>
+    /// <exception cref="SnapshotCorruptedException">The only snapshot recovery could use is damaged.</exception>
+    /// <exception cref="TableFileException">The directory holds a table of another type or other codecs.</exception>
+    /// <exception cref="IOException">Another open table holds the directory.</exception>
     /// <exception cref="TableException">The name is taken.</exception>
     public static Table<TKey, TValue> Open<TKey, TValue>(Node node, TableOptions options, DurabilityOptions durability, ICodec<TKey>? keyCodec = null, ICodec<TValue>? valueCodec = null)
         where TKey : notnull
@@ -35,21 +37,111 @@ public static class DurableTable
         ArgumentNullException.ThrowIfNull(durability);
         keyCodec ??= Codecs.For<TKey>();
         valueCodec ??= Codecs.For<TValue>();
-        Directory.CreateDirectory(durability.Directory);
-        var path = Path.Combine(durability.Directory, JournalFile);
+        var directory = durability.Directory;
+        Directory.CreateDirectory(directory);
+        var directoryLock = DurableFiles.Lock(directory);
         Journal? journal = null;
         try
         {
-            return Table.Create<TKey, TValue>(node, options, null, null, store =>
+            foreach (var temporary in Directory.EnumerateFiles(directory, "*.tmp"))
             {
-                journal = Journal.Open(path, durability.Fsync, record => JournaledStore<TKey, TValue>.Replay(store, record, keyCodec, valueCodec));
-                return new JournaledStore<TKey, TValue>(store, journal, keyCodec, valueCodec);
+                File.Delete(temporary); // a snapshot interrupted before its rename
+            }
+
+            var (sequence, objects, damaged) = NewestGoodSnapshot(directory, options.Type, keyCodec, valueCodec);
+            JournaledStore<TKey, TValue>? journaled = null;
+            var table = Table.Create<TKey, TValue>(node, options, null, null, store =>
+            {
+                foreach (var (key, value) in objects)
+                {
+                    store.Insert(key, value);
+                }
+
+                try
+                {
+                    journal = Journal.Open(directory, sequence, durability.Fsync, record => JournaledStore<TKey, TValue>.Replay(store, record, keyCodec, valueCodec));
+                }
+                catch (JournalCorruptedException e) when (damaged is not null)
+                {
+                    throw new SnapshotCorruptedException(damaged.Value.Path, damaged.Value.Error, e);
+                }
+
+                return journaled = new JournaledStore<TKey, TValue>(store, journal, keyCodec, valueCodec, durability, directoryLock, sequence);
             });
+            journaled!.Table = table;
+            return table;
         }
         catch
         {
             journal?.Dispose();
+            directoryLock.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Takes a snapshot of a durable table now, without stopping its writers, and compacts the journal; returns the
+    /// last journal sequence the snapshot includes. Waits for a snapshot already running, then takes a new one.
+    /// </summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="table">A table opened by <see cref="Open{TKey, TValue}"/>.</param>
+    /// <param name="cancellation">Stops waiting for a running snapshot.</param>
+    /// <exception cref="ArgumentException">The table is not durable.</exception>
+    /// <exception cref="TableException">The table was deleted.</exception>
+    public static Task<long> SnapshotAsync<TKey, TValue>(Table<TKey, TValue> table, CancellationToken cancellation = default)
+        where TKey : notnull => Journaled(table).SnapshotAsync(cancellation);
+
+    /// <summary>Where a durable table's journal and snapshots stand.</summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="table">A table opened by <see cref="Open{TKey, TValue}"/>.</param>
+    /// <exception cref="ArgumentException">The table is not durable.</exception>
+    /// <exception cref="TableException">The table was deleted.</exception>
+    public static DurableTableStatus GetStatus<TKey, TValue>(Table<TKey, TValue> table)
+        where TKey : notnull => Journaled(table).Status();
+
+    private static JournaledStore<TKey, TValue> Journaled<TKey, TValue>(Table<TKey, TValue> table)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        table.ThrowIfDeleted();
+        return table.Store as JournaledStore<TKey, TValue> ?? throw new ArgumentException($"{table} is not a durable table; open it with DurableTable.Open.", nameof(table));
+    }
+
+    /// <summary>
+    /// The newest snapshot that reads back whole, with the last journal sequence it includes (0 and nothing when there
+    /// is none), and the newest damaged one skipped on the way, if any.
+    /// </summary>
+    private static (long Sequence, List<KeyValuePair<TKey, TValue>> Objects, (string Path, TableFileException Error)? Damaged) NewestGoodSnapshot<TKey, TValue>(string directory, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    {
+        (string, TableFileException)? damaged = null;
+        var snapshots = DurableFiles.Snapshots(directory);
+        for (var i = snapshots.Count - 1; i >= 0; i--)
+        {
+            var (sequence, path) = snapshots[i];
+            var bytes = File.ReadAllBytes(path);
+            if (!TableFile.IsIntact(bytes))
+            {
+                damaged ??= (path, new TableFileException(TableFileError.ChecksumMismatch, $"{path} does not match its checksum: it is damaged or truncated."));
+                continue;
+            }
+
+            // An intact snapshot that cannot be used is a mistake (wrong types or codecs), not damage: it stops here.
+            var (info, objects) = TableFile.Read(bytes, path, keyCodec, valueCodec, verify: true);
+            if (info.Type != type)
+            {
+                throw new TableFileException(TableFileError.WrongType, $"{directory} holds a {info.Type} table; it cannot be opened as {type}.");
+            }
+
+            if (info.JournalSequence != sequence)
+            {
+                throw new TableFileException(TableFileError.BadFile, $"{path} says it includes journal records to {info.JournalSequence}, but its name says {sequence}.");
+            }
+
+            return (sequence, objects, damaged);
+        }
+
+        return (0, [], damaged);
     }
 }

@@ -4,28 +4,36 @@ using System.Numerics;
 namespace Heirloom.Persistence;
 
 /// <summary>
-/// An append-only journal of records: [payload length u32][its complement u32][sequence u64][payload][CRC-32C of
-/// sequence and payload u32]. Sequences start at 1 and grow by one. The length's complement tells a damaged length from
-/// a torn write: only a record cut short at the end of the file is a torn tail; anything else is corruption. Appends are buffered; <see cref="WaitDurable"/> writes and fsyncs everything
-/// appended so far, so concurrent writers waiting together share one fsync (group commit).
+/// An append-only journal of records, kept as segment files each named by its first sequence. A record is [payload
+/// length u32][its complement u32][sequence u64][payload][CRC-32C of sequence and payload u32]. Sequences start at 1 and
+/// grow by one across segments. The length's complement tells a damaged length from a torn write: only a record cut
+/// short at the end of the last segment is a torn tail; anything else is corruption. Appends are buffered;
+/// <see cref="WaitDurable"/> writes and fsyncs everything appended so far, so concurrent writers waiting together share
+/// one fsync (group commit). <see cref="Rotate"/> starts a new segment, so that a snapshot can retire the old ones.
 /// </summary>
 internal sealed class Journal : IDisposable
 {
     private const int HeaderLength = 16;
     private const int TrailerLength = 4;
 
-    private readonly FileStream _stream;
+    private readonly string _directory;
     private readonly Lock _append = new();
     private readonly Lock _flush = new();
     private readonly Timer? _timer;
+    private FileStream _stream;
     private long _nextSequence;
     private long _writtenSequence;
     private long _durableSequence;
+    private long _segmentBytes;
+    private long _segmentFirstSequence;
     private bool _disposed;
 
-    private Journal(FileStream stream, long lastSequence, FsyncPolicy policy)
+    private Journal(string directory, FileStream stream, long segmentFirstSequence, long lastSequence, FsyncPolicy policy)
     {
+        _directory = directory;
         _stream = stream;
+        _segmentBytes = stream.Length;
+        _segmentFirstSequence = segmentFirstSequence;
         _nextSequence = lastSequence + 1;
         _writtenSequence = _durableSequence = lastSequence;
         Policy = policy;
@@ -37,36 +45,148 @@ internal sealed class Journal : IDisposable
 
     public FsyncPolicy Policy { get; }
 
-    /// <summary>Reads every record of <paramref name="path"/>, truncating a torn tail, and opens it for appending.</summary>
-    /// <exception cref="JournalCorruptedException">A bad record is followed by valid ones.</exception>
-    public static Journal Open(string path, FsyncPolicy policy, Action<ReadOnlySpan<byte>> replay)
+    /// <summary>The sequence of the last record appended.</summary>
+    public long LastSequence
     {
-        var bytes = File.Exists(path) ? File.ReadAllBytes(path) : [];
-        long offset = 0, sequence = 0;
+        get
+        {
+            lock (_append)
+            {
+                return _writtenSequence;
+            }
+        }
+    }
+
+    /// <summary>The size of the current segment: what a snapshot would let go.</summary>
+    public long SegmentBytes => Volatile.Read(ref _segmentBytes);
+
+    /// <summary>
+    /// Reads the directory's segments, replaying every record after <paramref name="afterSequence"/> (what a snapshot
+    /// already holds), truncates a torn tail, and opens the last segment for appending.
+    /// </summary>
+    /// <exception cref="JournalCorruptedException">A bad record is followed by valid ones, or records are missing.</exception>
+    public static Journal Open(string directory, long afterSequence, FsyncPolicy policy, Action<ReadOnlySpan<byte>> replay)
+    {
+        var segments = DurableFiles.Segments(directory);
+
+        // Segments wholly covered by the snapshot are skipped: the next one starts at or before the first record due.
+        var first = 0;
+        while (first + 1 < segments.Count && segments[first + 1].FirstSequence <= afterSequence + 1)
+        {
+            first++;
+        }
+
+        if (segments.Count > 0 && segments[first].FirstSequence > afterSequence + 1)
+        {
+            throw new JournalCorruptedException(segments[first].Path, 0, $"records {afterSequence + 1} to {segments[first].FirstSequence - 1} are missing: no snapshot or segment holds them");
+        }
+
+        long last = afterSequence, end = 0, lastInSegment = afterSequence;
+        for (var i = first; i < segments.Count; i++)
+        {
+            var (firstSequence, path) = segments[i];
+            if (i > first && firstSequence != last + 1)
+            {
+                throw new JournalCorruptedException(path, 0, $"the segment starts at record {firstSequence} where {last + 1} was due");
+            }
+
+            var scan = Scan(path, firstSequence, allowTornTail: i == segments.Count - 1, (sequence, payload) =>
+            {
+                if (sequence > afterSequence)
+                {
+                    replay(payload);
+                }
+            });
+            lastInSegment = firstSequence + scan.Records - 1;
+            last = Math.Max(afterSequence, lastInSegment);
+            end = scan.ValidLength;
+        }
+
+        // Appending continues the last segment only if its records reach the snapshot's; otherwise a new one starts.
+        FileStream stream;
+        long streamFirst;
+        if (segments.Count > 0 && lastInSegment == last)
+        {
+            streamFirst = segments[^1].FirstSequence;
+            stream = new FileStream(segments[^1].Path, FileMode.Open, FileAccess.Write, FileShare.Read, 1 << 16);
+            stream.SetLength(end);
+            stream.Position = end;
+            stream.Flush(flushToDisk: true);
+        }
+        else
+        {
+            streamFirst = last + 1;
+            stream = NewSegment(directory, streamFirst);
+        }
+
+        return new Journal(directory, stream, streamFirst, last, policy);
+    }
+
+    /// <summary>
+    /// Reads one segment's records in order, checking each one's checksum and sequence. With
+    /// <paramref name="allowTornTail"/>, a last record cut short (and nothing valid after it) ends the scan; any other
+    /// damage throws.
+    /// </summary>
+    /// <exception cref="JournalCorruptedException">The segment is damaged.</exception>
+    public static SegmentScan Scan(string path, long firstSequence, bool allowTornTail, SegmentRecordHandler onRecord)
+    {
+        var bytes = File.ReadAllBytes(path);
+        long offset = 0, sequence = firstSequence;
         while (offset < bytes.Length)
         {
-            if (!TryRead(bytes, offset, sequence + 1, out var payload, out var next, out var problem, out var cutShort))
+            if (!TryRead(bytes, offset, sequence, out var payload, out var next, out var problem, out var cutShort))
             {
                 // A torn write (the process died while appending) leaves the last record cut short; anything else,
                 // or valid records after it, is corruption.
-                if (!cutShort || FindValidRecordAfter(bytes, offset, sequence + 1))
+                if (!allowTornTail || !cutShort || FindValidRecordAfter(bytes, offset, sequence))
                 {
                     throw new JournalCorruptedException(path, offset, problem);
                 }
 
-                break; // a torn tail: the last write did not complete
+                return new SegmentScan(sequence - firstSequence, offset, bytes.Length - offset);
             }
 
-            replay(payload);
+            onRecord(sequence, payload);
             sequence++;
             offset = next;
         }
 
-        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1 << 16);
-        stream.SetLength(offset);
-        stream.Position = offset;
-        stream.Flush(flushToDisk: true);
-        return new Journal(stream, sequence, policy);
+        return new SegmentScan(sequence - firstSequence, offset, 0);
+    }
+
+    /// <summary>
+    /// Closes the current segment (written and fsynced) and starts the next, unless it is still empty; returns the
+    /// sequence of the last record before the new segment. Everything up to it is on disk when this returns.
+    /// </summary>
+    public long Rotate()
+    {
+        lock (_flush)
+        {
+            lock (_append)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                _stream.Flush(flushToDisk: true);
+                _durableSequence = _writtenSequence;
+                if (_segmentFirstSequence == _nextSequence)
+                {
+                    return _nextSequence - 1;
+                }
+
+                var next = NewSegment(_directory, _nextSequence);
+                _stream.Dispose();
+                _stream = next;
+                _segmentFirstSequence = _nextSequence;
+                Volatile.Write(ref _segmentBytes, 0);
+                return _nextSequence - 1;
+            }
+        }
+    }
+
+    private static FileStream NewSegment(string directory, long firstSequence)
+    {
+        var stream = new FileStream(DurableFiles.SegmentPath(directory, firstSequence), FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+        DurableFiles.SyncDirectory(directory);
+        return stream;
     }
 
     /// <summary>Appends a record; returns its sequence.</summary>
@@ -85,6 +205,7 @@ internal sealed class Journal : IDisposable
             _stream.Write(payload);
             _stream.Write(trailer);
             _writtenSequence = sequence;
+            Volatile.Write(ref _segmentBytes, _segmentBytes + HeaderLength + payload.Length + TrailerLength);
             return sequence;
         }
     }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Heirloom.Tables;
 using Heirloom.Tables.Storage;
 
 namespace Heirloom.Persistence;
@@ -8,8 +9,17 @@ namespace Heirloom.Persistence;
 /// A durable table's storage: every write goes to the in-memory store and then, as the resulting state of each key it
 /// touched, to the journal, under one lock so the journal's order is the table's. A batch becomes one record, so it is
 /// replayed whole or not at all. With <see cref="FsyncPolicy.Always"/> a write returns only once its record is on disk.
+/// <para>
+/// A snapshot never stops writers. It closes the journal segment at sequence S, then writes the live table as it reads
+/// it. That image is fuzzy (a write after S may or may not be in it), but every journal record sets a key to its whole
+/// state, so replaying the records after S over the image gives exactly the table: a key written after S ends as its
+/// last record says, any other key has not changed since S. Before the snapshot is renamed into place, the journal is
+/// made durable up to every write the image could have seen, so an unacknowledged write (or half a batch) never
+/// reaches disk through the snapshot alone. The two newest snapshots are kept, and the segments the older one covers
+/// are deleted: if the newest is damaged, recovery falls back to the older one and the longer journal.
+/// </para>
 /// </summary>
-internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inner, Journal journal, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inner, Journal journal, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, DurabilityOptions durability, FileStream directoryLock, long snapshotSequence)
     : TableStore<TKey, TValue>
     where TKey : notnull
 {
@@ -23,6 +33,14 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     private HashSet<TKey>? _batchKeys;
     private bool _batchCleared;
     private int _batchDepth;
+    private readonly SemaphoreSlim _snapshotting = new(1, 1);
+    private readonly CancellationTokenSource _releasing = new();
+    private bool _released;
+    private long _snapshotSequence = snapshotSequence;
+    private Exception? _snapshotError;
+
+    /// <summary>The table this store serves; set once it exists, before any write.</summary>
+    public Table<TKey, TValue>? Table { get; set; }
 
     public override long Count => inner.Count;
 
@@ -208,24 +226,148 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         Acknowledge(sequence);
     }
 
-    /// <summary>A deleted durable table keeps its files (its owner's death must not erase its data): close the
-    /// journal, then drop the objects from memory without journaling that.</summary>
+    /// <summary>A deleted durable table keeps its files (its owner's death must not erase its data): stop any snapshot,
+    /// close the journal and the directory, then drop the objects from memory without journaling that.</summary>
     public override void Release()
     {
         lock (_lock)
         {
-            journal.Dispose();
+            _released = true;
         }
 
+        _releasing.Cancel();
+        _snapshotting.Wait();
+        journal.Dispose();
+        directoryLock.Dispose();
         inner.Release();
+    }
+
+    /// <summary>What the journal and snapshots stand at.</summary>
+    public DurableTableStatus Status() =>
+        new(durability.Directory, journal.Policy, journal.LastSequence, Volatile.Read(ref _snapshotSequence), journal.SegmentBytes, Volatile.Read(ref _snapshotError));
+
+    /// <summary>Takes a snapshot now (after any running one); returns the last journal sequence it includes.</summary>
+    public async Task<long> SnapshotAsync(CancellationToken cancellation)
+    {
+        await _snapshotting.WaitAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            return await TakeSnapshotAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _snapshotting.Release();
+        }
     }
 
     protected override void LockAllWriters() => _lock.Enter();
 
     protected override void UnlockAllWriters() => _lock.Exit();
 
+    private async Task<long> TakeSnapshotAsync()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _released), this);
+        var table = Table!;
+        var sequence = journal.Rotate();
+        var path = DurableFiles.SnapshotPath(durability.Directory, sequence);
+        var renamed = false;
+        await TableFile.WriteAsync(path, table.Type, table.Access, table.Name, sequence, inner.Enumerate(reverse: false), keyCodec, valueCodec, MakeSeenWritesDurable, _releasing.Token).ConfigureAwait(false);
+        ObjectDisposedException.ThrowIf(!renamed, this);
+        Volatile.Write(ref _snapshotSequence, sequence);
+        Volatile.Write(ref _snapshotError, null);
+        Compact();
+        return sequence;
+
+        bool MakeSeenWritesDurable()
+        {
+            long last;
+            lock (_lock)
+            {
+                if (_released)
+                {
+                    return false;
+                }
+
+                // Holding the lock, no write is between changing memory and appending its record: every change the
+                // image saw has a record at or before this one.
+                last = journal.LastSequence;
+            }
+
+            journal.WaitDurable(last);
+            return renamed = true;
+        }
+    }
+
+    private void ThrowIfReleased()
+    {
+        if (_released)
+        {
+            throw new TableException(TableError.NoSuchTable, $"{Table} no longer exists: it was deleted while this write waited.");
+        }
+    }
+
+    /// <summary>Keeps the two newest snapshots and the segments after the older one; deletes the rest.</summary>
+    private void Compact()
+    {
+        var directory = durability.Directory;
+        var snapshots = DurableFiles.Snapshots(directory);
+        if (snapshots.Count < 2)
+        {
+            return;
+        }
+
+        var kept = snapshots[^2].Sequence;
+        foreach (var (_, path) in snapshots.SkipLast(2))
+        {
+            File.Delete(path);
+        }
+
+        // A segment is wholly covered when the next one starts at or before the record after the kept snapshot.
+        var segments = DurableFiles.Segments(directory);
+        for (var i = 0; i + 1 < segments.Count && segments[i + 1].FirstSequence <= kept + 1; i++)
+        {
+            File.Delete(segments[i].Path);
+        }
+
+        DurableFiles.SyncDirectory(directory);
+    }
+
+    /// <summary>Starts a snapshot in the background once the journal since the last one outgrows the threshold.</summary>
+    private void SnapshotIfDue()
+    {
+        if (journal.SegmentBytes < durability.SnapshotAfterBytes || !_snapshotting.Wait(0))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (journal.SegmentBytes >= durability.SnapshotAfterBytes)
+                {
+                    await TakeSnapshotAsync().ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && Volatile.Read(ref _released))
+            {
+                // The table was deleted while the snapshot ran; its files stay as they were.
+            }
+            catch (Exception e)
+            {
+                // Kept for Status; the next threshold crossing tries again, and the journal still holds everything.
+                Volatile.Write(ref _snapshotError, e);
+            }
+            finally
+            {
+                _snapshotting.Release();
+            }
+        });
+    }
+
     private long Record(TKey key)
     {
+        ThrowIfReleased();
         if (_batchDepth > 0)
         {
             _batchKeys!.Add(key);
@@ -239,6 +381,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     private long AppendClear()
     {
+        ThrowIfReleased();
         _buffer.ResetWrittenCount();
         _buffer.Write([Cleared]);
         return journal.Append(_buffer.WrittenSpan);
@@ -246,6 +389,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     private long AppendBatch()
     {
+        ThrowIfReleased();
         _buffer.ResetWrittenCount();
         _buffer.Write([Batch]);
         WriteInt32(_buffer, _batchKeys!.Count + (_batchCleared ? 1 : 0));
@@ -290,6 +434,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         {
             journal.WaitDurable(sequence);
         }
+
+        SnapshotIfDue();
     }
 
     private static void WriteInt32(IBufferWriter<byte> writer, int value)

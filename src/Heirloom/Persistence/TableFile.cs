@@ -9,7 +9,7 @@ namespace Heirloom.Persistence;
 
 /// <summary>
 /// Table files, as ETS's <c>tab2file</c>, <c>file2tab</c> and <c>tabfile_info</c>. A file is a header (magic, format
-/// version, type, access, name, object count, codec names), the objects (length-prefixed key and value), and the
+/// version, type, access, name, object count, for a snapshot the last journal record it includes, codec names), the objects (length-prefixed key and value), and the
 /// SHA-256 of all that. Saving takes a consistent snapshot (an isolated read of the whole table) and writes a
 /// temporary file that is flushed to disk and renamed over the target, so a crash never leaves a half-written file.
 /// Loading reads and verifies everything before it creates the table, so a failed load leaves no table behind.
@@ -36,22 +36,37 @@ public static class TableFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         keyCodec ??= Codecs.For<TKey>();
         valueCodec ??= Codecs.For<TValue>();
-        var objects = table.SnapshotObjects();
+        await WriteAsync(path, table.Type, table.Access, table.Name, 0, table.SnapshotObjects(), keyCodec, valueCodec, beforeRename: null, CancellationToken.None).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Writes objects to a temporary file, fsyncs it, runs <paramref name="beforeRename"/>, renames it over
+    /// <paramref name="path"/> and fsyncs the directory. <paramref name="journalSequence"/> is, for a durable table's
+    /// snapshot, the last journal record the objects include (0 for a plain save). The objects are counted as written, so
+    /// they may come from a live enumeration.
+    /// </summary>
+    internal static async Task WriteAsync<TKey, TValue>(string path, TableType type, TableAccess access, string? name, long journalSequence, IEnumerable<KeyValuePair<TKey, TValue>> objects, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, Func<bool>? beforeRename, CancellationToken cancellation)
+    {
         var body = new ArrayBufferWriter<byte>();
         var scratch = new ArrayBufferWriter<byte>();
+        long count = 0;
         foreach (var (key, value) in objects)
         {
             AppendFramed(body, scratch, writer => keyCodec.Write(writer, key));
             AppendFramed(body, scratch, writer => valueCodec.Write(writer, value));
+            if ((++count & 0xFFF) == 0)
+            {
+                cancellation.ThrowIfCancellationRequested();
+            }
         }
 
         var header = new ArrayBufferWriter<byte>();
         header.Write(Magic);
         WriteInt32(header, Version);
-        header.Write([(byte)table.Type, (byte)table.Access]);
-        WriteString(header, table.Name);
-        WriteInt64(header, objects.Count);
+        header.Write([(byte)type, (byte)access]);
+        WriteString(header, name);
+        WriteInt64(header, count);
+        WriteInt64(header, journalSequence);
         WriteString(header, keyCodec.Name);
         WriteString(header, valueCodec.Name);
 
@@ -61,13 +76,24 @@ public static class TableFile
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             hash.AppendData(header.WrittenSpan);
             hash.AppendData(body.WrittenSpan);
-            await file.WriteAsync(header.WrittenMemory).ConfigureAwait(false);
-            await file.WriteAsync(body.WrittenMemory).ConfigureAwait(false);
-            await file.WriteAsync(hash.GetHashAndReset()).ConfigureAwait(false);
+            await file.WriteAsync(header.WrittenMemory, cancellation).ConfigureAwait(false);
+            await file.WriteAsync(body.WrittenMemory, cancellation).ConfigureAwait(false);
+            await file.WriteAsync(hash.GetHashAndReset(), cancellation).ConfigureAwait(false);
             file.Flush(flushToDisk: true);
         }
 
+        if (beforeRename is not null && !beforeRename())
+        {
+            File.Delete(temporary);
+            return;
+        }
+
         File.Move(temporary, path, overwrite: true);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            DurableFiles.SyncDirectory(directory);
+        }
     }
 
     /// <summary>Reads a file's header and checksum without loading it.</summary>
@@ -99,7 +125,30 @@ public static class TableFile
         ArgumentNullException.ThrowIfNull(node);
         keyCodec ??= Codecs.For<TKey>();
         valueCodec ??= Codecs.For<TValue>();
-        var bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
+        var (info, objects) = Read(await File.ReadAllBytesAsync(path).ConfigureAwait(false), path, keyCodec, valueCodec, verify);
+        Table<TKey, TValue> table;
+        try
+        {
+            table = Table.New<TKey, TValue>(node, new TableOptions { Type = info.Type, Access = info.Access, Name = info.Name });
+        }
+        catch (TableException e) when (e.Error == TableError.AlreadyExists)
+        {
+            throw new TableFileException(TableFileError.CannotCreateTable, $"Cannot load {path}: {e.Message}", e);
+        }
+
+        table.InsertInOrder(objects);
+        return table;
+    }
+
+    /// <summary>Whether a file's bytes match the checksum at its end: a file that does is as it was written, so any
+    /// other complaint about it is not damage.</summary>
+    internal static bool IsIntact(byte[] bytes) =>
+        bytes.Length >= ChecksumLength && SHA256.HashData(bytes.AsSpan(0, bytes.Length - ChecksumLength)).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - ChecksumLength));
+
+    /// <summary>Parses and (with <paramref name="verify"/>) checks a whole file's bytes.</summary>
+    /// <exception cref="TableFileException">What is wrong with the file.</exception>
+    internal static (TableFileInfo Info, List<KeyValuePair<TKey, TValue>> Objects) Read<TKey, TValue>(byte[] bytes, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, bool verify)
+    {
         var (info, bodyStart) = ParseHeader(bytes, path);
         if (info.KeyCodec != keyCodec.Name || info.ValueCodec != valueCodec.Name)
         {
@@ -118,18 +167,7 @@ public static class TableFile
             throw new TableFileException(TableFileError.InvalidObjectCount, $"{path} holds {objects.Count} objects but its header says {info.ObjectCount}.");
         }
 
-        Table<TKey, TValue> table;
-        try
-        {
-            table = Table.New<TKey, TValue>(node, new TableOptions { Type = info.Type, Access = info.Access, Name = info.Name });
-        }
-        catch (TableException e) when (e.Error == TableError.AlreadyExists)
-        {
-            throw new TableFileException(TableFileError.CannotCreateTable, $"Cannot load {path}: {e.Message}", e);
-        }
-
-        table.InsertInOrder(objects);
-        return table;
+        return (info, objects);
     }
 
     private static (TableFileInfo Info, int BodyStart) ParseHeader(byte[] bytes, string path)
@@ -156,9 +194,10 @@ public static class TableFile
 
         var name = reader.String();
         var count = reader.Int64();
-        if (count < 0)
+        var journalSequence = reader.Int64();
+        if (count < 0 || journalSequence < 0)
         {
-            throw new TableFileException(TableFileError.BadFile, $"{path} has a negative object count.");
+            throw new TableFileException(TableFileError.BadFile, $"{path} has a negative object count or journal sequence.");
         }
 
         var keyCodec = reader.String() ?? throw new TableFileException(TableFileError.BadFile, $"{path} names no key codec.");
@@ -169,7 +208,7 @@ public static class TableFile
         }
 
         var checksum = Convert.ToHexString(bytes.AsSpan(bytes.Length - ChecksumLength));
-        return (new TableFileInfo(version, (TableType)type, (TableAccess)access, name, count, keyCodec, valueCodec, checksum), reader.Position);
+        return (new TableFileInfo(version, (TableType)type, (TableAccess)access, name, count, journalSequence, keyCodec, valueCodec, checksum), reader.Position);
     }
 
     private static List<KeyValuePair<TKey, TValue>> ReadObjects<TKey, TValue>(ReadOnlySpan<byte> body, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, string path)

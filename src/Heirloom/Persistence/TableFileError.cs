@@ -21,6 +21,9 @@ public enum TableFileError
     /// <summary>The file was written for other key or value types or codecs than the reader's.</summary>
     WrongCodec,
 
+    /// <summary>A durable table's directory holds a table of another type than the one asked for.</summary>
+    WrongType,
+
     /// <summary>The table could not be created: its name is taken (<c>cannot_create_table</c>).</summary>
     CannotCreateTable,
 }

@@ -8,7 +8,8 @@ namespace Heirloom.Persistence;
 /// <param name="Access">The table access.</param>
 /// <param name="Name">The table name, or null.</param>
 /// <param name="ObjectCount">How many objects the file holds.</param>
+/// <param name="JournalSequence">For a durable table's snapshot, the last journal record it includes; 0 for a saved table.</param>
 /// <param name="KeyCodec">The key codec's name.</param>
 /// <param name="ValueCodec">The value codec's name.</param>
 /// <param name="Checksum">The SHA-256 of the header and objects, as stored (hex).</param>
-public sealed record TableFileInfo(int Version, TableType Type, TableAccess Access, string? Name, long ObjectCount, string KeyCodec, string ValueCodec, string Checksum);
+public sealed record TableFileInfo(int Version, TableType Type, TableAccess Access, string? Name, long ObjectCount, long JournalSequence, string KeyCodec, string ValueCodec, string Checksum);

@@ -49,6 +49,9 @@ public sealed class Table<TKey, TValue> : Table
 
     internal override Type KeyType => typeof(TKey);
 
+    /// <summary>The storage, for durable tables to reach their journal.</summary>
+    internal TableStore<TKey, TValue> Store => _store;
+
     internal override Type ValueType => typeof(TValue);
 
     private bool IsBag => Type is TableType.Bag or TableType.DuplicateBag;

@@ -56,11 +56,14 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
             table.Delete();
         }
 
-        output.WriteLine($"{Kills} kills, {acknowledged + 1} batches acknowledged");
+        var snapshots = Directory.GetFiles(_directory, "snapshot-*.htab").Length;
+        Assert.True(snapshots > 0, "the writer never took a snapshot, so kills never met one");
+        output.WriteLine($"{Kills} kills, {acknowledged + 1} batches acknowledged, {snapshots} snapshots kept");
     }
 
-    /// <summary>Waits until the killed process no longer runs (gone, or a zombie), reading /proc: the test host does
-    /// not always observe a child's exit through Process.</summary>
+    /// <summary>Waits until every thread of the killed process is gone, reading /proc: the test host does not always
+    /// observe a child's exit through Process. The main thread shows as a zombie while others (one in an fsync, say)
+    /// still exit and hold the process's files, so a zombie counts as dead only once it is its last thread.</summary>
     private static async Task WaitUntilDead(int pid)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -74,7 +77,8 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
         {
             try
             {
-                return !File.ReadAllText($"/proc/{pid}/stat").Split(") ")[^1].StartsWith('Z');
+                var zombie = File.ReadAllText($"/proc/{pid}/stat").Split(") ")[^1].StartsWith('Z');
+                return !zombie || Directory.GetDirectories($"/proc/{pid}/task").Length > 1;
             }
             catch (IOException)
             {

@@ -12,7 +12,7 @@ public sealed class DurableTableTests : IDisposable
 
     private DurabilityOptions Options(FsyncPolicy policy = FsyncPolicy.Always) => new(_directory) { Fsync = policy };
 
-    private string JournalPath => Path.Combine(_directory, "journal.log");
+    private string JournalPath => Assert.Single(Directory.GetFiles(_directory, "journal-*.log"));
 
     [Theory]
     [InlineData(TableType.Set, FsyncPolicy.Always)]
@@ -152,7 +152,7 @@ public sealed class DurableTableTests : IDisposable
             }
 
             table.Delete();
-            return new FileInfo(Path.Combine(probe, "journal.log")).Length;
+            return new FileInfo(Assert.Single(Directory.GetFiles(probe, "journal-*.log"))).Length;
         }
         finally
         {

@@ -1,0 +1,266 @@
+using Heirloom.Persistence;
+using Heirloom.Processes;
+using Heirloom.Tables;
+
+namespace Heirloom.Tests.Persistence;
+
+public sealed class SnapshotTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-snapshot-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private DurabilityOptions Options(FsyncPolicy policy = FsyncPolicy.Always) => new(_directory) { Fsync = policy, SnapshotAfterBytes = long.MaxValue };
+
+    private string[] SnapshotFiles => [.. Directory.GetFiles(_directory, "snapshot-*.htab").Order()];
+
+    private string[] SegmentFiles => [.. Directory.GetFiles(_directory, "journal-*.log").Order()];
+
+    [Theory]
+    [InlineData(TableType.Set)]
+    [InlineData(TableType.OrderedSet)]
+    [InlineData(TableType.Bag)]
+    [InlineData(TableType.DuplicateBag)]
+    public async Task A_snapshot_plus_the_journal_after_it_recovers_the_table(TableType type)
+    {
+        await using var node = new Node();
+        var options = new TableOptions { Type = type };
+        var table = DurableTable.Open<long, long>(node, options, Options());
+        for (var k = 0; k < 100; k++)
+        {
+            table.Insert(k % 30, k);
+        }
+
+        var covered = await DurableTable.SnapshotAsync(table);
+        Assert.Equal(100, covered);
+        table.Delete(3);
+        table.Insert([new(1000, 1), new(1001, 2)]);
+        var expected = Sorted(table.ToList());
+        table.Delete();
+
+        var reopened = DurableTable.Open<long, long>(node, options, Options());
+        Assert.Equal(expected, Sorted(reopened.ToList()));
+        Assert.Equal(100, DurableTable.GetStatus(reopened).SnapshotSequence);
+        Assert.Equal(102, DurableTable.GetStatus(reopened).LastSequence);
+        reopened.Delete();
+    }
+
+    [Fact]
+    public async Task Compaction_keeps_two_snapshots_and_the_journal_after_the_older()
+    {
+        await using var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+        var sequences = new List<long>();
+        for (var round = 0; round < 4; round++)
+        {
+            for (var k = 0; k < 10; k++)
+            {
+                table.Insert((round * 10) + k, k);
+            }
+
+            sequences.Add(await DurableTable.SnapshotAsync(table));
+        }
+
+        Assert.Equal([10, 20, 30, 40], sequences);
+        Assert.Equal(["snapshot-00000000000000000030.htab", "snapshot-00000000000000000040.htab"], SnapshotFiles.Select(Path.GetFileName));
+        Assert.Equal(["journal-00000000000000000031.log", "journal-00000000000000000041.log"], SegmentFiles.Select(Path.GetFileName));
+        table.Delete();
+        var reopened = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+        Assert.Equal(40, reopened.Count);
+    }
+
+    [Fact]
+    public async Task A_damaged_newest_snapshot_falls_back_to_the_older_one_and_the_longer_journal()
+    {
+        await using var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+        for (var round = 0; round < 3; round++)
+        {
+            for (var k = 0; k < 5; k++)
+            {
+                table.Insert(k, (round * 100) + k);
+            }
+
+            await DurableTable.SnapshotAsync(table);
+        }
+
+        table.Insert(7, 7);
+        var expected = Sorted(table.ToList());
+        table.Delete();
+
+        var newest = SnapshotFiles[^1];
+        var original = await File.ReadAllBytesAsync(newest);
+        for (var i = 0; i < original.Length; i++)
+        {
+            var damaged = original.ToArray();
+            damaged[i] ^= 0x04;
+            await File.WriteAllBytesAsync(newest, damaged);
+            var recovered = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+            Assert.Equal(expected, Sorted(recovered.ToList()));
+            recovered.Delete();
+        }
+
+        for (var cut = 0; cut < original.Length; cut++)
+        {
+            await File.WriteAllBytesAsync(newest, original[..cut]);
+            var recovered = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+            Assert.Equal(expected, Sorted(recovered.ToList()));
+            recovered.Delete();
+        }
+    }
+
+    [Fact]
+    public async Task A_damaged_snapshot_the_journal_cannot_replace_stops_recovery_with_a_repair_command()
+    {
+        await using var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+        for (var round = 0; round < 3; round++)
+        {
+            table.Insert(round, round);
+            await DurableTable.SnapshotAsync(table);
+        }
+
+        table.Delete();
+        var backup = new Dictionary<string, byte[]>();
+        foreach (var snapshot in SnapshotFiles)
+        {
+            var bytes = backup[snapshot] = await File.ReadAllBytesAsync(snapshot);
+            var damaged = bytes.ToArray();
+            damaged[^1] ^= 1;
+            await File.WriteAllBytesAsync(snapshot, damaged);
+        }
+
+        var error = Assert.Throws<SnapshotCorruptedException>(() => DurableTable.Open<long, long>(node, new TableOptions(), Options()));
+        Assert.Equal(SnapshotFiles[^1], error.Path);
+        Assert.Contains("Restore the snapshots from a backup", error.Message);
+        Assert.Empty(node.Tables.All());
+
+        // The directory was let go: restored from the backup, the table opens whole.
+        foreach (var (path, bytes) in backup)
+        {
+            await File.WriteAllBytesAsync(path, bytes);
+        }
+
+        var reopened = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+        Assert.Equal(3, reopened.Count);
+        reopened.Delete();
+    }
+
+    [Theory]
+    [InlineData(TableType.Set)]
+    [InlineData(TableType.OrderedSet)]
+    [InlineData(TableType.Bag)]
+    [InlineData(TableType.DuplicateBag)]
+    public async Task Snapshots_taken_while_writers_run_recover_exactly_the_final_table(TableType type)
+    {
+        await using var node = new Node();
+        var options = new TableOptions { Type = type, Access = TableAccess.Public };
+        var table = DurableTable.Open<long, long>(node, options, Options(FsyncPolicy.None));
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 4).Select(seed => Task.Run(() =>
+        {
+            var random = new Random(seed);
+            while (!stop.IsCancellationRequested)
+            {
+                long key = random.Next(2000);
+                switch (random.Next(5))
+                {
+                    case 0:
+                        table.Delete(key);
+                        break;
+                    case 1:
+                        table.Insert([new(key, random.Next(4)), new(key + 1, random.Next(4)), new(key + 2, random.Next(4))]);
+                        break;
+                    case 2:
+                        table.DeleteObject(key, random.Next(4));
+                        break;
+                    default:
+                        table.Insert(key, random.Next(4));
+                        break;
+                }
+            }
+        })).ToArray();
+
+        for (var i = 0; i < 10; i++)
+        {
+            await DurableTable.SnapshotAsync(table);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+        var expected = Sorted(table.ToList());
+        table.Delete();
+
+        var reopened = DurableTable.Open<long, long>(node, options, Options());
+        Assert.Equal(expected, Sorted(reopened.ToList()));
+        Assert.Equal(2, SnapshotFiles.Length);
+        reopened.Delete();
+    }
+
+    [Fact]
+    public async Task The_journal_growing_past_the_threshold_starts_a_snapshot_in_the_background()
+    {
+        await using var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions(), Options(FsyncPolicy.None) with { SnapshotAfterBytes = 4096 });
+        for (var k = 0; k < 1000; k++)
+        {
+            table.Insert(k, k);
+        }
+
+        await TestKit.WaitUntil(() => DurableTable.GetStatus(table).SnapshotSequence > 0);
+        Assert.Null(DurableTable.GetStatus(table).LastSnapshotError);
+        table.Delete();
+        var reopened = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+        Assert.Equal(1000, reopened.Count);
+        Assert.NotEmpty(SnapshotFiles);
+    }
+
+    [Fact]
+    public async Task Deleting_the_table_during_a_snapshot_leaves_its_files_recoverable()
+    {
+        await using var node = new Node();
+        for (var round = 0; round < 20; round++)
+        {
+            var table = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+            table.Insert([.. Enumerable.Range(round * 1000, 1000).Select(k => new KeyValuePair<long, long>(k, k))]);
+            var snapshot = DurableTable.SnapshotAsync(table);
+            table.Delete();
+            try
+            {
+                await snapshot; // it may have finished first
+            }
+            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException or TableException)
+            {
+                // or been stopped by the delete
+            }
+
+            var reopened = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+            Assert.Equal((round + 1) * 1000, reopened.Count);
+            reopened.Delete();
+        }
+    }
+
+    [Fact]
+    public async Task Bad_inputs_are_refused_with_clear_errors()
+    {
+        await using var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+        var busy = Assert.Throws<IOException>(() => DurableTable.Open<long, long>(node, new TableOptions(), Options()));
+        Assert.Contains("in use by another open durable table", busy.Message);
+        await DurableTable.SnapshotAsync(table);
+        table.Delete();
+
+        var wrongType = Assert.Throws<TableFileException>(() => DurableTable.Open<long, long>(node, new TableOptions { Type = TableType.Bag }, Options()));
+        Assert.Equal(TableFileError.WrongType, wrongType.Error);
+        var wrongCodec = Assert.Throws<TableFileException>(() => DurableTable.Open<long, string>(node, new TableOptions(), Options()));
+        Assert.Equal(TableFileError.WrongCodec, wrongCodec.Error);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Options() with { SnapshotAfterBytes = 0 });
+
+        var plain = Table.New<long, long>(node, new TableOptions());
+        Assert.Throws<ArgumentException>(() => DurableTable.GetStatus(plain));
+        Assert.Equal([plain], node.Tables.All());
+    }
+
+    private static List<KeyValuePair<long, long>> Sorted(List<KeyValuePair<long, long>> objects) =>
+        [.. objects.OrderBy(p => p.Key).ThenBy(p => p.Value)];
+}

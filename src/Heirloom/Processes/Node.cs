@@ -167,7 +167,8 @@ public sealed class Node : IAsyncDisposable
     /// <param name="pid">The process.</param>
     public Task<ExitReason> WhenExited(Pid pid) => pid.Resolve().WhenExited();
 
-    /// <summary>Stops every process (see <see cref="Node"/>) and waits for them. Calling it twice is harmless.</summary>
+    /// <summary>Stops every process (see <see cref="Node"/>) and waits for them, then deletes the tables left (those
+    /// the node kept or owned; a durable table closes its files, which stay). Calling it twice is harmless.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -183,6 +184,11 @@ public sealed class Node : IAsyncDisposable
         foreach (var process in _processes.Values)
         {
             process.ReceiveExitSignal(default, ExitReason.Kill, fromLink: false);
+        }
+
+        foreach (var table in Tables.All())
+        {
+            table.ForceDelete();
         }
     }
 

@@ -1,10 +1,12 @@
+using Heirloom.Persistence;
 using Heirloom.Processes;
 
 namespace Heirloom.Tables.Management;
 
 /// <summary>
 /// One table a <see cref="TableManager"/> keeps alive (the seed's options): its name, how it is created, how the
-/// manager finds the process to hand it to, and the gift that goes with it. Create it with <see cref="For{TKey, TValue}"/>.
+/// manager finds the process to hand it to, and the gift that goes with it. Create it with <see cref="For{TKey, TValue}"/>,
+/// or <see cref="Durable{TKey, TValue}"/> for a table that also survives the node and the OS process.
 /// </summary>
 public sealed record ManagedTable
 {
@@ -16,6 +18,9 @@ public sealed record ManagedTable
 
     /// <summary>The table's name; managed tables are always named, which is how a restarted manager finds them again.</summary>
     public string Name { get; }
+
+    /// <summary>The directory a durable table lives in; null for a table kept in memory only.</summary>
+    public DurabilityOptions? Durability { get; private init; }
 
     /// <summary>Type and access. The name and heir are the manager's to set.</summary>
     public TableOptions Options { get; init; } = new();
@@ -42,5 +47,25 @@ public sealed record ManagedTable
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         return new ManagedTable(name, static (node, options) => Table.New<TKey, TValue>(node, options));
+    }
+
+    /// <summary>
+    /// A managed durable table (see <see cref="DurableTable"/>). A manager that finds no table of this name on the node
+    /// (the node is new: the OS process died and started again) opens it from its directory, with every acknowledged
+    /// write, before handing it on. While the node lives, the table outlives the manager and the worker in memory, as
+    /// any managed table does. Deleting it through the manager closes its files and keeps them.
+    /// </summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="name">The table's name.</param>
+    /// <param name="durability">Directory, fsync policy, snapshot threshold.</param>
+    /// <param name="keyCodec">How keys are written; default the built-in codec.</param>
+    /// <param name="valueCodec">How values are written; default the built-in codec.</param>
+    public static ManagedTable Durable<TKey, TValue>(string name, DurabilityOptions durability, ICodec<TKey>? keyCodec = null, ICodec<TValue>? valueCodec = null)
+        where TKey : notnull
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(durability);
+        return new ManagedTable(name, (node, options) => DurableTable.Open(node, options, durability, keyCodec, valueCodec)) { Durability = durability };
     }
 }

@@ -1,0 +1,137 @@
+using Heirloom.Behaviours;
+using Heirloom.Persistence;
+using Heirloom.Processes;
+using Heirloom.Tables;
+using Heirloom.Tables.Management;
+using Xunit.Abstractions;
+
+namespace Heirloom.Tests.Tables.Management;
+
+public sealed class DurableTableManagerTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-managed-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    /// <summary>Acknowledges a write only once it is in the table it owns (and so, fsync Always, on disk).</summary>
+    private sealed class Worker : GenServer
+    {
+        private Table<long, long>? _table;
+
+        protected internal override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from)
+        {
+            if (request is not long key)
+            {
+                return base.HandleCallAsync(request, from);
+            }
+
+            _table?.Insert(key, key);
+            return ValueTask.FromResult(CallResult.Reply(_table is not null));
+        }
+
+        protected internal override ValueTask<ServerResult> HandleInfoAsync(object message)
+        {
+            if (message is TableTransfer { Table: Table<long, long> table })
+            {
+                _table = table;
+            }
+
+            return ValueTask.FromResult(ServerResult.Ok);
+        }
+    }
+
+    private SupervisorOptions Tree() => new()
+    {
+        Intensity = 1_000_000,
+        Period = TimeSpan.FromSeconds(1),
+        Children =
+        [
+            TableManager.ChildSpec(new TableManagerOptions
+            {
+                Name = "manager",
+                Tables = [ManagedTable.Durable<long, long>("records", new DurabilityOptions(_directory) { SnapshotAfterBytes = 16 << 10 }) with { FindMeName = "worker" }],
+            }),
+            ChildSpec.ForGenServer("worker", () => new Worker(), new GenServerOptions { Name = "worker" }),
+        ],
+    };
+
+    private static async Task Write(Node node, long key)
+    {
+        while (true)
+        {
+            try
+            {
+                if (await GenServer.CallAsync(node, "worker", key) is true)
+                {
+                    return;
+                }
+            }
+            catch (CallFailedException)
+            {
+            }
+
+            await Task.Yield();
+        }
+    }
+
+    [Fact]
+    public async Task Manager_and_worker_dying_together_and_then_the_whole_node_lose_no_acknowledged_write()
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        long acknowledged = 0;
+        for (var life = 0; life < 10; life++)
+        {
+            // Each node is one life of the OS process: its end drops every table from memory.
+            await using var node = new Node();
+            await Supervisor.StartAsync(node, Tree());
+            for (var round = 0; round < 20; round++)
+            {
+                for (var w = random.Next(1, 30); w > 0; w--)
+                {
+                    await Write(node, ++acknowledged);
+                }
+
+                foreach (var name in random.Next(3) switch { 0 => ["worker"], 1 => ["manager"], _ => new[] { "manager", "worker" } })
+                {
+                    if (node.WhereIs(name) is { } pid)
+                    {
+                        node.Exit(pid, ExitReason.Kill);
+                    }
+                }
+            }
+
+            await Write(node, ++acknowledged);
+            var table = node.Tables.WhereIs<long, long>("records")!;
+            Assert.Equal(acknowledged, table.Count);
+        }
+
+        await using var last = new Node();
+        await Supervisor.StartAsync(last, Tree());
+        await Write(last, ++acknowledged);
+        var restored = last.Tables.WhereIs<long, long>("records")!;
+        Assert.Equal(acknowledged, restored.Count);
+        for (long k = 1; k <= acknowledged; k++)
+        {
+            Assert.True(restored.ContainsKey(k), $"record {k} lost");
+        }
+
+        output.WriteLine($"{acknowledged} records, {Directory.GetFiles(_directory, "snapshot-*").Length} snapshots kept");
+    }
+
+    [Fact]
+    public async Task A_manager_that_cannot_open_the_durable_table_fails_to_start_and_loses_nothing()
+    {
+        await using var node = new Node();
+        await Supervisor.StartAsync(node, Tree());
+        await Write(node, 1);
+
+        // Another node in the same OS process holding the directory stands for another OS process using it.
+        await using var other = new Node();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => Supervisor.StartAsync(other, Tree()));
+        Assert.Contains("in use by another open durable table", error.ToString());
+        Assert.Null(other.Tables.WhereIs("records"));
+        Assert.Equal(1, node.Tables.WhereIs<long, long>("records")!.Count);
+    }
+}

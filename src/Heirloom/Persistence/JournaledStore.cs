@@ -23,10 +23,6 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     : TableStore<TKey, TValue>
     where TKey : notnull
 {
-    private const byte KeyState = 1;
-    private const byte Cleared = 2;
-    private const byte Batch = 3;
-
     private readonly Lock _lock = new();
     private readonly ArrayBufferWriter<byte> _buffer = new();
     private readonly ArrayBufferWriter<byte> _scratch = new();
@@ -383,7 +379,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         ThrowIfReleased();
         _buffer.ResetWrittenCount();
-        _buffer.Write([Cleared]);
+        _buffer.Write([JournalEntries.Cleared]);
         return journal.Append(_buffer.WrittenSpan);
     }
 
@@ -391,11 +387,11 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         ThrowIfReleased();
         _buffer.ResetWrittenCount();
-        _buffer.Write([Batch]);
+        _buffer.Write([JournalEntries.Batch]);
         WriteInt32(_buffer, _batchKeys!.Count + (_batchCleared ? 1 : 0));
         if (_batchCleared)
         {
-            _buffer.Write([Cleared]);
+            _buffer.Write([JournalEntries.Cleared]);
         }
 
         foreach (var key in _batchKeys)
@@ -411,7 +407,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     private void WriteKeyState(TKey key)
     {
         var values = inner.LookupInBatch(key);
-        _buffer.Write([KeyState]);
+        _buffer.Write([JournalEntries.KeyState]);
         WriteFramed(writer => keyCodec.Write(writer, key));
         WriteInt32(_buffer, values.Length);
         foreach (var value in values)
@@ -448,21 +444,21 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         switch (record[position++])
         {
-            case KeyState:
-                var key = keyCodec.Read(Framed(record, ref position));
-                var count = ReadInt32(record, ref position);
+            case JournalEntries.KeyState:
+                var key = keyCodec.Read(JournalEntries.Framed(record, ref position));
+                var count = JournalEntries.ReadInt32(record, ref position);
                 store.Take(key);
                 for (var i = 0; i < count; i++)
                 {
-                    store.Insert(key, valueCodec.Read(Framed(record, ref position)));
+                    store.Insert(key, valueCodec.Read(JournalEntries.Framed(record, ref position)));
                 }
 
                 break;
-            case Cleared:
+            case JournalEntries.Cleared:
                 store.Release();
                 break;
-            case Batch:
-                var entries = ReadInt32(record, ref position);
+            case JournalEntries.Batch:
+                var entries = JournalEntries.ReadInt32(record, ref position);
                 for (var i = 0; i < entries; i++)
                 {
                     ReplayEntry(store, record, ref position, keyCodec, valueCodec);
@@ -472,20 +468,5 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
             default:
                 throw new InvalidDataException($"Unknown journal entry kind {record[position - 1]}.");
         }
-    }
-
-    private static ReadOnlySpan<byte> Framed(ReadOnlySpan<byte> record, ref int position)
-    {
-        var length = ReadInt32(record, ref position);
-        var framed = record.Slice(position, length);
-        position += length;
-        return framed;
-    }
-
-    private static int ReadInt32(ReadOnlySpan<byte> record, ref int position)
-    {
-        var value = BinaryPrimitives.ReadInt32LittleEndian(record[position..]);
-        position += 4;
-        return value;
     }
 }

@@ -1,0 +1,3 @@
+using Heirloom.Cli;
+
+return HeirloomCommand.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using Heirloom.Cli;
+using Heirloom.Persistence;
+using Heirloom.Processes;
+using Heirloom.Tables;
+
+namespace Heirloom.Tests.Persistence;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = HeirloomCommand.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>A durable table with two snapshots and a journal after them: 30 keys, key k holding "v{k}".</summary>
+    private async Task<string[]> DurableDirectory()
+    {
+        await using var node = new Node();
+        var table = DurableTable.Open<long, string>(node, new TableOptions { Name = "people" }, new DurabilityOptions(_directory) { SnapshotAfterBytes = long.MaxValue });
+        for (var k = 0; k < 30; k++)
+        {
+            table.Insert(k, $"v{k}");
+            if (k % 10 == 9)
+            {
+                await DurableTable.SnapshotAsync(table);
+            }
+        }
+
+        table.Insert([new(100, "a"), new(101, "b")]);
+        table.Delete();
+        return [.. Directory.GetFiles(_directory).Order()];
+    }
+
+    [Fact]
+    public async Task Info_verify_and_dump_read_snapshots_journals_and_directories()
+    {
+        var files = await DurableDirectory();
+        var snapshot = files.Last(f => f.EndsWith(".htab", StringComparison.Ordinal));
+        var segment = files.Last(f => f.EndsWith(".log", StringComparison.Ordinal));
+
+        var info = Run("info", snapshot);
+        Assert.Equal(0, info.Code);
+        using var header = JsonDocument.Parse(info.Output);
+        Assert.Equal(30, header.RootElement.GetProperty("objects").GetInt64());
+        Assert.Equal(30, header.RootElement.GetProperty("journalSequence").GetInt64());
+        Assert.Equal("people", header.RootElement.GetProperty("name").GetString());
+        Assert.Equal("utf8", header.RootElement.GetProperty("valueCodec").GetString());
+
+        var dump = Run("dump", snapshot);
+        Assert.Equal(0, dump.Code);
+        var objects = dump.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Equal(Enumerable.Range(0, 30).Select(k => (long)k), objects.Select(o => o.GetProperty("key").GetInt64()).Order());
+        Assert.All(objects, o => Assert.Equal($"v{o.GetProperty("key").GetInt64()}", o.GetProperty("value").GetString()));
+
+        var journal = Run("dump", segment);
+        Assert.Equal(0, journal.Code);
+        var records = journal.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Equal([100L, 101L], records.Select(r => r.GetProperty("key").GetInt64()));
+        Assert.All(records, r => Assert.True(r.GetProperty("batch").GetBoolean()));
+        Assert.Equal("a", records[0].GetProperty("values")[0].GetString());
+
+        Assert.Equal(0, Run("verify", snapshot).Code);
+        Assert.Equal(0, Run("verify", segment).Code);
+        var directory = Run("verify", _directory);
+        Assert.Equal(0, directory.Code);
+        Assert.Contains("opening it loads the snapshot to record 30 and replays records 31 to 31", directory.Output);
+    }
+
+    [Fact]
+    public async Task Verify_reports_every_damaged_byte_and_says_whether_the_table_still_opens()
+    {
+        var files = await DurableDirectory();
+        var snapshot = files.Last(f => f.EndsWith(".htab", StringComparison.Ordinal));
+        var original = await File.ReadAllBytesAsync(snapshot);
+        for (var i = 0; i < original.Length; i++)
+        {
+            var damaged = original.ToArray();
+            damaged[i] ^= 0x20;
+            await File.WriteAllBytesAsync(snapshot, damaged);
+            Assert.Equal(1, Run("verify", snapshot).Code);
+            var directory = Run("verify", _directory);
+            Assert.Equal(1, directory.Code);
+            Assert.Contains("still opens whole", directory.Error);
+        }
+
+        await File.WriteAllBytesAsync(snapshot, original);
+        var segment = files.Last(f => f.EndsWith(".log", StringComparison.Ordinal));
+        var journal = await File.ReadAllBytesAsync(segment);
+        for (var i = 0; i < journal.Length; i++)
+        {
+            var damaged = journal.ToArray();
+            damaged[i] ^= 0x20;
+            await File.WriteAllBytesAsync(segment, damaged);
+            var result = Run("verify", segment);
+            Assert.Equal(1, result.Code);
+            Assert.Contains("damaged", result.Error);
+        }
+    }
+
+    [Fact]
+    public void Bad_input_gets_a_clear_error_and_exit_code_2()
+    {
+        var missing = Run("info", Path.Combine(_directory, "nothing.htab"));
+        Assert.Equal(2, missing.Code);
+        Assert.Contains("does not exist", missing.Error);
+
+        var stranger = Path.Combine(_directory, "notes.txt");
+        File.WriteAllText(stranger, "hello");
+        var unknown = Run("verify", stranger);
+        Assert.Equal(2, unknown.Code);
+        Assert.Contains("neither a table file", unknown.Error);
+
+        var directory = Run("dump", _directory);
+        Assert.Equal(2, directory.Code);
+        Assert.Contains("dump takes one of its files", directory.Error);
+
+        Assert.NotEqual(0, Run("frobnicate").Code);
+    }
+}

@@ -1,10 +1,16 @@
 using BenchmarkDotNet.Running;
 using Heirloom.Benchmarks;
 
-// `compare` runs the side-by-side table against Erlang/OTP; anything else goes to BenchmarkDotNet.
+// `compare` runs the side-by-side table against Erlang/OTP, `durability` the durable-table measures; anything else goes
+// to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "compare")
 {
     return await SideBySide.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "durability")
+{
+    return await DurabilityWorkloads.RunAsync();
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(SideBySide).Assembly).Run(args);

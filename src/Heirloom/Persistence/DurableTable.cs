@@ -66,7 +66,7 @@ public static class DurableTable
                     throw new SnapshotCorruptedException(damaged.Value.Path, damaged.Value.Error, e);
                 }
 
-                return journaled = new JournaledStore<TKey, TValue>(store, journal, keyCodec, valueCodec, durability, directoryLock, sequence);
+                return journaled = new JournaledStore<TKey, TValue>(store, options.Type is TableType.Set or TableType.OrderedSet, journal, keyCodec, valueCodec, durability, directoryLock, sequence);
             });
             journaled!.Table = table;
             return table;

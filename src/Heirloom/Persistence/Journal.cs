@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using Microsoft.Win32.SafeHandles;
 
 namespace Heirloom.Persistence;
 
@@ -18,9 +19,19 @@ internal sealed class Journal : IDisposable
 
     private readonly string _directory;
     private readonly Lock _append = new();
-    private readonly Lock _flush = new();
+    // Guards _flushing; waiters for durability sleep on it (Monitor.Wait), and every fsync ends with a PulseAll, so all
+    // the writers one fsync covered wake together instead of queueing one by one behind a lock.
+    private readonly object _durableGate = new();
+    private bool _flushing;
+    private byte[] _record = new byte[256];
     private readonly Timer? _timer;
-    private FileStream _stream;
+    // Records are gathered in _pending and written at the segment's end with positional writes; no FileStream, whose
+    // handle cannot be shared with an fsync running beside appends.
+    private const int PendingCapacity = 1 << 16;
+    private readonly byte[] _pending = new byte[PendingCapacity];
+    private int _pendingLength;
+    private SafeFileHandle _file;
+    private long _fileLength;
     private long _nextSequence;
     private long _writtenSequence;
     private long _durableSequence;
@@ -28,11 +39,11 @@ internal sealed class Journal : IDisposable
     private long _segmentFirstSequence;
     private bool _disposed;
 
-    private Journal(string directory, FileStream stream, long segmentFirstSequence, long lastSequence, FsyncPolicy policy)
+    private Journal(string directory, SafeFileHandle file, long fileLength, long segmentFirstSequence, long lastSequence, FsyncPolicy policy)
     {
         _directory = directory;
-        _stream = stream;
-        _segmentBytes = stream.Length;
+        _file = file;
+        _fileLength = _segmentBytes = fileLength;
         _segmentFirstSequence = segmentFirstSequence;
         _nextSequence = lastSequence + 1;
         _writtenSequence = _durableSequence = lastSequence;
@@ -103,23 +114,23 @@ internal sealed class Journal : IDisposable
         }
 
         // Appending continues the last segment only if its records reach the snapshot's; otherwise a new one starts.
-        FileStream stream;
-        long streamFirst;
+        SafeFileHandle file;
+        long fileFirst;
         if (segments.Count > 0 && lastInSegment == last)
         {
-            streamFirst = segments[^1].FirstSequence;
-            stream = new FileStream(segments[^1].Path, FileMode.Open, FileAccess.Write, FileShare.Read, 1 << 16);
-            stream.SetLength(end);
-            stream.Position = end;
-            stream.Flush(flushToDisk: true);
+            fileFirst = segments[^1].FirstSequence;
+            file = File.OpenHandle(segments[^1].Path, FileMode.Open, FileAccess.Write, FileShare.Read);
+            RandomAccess.SetLength(file, end);
+            RandomAccess.FlushToDisk(file);
         }
         else
         {
-            streamFirst = last + 1;
-            stream = NewSegment(directory, streamFirst);
+            fileFirst = last + 1;
+            end = 0;
+            file = NewSegment(directory, fileFirst);
         }
 
-        return new Journal(directory, stream, streamFirst, last, policy);
+        return new Journal(directory, file, end, fileFirst, last, policy);
     }
 
     /// <summary>
@@ -158,59 +169,81 @@ internal sealed class Journal : IDisposable
     /// Closes the current segment (written and fsynced) and starts the next, unless it is still empty; returns the
     /// sequence of the last record before the new segment. Everything up to it is on disk when this returns.
     /// </summary>
-    public long Rotate()
+    public long Rotate() => Exclusively(() =>
     {
-        lock (_flush)
+        lock (_append)
         {
-            lock (_append)
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            WritePending();
+            RandomAccess.FlushToDisk(_file);
+            Volatile.Write(ref _durableSequence, _writtenSequence);
+            if (_segmentFirstSequence == _nextSequence)
             {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                _stream.Flush(flushToDisk: true);
-                _durableSequence = _writtenSequence;
-                if (_segmentFirstSequence == _nextSequence)
-                {
-                    return _nextSequence - 1;
-                }
-
-                var next = NewSegment(_directory, _nextSequence);
-                _stream.Dispose();
-                _stream = next;
-                _segmentFirstSequence = _nextSequence;
-                Volatile.Write(ref _segmentBytes, 0);
                 return _nextSequence - 1;
             }
-        }
-    }
 
-    private static FileStream NewSegment(string directory, long firstSequence)
+            var next = NewSegment(_directory, _nextSequence);
+            _file.Dispose();
+            _file = next;
+            _fileLength = 0;
+            _segmentFirstSequence = _nextSequence;
+            Volatile.Write(ref _segmentBytes, 0);
+            return _nextSequence - 1;
+        }
+    });
+
+    private static SafeFileHandle NewSegment(string directory, long firstSequence)
     {
-        var stream = new FileStream(DurableFiles.SegmentPath(directory, firstSequence), FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+        var file = File.OpenHandle(DurableFiles.SegmentPath(directory, firstSequence), FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         DurableFiles.SyncDirectory(directory);
-        return stream;
+        return file;
     }
 
     /// <summary>Appends a record; returns its sequence.</summary>
     public long Append(ReadOnlySpan<byte> payload)
     {
-        Span<byte> header = stackalloc byte[HeaderLength];
-        Span<byte> trailer = stackalloc byte[TrailerLength];
         lock (_append)
         {
+            // The whole record goes to the stream in one write: header, payload, trailer.
+            var length = HeaderLength + payload.Length + TrailerLength;
+            if (_record.Length < length)
+            {
+                _record = new byte[Math.Max(length, _record.Length * 2)];
+            }
+
+            var record = _record.AsSpan(0, length);
             var sequence = _nextSequence++;
-            BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(header[4..], ~(uint)payload.Length);
-            BinaryPrimitives.WriteInt64LittleEndian(header[8..], sequence);
-            BinaryPrimitives.WriteUInt32LittleEndian(trailer, Checksum(header[8..], payload));
-            _stream.Write(header);
-            _stream.Write(payload);
-            _stream.Write(trailer);
+            BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(record[4..], ~(uint)payload.Length);
+            BinaryPrimitives.WriteInt64LittleEndian(record[8..], sequence);
+            payload.CopyTo(record[HeaderLength..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(record[(HeaderLength + payload.Length)..], Checksum(record[8..HeaderLength], payload));
+            if (_pendingLength + length > PendingCapacity)
+            {
+                WritePending();
+            }
+
+            if (length > PendingCapacity)
+            {
+                RandomAccess.Write(_file, record, _fileLength);
+                _fileLength += length;
+            }
+            else
+            {
+                record.CopyTo(_pending.AsSpan(_pendingLength));
+                _pendingLength += length;
+            }
+
             _writtenSequence = sequence;
-            Volatile.Write(ref _segmentBytes, _segmentBytes + HeaderLength + payload.Length + TrailerLength);
+            Volatile.Write(ref _segmentBytes, _segmentBytes + length);
             return sequence;
         }
     }
 
-    /// <summary>Returns once the record <paramref name="sequence"/> is on disk; one fsync serves every waiter.</summary>
+    /// <summary>
+    /// Returns once the record <paramref name="sequence"/> is on disk. One waiter at a time fsyncs everything appended so
+    /// far; the others sleep until an fsync covers them (group commit).
+    /// </summary>
     public void WaitDurable(long sequence)
     {
         if (Volatile.Read(ref _durableSequence) >= sequence)
@@ -218,43 +251,109 @@ internal sealed class Journal : IDisposable
             return;
         }
 
-        lock (_flush)
+        lock (_durableGate)
         {
-            if (_durableSequence < sequence)
+            while (true)
             {
-                _durableSequence = FlushToDisk();
+                if (Volatile.Read(ref _durableSequence) >= sequence)
+                {
+                    return;
+                }
+
+                if (!_flushing)
+                {
+                    _flushing = true;
+                    break;
+                }
+
+                Monitor.Wait(_durableGate);
             }
+        }
+
+        try
+        {
+            Volatile.Write(ref _durableSequence, FlushToDisk());
+        }
+        finally
+        {
+            EndFlush();
         }
     }
 
     public void Dispose()
     {
         _timer?.Dispose();
-        lock (_flush)
+        Exclusively(() =>
         {
-            if (_disposed)
+            if (!_disposed)
             {
-                return;
+                Volatile.Write(ref _durableSequence, FlushToDisk());
+                _disposed = true;
+                _file.Dispose();
             }
 
-            _durableSequence = FlushToDisk();
-            _disposed = true;
-            _stream.Dispose();
+            return 0;
+        });
+    }
+
+    /// <summary>Runs <paramref name="action"/> as the only flusher: no fsync, rotation or disposal runs beside it.</summary>
+    private T Exclusively<T>(Func<T> action)
+    {
+        lock (_durableGate)
+        {
+            while (_flushing)
+            {
+                Monitor.Wait(_durableGate);
+            }
+
+            _flushing = true;
+        }
+
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            EndFlush();
+        }
+    }
+
+    private void EndFlush()
+    {
+        lock (_durableGate)
+        {
+            _flushing = false;
+            Monitor.PulseAll(_durableGate);
         }
     }
 
     private long FlushToDisk()
     {
         long upTo;
+        SafeFileHandle file;
         lock (_append)
         {
-            _stream.Flush();
+            WritePending();
             upTo = _writtenSequence;
+            file = _file;
         }
 
-        // Appends go on while the disk catches up; they are covered by the next fsync.
-        RandomAccess.FlushToDisk(_stream.SafeFileHandle);
+        // Appends go on while the disk catches up; they are covered by the next fsync. Only the flusher rotates, so
+        // the handle stays open until this returns.
+        RandomAccess.FlushToDisk(file);
         return upTo;
+    }
+
+    /// <summary>Hands the gathered records to the operating system; called holding the append lock.</summary>
+    private void WritePending()
+    {
+        if (_pendingLength > 0)
+        {
+            RandomAccess.Write(_file, _pending.AsSpan(0, _pendingLength), _fileLength);
+            _fileLength += _pendingLength;
+            _pendingLength = 0;
+        }
     }
 
     private void FlushInBackground()
@@ -263,16 +362,24 @@ internal sealed class Journal : IDisposable
         {
             if (Policy == FsyncPolicy.EverySecond)
             {
-                lock (_flush)
+                Exclusively(() =>
                 {
-                    _durableSequence = FlushToDisk();
-                }
+                    if (!_disposed)
+                    {
+                        Volatile.Write(ref _durableSequence, FlushToDisk());
+                    }
+
+                    return 0;
+                });
             }
             else
             {
                 lock (_append)
                 {
-                    _stream.Flush();
+                    if (!_disposed)
+                    {
+                        WritePending();
+                    }
                 }
             }
         }

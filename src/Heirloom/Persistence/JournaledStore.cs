@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Heirloom.Tables;
 using Heirloom.Tables.Storage;
 
@@ -19,13 +20,12 @@ namespace Heirloom.Persistence;
 /// are deleted: if the newest is damaged, recovery falls back to the older one and the longer journal.
 /// </para>
 /// </summary>
-internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inner, Journal journal, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, DurabilityOptions durability, FileStream directoryLock, long snapshotSequence)
+internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inner, bool uniqueKeys, Journal journal, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, DurabilityOptions durability, FileStream directoryLock, long snapshotSequence)
     : TableStore<TKey, TValue>
     where TKey : notnull
 {
     private readonly Lock _lock = new();
     private readonly ArrayBufferWriter<byte> _buffer = new();
-    private readonly ArrayBufferWriter<byte> _scratch = new();
     private HashSet<TKey>? _batchKeys;
     private bool _batchCleared;
     private int _batchDepth;
@@ -81,7 +81,9 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         lock (_lock)
         {
             inner.Insert(key, value);
-            sequence = Record(key);
+
+            // In a set, the key's whole state after an insert is the value inserted: no need to read it back.
+            sequence = uniqueKeys && _batchDepth == 0 ? RecordSingle(key, value) : Record(key);
         }
 
         Acknowledge(sequence);
@@ -375,6 +377,17 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         return journal.Append(_buffer.WrittenSpan);
     }
 
+    private long RecordSingle(TKey key, TValue value)
+    {
+        ThrowIfReleased();
+        _buffer.ResetWrittenCount();
+        _buffer.Write([JournalEntries.KeyState]);
+        WriteFramed(keyCodec, key);
+        WriteInt32(_buffer, 1);
+        WriteFramed(valueCodec, value);
+        return journal.Append(_buffer.WrittenSpan);
+    }
+
     private long AppendClear()
     {
         ThrowIfReleased();
@@ -408,20 +421,22 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         var values = inner.LookupInBatch(key);
         _buffer.Write([JournalEntries.KeyState]);
-        WriteFramed(writer => keyCodec.Write(writer, key));
+        WriteFramed(keyCodec, key);
         WriteInt32(_buffer, values.Length);
         foreach (var value in values)
         {
-            WriteFramed(writer => valueCodec.Write(writer, value));
+            WriteFramed(valueCodec, value);
         }
     }
 
-    private void WriteFramed(Action<IBufferWriter<byte>> write)
+    /// <summary>A codec's bytes behind their length, written in place: the length is patched in after the codec ran.</summary>
+    private void WriteFramed<T>(ICodec<T> codec, T item)
     {
-        _scratch.ResetWrittenCount();
-        write(_scratch);
-        WriteInt32(_buffer, _scratch.WrittenCount);
-        _buffer.Write(_scratch.WrittenSpan);
+        var lengthAt = _buffer.WrittenCount;
+        WriteInt32(_buffer, 0);
+        codec.Write(_buffer, item);
+        var length = _buffer.WrittenCount - lengthAt - 4;
+        BinaryPrimitives.WriteInt32LittleEndian(MemoryMarshal.AsMemory(_buffer.WrittenMemory).Span[lengthAt..], length);
     }
 
     private void Acknowledge(long sequence)

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using Heirloom.Persistence;
+using Heirloom.Processes;
+using Heirloom.Tables;
+
+namespace Heirloom.Benchmarks;
+
+/// <summary>
+/// The durability measures, all in one run on one machine: durable insert per fsync policy against in-memory insert,
+/// group commit with 1, 8 and 64 writers under fsync Always, recovery of a million records, and a snapshot of a
+/// million records while writers run. Usage: <c>durability</c>. Files go to the system's temporary directory.
+/// </summary>
+internal static class DurabilityWorkloads
+{
+    private const int Inserts = 200_000;
+    private const int Million = 1_000_000;
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(3);
+
+    public static async Task<int> RunAsync()
+    {
+        Console.WriteLine($"Heirloom durability, {Environment.ProcessorCount} cores, {RuntimeVersion()}, files in {Path.GetTempPath()}");
+        Console.WriteLine();
+        Console.WriteLine("| measure | result | goal | met |");
+        Console.WriteLine("|---|---|---|---|");
+
+        var memory = TableWorkloads.Median5(() => InsertNanoseconds(durability: null));
+        var none = TableWorkloads.Median5(() => InsertNanoseconds(FsyncPolicy.None));
+        var everySecond = TableWorkloads.Median5(() => InsertNanoseconds(FsyncPolicy.EverySecond));
+        Row("insert, in memory", $"{memory:F0} ns", "", null);
+        Row("insert, durable, fsync None", $"{none:F0} ns ({none / memory:F2}x in memory)", "", null);
+        Row("insert, durable, fsync EverySecond", $"{everySecond:F0} ns ({everySecond / memory:F2}x in memory)", "<= 3x in memory", everySecond <= 3 * memory);
+
+        var one = WritersPerSecond(1);
+        var eight = WritersPerSecond(8);
+        var sixtyFour = WritersPerSecond(64);
+        Row("insert, fsync Always, 1 writer", $"{one:N0} /s", "", null);
+        Row("insert, fsync Always, 8 writers", $"{eight:N0} /s ({eight / one:F1}x 1 writer)", "", null);
+        Row("insert, fsync Always, 64 writers", $"{sixtyFour:N0} /s ({sixtyFour / one:F1}x 1 writer)", ">= 20x 1 writer", sixtyFour >= 20 * one);
+
+        var (journalOnly, fromSnapshot) = await RecoveryMillisecondsAsync();
+        Row("recover 1M records from the journal", $"{journalOnly:F0} ms", "<= 1000 ms", journalOnly <= 1000);
+        Row("recover 1M records from a snapshot", $"{fromSnapshot:F0} ms", "<= 1000 ms", fromSnapshot <= 1000);
+
+        var (snapshot, before, during) = await SnapshotWhileWritingAsync();
+        Row("snapshot 1M records while 2 writers run", $"{snapshot:F0} ms", "(reported)", null);
+        Row("writers' rate during the snapshot", $"{during:N0} /s ({during / before:P0} of before)", "writers never stop", during > 0);
+        return 0;
+    }
+
+    private static void Row(string measure, string result, string goal, bool? met) =>
+        Console.WriteLine($"| {measure} | {result} | {goal} | {(met is null ? "" : met.Value ? "yes" : "NO")} |");
+
+    private static string RuntimeVersion() => System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription;
+
+    /// <summary>Nanoseconds per insert of fresh keys by one thread, in memory or durable with a policy.</summary>
+    private static double InsertNanoseconds(FsyncPolicy? durability)
+    {
+        using var scratch = new Scratch();
+        var node = new Node();
+        var table = durability is { } policy
+            ? DurableTable.Open<long, long>(node, new TableOptions(), new DurabilityOptions(scratch.Path) { Fsync = policy, SnapshotAfterBytes = long.MaxValue })
+            : Table.New<long, long>(node, new TableOptions());
+        var start = Stopwatch.GetTimestamp();
+        for (long k = 0; k < Inserts; k++)
+        {
+            table.Insert(k, k);
+        }
+
+        var nanoseconds = Measure.NanosecondsPerOperation(start, Inserts);
+        table.Delete();
+        return nanoseconds;
+    }
+
+    /// <summary>Inserts per second under fsync Always with <paramref name="writers"/> threads, over a fixed window.</summary>
+    private static double WritersPerSecond(int writers)
+    {
+        using var scratch = new Scratch();
+        var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions { Access = TableAccess.Public }, new DurabilityOptions(scratch.Path) { SnapshotAfterBytes = long.MaxValue });
+        var counts = new long[writers];
+        var stop = false;
+        var threads = Enumerable.Range(0, writers).Select(w => new Thread(() =>
+        {
+            long key = (long)w << 40;
+            while (!Volatile.Read(ref stop))
+            {
+                table.Insert(key++, key);
+                counts[w]++;
+            }
+        })).ToArray();
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+
+        Thread.Sleep(TimeSpan.FromSeconds(1)); // warm-up, not counted
+        var before = counts.Sum();
+        var start = Stopwatch.GetTimestamp();
+        Thread.Sleep(Window);
+        var done = counts.Sum() - before;
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        Volatile.Write(ref stop, true);
+        foreach (var thread in threads)
+        {
+            thread.Join();
+        }
+
+        table.Delete();
+        return done / elapsed.TotalSeconds;
+    }
+
+    /// <summary>Milliseconds to open a durable table of a million records: from the journal alone, then from a
+    /// snapshot (median of three opens each).</summary>
+    private static async Task<(double JournalOnly, double FromSnapshot)> RecoveryMillisecondsAsync()
+    {
+        using var scratch = new Scratch();
+        var durability = new DurabilityOptions(scratch.Path) { Fsync = FsyncPolicy.None, SnapshotAfterBytes = long.MaxValue };
+        var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions(), durability);
+        for (long k = 0; k < Million; k++)
+        {
+            table.Insert(k, k);
+        }
+
+        table.Delete();
+        var journalOnly = MedianOpen();
+        var reopened = DurableTable.Open<long, long>(node, new TableOptions(), durability);
+        await DurableTable.SnapshotAsync(reopened);
+        reopened.Delete();
+        return (journalOnly, MedianOpen());
+
+        double MedianOpen()
+        {
+            var times = new List<double>();
+            for (var i = 0; i < 3; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var recovered = DurableTable.Open<long, long>(node, new TableOptions(), durability);
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                if (recovered.Count != Million)
+                {
+                    throw new InvalidOperationException($"Recovered {recovered.Count} records, not {Million}.");
+                }
+
+                recovered.Delete();
+            }
+
+            times.Sort();
+            return times[1];
+        }
+    }
+
+    /// <summary>A snapshot of a million records while two writers insert (fsync EverySecond): how long it takes, and
+    /// the writers' rate before and during it.</summary>
+    private static async Task<(double Milliseconds, double Before, double During)> SnapshotWhileWritingAsync()
+    {
+        using var scratch = new Scratch();
+        var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions { Access = TableAccess.Public }, new DurabilityOptions(scratch.Path) { Fsync = FsyncPolicy.EverySecond, SnapshotAfterBytes = long.MaxValue });
+        for (long k = 0; k < Million; k++)
+        {
+            table.Insert(k, k);
+        }
+
+        var written = 0L;
+        var stop = false;
+        var writers = Enumerable.Range(0, 2).Select(w => new Thread(() =>
+        {
+            var random = new Random(w);
+            while (!Volatile.Read(ref stop))
+            {
+                table.Insert(random.NextInt64(2 * Million), w);
+                Interlocked.Increment(ref written);
+            }
+        })).ToArray();
+        foreach (var writer in writers)
+        {
+            writer.Start();
+        }
+
+        Thread.Sleep(TimeSpan.FromSeconds(1));
+        var mark = Interlocked.Read(ref written);
+        var start = Stopwatch.GetTimestamp();
+        Thread.Sleep(TimeSpan.FromSeconds(1));
+        var before = (Interlocked.Read(ref written) - mark) / Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+        mark = Interlocked.Read(ref written);
+        start = Stopwatch.GetTimestamp();
+        await DurableTable.SnapshotAsync(table);
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        var during = (Interlocked.Read(ref written) - mark) / elapsed.TotalSeconds;
+        Volatile.Write(ref stop, true);
+        foreach (var writer in writers)
+        {
+            writer.Join();
+        }
+
+        table.Delete();
+        return (elapsed.TotalMilliseconds, before, during);
+    }
+
+    /// <summary>A temporary directory, deleted afterwards.</summary>
+    private sealed class Scratch : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("heirloom-bench-").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+}

@@ -19,10 +19,11 @@ internal sealed class Journal : IDisposable
 
     private readonly string _directory;
     private readonly Lock _append = new();
-    // Guards _flushing; waiters for durability sleep on it (Monitor.Wait), and every fsync ends with a PulseAll, so all
-    // the writers one fsync covered wake together instead of queueing one by one behind a lock.
-    private readonly object _durableGate = new();
+    // Guards _flushing and _round. Waiters for durability sleep on the current round's event, which the fsync ending it
+    // sets: all the writers it covered wake at once, without queueing behind a lock or re-taking one.
+    private readonly Lock _durableGate = new();
     private bool _flushing;
+    private ManualResetEventSlim _round = NewRound();
     private byte[] _record = new byte[256];
     private readonly Timer? _timer;
     // Records are gathered in _pending and written at the segment's end with positional writes; no FileStream, whose
@@ -246,37 +247,25 @@ internal sealed class Journal : IDisposable
     /// </summary>
     public void WaitDurable(long sequence)
     {
-        if (Volatile.Read(ref _durableSequence) >= sequence)
+        while (Volatile.Read(ref _durableSequence) < sequence)
         {
-            return;
-        }
-
-        lock (_durableGate)
-        {
-            while (true)
+            if (TryLead(out var round))
             {
-                if (Volatile.Read(ref _durableSequence) >= sequence)
+                try
                 {
-                    return;
+                    // Writers woken by the last fsync are appending now: letting them in first makes this fsync cover them.
+                    Thread.Yield();
+                    Volatile.Write(ref _durableSequence, FlushToDisk());
                 }
-
-                if (!_flushing)
+                finally
                 {
-                    _flushing = true;
-                    break;
+                    EndFlush();
                 }
-
-                Monitor.Wait(_durableGate);
             }
-        }
-
-        try
-        {
-            Volatile.Write(ref _durableSequence, FlushToDisk());
-        }
-        finally
-        {
-            EndFlush();
+            else
+            {
+                round.Wait();
+            }
         }
     }
 
@@ -299,14 +288,9 @@ internal sealed class Journal : IDisposable
     /// <summary>Runs <paramref name="action"/> as the only flusher: no fsync, rotation or disposal runs beside it.</summary>
     private T Exclusively<T>(Func<T> action)
     {
-        lock (_durableGate)
+        while (!TryLead(out var round))
         {
-            while (_flushing)
-            {
-                Monitor.Wait(_durableGate);
-            }
-
-            _flushing = true;
+            round.Wait();
         }
 
         try
@@ -319,14 +303,37 @@ internal sealed class Journal : IDisposable
         }
     }
 
-    private void EndFlush()
+    /// <summary>Becomes the flusher if none is running; otherwise gives the round to wait for.</summary>
+    private bool TryLead(out ManualResetEventSlim round)
     {
         lock (_durableGate)
         {
-            _flushing = false;
-            Monitor.PulseAll(_durableGate);
+            round = _round;
+            if (_flushing)
+            {
+                return false;
+            }
+
+            _flushing = true;
+            return true;
         }
     }
+
+    private void EndFlush()
+    {
+        ManualResetEventSlim finished;
+        lock (_durableGate)
+        {
+            _flushing = false;
+            finished = _round;
+            _round = NewRound();
+        }
+
+        finished.Set();
+    }
+
+    // No spinning: the waiters outnumber the cores, and the fsync they wait for takes far longer than a spin.
+    private static ManualResetEventSlim NewRound() => new(initialState: false, spinCount: 1);
 
     private long FlushToDisk()
     {

@@ -55,24 +55,7 @@ public sealed class DurableTableManagerTests(ITestOutputHelper output) : IDispos
         ],
     };
 
-    private static async Task Write(Node node, long key)
-    {
-        while (true)
-        {
-            try
-            {
-                if (await GenServer.CallAsync(node, "worker", key) is true)
-                {
-                    return;
-                }
-            }
-            catch (CallFailedException)
-            {
-            }
-
-            await Task.Yield();
-        }
-    }
+    private static Task Write(Node node, long key) => WorkerCalls.WriteUntilAcknowledged(node, key);
 
     [Fact]
     public async Task Manager_and_worker_dying_together_and_then_the_whole_node_lose_no_acknowledged_write()

@@ -70,25 +70,7 @@ public sealed class TableManagerTests(ITestOutputHelper output)
     private static ManagedTable Records(string name = "records") =>
         ManagedTable.For<long, long>(name) with { FindMeName = "worker", Gift = "ready" };
 
-    /// <summary>Writes through the worker until acknowledged, whatever dies meanwhile.</summary>
-    private static async Task Write(Node node, long key)
-    {
-        while (true)
-        {
-            try
-            {
-                if (await GenServer.CallAsync(node, "worker", key) is true)
-                {
-                    return;
-                }
-            }
-            catch (CallFailedException)
-            {
-            }
-
-            await Task.Yield();
-        }
-    }
+    private static Task Write(Node node, long key) => WorkerCalls.WriteUntilAcknowledged(node, key);
 
     [Fact]
     public async Task Ten_thousand_worker_crashes_lose_no_acknowledged_write()

@@ -262,9 +262,10 @@ public sealed partial class ProcessContext
     /// <summary>
     /// Ends the process once: it is dead to everyone from the moment the reason is set. Then, in ETS's order,
     /// its name is freed, linked processes get exit signals and monitors fire, and a parked body is woken so
-    /// that it unwinds. Returns false when the process had already exited.
+    /// that it unwinds. Returns false when the process had already exited. A <paramref name="crash"/> (the body's
+    /// unhandled exception) is reported first, and only by the call that ended the process.
     /// </summary>
-    internal bool Terminate(ExitReason reason)
+    internal bool Terminate(ExitReason reason, Exception? crash = null)
     {
         HashSet<ProcessContext>? links;
         Dictionary<MonitorRef, ProcessContext>? watchers, monitors;
@@ -285,6 +286,12 @@ public sealed partial class ProcessContext
             (name, _name) = (_name, null);
             (tables, _ownedTables) = (_ownedTables, null);
             exited = _exited;
+        }
+
+        // A crash is reported before anything can observe the exit, so whoever sees it can also see the report.
+        if (crash is not null)
+        {
+            Node.Report(new CrashReport(Self, name, crash));
         }
 
         // ETS's order: tables pass to their heirs before anyone can see the EXIT or DOWN of this process.

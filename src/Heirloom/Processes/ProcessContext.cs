@@ -221,11 +221,7 @@ public sealed partial class ProcessContext : IThreadPoolWorkItem, IValueTaskSour
             return;
         }
 
-        var name = _name;
-        if (Terminate(ExitReason.Error(exception)))
-        {
-            Node.Report(new CrashReport(Self, name, exception));
-        }
+        Terminate(ExitReason.Error(exception), crash: exception);
     }
 
     private static int ToMilliseconds(TimeSpan timeout)

@@ -183,6 +183,9 @@ public sealed class SnapshotTests : IDisposable
 
         for (var i = 0; i < 10; i++)
         {
+            // Each snapshot starts after more writes, so every one of them meets writers mid-way.
+            var written = DurableTable.GetStatus(table).LastSequence;
+            await TestKit.WaitUntil(() => DurableTable.GetStatus(table).LastSequence > written + 100);
             await DurableTable.SnapshotAsync(table);
         }
 

@@ -12,7 +12,6 @@ namespace Heirloom.Cli;
 /// </summary>
 internal sealed class Inspector(TextWriter output, TextWriter error)
 {
-    private static readonly byte[] Magic = "HEIRLOOM"u8.ToArray();
     private readonly ArrayBufferWriter<byte> _line = new();
 
     private enum Kind
@@ -78,11 +77,11 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             throw new FileNotFoundException($"{path} does not exist.");
         }
 
-        Span<byte> start = stackalloc byte[Magic.Length];
+        Span<byte> start = stackalloc byte[TableFile.Magic.Length];
         using (var file = File.OpenRead(path))
         {
             // A file named as a table file whose magic is damaged is a damaged table file, not a stranger.
-            if ((file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.SequenceEqual(Magic)) || path.EndsWith(".htab", StringComparison.Ordinal))
+            if ((file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.SequenceEqual(TableFile.Magic)) || path.EndsWith(".htab", StringComparison.Ordinal))
             {
                 return Kind.TableFile;
             }
@@ -95,7 +94,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
 
     private int TableFileInfo(string path)
     {
-        var info = TableFile.ReadInfoAsync(path).GetAwaiter().GetResult();
+        var info = TableFile.ReadInfo(File.ReadAllBytes(path), path);
         WriteLine(json =>
         {
             json.WriteStartObject();
@@ -149,7 +148,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
     private static (TableFileInfo Info, List<KeyValuePair<byte[], byte[]>> Objects) ReadTableFile(string path)
     {
         var bytes = File.ReadAllBytes(path);
-        var header = TableFile.ReadInfoAsync(path).GetAwaiter().GetResult();
+        var header = TableFile.ReadInfo(bytes, path);
         return TableFile.Read(bytes, path, new RawCodec(header.KeyCodec), new RawCodec(header.ValueCodec), verify: true);
     }
 
@@ -307,7 +306,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
         {
             try
             {
-                var info = TableFile.ReadInfoAsync(path).GetAwaiter().GetResult();
+                var info = TableFile.ReadInfo(File.ReadAllBytes(path), path);
                 return new(info.KeyCodec, info.ValueCodec);
             }
             catch (TableFileException)

@@ -24,7 +24,6 @@ internal sealed class Journal : IDisposable
     private readonly Lock _durableGate = new();
     private bool _flushing;
     private ManualResetEventSlim _round = NewRound();
-    private byte[] _record = new byte[256];
     private readonly Timer? _timer;
     // Records are gathered in _pending and written at the segment's end with positional writes; no FileStream, whose
     // handle cannot be shared with an fsync running beside appends.
@@ -205,33 +204,28 @@ internal sealed class Journal : IDisposable
     {
         lock (_append)
         {
-            // The whole record goes to the stream in one write: header, payload, trailer.
+            // The record is built where it will be written from: in the pending buffer, or alone when larger than it.
             var length = HeaderLength + payload.Length + TrailerLength;
-            if (_record.Length < length)
+            if (_pendingLength + length > PendingCapacity)
             {
-                _record = new byte[Math.Max(length, _record.Length * 2)];
+                WritePending();
             }
 
-            var record = _record.AsSpan(0, length);
+            var alone = length > PendingCapacity;
+            var record = alone ? new byte[length] : _pending.AsSpan(_pendingLength, length);
             var sequence = _nextSequence++;
             BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
             BinaryPrimitives.WriteUInt32LittleEndian(record[4..], ~(uint)payload.Length);
             BinaryPrimitives.WriteInt64LittleEndian(record[8..], sequence);
             payload.CopyTo(record[HeaderLength..]);
             BinaryPrimitives.WriteUInt32LittleEndian(record[(HeaderLength + payload.Length)..], Checksum(record[8..HeaderLength], payload));
-            if (_pendingLength + length > PendingCapacity)
-            {
-                WritePending();
-            }
-
-            if (length > PendingCapacity)
+            if (alone)
             {
                 RandomAccess.Write(_file, record, _fileLength);
                 _fileLength += length;
             }
             else
             {
-                record.CopyTo(_pending.AsSpan(_pendingLength));
                 _pendingLength += length;
             }
 

@@ -381,10 +381,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         ThrowIfReleased();
         _buffer.ResetWrittenCount();
-        _buffer.Write([JournalEntries.KeyState]);
-        WriteFramed(keyCodec, key);
-        WriteInt32(_buffer, 1);
-        WriteFramed(valueCodec, value);
+        WriteKeyState(key, new ReadOnlySpan<TValue>(in value));
         return journal.Append(_buffer.WrittenSpan);
     }
 
@@ -417,9 +414,10 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     }
 
     /// <summary>The key and all its values now (none when it is gone): replaying it sets the key to exactly this.</summary>
-    private void WriteKeyState(TKey key)
+    private void WriteKeyState(TKey key) => WriteKeyState(key, inner.LookupInBatch(key));
+
+    private void WriteKeyState(TKey key, ReadOnlySpan<TValue> values)
     {
-        var values = inner.LookupInBatch(key);
         _buffer.Write([JournalEntries.KeyState]);
         WriteFramed(keyCodec, key);
         WriteInt32(_buffer, values.Length);

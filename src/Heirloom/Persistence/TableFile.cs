@@ -19,7 +19,8 @@ public static class TableFile
     /// <summary>The format version written.</summary>
     public const int Version = 1;
 
-    private static readonly byte[] Magic = "HEIRLOOM"u8.ToArray();
+    /// <summary>The bytes every table file starts with.</summary>
+    internal static ReadOnlySpan<byte> Magic => "HEIRLOOM"u8;
     private const int ChecksumLength = 32;
 
     /// <summary>Saves a table (the caller needs read access).</summary>
@@ -101,10 +102,12 @@ public static class TableFile
     /// <exception cref="TableFileException">Not a table file, truncated, or an unknown version.</exception>
     public static async Task<TableFileInfo> ReadInfoAsync(string path)
     {
-        var bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
-        var (info, _) = ParseHeader(bytes, path);
-        return info;
+        return ReadInfo(await File.ReadAllBytesAsync(path).ConfigureAwait(false), path);
     }
+
+    /// <summary>Parses a file's header from its bytes.</summary>
+    /// <exception cref="TableFileException">Not a table file, truncated, or an unknown version.</exception>
+    internal static TableFileInfo ReadInfo(byte[] bytes, string path) => ParseHeader(bytes, path).Info;
 
     /// <summary>
     /// Loads a table file into a new table owned by the calling process (or the node, outside any process). The heir
@@ -156,7 +159,7 @@ public static class TableFile
         }
 
         var bodyEnd = bytes.Length - ChecksumLength;
-        if (verify && !SHA256.HashData(bytes.AsSpan(0, bodyEnd)).AsSpan().SequenceEqual(bytes.AsSpan(bodyEnd)))
+        if (verify && !IsIntact(bytes))
         {
             throw new TableFileException(TableFileError.ChecksumMismatch, $"{path}: the contents do not match the file's checksum; the file is corrupt.");
         }

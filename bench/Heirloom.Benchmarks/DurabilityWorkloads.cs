@@ -8,7 +8,8 @@ namespace Heirloom.Benchmarks;
 /// <summary>
 /// The durability measures, all in one run on one machine: durable insert per fsync policy against in-memory insert,
 /// group commit with 1, 8 and 64 writers under fsync Always, recovery of a million records, and a snapshot of a
-/// million records while writers run. Usage: <c>durability</c>. Files go to the system's temporary directory.
+/// million records while writers run. Usage: <c>durability [insert] [group-commit] [recovery] [snapshot]</c> (default
+/// all four). Files go to the system's temporary directory.
 /// </summary>
 internal static class DurabilityWorkloads
 {
@@ -16,19 +17,61 @@ internal static class DurabilityWorkloads
     private const int Million = 1_000_000;
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(3);
 
-    public static async Task<int> RunAsync()
+    public static async Task<int> RunAsync(string[] sections)
     {
+        string[] known = ["insert", "group-commit", "recovery", "snapshot"];
+        if (sections.Except(known).FirstOrDefault() is { } unknown)
+        {
+            Console.Error.WriteLine($"Unknown section '{unknown}'; the sections are {string.Join(", ", known)}.");
+            return 2;
+        }
+
+        bool Runs(string section) => sections.Length == 0 || sections.Contains(section);
+
         Console.WriteLine($"Heirloom durability, {Environment.ProcessorCount} cores, {RuntimeVersion()}, files in {Path.GetTempPath()}");
         Console.WriteLine();
         Console.WriteLine("| measure | result | goal | met |");
         Console.WriteLine("|---|---|---|---|");
 
+        if (Runs("insert"))
+        {
+            InsertRows();
+        }
+
+        if (Runs("group-commit"))
+        {
+            GroupCommitRows();
+        }
+
+        if (Runs("recovery"))
+        {
+            var (journalOnly, fromSnapshot) = await RecoveryMillisecondsAsync();
+            Row("recover 1M records from the journal", $"{journalOnly:F0} ms", "<= 1000 ms", journalOnly <= 1000);
+            Row("recover 1M records from a snapshot", $"{fromSnapshot:F0} ms", "<= 1000 ms", fromSnapshot <= 1000);
+        }
+
+        if (Runs("snapshot"))
+        {
+            var (snapshot, before, during) = await SnapshotWhileWritingAsync();
+            Row("snapshot 1M records while 2 writers run", $"{snapshot:F0} ms", "(reported)", null);
+            Row("writers' rate during the snapshot", $"{during:N0} /s ({during / before:P0} of before)", "writers never stop", during > 0);
+        }
+
+        return 0;
+    }
+
+    private static void InsertRows()
+    {
         var memory = TableWorkloads.Median5(() => InsertNanoseconds(durability: null));
         var none = TableWorkloads.Median5(() => InsertNanoseconds(FsyncPolicy.None));
         var everySecond = TableWorkloads.Median5(() => InsertNanoseconds(FsyncPolicy.EverySecond));
         Row("insert, in memory", $"{memory:F0} ns", "", null);
         Row("insert, durable, fsync None", $"{none:F0} ns ({none / memory:F2}x in memory)", "", null);
         Row("insert, durable, fsync EverySecond", $"{everySecond:F0} ns ({everySecond / memory:F2}x in memory)", "<= 3x in memory", everySecond <= 3 * memory);
+    }
+
+    private static void GroupCommitRows()
+    {
 
         var one = WritersPerSecond(1);
         var eight = WritersPerSecond(8);
@@ -36,15 +79,6 @@ internal static class DurabilityWorkloads
         Row("insert, fsync Always, 1 writer", $"{one:N0} /s", "", null);
         Row("insert, fsync Always, 8 writers", $"{eight:N0} /s ({eight / one:F1}x 1 writer)", "", null);
         Row("insert, fsync Always, 64 writers", $"{sixtyFour:N0} /s ({sixtyFour / one:F1}x 1 writer)", ">= 20x 1 writer", sixtyFour >= 20 * one);
-
-        var (journalOnly, fromSnapshot) = await RecoveryMillisecondsAsync();
-        Row("recover 1M records from the journal", $"{journalOnly:F0} ms", "<= 1000 ms", journalOnly <= 1000);
-        Row("recover 1M records from a snapshot", $"{fromSnapshot:F0} ms", "<= 1000 ms", fromSnapshot <= 1000);
-
-        var (snapshot, before, during) = await SnapshotWhileWritingAsync();
-        Row("snapshot 1M records while 2 writers run", $"{snapshot:F0} ms", "(reported)", null);
-        Row("writers' rate during the snapshot", $"{during:N0} /s ({during / before:P0} of before)", "writers never stop", during > 0);
-        return 0;
     }
 
     private static void Row(string measure, string result, string goal, bool? met) =>

@@ -10,7 +10,7 @@ if (args.Length > 0 && args[0] == "compare")
 
 if (args.Length > 0 && args[0] == "durability")
 {
-    return await DurabilityWorkloads.RunAsync();
+    return await DurabilityWorkloads.RunAsync(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(SideBySide).Assembly).Run(args);

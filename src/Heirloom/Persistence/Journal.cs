@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Numerics;
 using Microsoft.Win32.SafeHandles;
 
@@ -200,40 +201,44 @@ internal sealed class Journal : IDisposable
         return file;
     }
 
-    /// <summary>Appends a record; returns its sequence.</summary>
+    /// <summary>
+    /// The lock appends are made under. A durable table's store holds it while it changes memory and appends the
+    /// change's record, so the journal's order is the table's, with one lock per write.
+    /// </summary>
+    public Lock WriteLock => _append;
+
+    /// <summary>Appends a record, holding <see cref="WriteLock"/>; returns its sequence.</summary>
     public long Append(ReadOnlySpan<byte> payload)
     {
-        lock (_append)
+        Debug.Assert(_append.IsHeldByCurrentThread, "Append is called holding WriteLock.");
+        // The record is built where it will be written from: in the pending buffer, or alone when larger than it.
+        var length = HeaderLength + payload.Length + TrailerLength;
+        if (_pendingLength + length > PendingCapacity)
         {
-            // The record is built where it will be written from: in the pending buffer, or alone when larger than it.
-            var length = HeaderLength + payload.Length + TrailerLength;
-            if (_pendingLength + length > PendingCapacity)
-            {
-                WritePending();
-            }
-
-            var alone = length > PendingCapacity;
-            var record = alone ? new byte[length] : _pending.AsSpan(_pendingLength, length);
-            var sequence = _nextSequence++;
-            BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(record[4..], ~(uint)payload.Length);
-            BinaryPrimitives.WriteInt64LittleEndian(record[8..], sequence);
-            payload.CopyTo(record[HeaderLength..]);
-            BinaryPrimitives.WriteUInt32LittleEndian(record[(HeaderLength + payload.Length)..], Checksum(record[8..HeaderLength], payload));
-            if (alone)
-            {
-                RandomAccess.Write(_file, record, _fileLength);
-                _fileLength += length;
-            }
-            else
-            {
-                _pendingLength += length;
-            }
-
-            _writtenSequence = sequence;
-            Volatile.Write(ref _segmentBytes, _segmentBytes + length);
-            return sequence;
+            WritePending();
         }
+
+        var alone = length > PendingCapacity;
+        var record = alone ? new byte[length] : _pending.AsSpan(_pendingLength, length);
+        var sequence = _nextSequence++;
+        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], ~(uint)payload.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(record[8..], sequence);
+        payload.CopyTo(record[HeaderLength..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[(HeaderLength + payload.Length)..], Checksum(record[8..HeaderLength], payload));
+        if (alone)
+        {
+            RandomAccess.Write(_file, record, _fileLength);
+            _fileLength += length;
+        }
+        else
+        {
+            _pendingLength += length;
+        }
+
+        _writtenSequence = sequence;
+        Volatile.Write(ref _segmentBytes, _segmentBytes + length);
+        return sequence;
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace Heirloom.Persistence;
 
 /// <summary>
 /// A durable table's storage: every write goes to the in-memory store and then, as the resulting state of each key it
-/// touched, to the journal, under one lock so the journal's order is the table's. A batch becomes one record, so it is
+/// touched, to the journal, under one lock (the journal's) so the journal's order is the table's. A batch becomes one record, so it is
 /// replayed whole or not at all. With <see cref="FsyncPolicy.Always"/> a write returns only once its record is on disk.
 /// <para>
 /// A snapshot never stops writers. It closes the journal segment at sequence S, then writes the live table as it reads
@@ -24,7 +24,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     : TableStore<TKey, TValue>
     where TKey : notnull
 {
-    private readonly Lock _lock = new();
+    // The journal's append lock: changing memory and appending the record happen under one lock.
+    private readonly Lock _lock = journal.WriteLock;
     private readonly ArrayBufferWriter<byte> _buffer = new();
     private HashSet<TKey>? _batchKeys;
     private bool _batchCleared;

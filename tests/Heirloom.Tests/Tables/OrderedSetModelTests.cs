@@ -12,17 +12,31 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
     [InlineData(200)]
     [InlineData(5_000)]
     [InlineData(50_000)]
-    public async Task Random_operations_match_a_sorted_dictionary(int keySpace)
+    public Task Random_operations_match_a_sorted_dictionary(int keySpace) =>
+        MatchesSortedDictionary(random => random.Next(keySpace), (random, key) => key + random.Next(keySpace / 10 + 1));
+
+    /// <summary>Long keys take a vectorised search; these span the whole range, extremes included.</summary>
+    [Theory]
+    [InlineData(200)]
+    [InlineData(50_000)]
+    public Task Random_operations_on_long_keys_across_the_whole_range_match_a_sorted_dictionary(int keySpace)
+    {
+        var keys = Enumerable.Range(0, keySpace).Select(i => (long)(((ulong)i * 0x9E3779B97F4A7C15UL) ^ (ulong)keySpace)).Concat([long.MinValue, long.MaxValue, 0, -1, 1]).ToArray();
+        return MatchesSortedDictionary(random => keys[random.Next(keys.Length)], (random, key) => Math.Max(key, keys[random.Next(keys.Length)]));
+    }
+
+    private async Task MatchesSortedDictionary<TKey>(Func<Random, TKey> nextKey, Func<Random, TKey, TKey> highFrom)
+        where TKey : struct, IComparable<TKey>
     {
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         var random = new Random(seed);
         await using var node = new Node();
-        var table = Table.New<int, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
-        var model = new SortedDictionary<int, int>();
+        var table = Table.New<TKey, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        var model = new SortedDictionary<TKey, int>();
         for (var step = 0; step < 60_000; step++)
         {
-            var key = random.Next(keySpace);
+            var key = nextKey(random);
             switch (random.Next(10))
             {
                 case < 4:
@@ -36,22 +50,22 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
                     Assert.Equal(model.TryGetValue(key, out var v) ? [v] : Array.Empty<int>(), table.Lookup(key));
                     break;
                 case 7:
-                    var expectedNext = model.Keys.Where(k => k > key).Cast<int?>().FirstOrDefault();
-                    Assert.Equal(expectedNext, table.TryNext(key, out var next) ? next : (int?)null);
+                    var expectedNext = model.Keys.Where(k => k.CompareTo(key) > 0).Cast<TKey?>().FirstOrDefault();
+                    Assert.Equal<TKey?>(expectedNext, table.TryNext(key, out var next) ? next : null);
                     break;
                 case 8:
-                    var expectedPrevious = model.Keys.Where(k => k < key).Cast<int?>().LastOrDefault();
-                    Assert.Equal(expectedPrevious, table.TryPrevious(key, out var previous) ? previous : (int?)null);
+                    var expectedPrevious = model.Keys.Where(k => k.CompareTo(key) < 0).Cast<TKey?>().LastOrDefault();
+                    Assert.Equal<TKey?>(expectedPrevious, table.TryPrevious(key, out var previous) ? previous : null);
                     break;
                 default:
                     if (random.Next(200) == 0)
                     {
                         Assert.Equal(model.Select(p => (p.Key, p.Value)), table.ToList().Select(p => (p.Key, p.Value)));
-                        Assert.Equal(model.Keys.Reverse(), table.FoldReverse(new List<int>(), (acc, k, _) => { acc.Add(k); return acc; }));
-                        var high = key + random.Next(keySpace / 10 + 1);
-                        Assert.Equal(model.Keys.Where(k => k >= key && k <= high), table.Range(key, high).Select(p => p.Key));
-                        Assert.Equal(model.Count == 0 ? null : (int?)model.Keys.First(), table.TryFirst(out var first) ? first : null);
-                        Assert.Equal(model.Count == 0 ? null : (int?)model.Keys.Last(), table.TryLast(out var last) ? last : null);
+                        Assert.Equal(model.Keys.Reverse(), table.FoldReverse(new List<TKey>(), (acc, k, _) => { acc.Add(k); return acc; }));
+                        var high = highFrom(random, key);
+                        Assert.Equal(model.Keys.Where(k => k.CompareTo(key) >= 0 && k.CompareTo(high) <= 0), table.Range(key, high).Select(p => p.Key));
+                        Assert.Equal<TKey?>(model.Count == 0 ? null : model.Keys.First(), table.TryFirst(out var first) ? first : null);
+                        Assert.Equal<TKey?>(model.Count == 0 ? null : model.Keys.Last(), table.TryLast(out var last) ? last : null);
                     }
 
                     break;
@@ -67,10 +81,11 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         await using var node = new Node();
-        var table = Table.New<int, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        var table = Table.New<long, long>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
 
-        // Multiples of 10 are stable; everything else churns, so leaves and inner nodes split all the time.
-        for (var k = 0; k < 100_000; k += 10)
+        // Multiples of 10 are stable; everything else churns, so leaves and inner nodes split all the time. Long keys,
+        // negative ones included, take the vectorised search.
+        for (long k = -50_000; k < 50_000; k += 10)
         {
             table.Insert(k, k);
         }
@@ -81,7 +96,7 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
             var random = new Random(seed + t);
             while (!stop.IsCancellationRequested)
             {
-                var key = random.Next(100_000);
+                var key = random.Next(100_000) - 50_000L;
                 if (key % 10 == 0)
                 {
                     continue;
@@ -101,7 +116,7 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
         var reader = new Random(seed + 7);
         for (var i = 0; i < 300_000; i++)
         {
-            var key = reader.Next(10_000) * 10;
+            var key = (reader.Next(10_000) * 10L) - 50_000;
             Assert.True(table.TryGetValue(key, out var value) && value == key, $"stable key {key} not found");
             if (i % 50_000 == 0)
             {

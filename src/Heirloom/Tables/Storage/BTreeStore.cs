@@ -1,5 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Heirloom.Tables.Storage;
 
@@ -253,6 +255,11 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int LowerBound(TKey[] keys, int count, TKey key)
     {
+        if (typeof(TKey) == typeof(long) && _comparer is null && Vector256.IsHardwareAccelerated)
+        {
+            return LowerBoundInt64(Unsafe.As<long[]>(keys), count, Unsafe.As<TKey, long>(ref key));
+        }
+
         int low = 0, high = count;
         while (low < high)
         {
@@ -268,6 +275,39 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         }
 
         return low;
+    }
+
+    /// <summary>
+    /// Lower bound for long keys, by counting the keys below <paramref name="key"/> with vector compares. Its loads do
+    /// not depend on one another, so a node's cache lines are fetched together; a binary search waits for each probe's
+    /// line in turn, and in a tree larger than the cache those waits are most of an insert.
+    /// </summary>
+    private static int LowerBoundInt64(long[] keys, int count, long key)
+    {
+        ref var first = ref MemoryMarshal.GetArrayDataReference(keys);
+        var below = 0;
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var target = Vector512.Create(key);
+            for (; i + Vector512<long>.Count <= count; i += Vector512<long>.Count)
+            {
+                below += BitOperations.PopCount(Vector512.LessThan(Vector512.LoadUnsafe(ref first, (nuint)i), target).ExtractMostSignificantBits());
+            }
+        }
+
+        var target256 = Vector256.Create(key);
+        for (; i + Vector256<long>.Count <= count; i += Vector256<long>.Count)
+        {
+            below += BitOperations.PopCount(Vector256.LessThan(Vector256.LoadUnsafe(ref first, (nuint)i), target256).ExtractMostSignificantBits());
+        }
+
+        for (; i < count; i++)
+        {
+            below += Unsafe.Add(ref first, i) < key ? 1 : 0;
+        }
+
+        return below;
     }
 
     /// <summary>Which child of an inner node holds <paramref name="key"/>: separator i is the first key of child i + 1.</summary>

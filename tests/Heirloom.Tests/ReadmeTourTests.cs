@@ -1,4 +1,5 @@
 using Heirloom.Behaviours;
+using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
 using Heirloom.Tables.Management;
@@ -99,5 +100,27 @@ public sealed class ReadmeTourTests
         });
         var records = await Writer.Ready.Task.WaitAsync(TestKit.Patience);
         Assert.Equal("records", records.Name);
+    }
+
+    [Fact]
+    public async Task The_durable_table_tour_runs_as_written()
+    {
+        await using var node = new Node();
+        var directory = Directory.CreateTempSubdirectory("heirloom-readme-").FullName;
+        try
+        {
+            var durability = new DurabilityOptions(directory) { Fsync = FsyncPolicy.Always };
+            var sessions = DurableTable.Open<Guid, string>(node, new TableOptions { Name = "sessions" }, durability);
+            sessions.Insert(Guid.NewGuid(), "ada");
+            await DurableTable.SnapshotAsync(sessions);
+            sessions.Delete();
+            var reopened = DurableTable.Open<Guid, string>(node, new TableOptions { Name = "sessions" }, durability);
+            Assert.Equal(1, reopened.Count);
+            reopened.Delete();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }

@@ -87,7 +87,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             }
         }
 
-        return DurableFiles.IsSegment(path)
+        return DurableFiles.SegmentFirstSequence(path) is not null
             ? Kind.Segment
             : throw new ArgumentException($"{path} is neither a table file or snapshot (it does not start with HEIRLOOM) nor a journal segment (named journal-<first sequence>.log).");
     }

@@ -28,9 +28,6 @@ internal static partial class DurableFiles
     /// <summary>The snapshots, oldest first.</summary>
     public static List<(long Sequence, string Path)> Snapshots(string directory) => Numbered(directory, SnapshotPrefix, SnapshotExtension);
 
-    /// <summary>Whether a path names a journal segment or a snapshot, by its file name.</summary>
-    public static bool IsSegment(string path) => Parse(Path.GetFileName(path), SegmentPrefix, SegmentExtension) is not null;
-
     /// <summary>The first sequence a segment's name gives, or null when the name is not a segment's.</summary>
     public static long? SegmentFirstSequence(string path) => Parse(Path.GetFileName(path), SegmentPrefix, SegmentExtension);
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Heirloom.Behaviours;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Tables.Management;
+using Heirloom.Management;
 
 namespace Heirloom.Benchmarks;
 

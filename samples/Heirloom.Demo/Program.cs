@@ -3,7 +3,7 @@ using Heirloom.Behaviours;
 using Heirloom.Demo;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Tables.Management;
+using Heirloom.Management;
 
 DemoOptions? options;
 try
@@ -53,7 +53,7 @@ var chaos = Task.Run(async () =>
     for (var crash = 1; clock.Elapsed < options.Duration; crash++)
     {
         await Task.Delay(interval);
-        if (node.WhereIs("writer") is { } writer)
+        if (node.WhereIs("writer") is { IsNone: false } writer)
         {
             // Half the crashes are an exception inside the worker, half an untrappable kill from outside.
             if (random.Next(2) == 0)
@@ -68,7 +68,7 @@ var chaos = Task.Run(async () =>
             stats.WorkerCrashed();
         }
 
-        if (options.ManagerCrashEvery > 0 && crash % options.ManagerCrashEvery == 0 && node.WhereIs("table_manager") is { } manager)
+        if (options.ManagerCrashEvery > 0 && crash % options.ManagerCrashEvery == 0 && node.WhereIs("table_manager") is { IsNone: false } manager)
         {
             node.Exit(manager, ExitReason.Kill);
             stats.ManagerCrashed();

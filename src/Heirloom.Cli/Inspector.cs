@@ -25,14 +25,14 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
     {
         Kind.TableFile => TableFileInfo(path),
         Kind.Segment => SegmentInfo(path),
-        _ => DirectoryReport(path, verbose: false),
+        _ => DirectoryReport(path),
     });
 
     public int Verify(string path) => Guard(path, kind => kind switch
     {
         Kind.TableFile => VerifyTableFile(path),
         Kind.Segment => VerifySegment(path),
-        _ => DirectoryReport(path, verbose: true),
+        _ => DirectoryReport(path),
     });
 
     public int Dump(string path, string? keyCodec, string? valueCodec) => Guard(path, kind => kind switch
@@ -77,29 +77,25 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             throw new FileNotFoundException($"{path} does not exist.");
         }
 
-        Span<byte> start = stackalloc byte[TableFile.Magic.Length];
-        using (var file = File.OpenRead(path))
+        // A file named as a table file whose magic is damaged is a damaged table file, not a stranger.
+        if (TableFile.StartsAsTableFile(path) || path.EndsWith(".htab", StringComparison.Ordinal))
         {
-            // A file named as a table file whose magic is damaged is a damaged table file, not a stranger.
-            if ((file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.SequenceEqual(TableFile.Magic)) || path.EndsWith(".htab", StringComparison.Ordinal))
-            {
-                return Kind.TableFile;
-            }
+            return Kind.TableFile;
         }
 
-        return DurableFiles.SegmentFirstSequence(path) is not null
+        return JournalReader.TryGetFirstSequence(path, out _)
             ? Kind.Segment
             : throw new ArgumentException($"{path} is neither a table file or snapshot (it does not start with HEIRLOOM) nor a journal segment (named journal-<first sequence>.log).");
     }
 
     private int TableFileInfo(string path)
     {
-        var info = TableFile.ReadInfo(File.ReadAllBytes(path), path);
+        var info = TableFile.ReadInfo(path);
         WriteLine(json =>
         {
             json.WriteStartObject();
             json.WriteString("path", path);
-            json.WriteString("kind", info.JournalSequence > 0 || IsSnapshotName(path) ? "snapshot" : "table file");
+            json.WriteString("kind", info.JournalSequence > 0 || DurableDirectory.IsSnapshotName(path) ? "snapshot" : "table file");
             json.WriteNumber("version", info.Version);
             json.WriteString("type", info.Type.ToString());
             json.WriteString("access", info.Access.ToString());
@@ -117,14 +113,14 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
 
     private int VerifyTableFile(string path)
     {
-        var (info, objects) = ReadTableFile(path);
+        var (info, objects) = TableFile.ReadRaw(path);
         output.WriteLine($"{path}: ok, {objects.Count:N0} objects, checksum {info.Checksum[..16].ToLowerInvariant()}… matches");
         return 0;
     }
 
     private int DumpTableFile(string path)
     {
-        var (info, objects) = ReadTableFile(path);
+        var (info, objects) = TableFile.ReadRaw(path);
         var progress = new Progress("dump", new FileInfo(path).Length);
         long written = 0;
         foreach (var (key, value) in objects)
@@ -145,25 +141,17 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
         return 0;
     }
 
-    private static (TableFileInfo Info, List<KeyValuePair<byte[], byte[]>> Objects) ReadTableFile(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        var header = TableFile.ReadInfo(bytes, path);
-        return TableFile.Read(bytes, path, new RawCodec(header.KeyCodec), new RawCodec(header.ValueCodec), verify: true);
-    }
-
     private int SegmentInfo(string path)
     {
-        var first = DurableFiles.SegmentFirstSequence(path)!.Value;
-        var scan = ScanSegment(path, first, "info", (_, _) => { });
+        var scan = ReadSegment(path, "info", _ => { });
         WriteLine(json =>
         {
             json.WriteStartObject();
             json.WriteString("path", path);
             json.WriteString("kind", "journal segment");
-            json.WriteNumber("firstSequence", first);
+            json.WriteNumber("firstSequence", scan.FirstSequence);
             json.WriteNumber("records", scan.Records);
-            json.WriteNumber("lastSequence", first + scan.Records - 1);
+            json.WriteNumber("lastSequence", scan.LastSequence);
             json.WriteNumber("bytes", new FileInfo(path).Length);
             json.WriteNumber("tornBytes", scan.TornBytes);
             json.WriteEndObject();
@@ -173,9 +161,8 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
 
     private int VerifySegment(string path)
     {
-        var first = DurableFiles.SegmentFirstSequence(path)!.Value;
-        var scan = ScanSegment(path, first, "verify", (_, payload) => JournalEntries.Decode(payload));
-        output.WriteLine($"{path}: ok, records {first:N0} to {first + scan.Records - 1:N0}" +
+        var scan = ReadSegment(path, "verify", _ => { });
+        output.WriteLine($"{path}: ok, records {scan.FirstSequence:N0} to {scan.LastSequence:N0}" +
             (scan.TornBytes > 0 ? $"; a torn last write of {scan.TornBytes} bytes follows them (cut off when the table opens)" : ""));
         return 0;
     }
@@ -190,17 +177,15 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             valueCodec ??= known?.Value;
         }
 
-        var first = DurableFiles.SegmentFirstSequence(path)!.Value;
-        ScanSegment(path, first, "dump", (sequence, payload) =>
+        ReadSegment(path, "dump", record =>
         {
-            var batch = payload.Length > 0 && payload[0] == JournalEntries.Batch;
-            foreach (var entry in JournalEntries.Decode(payload))
+            foreach (var entry in record.Entries)
             {
                 WriteLine(json =>
                 {
                     json.WriteStartObject();
-                    json.WriteNumber("sequence", sequence);
-                    if (batch)
+                    json.WriteNumber("sequence", record.Sequence);
+                    if (record.IsBatch)
                     {
                         json.WriteBoolean("batch", true);
                     }
@@ -229,27 +214,26 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
         return 0;
     }
 
-    private SegmentScan ScanSegment(string path, long first, string what, SegmentRecordHandler onRecord)
+    private static JournalSegmentSummary ReadSegment(string path, string what, Action<JournalRecord> onRecord)
     {
         var progress = new Progress(what, new FileInfo(path).Length);
         long read = 0;
-        return Journal.Scan(path, first, allowTornTail: true, (sequence, payload) =>
+        return JournalReader.Read(path, allowTornTail: true, record =>
         {
-            onRecord(sequence, payload);
-            read += payload.Length + 20;
+            onRecord(record);
+            read += record.Bytes;
             progress.Report(read);
         });
     }
 
     /// <summary>Describes a durable table's directory: its snapshots, its segments, and what opening it would do.</summary>
-    private int DirectoryReport(string directory, bool verbose)
+    private int DirectoryReport(string directory)
     {
         var damaged = new List<string>();
         long? recoverFrom = null;
-        foreach (var (sequence, path) in DurableFiles.Snapshots(directory).AsEnumerable().Reverse())
+        foreach (var (sequence, path) in DurableDirectory.Snapshots(directory).Reverse())
         {
-            var bytes = File.ReadAllBytes(path);
-            var intact = TableFile.IsIntact(bytes);
+            var intact = TableFile.IsIntact(path);
             if (!intact)
             {
                 damaged.Add(path);
@@ -259,17 +243,17 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
                 recoverFrom ??= sequence;
             }
 
-            output.WriteLine($"{Path.GetFileName(path)}: snapshot to record {sequence:N0}, {bytes.Length:N0} bytes, {(intact ? "whole" : "DAMAGED (checksum mismatch)")}");
+            output.WriteLine($"{Path.GetFileName(path)}: snapshot to record {sequence:N0}, {new FileInfo(path).Length:N0} bytes, {(intact ? "whole" : "DAMAGED (checksum mismatch)")}");
         }
 
-        var segments = DurableFiles.Segments(directory);
+        var segments = DurableDirectory.Segments(directory);
         long last = 0;
         for (var i = 0; i < segments.Count; i++)
         {
             var (first, path) = segments[i];
             try
             {
-                var scan = Journal.Scan(path, first, allowTornTail: i == segments.Count - 1, verbose ? (_, payload) => JournalEntries.Decode(payload) : (_, _) => { });
+                var scan = JournalReader.Read(path, allowTornTail: i == segments.Count - 1);
                 var gap = i > 0 && first != last + 1 ? $", but record {last + 1:N0} was due: records are missing" : "";
                 if (gap.Length > 0)
                 {
@@ -302,11 +286,11 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
 
     private static KeyValuePair<string, string>? CodecsFromSnapshots(string directory)
     {
-        foreach (var (_, path) in DurableFiles.Snapshots(directory).AsEnumerable().Reverse())
+        foreach (var (_, path) in DurableDirectory.Snapshots(directory).Reverse())
         {
             try
             {
-                var info = TableFile.ReadInfo(File.ReadAllBytes(path), path);
+                var info = TableFile.ReadInfo(path);
                 return new(info.KeyCodec, info.ValueCodec);
             }
             catch (TableFileException)
@@ -317,8 +301,6 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
 
         return null;
     }
-
-    private static bool IsSnapshotName(string path) => Path.GetFileName(path).StartsWith("snapshot-", StringComparison.Ordinal);
 
     private void WriteLine(Action<Utf8JsonWriter> write)
     {

@@ -2,7 +2,7 @@ using Heirloom.Behaviours;
 using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Tables.Management;
+using Heirloom.Management;
 
 // The child of the SIGKILL crash test: writes batches of three records to a durable table with fsync Always, and
 // prints the number of each batch once the write has returned (is acknowledged), until it is killed. Snapshots are
@@ -49,7 +49,7 @@ while (true)
     await Task.Delay(random.Next(1, 5));
     foreach (var name in random.Next(3) switch { 0 => ["writer"], 1 => ["manager"], _ => new[] { "manager", "writer" } })
     {
-        if (node.WhereIs(name) is { } pid)
+        if (node.WhereIs(name) is { IsNone: false } pid)
         {
             node.Exit(pid, ExitReason.Kill);
         }

@@ -2,7 +2,7 @@ using Heirloom.Behaviours;
 using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Tables.Management;
+using Heirloom.Management;
 
 namespace Heirloom.Tests;
 
@@ -55,7 +55,7 @@ public sealed class ReadmeTourTests
             var (child, monitor) = ctx.SpawnMonitor(_ => throw new InvalidOperationException("boom"));
             var down = (Down)await ctx.ReceiveAsync(m => m is Down);
             Assert.Equal("boom", down.Reason.Exception!.Message);
-            node.WhereIs("echo")!.Value.Send((ctx.Self, "hello"));
+            node.WhereIs("echo").Send((ctx.Self, "hello"));
             return await ctx.ReceiveAsync(TimeSpan.FromSeconds(1));
         });
         Assert.Equal("HELLO", hello);

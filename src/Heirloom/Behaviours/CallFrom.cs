@@ -23,7 +23,7 @@ public sealed class CallFrom
     /// <summary>The monitor the calling process holds on the server for this call.</summary>
     internal MonitorRef Monitor { get; init; }
 
-    /// <summary>The calling process; <c>default(Pid)</c> when the call came from outside any process.</summary>
+    /// <summary>The calling process; <see cref="Pid.None"/> when the call came from outside any process.</summary>
     public Pid Caller { get; }
 
     /// <summary>Sends the reply.</summary>

@@ -136,7 +136,7 @@ public abstract partial class GenServer
                 return (castResult.StopReason, castResult.ContinueWith);
             case StopRequest request:
                 return (request.Reason, null);
-            case Exit exit when exit.From == ctx.Parent || exit.From.IsNone:
+            case ExitSignal exit when exit.From == ctx.Parent || exit.From.IsNone:
                 // The parent (supervisor) or the node stopping a trapping server: terminate, then exit with its reason.
                 return (exit.Reason, null);
             default:
@@ -164,7 +164,7 @@ public abstract partial class GenServer
         message is CallFrom.CallReply reply && reply.From == state;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<object?> CallFromProcessAsync(ProcessContext caller, ProcessContext target, object request, TimeSpan timeout)
+    private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, object request, TimeSpan timeout)
     {
         var from = new CallFrom(caller.Self) { Monitor = caller.MonitorCall(target) };
         target.Deliver(new CallRequest(request, from));

@@ -48,7 +48,7 @@ public abstract partial class GenServer
     protected internal virtual ValueTask<ServerResult> HandleCastAsync(object message) =>
         throw new InvalidOperationException($"{GetType().Name} does not handle the cast {message}.");
 
-    /// <summary>Handles any other message: monitors' <see cref="Down"/>, trapped <see cref="Exit"/>s, plain sends.
+    /// <summary>Handles any other message: monitors' <see cref="Down"/>, trapped <see cref="ExitSignal"/>s, plain sends.
     /// Default: ignore it.</summary>
     /// <param name="message">The message.</param>
     protected internal virtual ValueTask<ServerResult> HandleInfoAsync(object message) => ValueTask.FromResult(ServerResult.Ok);
@@ -66,7 +66,7 @@ public abstract partial class GenServer
     /// <param name="node">The node to start it on.</param>
     /// <param name="factory">Creates the server object, in the new process.</param>
     /// <param name="options">Name and start timeout.</param>
-    /// <returns>The server's pid, or <c>default(Pid)</c> when init returned <see cref="InitResult.Ignore"/>.</returns>
+    /// <returns>The server's pid, or <see cref="Pid.None"/> when init returned <see cref="InitResult.Ignore"/>.</returns>
     /// <exception cref="GenServerStartException">Init threw, returned a stop, or timed out.</exception>
     /// <exception cref="NameTakenException">The name in <paramref name="options"/> is taken.</exception>
     public static Task<Pid> StartAsync(Node node, Func<GenServer> factory, GenServerOptions? options = null)
@@ -80,7 +80,7 @@ public abstract partial class GenServer
     /// <param name="parent">The calling process, which becomes the server's parent.</param>
     /// <param name="factory">Creates the server object, in the new process.</param>
     /// <param name="options">Name and start timeout.</param>
-    /// <returns>The server's pid, or <c>default(Pid)</c> when init returned <see cref="InitResult.Ignore"/>.</returns>
+    /// <returns>The server's pid, or <see cref="Pid.None"/> when init returned <see cref="InitResult.Ignore"/>.</returns>
     /// <exception cref="GenServerStartException">Init threw, returned a stop, or timed out.</exception>
     /// <exception cref="NameTakenException">The name in <paramref name="options"/> is taken.</exception>
     public static Task<Pid> StartLinkAsync(ProcessContext parent, Func<GenServer> factory, GenServerOptions? options = null)
@@ -106,7 +106,10 @@ public abstract partial class GenServer
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(message);
-        node.WhereIs(name)?.Send(new CastRequest(message));
+        if (node.WhereIs(name) is { IsNone: false } server)
+        {
+            server.Send(new CastRequest(message));
+        }
     }
 
     /// <summary>
@@ -124,7 +127,7 @@ public abstract partial class GenServer
         ArgumentNullException.ThrowIfNull(request);
         var target = server.Resolve();
         var wait = timeout ?? DefaultCallTimeout;
-        return ProcessContext.Current is { } caller && caller.Node == target.Node
+        return Process.Current is { } caller && caller.Node == target.Node
             ? CallFromProcessAsync(caller, target, request, wait)
             : CallFromOutsideAsync(server, request, wait);
     }
@@ -138,8 +141,7 @@ public abstract partial class GenServer
     public static ValueTask<object?> CallAsync(Node node, string name, object request, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(node);
-        var pid = node.WhereIs(name);
-        return pid is { } server
+        return node.WhereIs(name) is { IsNone: false } server
             ? CallAsync(server, request, timeout)
             : ValueTask.FromException<object?>(new CallFailedException(default, ExitReason.NoProc));
     }

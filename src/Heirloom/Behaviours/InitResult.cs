@@ -5,7 +5,7 @@ namespace Heirloom.Behaviours;
 /// <summary>
 /// How <see cref="GenServer.InitAsync"/> ends: started (<c>{ok, State}</c>), started with a continue step,
 /// refusing to start with a reason (<c>{stop, Reason}</c>: the start fails), or <c>ignore</c> (no server;
-/// the start returns <c>default(Pid)</c> and a supervisor does not restart it). Throwing fails the start too.
+/// the start returns <see cref="Pid.None"/> and a supervisor does not restart it). Throwing fails the start too.
 /// </summary>
 public readonly struct InitResult
 {
@@ -19,7 +19,7 @@ public readonly struct InitResult
     /// <summary>Started; the server waits for messages.</summary>
     public static InitResult Ok => default;
 
-    /// <summary>Not started and not an error: the start returns <c>default(Pid)</c>.</summary>
+    /// <summary>Not started and not an error: the start returns <see cref="Pid.None"/>.</summary>
     public static InitResult Ignore => new(IgnoreKind, null, null);
 
     internal const int IgnoreKind = 1;

@@ -33,7 +33,7 @@ public static class Supervisor
     /// <summary>Adds a child spec and starts the child.</summary>
     /// <param name="supervisor">The supervisor.</param>
     /// <param name="spec">The child's spec.</param>
-    /// <returns>The child's pid, or <c>default(Pid)</c> when its start returned ignore (the spec is kept).</returns>
+    /// <returns>The child's pid, or <see cref="Pid.None"/> when its start returned ignore (the spec is kept).</returns>
     /// <exception cref="SupervisorException">Running, AlreadyPresent, WrongStrategy, InvalidSpec or StartFailed.</exception>
     public static Task<Pid> StartChildAsync(Pid supervisor, ChildSpec spec)
     {

@@ -6,6 +6,6 @@ namespace Heirloom.Behaviours;
 /// <param name="Pid">The supervisor.</param>
 /// <param name="Event">What happened.</param>
 /// <param name="ChildId">The child's id; null for a SimpleOneForOne child or the supervisor itself.</param>
-/// <param name="Child">The child's pid (the new one for a restart); <c>default(Pid)</c> when there is none.</param>
+/// <param name="Child">The child's pid (the new one for a restart); <see cref="Pid.None"/> when there is none.</param>
 /// <param name="Reason">The child's exit reason, or why a start failed.</param>
 public sealed record SupervisorReport(Pid Pid, SupervisorEvent Event, string? ChildId, Pid Child, ExitReason Reason) : NodeReport(Pid);

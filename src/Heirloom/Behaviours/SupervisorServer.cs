@@ -57,7 +57,7 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
     {
         switch (message)
         {
-            case Exit exit when Find(exit.From) is { } child:
+            case ExitSignal exit when Find(exit.From) is { } child:
                 return await OnChildExitAsync(child, exit.Reason);
             case TryAgainRestart retry when _children.Contains(retry.Child) && retry.Child.Pid.IsNone:
                 return await RestartAsync(retry.Child);
@@ -347,7 +347,7 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
             await ctx.ReceiveAsync(IsDown);
         }
 
-        await ctx.ReceiveAsync(m => m is Exit e && e.From == pid, TimeSpan.Zero);
+        await ctx.ReceiveAsync(m => m is ExitSignal e && e.From == pid, TimeSpan.Zero);
     }
 
     private Child? Find(Pid pid) => pid.IsNone ? null : _children.Find(c => c.Pid == pid);

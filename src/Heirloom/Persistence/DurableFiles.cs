@@ -31,6 +31,9 @@ internal static partial class DurableFiles
     /// <summary>The first sequence a segment's name gives, or null when the name is not a segment's.</summary>
     public static long? SegmentFirstSequence(string path) => Parse(Path.GetFileName(path), SegmentPrefix, SegmentExtension);
 
+    /// <summary>The last journal sequence a snapshot includes, from its file name; null when the name is not a snapshot's.</summary>
+    public static long? SnapshotSequence(string path) => Parse(Path.GetFileName(path), SnapshotPrefix, SnapshotExtension);
+
     /// <summary>
     /// Makes the directory's entries (a rename, a new or deleted file) durable. A file's own fsync does not cover its
     /// name; on Linux the directory has to be fsynced too. Windows has no such call, and NTFS journals names itself.

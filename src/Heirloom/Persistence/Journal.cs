@@ -18,6 +18,9 @@ internal sealed class Journal : IDisposable
     private const int HeaderLength = 16;
     private const int TrailerLength = 4;
 
+    /// <summary>What a record takes in the file besides its payload.</summary>
+    internal const int FramingLength = HeaderLength + TrailerLength;
+
     private readonly string _directory;
     private readonly Lock _append = new();
     // Guards _flushing and _round. Waiters for durability block on the current round's task, which the flush ending it
@@ -141,7 +144,7 @@ internal sealed class Journal : IDisposable
     /// damage throws.
     /// </summary>
     /// <exception cref="JournalCorruptedException">The segment is damaged.</exception>
-    public static SegmentScan Scan(string path, long firstSequence, bool allowTornTail, SegmentRecordHandler onRecord)
+    public static JournalSegmentSummary Scan(string path, long firstSequence, bool allowTornTail, JournalRecordHandler onRecord)
     {
         var bytes = File.ReadAllBytes(path);
         long offset = 0, sequence = firstSequence;
@@ -156,7 +159,7 @@ internal sealed class Journal : IDisposable
                     throw new JournalCorruptedException(path, offset, problem);
                 }
 
-                return new SegmentScan(sequence - firstSequence, offset, bytes.Length - offset);
+                return new JournalSegmentSummary(firstSequence, sequence - firstSequence, offset, bytes.Length - offset);
             }
 
             onRecord(sequence, payload);
@@ -164,7 +167,7 @@ internal sealed class Journal : IDisposable
             offset = next;
         }
 
-        return new SegmentScan(sequence - firstSequence, offset, 0);
+        return new JournalSegmentSummary(firstSequence, sequence - firstSequence, offset, 0);
     }
 
     /// <summary>

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using Heirloom.Tables;
 using Heirloom.Tables.Storage;
 
@@ -45,11 +43,13 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     public override bool IsFixed => inner.IsFixed;
 
+    public override StoreCapabilities Capabilities => inner.Capabilities | StoreCapabilities.Journaled;
+
     /// <summary>Applies one journal record to a store, during recovery.</summary>
     public static void Replay(TableStore<TKey, TValue> store, ReadOnlySpan<byte> record, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
     {
-        var position = 0;
-        ReplayEntry(store, record, ref position, keyCodec, valueCodec);
+        var replay = new StoreReplay<TKey, TValue>(store, keyCodec, valueCodec);
+        JournalRecordFormat.Decode(record, ref replay);
     }
 
     public override bool TryGetValue(TKey key, out TValue value) => inner.TryGetValue(key, out value);
@@ -63,6 +63,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     public override TValue[] LookupInBatch(TKey key) => inner.LookupInBatch(key);
 
     public override IEnumerable<KeyValuePair<TKey, TValue>> Enumerate(bool reverse) => inner.Enumerate(reverse);
+
+    public override IEnumerable<KeyValuePair<TKey, TValue>> Range(TKey from, TKey to) => inner.Range(from, to);
 
     public override bool TryFirst(out TKey key) => inner.TryFirst(out key);
 
@@ -390,7 +392,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         ThrowIfReleased();
         _buffer.ResetWrittenCount();
-        _buffer.Write([JournalEntries.Cleared]);
+        JournalRecordFormat.WriteCleared(_buffer);
         return journal.Append(_buffer.WrittenSpan);
     }
 
@@ -398,11 +400,10 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         ThrowIfReleased();
         _buffer.ResetWrittenCount();
-        _buffer.Write([JournalEntries.Batch]);
-        WriteInt32(_buffer, _batchKeys!.Count + (_batchCleared ? 1 : 0));
+        JournalRecordFormat.WriteBatchHeader(_buffer, _batchKeys!.Count + (_batchCleared ? 1 : 0));
         if (_batchCleared)
         {
-            _buffer.Write([JournalEntries.Cleared]);
+            JournalRecordFormat.WriteCleared(_buffer);
         }
 
         foreach (var key in _batchKeys)
@@ -417,26 +418,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     /// <summary>The key and all its values now (none when it is gone): replaying it sets the key to exactly this.</summary>
     private void WriteKeyState(TKey key) => WriteKeyState(key, inner.LookupInBatch(key));
 
-    private void WriteKeyState(TKey key, ReadOnlySpan<TValue> values)
-    {
-        _buffer.Write([JournalEntries.KeyState]);
-        WriteFramed(keyCodec, key);
-        WriteInt32(_buffer, values.Length);
-        foreach (var value in values)
-        {
-            WriteFramed(valueCodec, value);
-        }
-    }
-
-    /// <summary>A codec's bytes behind their length, written in place: the length is patched in after the codec ran.</summary>
-    private void WriteFramed<T>(ICodec<T> codec, T item)
-    {
-        var lengthAt = _buffer.WrittenCount;
-        WriteInt32(_buffer, 0);
-        codec.Write(_buffer, item);
-        var length = _buffer.WrittenCount - lengthAt - 4;
-        BinaryPrimitives.WriteInt32LittleEndian(MemoryMarshal.AsMemory(_buffer.WrittenMemory).Span[lengthAt..], length);
-    }
+    private void WriteKeyState(TKey key, ReadOnlySpan<TValue> values) =>
+        JournalRecordFormat.WriteKeyState(_buffer, keyCodec, key, valueCodec, values);
 
     private void Acknowledge(long sequence)
     {
@@ -446,41 +429,5 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         }
 
         SnapshotIfDue();
-    }
-
-    private static void WriteInt32(IBufferWriter<byte> writer, int value)
-    {
-        BinaryPrimitives.WriteInt32LittleEndian(writer.GetSpan(4), value);
-        writer.Advance(4);
-    }
-
-    private static void ReplayEntry(TableStore<TKey, TValue> store, ReadOnlySpan<byte> record, ref int position, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
-    {
-        switch (record[position++])
-        {
-            case JournalEntries.KeyState:
-                var key = keyCodec.Read(JournalEntries.Framed(record, ref position));
-                var count = JournalEntries.ReadInt32(record, ref position);
-                store.Take(key);
-                for (var i = 0; i < count; i++)
-                {
-                    store.Insert(key, valueCodec.Read(JournalEntries.Framed(record, ref position)));
-                }
-
-                break;
-            case JournalEntries.Cleared:
-                store.Release();
-                break;
-            case JournalEntries.Batch:
-                var entries = JournalEntries.ReadInt32(record, ref position);
-                for (var i = 0; i < entries; i++)
-                {
-                    ReplayEntry(store, record, ref position, keyCodec, valueCodec);
-                }
-
-                break;
-            default:
-                throw new InvalidDataException($"Unknown journal entry kind {record[position - 1]}.");
-        }
     }
 }

@@ -105,6 +105,38 @@ public static class TableFile
         return ReadInfo(await File.ReadAllBytesAsync(path).ConfigureAwait(false), path);
     }
 
+    /// <summary>Reads a file's header and checksum without loading it.</summary>
+    /// <param name="path">The file.</param>
+    /// <exception cref="TableFileException">Not a table file, truncated, or an unknown version.</exception>
+    public static TableFileInfo ReadInfo(string path) => ReadInfo(File.ReadAllBytes(path), path);
+
+    /// <summary>Whether a file starts as a table file (or snapshot) does, whatever state the rest is in.</summary>
+    /// <param name="path">The file.</param>
+    public static bool StartsAsTableFile(string path)
+    {
+        Span<byte> start = stackalloc byte[Magic.Length];
+        using var file = File.OpenRead(path);
+        return file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.SequenceEqual(Magic);
+    }
+
+    /// <summary>Whether a file's contents match the checksum at its end: one that does is as it was written.</summary>
+    /// <param name="path">The file.</param>
+    public static bool IsIntact(string path) => IsIntact(File.ReadAllBytes(path));
+
+    /// <summary>
+    /// Reads and checks a whole file without its types: each object's key and value as their codec's bytes, with the
+    /// codec names the header gives. For tools that inspect or dump any table file or snapshot.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <exception cref="TableFileException">What is wrong with the file: bad or truncated, unknown version, checksum or count mismatch.</exception>
+    public static TableFileContents ReadRaw(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var header = ReadInfo(bytes, path);
+        var (info, objects) = Read(bytes, path, new RawCodec(header.KeyCodec), new RawCodec(header.ValueCodec), verify: true);
+        return new TableFileContents(info, objects);
+    }
+
     /// <summary>Parses a file's header from its bytes.</summary>
     /// <exception cref="TableFileException">Not a table file, truncated, or an unknown version.</exception>
     internal static TableFileInfo ReadInfo(byte[] bytes, string path) => ParseHeader(bytes, path).Info;

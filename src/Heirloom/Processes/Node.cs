@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
-using Heirloom.Tables;
 
 namespace Heirloom.Processes;
 
 /// <summary>
-/// A running node: it owns processes, their registered names and (later) tables. Several nodes may live in one
+/// A running node: it owns processes and their registered names; the layers above (tables) attach to it as services. Several nodes may live in one
 /// OS process. Disposing the node stops every process: each is told to exit with <see cref="ExitReason.Shutdown"/>,
 /// processes spawned from outside any process (the roots of supervision trees) first, newest first; the node then
 /// waits, bounded by <see cref="ShutdownTimeout"/>, and kills what is left.
@@ -13,7 +12,8 @@ public sealed class Node : IAsyncDisposable
 {
     private static int s_nextId;
 
-    private readonly ConcurrentDictionary<long, ProcessContext> _processes = new();
+    private readonly ConcurrentDictionary<long, Process> _processes = new();
+    private readonly ConcurrentDictionary<Type, INodeService> _services = new();
     private long _nextSerial;
     private long _nextMonitorRef;
     private int _disposed;
@@ -33,18 +33,15 @@ public sealed class Node : IAsyncDisposable
     /// </summary>
     public event EventHandler<NodeReport>? Reported;
 
-    /// <summary>The node's tables, and its named tables by name.</summary>
-    public TableRegistry Tables { get; } = new();
-
     /// <summary>How many processes are alive.</summary>
     public int ProcessCount => _processes.Count;
 
-    internal ConcurrentDictionary<string, ProcessContext> Names { get; } = new(StringComparer.Ordinal);
+    internal ConcurrentDictionary<string, Process> Names { get; } = new(StringComparer.Ordinal);
 
     // Processes waiting for a name's next registration; guarded by lock (_nameWatchers).
-    private readonly Dictionary<string, List<ProcessContext>> _nameWatchers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Process>> _nameWatchers = new(StringComparer.Ordinal);
 
-    internal void WatchName(string name, ProcessContext watcher)
+    internal void WatchName(string name, Process watcher)
     {
         lock (_nameWatchers)
         {
@@ -60,9 +57,9 @@ public sealed class Node : IAsyncDisposable
         }
     }
 
-    internal void OnRegistered(string name, ProcessContext process)
+    internal void OnRegistered(string name, Process process)
     {
-        List<ProcessContext>? watchers;
+        List<Process>? watchers;
         lock (_nameWatchers)
         {
             _nameWatchers.Remove(name, out watchers);
@@ -92,13 +89,18 @@ public sealed class Node : IAsyncDisposable
     public void Send(string name, object message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var pid = WhereIs(name) ?? throw new NoProcessException(default, $"No process is registered as '{name}'.");
+        var pid = WhereIs(name);
+        if (pid.IsNone)
+        {
+            throw new NoProcessException(Pid.None, $"No process is registered as '{name}'.");
+        }
+
         pid.Send(message);
     }
 
     /// <summary>
     /// Sends an exit signal from outside any process, as <c>erlang:exit(Pid, Reason)</c>; the
-    /// <see cref="Processes.Exit"/> a trapping target receives carries <c>default(Pid)</c> as its sender.
+    /// <see cref="ExitSignal"/> a trapping target receives carries <see cref="Pid.None"/> as its sender.
     /// </summary>
     /// <param name="pid">The target.</param>
     /// <param name="reason">The signal's reason; <see cref="ExitReason.Kill"/> cannot be trapped.</param>
@@ -142,10 +144,10 @@ public sealed class Node : IAsyncDisposable
 
     /// <summary>The process registered under a name, or null.</summary>
     /// <param name="name">The name.</param>
-    public Pid? WhereIs(string name)
+    public Pid WhereIs(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        return Names.TryGetValue(name, out var process) ? process.Self : null;
+        return Names.TryGetValue(name, out var process) ? process.Self : Pid.None;
     }
 
     /// <summary>The registered names and their processes, at this moment.</summary>
@@ -167,8 +169,9 @@ public sealed class Node : IAsyncDisposable
     /// <param name="pid">The process.</param>
     public Task<ExitReason> WhenExited(Pid pid) => pid.Resolve().WhenExited();
 
-    /// <summary>Stops every process (see <see cref="Node"/>) and waits for them, then deletes the tables left (those
-    /// the node kept or owned; a durable table closes its files, which stay). Calling it twice is harmless.</summary>
+    /// <summary>Stops every process (see <see cref="Node"/>) and waits for them, then stops the node's services (the
+    /// tables left, those the node kept or owned, are deleted; a durable table closes its files, which stay). Calling
+    /// it twice is harmless.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -186,20 +189,25 @@ public sealed class Node : IAsyncDisposable
             process.ReceiveExitSignal(default, ExitReason.Kill, fromLink: false);
         }
 
-        foreach (var table in Tables.All())
+        foreach (var service in _services.Values)
         {
-            table.ForceDelete();
+            service.OnNodeStopped();
         }
     }
 
-    internal Pid SpawnCore(Func<ProcessContext, Task> body, Pid parent, ProcessContext? link, ProcessContext? monitor, out MonitorRef monitorRef)
+    /// <summary>The node's instance of a service, created on first use.</summary>
+    internal TService GetService<TService>(Func<Node, TService> create)
+        where TService : class, INodeService =>
+        (TService)_services.GetOrAdd(typeof(TService), static (_, arguments) => arguments.create(arguments.node), (node: this, create));
+
+    internal Pid SpawnCore(Func<ProcessContext, Task> body, Pid parent, Process? link, Process? monitor, out MonitorRef monitorRef)
     {
         ArgumentNullException.ThrowIfNull(body);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var process = new ProcessContext(this, Interlocked.Increment(ref _nextSerial), body, parent);
+        var process = new Process(this, Interlocked.Increment(ref _nextSerial), body, parent);
         _processes[process.Serial] = process;
         monitorRef = default;
-        if (link is not null && !ProcessContext.TryLink(link, process))
+        if (link is not null && !Process.TryLink(link, process))
         {
             // The spawning process died before the child ran: the child dies with it, as in Erlang.
             process.Terminate(ExitReason.NoProc);
@@ -221,7 +229,7 @@ public sealed class Node : IAsyncDisposable
 
     internal MonitorRef NewMonitorRef() => new(Interlocked.Increment(ref _nextMonitorRef));
 
-    internal void Forget(ProcessContext process) => _processes.TryRemove(process.Serial, out _);
+    internal void Forget(Process process) => _processes.TryRemove(process.Serial, out _);
 
     internal void Report(NodeReport report)
     {
@@ -235,7 +243,7 @@ public sealed class Node : IAsyncDisposable
         }
     }
 
-    private static async Task StopAsync(ProcessContext[] processes, DateTime deadline)
+    private static async Task StopAsync(Process[] processes, DateTime deadline)
     {
         foreach (var process in processes)
         {

@@ -5,20 +5,25 @@ namespace Heirloom.Processes;
 /// node lives: two pids are equal only when they name the same process, even after it has exited.
 /// </summary>
 /// <remarks>
-/// A pid holds a reference to its process so that sending costs no lookup. The default value names no process;
-/// sending to it throws.
+/// A pid holds a reference to its process so that sending costs no lookup. <see cref="None"/> (the default value)
+/// names no process; it is what the API returns for "no process" everywhere (no registered process, no owner, no
+/// heir, no parent), and sending to it throws.
 /// </remarks>
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public readonly struct Pid : IEquatable<Pid>
 {
-    internal Pid(ProcessContext process) => Process = process;
+    /// <summary>The pid that names no process (<c>default(Pid)</c>), as Erlang's <c>undefined</c> stands for one.</summary>
+    public static Pid None => default;
 
-    internal ProcessContext? Process { get; }
+    internal Pid(Process process) => Process = process;
 
-    /// <summary>Whether this value names no process (it is <c>default(Pid)</c>).</summary>
+    internal Process? Process { get; }
+
+    /// <summary>Whether this value is <see cref="None"/>.</summary>
     public bool IsNone => Process is null;
 
     /// <summary>The node the process belongs to.</summary>
-    /// <exception cref="InvalidOperationException">The pid is <c>default(Pid)</c>.</exception>
+    /// <exception cref="InvalidOperationException">The pid is <see cref="None"/>.</exception>
     public Node Node => Resolve().Node;
 
     /// <summary>Whether the process is still alive. A dead process never comes back to life.</summary>
@@ -27,15 +32,15 @@ public readonly struct Pid : IEquatable<Pid>
     /// <summary>Sends a message. Never blocks, and never throws because the process is dead: the message is dropped.</summary>
     /// <param name="message">The message; may not be null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="message"/> is null.</exception>
-    /// <exception cref="InvalidOperationException">The pid is <c>default(Pid)</c>.</exception>
+    /// <exception cref="InvalidOperationException">The pid is <see cref="None"/>.</exception>
     public void Send(object message)
     {
         ArgumentNullException.ThrowIfNull(message);
         Resolve().Deliver(message);
     }
 
-    internal ProcessContext Resolve() =>
-        Process ?? throw new InvalidOperationException("This Pid is default(Pid) and names no process.");
+    internal Process Resolve() =>
+        Process ?? throw new InvalidOperationException("This pid is Pid.None and names no process; check IsNone before using a pid that may be none.");
 
     /// <inheritdoc />
     public bool Equals(Pid other) => ReferenceEquals(Process, other.Process);

@@ -9,7 +9,7 @@ namespace Heirloom.Processes;
 /// <param name="MonitoredBy">The processes that monitor it.</param>
 /// <param name="MessageQueueLength">Messages waiting in its mailbox, including those a selective receive skipped.</param>
 /// <param name="TrapExit">Whether it traps exit signals.</param>
-/// <param name="Parent">The process that spawned it; <c>default(Pid)</c> when spawned from outside any process.</param>
+/// <param name="Parent">The process that spawned it; <see cref="Pid.None"/> when spawned from outside any process.</param>
 public sealed record ProcessInfo(
     Pid Pid,
     ProcessStatus Status,

@@ -9,12 +9,15 @@ namespace Heirloom.Tables;
 /// owner and receives a <see cref="TableTransfer"/> before anyone sees the owner's EXIT or DOWN; otherwise the table
 /// is deleted and its name freed. Create tables with <c>Table.New</c>.
 /// </summary>
-public abstract class Table
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
+public abstract class Table : IProcessOwned
 {
-    // Ownership fields are guarded by lock (this). _owner is null when the node owns the table; then code outside any
+    // Ownership fields are guarded by _lock. _owner is null when the node owns the table; then code outside any
     // process counts as the owner.
-    private ProcessContext? _owner;
-    private ProcessContext? _heir;
+    private readonly Lock _lock = new();
+    private readonly TableRegistry _registry;
+    private Process? _owner;
+    private Process? _heir;
     private object? _heirData;
     private string? _name;
     private volatile bool _deleted;
@@ -26,9 +29,10 @@ public abstract class Table
     // instead of deleting it, until a manager adopts it again. ETS has no such heir; OTP refused `{heir, immortal}`.
     private bool _keptByNode;
 
-    private protected Table(Node node, TableOptions options, ProcessContext? owner)
+    private protected Table(Node node, TableOptions options, Process? owner)
     {
         Node = node;
+        _registry = TableRegistry.Of(node);
         Type = options.Type;
         Access = options.Access;
         _owner = owner;
@@ -50,10 +54,10 @@ public abstract class Table
     /// <summary>Whether the table has been deleted (explicitly, or with its owner).</summary>
     public bool IsDeleted => _deleted;
 
-    /// <summary>The owner; <c>default(Pid)</c> when the node owns it.</summary>
+    /// <summary>The owner; <see cref="Pid.None"/> when the node owns it.</summary>
     public Pid Owner => Volatile.Read(ref _owner)?.Self ?? default;
 
-    /// <summary>The heir; <c>default(Pid)</c> for none.</summary>
+    /// <summary>The heir; <see cref="Pid.None"/> for none.</summary>
     public Pid Heir => Volatile.Read(ref _heir)?.Self ?? default;
 
     internal abstract Type KeyType { get; }
@@ -71,7 +75,7 @@ public abstract class Table
     public static Table<TKey, TValue> New<TKey, TValue>(TableOptions options, IEqualityComparer<TKey>? keyComparer = null, IComparer<TKey>? keyOrder = null)
         where TKey : notnull
     {
-        var current = ProcessContext.Current ?? throw new InvalidOperationException("Table.New(options) creates a table owned by the calling process and was called outside any process; call Table.New(node, options) for a table the node owns.");
+        var current = Process.Current ?? throw new InvalidOperationException("Table.New(options) creates a table owned by the calling process and was called outside any process; call Table.New(node, options) for a table the node owns.");
         return New<TKey, TValue>(current.Node, options, keyComparer, keyOrder);
     }
 
@@ -95,7 +99,7 @@ public abstract class Table
     internal static Table<TKey, TValue> Create<TKey, TValue>(Node node, TableOptions options, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<Storage.TableStore<TKey, TValue>, Storage.TableStore<TKey, TValue>>? wrap)
         where TKey : notnull
     {
-        var current = ProcessContext.Current;
+        var current = Process.Current;
         var owner = current is not null && current.Node == node ? current : null;
         var table = new Table<TKey, TValue>(node, options, owner, keyComparer, keyOrder, wrap);
         table.Register(options);
@@ -113,8 +117,8 @@ public abstract class Table
     public void GiveAway(Pid to, object? gift)
     {
         var receiver = to.Resolve();
-        ProcessContext? previous;
-        lock (this)
+        Process? previous;
+        lock (_lock)
         {
             ThrowIfDeleted();
             ThrowIfNotOwner("give it away");
@@ -126,12 +130,12 @@ public abstract class Table
                     : $"Cannot give the table to {to}: it lives on another node.");
             }
 
-            if (!receiver.TryAddOwnedTable(this))
+            if (!receiver.TryAddOwned(this))
             {
                 throw new TableException(TableError.Owner, $"Cannot give the table to {to}: the process is not alive.");
             }
 
-            previous?.RemoveOwnedTable(this);
+            previous?.RemoveOwned(this);
             Volatile.Write(ref _owner, receiver);
         }
 
@@ -140,12 +144,12 @@ public abstract class Table
 
     /// <summary>Sets or clears the heir (<c>ets:setopts(Tab, {heir, Pid, Data})</c>). Only the owner may. A dead
     /// process is recorded as no heir, as ETS does.</summary>
-    /// <param name="heir">The heir, or <c>default(Pid)</c> for none.</param>
+    /// <param name="heir">The heir, or <see cref="Pid.None"/> for none.</param>
     /// <param name="data">Sent to the heir in its <see cref="TableTransfer"/>.</param>
     /// <exception cref="TableException">NoSuchTable or NotOwner.</exception>
     public void SetHeir(Pid heir, object? data)
     {
-        lock (this)
+        lock (_lock)
         {
             ThrowIfDeleted();
             ThrowIfNotOwner("set its heir");
@@ -159,7 +163,7 @@ public abstract class Table
     public void Rename(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        lock (this)
+        lock (_lock)
         {
             CheckWrite();
             if (name == _name)
@@ -167,14 +171,14 @@ public abstract class Table
                 return;
             }
 
-            if (!Node.Tables.TryAddName(name, this))
+            if (!_registry.TryAddName(name, this))
             {
                 throw new TableException(TableError.AlreadyExists, $"Cannot rename the table to '{name}': another table has that name.");
             }
 
             if (_name is not null)
             {
-                Node.Tables.RemoveName(_name, this);
+                _registry.RemoveName(_name, this);
             }
 
             _name = name;
@@ -185,7 +189,7 @@ public abstract class Table
     /// <exception cref="TableException">NoSuchTable or Access.</exception>
     public void Delete()
     {
-        lock (this)
+        lock (_lock)
         {
             CheckWrite();
             DeleteCore();
@@ -200,11 +204,11 @@ public abstract class Table
     public override string ToString() => $"#Table<{_name ?? Type.ToString()} owned by {Owner}>";
 
     /// <summary>Called by the dying owner's exit, before its links and monitors fire: the heir takes the table, or it is deleted.</summary>
-    internal void OnOwnerExit(ProcessContext owner)
+    void IProcessOwned.OnOwnerExit(Process owner)
     {
-        ProcessContext? heir;
+        Process? heir;
         object? data;
-        lock (this)
+        lock (_lock)
         {
             if (_owner != owner || _deleted)
             {
@@ -213,7 +217,7 @@ public abstract class Table
 
             heir = _heir;
             data = _heirData;
-            if (heir is null || heir == owner || !heir.TryAddOwnedTable(this))
+            if (heir is null || heir == owner || !heir.TryAddOwned(this))
             {
                 if (_keptByNode)
                 {
@@ -238,9 +242,9 @@ public abstract class Table
     /// or its owner is gone), whatever the caller, and has the node keep the table from now on when no heir can take it.
     /// Returns the owner after adoption, or null when the table was deleted.
     /// </summary>
-    internal ProcessContext? Adopt(ProcessContext manager, object? heirData)
+    internal Process? Adopt(Process manager, object? heirData)
     {
-        lock (this)
+        lock (_lock)
         {
             if (_deleted)
             {
@@ -250,12 +254,12 @@ public abstract class Table
             _keptByNode = true;
             if (_owner is null || !_owner.IsAlive)
             {
-                if (!manager.TryAddOwnedTable(this))
+                if (!manager.TryAddOwned(this))
                 {
                     return null;
                 }
 
-                _owner?.RemoveOwnedTable(this);
+                _owner?.RemoveOwned(this);
                 Volatile.Write(ref _owner, manager);
             }
 
@@ -268,7 +272,7 @@ public abstract class Table
     /// <summary>For a table manager: deletes the table whoever owns it.</summary>
     internal void ForceDelete()
     {
-        lock (this)
+        lock (_lock)
         {
             if (!_deleted)
             {
@@ -281,7 +285,7 @@ public abstract class Table
     internal bool CallerIsOwner()
     {
         // A killed process's code runs on until its next receive; it owns nothing from the moment it was killed.
-        var current = ProcessContext.Current;
+        var current = Process.Current;
         return current == Volatile.Read(ref _owner) && (current is null || current.IsAlive);
     }
 
@@ -325,7 +329,7 @@ public abstract class Table
         if (options.Name is { } name)
         {
             ArgumentException.ThrowIfNullOrEmpty(name, nameof(options));
-            if (!Node.Tables.TryAddName(name, this))
+            if (!_registry.TryAddName(name, this))
             {
                 throw new TableException(TableError.AlreadyExists, $"Cannot create table '{name}': a table with that name already exists.");
             }
@@ -333,18 +337,18 @@ public abstract class Table
             _name = name;
         }
 
-        if (_owner is not null && !_owner.TryAddOwnedTable(this))
+        if (_owner is not null && !_owner.TryAddOwned(this))
         {
             if (_name is not null)
             {
-                Node.Tables.RemoveName(_name, this);
+                _registry.RemoveName(_name, this);
             }
 
             throw new NoProcessException(_owner.Self, "The creating process has exited; a table needs a live owner.");
         }
 
-        Node.Tables.Add(this);
-        lock (this)
+        _registry.Add(this);
+        lock (_lock)
         {
             SetHeirCore(options.Heir, options.HeirData);
         }
@@ -370,11 +374,11 @@ public abstract class Table
         _readGate = 2;
         if (_name is not null)
         {
-            Node.Tables.RemoveName(_name, this);
+            _registry.RemoveName(_name, this);
         }
 
-        Node.Tables.Remove(this);
-        _owner?.RemoveOwnedTable(this);
+        _registry.Remove(this);
+        _owner?.RemoveOwned(this);
         ReleaseStorage();
     }
 
@@ -382,10 +386,10 @@ public abstract class Table
     {
         if (!CallerIsOwner())
         {
-            throw new TableException(TableError.NotOwner, $"Only the owner ({Owner}) may {what}; the caller is {ProcessContext.Current?.Self.ToString() ?? "outside any process"}.");
+            throw new TableException(TableError.NotOwner, $"Only the owner ({Owner}) may {what}; the caller is {Process.Current?.Self.ToString() ?? "outside any process"}.");
         }
     }
 
     private TableException AccessDenied(string what) =>
-        new(TableError.Access, $"{this} is {Access.ToString().ToLowerInvariant()}: only its owner may {what} it, not {ProcessContext.Current?.Self.ToString() ?? "code outside any process"}.");
+        new(TableError.Access, $"{this} is {Access.ToString().ToLowerInvariant()}: only its owner may {what} it, not {Process.Current?.Self.ToString() ?? "code outside any process"}.");
 }

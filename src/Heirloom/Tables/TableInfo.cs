@@ -6,8 +6,8 @@ namespace Heirloom.Tables;
 /// <param name="Name">The table's name, or null.</param>
 /// <param name="Type">Its type.</param>
 /// <param name="Access">Its access.</param>
-/// <param name="Owner">Its owner; <c>default(Pid)</c> when the node owns it.</param>
-/// <param name="Heir">Its heir; <c>default(Pid)</c> for none.</param>
+/// <param name="Owner">Its owner; <see cref="Pid.None"/> when the node owns it.</param>
+/// <param name="Heir">Its heir; <see cref="Pid.None"/> for none.</param>
 /// <param name="Size">How many objects it holds.</param>
 /// <param name="Memory">An estimate of the bytes it uses.</param>
 /// <param name="Fixed">Whether it is fixed for safe traversal.</param>

@@ -21,19 +21,21 @@ public sealed class Table<TKey, TValue> : Table
 {
     private readonly TableStore<TKey, TValue> _store;
 
-    // The same store as _store when it is a hash store: calls through it are direct, not virtual, on the hot paths.
-    private readonly HashStore<TKey, TValue>? _hash;
+    // The hash engine this table built, when it is a hash table: reads through it are direct, not virtual, on the hot
+    // paths. Reads never need a wrapping layer, so durable hash tables read through it too.
+    private readonly HashStore<TKey, TValue>? _hashReads;
 
-    internal Table(Node node, TableOptions options, ProcessContext? owner, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<TableStore<TKey, TValue>, TableStore<TKey, TValue>>? wrap = null)
+    // The same engine when nothing wraps it, so writes may skip the virtual call as well; null when a layer (the
+    // journal) must see every write.
+    private readonly HashStore<TKey, TValue>? _hashWrites;
+
+    internal Table(Node node, TableOptions options, Process? owner, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<TableStore<TKey, TValue>, TableStore<TKey, TValue>>? wrap = null)
         : base(node, options, owner)
     {
-        TableStore<TKey, TValue> store = options.Type == TableType.OrderedSet
-            ? new BTreeStore<TKey, TValue>(keyOrder)
-            : new HashStore<TKey, TValue>(options.Type, keyComparer);
-        _store = wrap is null ? store : wrap(store);
-
-        // Writes must go through a wrapping store (the journal), so the direct path is only for plain hash tables.
-        _hash = wrap is null ? store as HashStore<TKey, TValue> : null;
+        _hashReads = options.Type == TableType.OrderedSet ? null : new HashStore<TKey, TValue>(options.Type, keyComparer);
+        var engine = _hashReads ?? (TableStore<TKey, TValue>)new BTreeStore<TKey, TValue>(keyOrder);
+        _store = wrap is null ? engine : wrap(engine);
+        _hashWrites = wrap is null ? _hashReads : null;
     }
 
     /// <summary>How many objects the table holds (<c>ets:info(Tab, size)</c>); any process may ask.</summary>
@@ -62,7 +64,7 @@ public sealed class Table<TKey, TValue> : Table
     public bool TryGetValue(TKey key, out TValue value)
     {
         CheckRead();
-        return _hash is { } hash ? hash.TryGetValue(key, out value) : _store.TryGetValue(key, out value);
+        return _hashReads is { } hash ? hash.TryGetValue(key, out value) : _store.TryGetValue(key, out value);
     }
 
     /// <summary>All values of a key (<c>ets:lookup/2</c>): none or one for a set, in insertion order for a bag.</summary>
@@ -88,7 +90,7 @@ public sealed class Table<TKey, TValue> : Table
     public void Insert(TKey key, TValue value)
     {
         CheckWrite();
-        if (_hash is { } hash)
+        if (_hashWrites is { } hash)
         {
             hash.Insert(key, value);
         }
@@ -388,12 +390,12 @@ public sealed class Table<TKey, TValue> : Table
     public List<KeyValuePair<TKey, TValue>> Range(TKey from, TKey to)
     {
         CheckRead();
-        if (_store is not BTreeStore<TKey, TValue> ordered)
+        if ((_store.Capabilities & StoreCapabilities.Ordered) == 0)
         {
             throw new TableException(TableError.TableType, $"Range needs an ordered set; {this} is a {Type}.");
         }
 
-        return [.. ordered.Range(from, to)];
+        return [.. _store.Range(from, to)];
     }
 
     /// <summary>Folds over every object in table order (<c>ets:foldl/3</c>).</summary>

@@ -14,7 +14,7 @@ public sealed record TableOptions
     /// <summary>A name to find the table by on its node (<c>named_table</c>); null for an unnamed table.</summary>
     public string? Name { get; init; }
 
-    /// <summary>The process that inherits the table when its owner exits; <c>default(Pid)</c> for none.
+    /// <summary>The process that inherits the table when its owner exits; <see cref="Pid.None"/> for none.
     /// A pid that is already dead is recorded as none, as ETS does.</summary>
     public Pid Heir { get; init; }
 

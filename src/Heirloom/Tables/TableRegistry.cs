@@ -1,10 +1,14 @@
 using System.Collections.Concurrent;
+using Heirloom.Processes;
 
 namespace Heirloom.Tables;
 
-/// <summary>A node's named tables (ETS's <c>named_table</c> and <c>ets:whereis/1</c>).</summary>
-public sealed class TableRegistry
+/// <summary>A node's tables, and its named tables by name (ETS's <c>named_table</c> and <c>ets:whereis/1</c>); reached
+/// as <c>node.Tables</c>.</summary>
+public sealed class TableRegistry : INodeService
 {
+    private static readonly Func<Node, TableRegistry> s_create = static _ => new TableRegistry();
+
     private readonly ConcurrentDictionary<string, Table> _byName = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Table, byte> _all = new();
 
@@ -39,6 +43,18 @@ public sealed class TableRegistry
 
     /// <summary>Every live table of the node, named or not (<c>ets:all/0</c>).</summary>
     public IReadOnlyList<Table> All() => _all.Keys.ToArray();
+
+    /// <summary>The node's registry, created with its first table.</summary>
+    internal static TableRegistry Of(Node node) => node.GetService(s_create);
+
+    /// <summary>A stopped node's tables are deleted: those it kept or owned once every process had exited.</summary>
+    void INodeService.OnNodeStopped()
+    {
+        foreach (var table in All())
+        {
+            table.ForceDelete();
+        }
+    }
 
     internal bool TryAddName(string name, Table table) => _byName.TryAdd(name, table);
 

@@ -267,7 +267,7 @@ public sealed class SupervisorTests
     public async Task A_child_start_returning_ignore_keeps_the_spec_without_a_process()
     {
         await using var node = new Node();
-        var sup = await Supervisor.StartAsync(node, new SupervisorOptions { Children = [new ChildSpec("ignored", (_, _) => Task.FromResult(default(Pid)))] });
+        var sup = await Supervisor.StartAsync(node, new SupervisorOptions { Children = [new ChildSpec("ignored", (_, _) => Task.FromResult(Pid.None))] });
         var child = Assert.Single(await Supervisor.WhichChildrenAsync(sup));
         Assert.True(child.Pid.IsNone);
         Assert.Equal(new ChildCounts(1, 0, 0, 1), await Supervisor.CountChildrenAsync(sup));

@@ -29,7 +29,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
         long acknowledged = -1;
         for (var kill = 0; kill < Kills; kill++)
         {
-            using var child = Process.Start(new ProcessStartInfo("dotnet", kill % 2 == 0 ? [writer, _directory] : [writer, _directory, "--managed"]) { RedirectStandardOutput = true })!;
+            using var child = System.Diagnostics.Process.Start(new ProcessStartInfo("dotnet", kill % 2 == 0 ? [writer, _directory] : [writer, _directory, "--managed"]) { RedirectStandardOutput = true })!;
             var pid = child.Id;
             var lines = 0;
             var wanted = random.Next(1, 40);

@@ -14,6 +14,42 @@ public sealed class DurableTableTests : IDisposable
 
     private string JournalPath => Assert.Single(Directory.GetFiles(_directory, "journal-*.log"));
 
+    [Fact]
+    public async Task Every_ordered_set_operation_works_on_a_durable_ordered_set_before_and_after_reopening()
+    {
+        var options = new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public };
+        await using (var node = new Node())
+        {
+            var table = DurableTable.Open<long, long>(node, options, Options(FsyncPolicy.None));
+            foreach (var k in new long[] { 50, 10, 90, 30, 70 })
+            {
+                table.Insert(k, k * 2);
+            }
+
+            AssertOrderedOperations(table);
+        }
+
+        await using (var node = new Node())
+        {
+            AssertOrderedOperations(DurableTable.Open<long, long>(node, options, Options()));
+        }
+
+        static void AssertOrderedOperations(Table<long, long> table)
+        {
+            Assert.Equal([30L, 50L, 70L], table.Range(20, 70).Select(p => p.Key));
+            Assert.Equal([10L, 30L, 50L, 70L, 90L], table.ToList().Select(p => p.Key));
+            Assert.True(table.TryFirst(out var first) && first == 10);
+            Assert.True(table.TryLast(out var last) && last == 90);
+            Assert.True(table.TryNext(40, out var next) && next == 50);
+            Assert.True(table.TryPrevious(40, out var previous) && previous == 30);
+            Assert.Equal([180L, 140L], table.SelectReverse((k, _) => k > 60, (_, v) => v));
+            Assert.Equal([90L, 70L, 50L, 30L, 10L], table.FoldReverse(new List<long>(), (acc, k, _) => { acc.Add(k); return acc; }));
+            var page = table.Select((_, _) => true, (k, _) => k, 2);
+            Assert.Equal([10L, 30L], page.Items);
+            Assert.Equal([50L, 70L], page.Continuation!.Next().Items);
+        }
+    }
+
     [Theory]
     [InlineData(TableType.Set, FsyncPolicy.Always)]
     [InlineData(TableType.OrderedSet, FsyncPolicy.EverySecond)]

@@ -48,8 +48,8 @@ public sealed class LinkTests
             ctx.TrapExit = true;
             var crash = ctx.SpawnLink(_ => throw new ProcessExitException(ExitReason.Custom("bad")));
             var normal = ctx.SpawnLink(_ => Task.CompletedTask);
-            var first = await ctx.Receive<Exit>();
-            var second = await ctx.Receive<Exit>();
+            var first = await ctx.Receive<ExitSignal>();
+            var second = await ctx.Receive<ExitSignal>();
             return new[] { first, second }.ToDictionary(e => e.From, e => e.Reason);
         });
         Assert.Contains(exits.Values, r => r.IsNormal);
@@ -69,7 +69,7 @@ public sealed class LinkTests
                 await TestKit.Idle(c);
             });
             ctx.Exit(victim, ExitReason.Kill);
-            var exit = await ctx.Receive<Exit>();
+            var exit = await ctx.Receive<ExitSignal>();
             return (exit, await node.Exited(victim));
         });
         Assert.Equal(ExitReason.Killed, trapper.exit.Reason);
@@ -102,9 +102,9 @@ public sealed class LinkTests
         {
             ctx.TrapExit = true;
             ctx.Link(dead);
-            return await ctx.Receive<Exit>();
+            return await ctx.Receive<ExitSignal>();
         });
-        Assert.Equal(new Exit(dead, ExitReason.NoProc), exit);
+        Assert.Equal(new ExitSignal(dead, ExitReason.NoProc), exit);
 
         var nonTrapping = node.Spawn(async ctx =>
         {
@@ -141,7 +141,7 @@ public sealed class LinkTests
         var trapping = node.Spawn(async ctx =>
         {
             ctx.TrapExit = true;
-            var exit = await ctx.Receive<Exit>();
+            var exit = await ctx.Receive<ExitSignal>();
             throw new ProcessExitException(ExitReason.Custom($"got {exit.Reason} from {exit.From}"));
         });
         await TestKit.WaitUntil(() => node.GetProcessInfo(trapping)?.TrapExit == true);

@@ -17,7 +17,7 @@ public sealed class MessagingTests
         var more = Enumerable.Range(0, 100).Select(_ => node.Spawn(_ => Task.CompletedTask)).ToList();
         Assert.Equal(200, pids.Concat(more).Distinct().Count());
         Assert.Matches(@"^<\d+\.\d+\.0>$", pids[0].ToString());
-        Assert.Equal("<none>", default(Pid).ToString());
+        Assert.Equal("<none>", Pid.None.ToString());
         Assert.False(pids[0].IsAlive);
     }
 
@@ -146,8 +146,8 @@ public sealed class MessagingTests
         await using var node = new Node();
         var pid = node.Spawn(TestKit.Idle);
         Assert.Throws<ArgumentNullException>(() => pid.Send(null!));
-        var none = Assert.Throws<InvalidOperationException>(() => default(Pid).Send("x"));
-        Assert.Contains("default(Pid)", none.Message);
+        var none = Assert.Throws<InvalidOperationException>(() => Pid.None.Send("x"));
+        Assert.Contains("Pid.None", none.Message);
         var unknown = Assert.Throws<NoProcessException>(() => node.Send("nobody", "x"));
         Assert.Contains("nobody", unknown.Message);
     }

@@ -14,7 +14,7 @@ public sealed class NodeTests
         Assert.Equal("worker", node.GetProcessInfo(pid)!.RegisteredName);
         node.Send("worker", ExitReason.Normal);
         await node.Exited(pid);
-        Assert.Null(node.WhereIs("worker"));
+        Assert.True(node.WhereIs("worker").IsNone);
 
         var next = node.Spawn(TestKit.Idle);
         node.Register("worker", next);
@@ -36,7 +36,7 @@ public sealed class NodeTests
         var dead = node.Spawn(_ => Task.CompletedTask);
         await node.Exited(dead);
         Assert.Throws<NoProcessException>(() => node.Register("dead", dead));
-        Assert.Null(node.WhereIs("dead"));
+        Assert.True(node.WhereIs("dead").IsNone);
         Assert.Throws<ArgumentException>(() => node.Register("", a));
     }
 
@@ -48,7 +48,7 @@ public sealed class NodeTests
         node.Register("a", a);
         Assert.True(node.Unregister("a"));
         Assert.False(node.Unregister("a"));
-        Assert.Null(node.WhereIs("a"));
+        Assert.True(node.WhereIs("a").IsNone);
         node.Register("b", a);
         Assert.Equal(a, node.WhereIs("b"));
         Assert.Equal("b", node.RegisteredNames().Single().Key);
@@ -125,7 +125,7 @@ public sealed class NodeTests
         var polite = node.Spawn(async ctx =>
         {
             ctx.TrapExit = true;
-            var exit = await ctx.Receive<Exit>();
+            var exit = await ctx.Receive<ExitSignal>();
             cleanedUp.SetResult(exit.Reason);
         });
         var stubborn = node.Spawn(async ctx =>

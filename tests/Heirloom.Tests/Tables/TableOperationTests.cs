@@ -3,10 +3,16 @@ using Heirloom.Tables;
 
 namespace Heirloom.Tests.Tables;
 
-public sealed class TableOperationTests
+/// <summary>The table operations, run over every kind of storage a table can have (see the derived classes): each
+/// operation must behave the same on an in-memory table and on a durable one of the same type.</summary>
+public abstract class TableOperationTests
 {
-    private static Table<int, string> NewTable(Node node, TableType type, TableAccess access = TableAccess.Public) =>
-        Table.New<int, string>(node, new TableOptions { Type = type, Access = access });
+    /// <summary>Creates a table of the kind under test.</summary>
+    protected abstract Table<TKey, TValue> NewTable<TKey, TValue>(Node node, TableOptions options)
+        where TKey : notnull;
+
+    private Table<int, string> NewTable(Node node, TableType type, TableAccess access = TableAccess.Public) =>
+        NewTable<int, string>(node, new TableOptions { Type = type, Access = access });
 
     [Theory]
     [InlineData(TableType.Set)]
@@ -70,7 +76,7 @@ public sealed class TableOperationTests
     public async Task Update_counter_follows_ets_thresholds_defaults_and_errors()
     {
         await using var node = new Node();
-        var table = Table.New<string, long>(node, new TableOptions { Access = TableAccess.Public });
+        var table = NewTable<string, long>(node, new TableOptions { Access = TableAccess.Public });
         table.Insert("c", 10);
         Assert.Equal(15, table.UpdateCounter("c", 5));
         Assert.Equal(1, table.UpdateCounter("c", new CounterUpdate<long>(10).WithThreshold(20, 1)));
@@ -85,7 +91,7 @@ public sealed class TableOperationTests
         Assert.Equal([100L], table.Lookup("c"));
         Assert.Equal([101L, 8L, 3L], table.UpdateCounters([("c", new CounterUpdate<long>(1)), ("new", new CounterUpdate<long>(1)), ("d", new CounterUpdate<long>(3).WithDefault(0))]));
 
-        var bag = Table.New<string, long>(node, new TableOptions { Type = TableType.Bag, Access = TableAccess.Public });
+        var bag = NewTable<string, long>(node, new TableOptions { Type = TableType.Bag, Access = TableAccess.Public });
         Assert.Equal(TableError.TableType, Assert.Throws<TableException>(() => bag.UpdateCounter("c", 1)).Error);
     }
 
@@ -93,7 +99,7 @@ public sealed class TableOperationTests
     public async Task Add_or_update_is_atomic_per_key()
     {
         await using var node = new Node();
-        var table = Table.New<int, int>(node, new TableOptions { Access = TableAccess.Public });
+        var table = NewTable<int, int>(node, new TableOptions { Access = TableAccess.Public });
         Parallel.For(0, 10_000, _ => table.AddOrUpdate(1, 1, (_, v) => v + 1));
         Assert.Equal([10_000], table.Lookup(1));
         Assert.True(table.TryUpdate(1, (_, v) => v * 2, out var doubled));
@@ -190,7 +196,7 @@ public sealed class TableOperationTests
     public async Task Delete_all_objects_and_info()
     {
         await using var node = new Node();
-        var table = Table.New<int, string>(node, new TableOptions { Name = "info", Type = TableType.Bag });
+        var table = NewTable<int, string>(node, new TableOptions { Name = "info", Type = TableType.Bag });
         table.Insert([new(1, "a"), new(1, "b"), new(2, "c")]);
         var info = table.GetInfo()!;
         Assert.Equal(("info", TableType.Bag, TableAccess.Protected, 3L), (info.Name, info.Type, info.Access, info.Size));
@@ -209,7 +215,7 @@ public sealed class TableOperationTests
         await using var node = new Node();
         foreach (var type in new[] { TableType.Set, TableType.OrderedSet })
         {
-            var table = Table.New<int, (long A, long B)>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+            var table = NewTable<int, (long A, long B)>(node, new TableOptions { Type = type, Access = TableAccess.Public });
             table.Insert(1, (0, 0));
             using var stop = new CancellationTokenSource();
             var writer = Task.Run(() =>

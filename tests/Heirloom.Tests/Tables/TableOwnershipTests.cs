@@ -99,7 +99,7 @@ public sealed class TableOwnershipTests
             Assert.Equal(ctx.Self, inherited.Heir);
             return (new[] { first.GetType().Name, second.GetType().Name, third.GetType().Name }, (TableTransfer)first);
         });
-        Assert.Equal(["TableTransfer", "Exit", "Down"], order);
+        Assert.Equal(["TableTransfer", "ExitSignal", "Down"], order);
         Assert.Equal(owner, transfer.From);
         Assert.Equal("gift", transfer.Gift);
 

@@ -48,6 +48,8 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override bool IsFixed => false;
 
+    public override StoreCapabilities Capabilities => StoreCapabilities.Ordered;
+
     public override bool TryGetValue(TKey key, out TValue value)
     {
         while (true)
@@ -204,7 +206,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         reverse ? EnumerateBackwards(null, null) : EnumerateForwards(null, null);
 
     /// <summary>The objects with keys from <paramref name="from"/> to <paramref name="to"/>, inclusive, in order.</summary>
-    public IEnumerable<KeyValuePair<TKey, TValue>> Range(TKey from, TKey to) => EnumerateForwards(new StrongBox<TKey>(from), new StrongBox<TKey>(to));
+    public override IEnumerable<KeyValuePair<TKey, TValue>> Range(TKey from, TKey to) => EnumerateForwards(new StrongBox<TKey>(from), new StrongBox<TKey>(to));
 
     public override bool TryFirst(out TKey key) => FirstFrom(LeftmostLeaf(), null, out key);
 

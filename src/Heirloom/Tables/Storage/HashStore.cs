@@ -61,6 +61,8 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override bool IsFixed => Volatile.Read(ref _fixCount) > 0;
 
+    public override StoreCapabilities Capabilities => StoreCapabilities.None;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGetValue(TKey key, out TValue value)
     {

@@ -19,6 +19,9 @@ internal abstract class TableStore<TKey, TValue>
 
     public abstract bool IsFixed { get; }
 
+    /// <summary>What this layer (and any layer it wraps) can do.</summary>
+    public abstract StoreCapabilities Capabilities { get; }
+
     // Held for the whole of a batch; a reader that met one waits here instead of spinning, so a stream of batches
     // cannot starve readers.
     private readonly Lock _batchGate = new();
@@ -105,6 +108,11 @@ internal abstract class TableStore<TKey, TValue>
 
     // Traversal: a consistent walk that never visits a key twice, and in hash order for hash stores.
     public abstract IEnumerable<KeyValuePair<TKey, TValue>> Enumerate(bool reverse);
+
+    /// <summary>The objects with keys from <paramref name="from"/> to <paramref name="to"/>, inclusive, in key order;
+    /// only for a store with <see cref="StoreCapabilities.Ordered"/>.</summary>
+    public virtual IEnumerable<KeyValuePair<TKey, TValue>> Range(TKey from, TKey to) =>
+        throw new NotSupportedException("Range needs a store with StoreCapabilities.Ordered.");
 
     public abstract bool TryFirst(out TKey key);
 

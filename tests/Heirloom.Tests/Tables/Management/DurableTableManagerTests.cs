@@ -2,7 +2,7 @@ using Heirloom.Behaviours;
 using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Tables.Management;
+using Heirloom.Management;
 using Xunit.Abstractions;
 
 namespace Heirloom.Tests.Tables.Management;
@@ -78,7 +78,7 @@ public sealed class DurableTableManagerTests(ITestOutputHelper output) : IDispos
 
                 foreach (var name in random.Next(3) switch { 0 => ["worker"], 1 => ["manager"], _ => new[] { "manager", "worker" } })
                 {
-                    if (node.WhereIs(name) is { } pid)
+                    if (node.WhereIs(name) is { IsNone: false } pid)
                     {
                         node.Exit(pid, ExitReason.Kill);
                     }

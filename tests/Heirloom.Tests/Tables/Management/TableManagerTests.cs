@@ -1,7 +1,7 @@
 using Heirloom.Behaviours;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Tables.Management;
+using Heirloom.Management;
 using Xunit.Abstractions;
 
 namespace Heirloom.Tests.Tables.Management;
@@ -89,7 +89,7 @@ public sealed class TableManagerTests(ITestOutputHelper output)
             }
 
             var worker = node.WhereIs("worker");
-            if (worker is { } pid)
+            if (worker is { IsNone: false } pid)
             {
                 node.Exit(pid, random.Next(2) == 0 ? ExitReason.Kill : ExitReason.Custom("crash"));
             }
@@ -110,7 +110,7 @@ public sealed class TableManagerTests(ITestOutputHelper output)
         await using var node = new Node();
         var sup = await Supervisor.StartAsync(node, Tree(Records()));
         await Write(node, 1);
-        var manager = node.WhereIs("manager")!.Value;
+        var manager = node.WhereIs("manager");
         var status = Assert.Single(await TableManager.GetStatusAsync(manager));
         Assert.Equal(ManagedTableState.HandedOff, status.State);
         Assert.Equal(node.WhereIs("worker"), status.Owner);
@@ -124,12 +124,12 @@ public sealed class TableManagerTests(ITestOutputHelper output)
         await using var node = new Node();
         await Supervisor.StartAsync(node, Tree(Records()));
         await Write(node, 1);
-        var worker = node.WhereIs("worker")!.Value;
-        var manager = node.WhereIs("manager")!.Value;
+        var worker = node.WhereIs("worker");
+        var manager = node.WhereIs("manager");
         node.Exit(manager, ExitReason.Kill);
         await node.Exited(manager);
-        await TestKit.WaitUntil(() => node.WhereIs("manager") is { } m && m != manager);
-        var newManager = node.WhereIs("manager")!.Value;
+        await TestKit.WaitUntil(() => node.WhereIs("manager") is { IsNone: false } m && m != manager);
+        var newManager = node.WhereIs("manager");
         Assert.True(worker.IsAlive);
         await Write(node, 2);
 
@@ -157,12 +157,12 @@ public sealed class TableManagerTests(ITestOutputHelper output)
         {
             var manager = node.WhereIs("manager");
             var worker = node.WhereIs("worker");
-            if (round % 2 == 0 && manager is { } m)
+            if (round % 2 == 0 && manager is { IsNone: false } m)
             {
                 node.Exit(m, ExitReason.Kill);
             }
 
-            if (worker is { } w)
+            if (worker is { IsNone: false } w)
             {
                 node.Exit(w, ExitReason.Kill);
             }
@@ -187,9 +187,9 @@ public sealed class TableManagerTests(ITestOutputHelper output)
                 return attempt switch
                 {
                     1 => throw new InvalidOperationException("find-me blew up"),
-                    2 => default(Pid),
+                    2 => Pid.None,
                     3 => DyingPid(n),
-                    < 8 => null,
+                    < 8 => Pid.None,
                     _ => target,
                 };
             },
@@ -233,7 +233,7 @@ public sealed class TableManagerTests(ITestOutputHelper output)
         await using var node = new Node();
         var sup = await Supervisor.StartAsync(node, Tree(Records("a"), Records("b")));
         await Write(node, 1);
-        var manager = node.WhereIs("manager")!.Value;
+        var manager = node.WhereIs("manager");
         await TestKit.WaitUntil(() => TableManager.GetStatusAsync(manager).Result.All(s => s.State == ManagedTableState.HandedOff));
         Assert.Equal(2, (await TableManager.GetStatusAsync(manager)).Count);
         await TableManager.AddTableAsync(manager, ManagedTable.For<string, int>("c") with { FindMeName = "nobody" });
@@ -257,7 +257,7 @@ public sealed class TableManagerTests(ITestOutputHelper output)
         await Supervisor.StartAsync(node, Tree(Records()));
         await Write(node, 1);
         var table = node.Tables.WhereIs<long, long>("records")!;
-        var manager = node.WhereIs("manager")!.Value;
+        var manager = node.WhereIs("manager");
 
         // The worker hands the table to a bystander, then dies: the manager sees the worker's Down with no transfer.
         var bystanderHas = new TaskCompletionSource();
@@ -267,7 +267,7 @@ public sealed class TableManagerTests(ITestOutputHelper output)
             bystanderHas.SetResult();
             await TestKit.Idle(ctx);
         });
-        var worker = node.WhereIs("worker")!.Value;
+        var worker = node.WhereIs("worker");
         await GiveAwayFromWorker(node, bystander);
         await bystanderHas.Task.WaitAsync(Patience);
         node.Exit(worker, ExitReason.Kill);

@@ -1,7 +1,6 @@
 using System.Buffers;
-using Heirloom.Persistence;
 
-namespace Heirloom.Cli;
+namespace Heirloom.Persistence;
 
 /// <summary>Reads a value's codec bytes as they are, under whatever codec name the file gives, so any file can be read
 /// without its types.</summary>

@@ -1,7 +1,9 @@
 using Heirloom.Behaviours;
 using Heirloom.Processes;
 
-namespace Heirloom.Tables.Management;
+using Heirloom.Tables;
+
+namespace Heirloom.Management;
 
 /// <summary>
 /// KAZOO's ETS manager without its ways of losing data: a GenServer that creates (or, after a restart, adopts) named

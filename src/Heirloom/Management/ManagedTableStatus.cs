@@ -1,6 +1,6 @@
 using Heirloom.Processes;
 
-namespace Heirloom.Tables.Management;
+namespace Heirloom.Management;
 
 /// <summary>A managed table as its manager sees it.</summary>
 /// <param name="Name">The table's name.</param>

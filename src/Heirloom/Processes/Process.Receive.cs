@@ -4,7 +4,7 @@ using System.Threading.Tasks.Sources;
 namespace Heirloom.Processes;
 
 /// <summary>Receiving and scheduling: the mailbox is the unit of scheduling, run as a thread-pool work item.</summary>
-public sealed partial class ProcessContext
+internal sealed partial class Process
 {
     // _schedule moves Running -> Waiting (the body parks in a receive), Waiting -> Scheduled (one CAS by whoever
     // wakes it: a sender, the timer, a kill), Scheduled -> Running (the work item runs). Only the CAS winner queues
@@ -17,6 +17,10 @@ public sealed partial class ProcessContext
     private const int ReductionBudget = 256;
 
     private readonly Mailbox _mailbox = new();
+
+    // The lock guarding links, monitors, the name and owned resources. The mailbox object serves as it: it is private
+    // to this process and nothing else ever locks it, and a separate lock object would add to every process's size.
+    private object SyncRoot => _mailbox;
     private ManualResetValueTaskSourceCore<object?> _source;
     private int _schedule;
     private int _reductions;
@@ -58,7 +62,7 @@ public sealed partial class ProcessContext
 
     // The process this thread woke last and runs next, when the thread is running processes.
     [ThreadStatic]
-    private static ProcessContext? t_runNext;
+    private static Process? t_runNext;
 
     [ThreadStatic]
     private static bool t_runningProcesses;
@@ -157,7 +161,7 @@ public sealed partial class ProcessContext
             return;
         }
 
-        var timer = _timer ??= new Timer(static state => ((ProcessContext)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
+        var timer = _timer ??= new Timer(static state => ((Process)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
         lock (timer)
         {
             if (_timerDueAt > deadline)

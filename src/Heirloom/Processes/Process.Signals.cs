@@ -1,28 +1,27 @@
 using System.Diagnostics;
-using Heirloom.Tables;
 
 namespace Heirloom.Processes;
 
 /// <summary>Links, monitors, exit signals, names and termination.</summary>
-public sealed partial class ProcessContext
+internal sealed partial class Process
 {
-    // Fields below are guarded by lock (this). A process's exit is one transition of _exitReason from null,
+    // Fields below are guarded by lock (SyncRoot). A process's exit is one transition of _exitReason from null,
     // taken under the lock; everything linked or monitored after it sees the process dead.
     private volatile ExitReason? _exitReason;
     private volatile bool _trapExit;
-    private HashSet<ProcessContext>? _links;
-    private Dictionary<MonitorRef, ProcessContext>? _watchers;
-    private Dictionary<MonitorRef, ProcessContext>? _monitors;
+    private HashSet<Process>? _links;
+    private Dictionary<MonitorRef, Process>? _watchers;
+    private Dictionary<MonitorRef, Process>? _monitors;
     private string? _name;
     private TaskCompletionSource<ExitReason>? _exited;
 
     // The monitor of the one call this process is waiting on (a process makes one call at a time). Lighter than a
     // general monitor: only the target records it, and whoever clears _callTarget first removes it there.
-    private ProcessContext? _callTarget;
+    private Process? _callTarget;
     private MonitorRef _callRef;
 
-    // Tables this process owns; they go to their heirs (or are deleted) first thing when it exits.
-    private List<Table>? _ownedTables;
+    // What this process owns (its tables); passed on or released first thing when it exits.
+    private List<IProcessOwned>? _owned;
 
     internal bool IsAlive => _exitReason is null;
 
@@ -35,7 +34,7 @@ public sealed partial class ProcessContext
     /// Linking twice is the same as linking once; linking to itself does nothing.
     /// </summary>
     /// <param name="pid">The process to link to; it must live on the same node.</param>
-    public void Link(Pid pid)
+    internal void Link(Pid pid)
     {
         var other = ResolveLocal(pid);
         if (other == this)
@@ -51,13 +50,13 @@ public sealed partial class ProcessContext
 
     /// <summary>Removes the link between this process and another, both ways; does nothing when there is none.</summary>
     /// <param name="pid">The linked process.</param>
-    public void Unlink(Pid pid)
+    internal void Unlink(Pid pid)
     {
         var other = ResolveLocal(pid);
         var (first, second) = Ordered(this, other);
-        lock (first)
+        lock (first.SyncRoot)
         {
-            lock (second)
+            lock (second.SyncRoot)
             {
                 _links?.Remove(other);
                 other._links?.Remove(this);
@@ -71,7 +70,7 @@ public sealed partial class ProcessContext
     /// </summary>
     /// <param name="pid">The process to watch; it must live on the same node.</param>
     /// <returns>The monitor's reference, which the <see cref="Down"/> carries.</returns>
-    public MonitorRef Monitor(Pid pid)
+    internal MonitorRef Monitor(Pid pid)
     {
         var target = ResolveLocal(pid);
         var reference = Node.NewMonitorRef();
@@ -92,10 +91,10 @@ public sealed partial class ProcessContext
     /// <param name="reference">The monitor, as <see cref="Monitor(Pid)"/> returned it.</param>
     /// <param name="flush">Whether to discard a Down already sent for this monitor.</param>
     /// <returns>True when the monitor was removed before it fired; false when it had fired or was unknown.</returns>
-    public bool Demonitor(MonitorRef reference, bool flush = false)
+    internal bool Demonitor(MonitorRef reference, bool flush = false)
     {
-        ProcessContext? target;
-        lock (this)
+        Process? target;
+        lock (SyncRoot)
         {
             if (_monitors is null || !_monitors.TryGetValue(reference, out target))
             {
@@ -107,7 +106,7 @@ public sealed partial class ProcessContext
         if (removed || flush)
         {
             // A Down whose monitor is no longer held is dropped by the receive path.
-            lock (this)
+            lock (SyncRoot)
             {
                 _monitors.Remove(reference);
             }
@@ -120,11 +119,11 @@ public sealed partial class ProcessContext
     /// Sends an exit signal, as <c>erlang:exit(Pid, Reason)</c>: <see cref="ExitReason.Kill"/> kills the target
     /// (its reason becomes <see cref="ExitReason.Killed"/>); <see cref="ExitReason.Normal"/> is ignored unless
     /// the target traps exits or is this process itself; any other reason kills a non-trapping target, and
-    /// reaches a trapping one as an <see cref="Processes.Exit"/> message.
+    /// reaches a trapping one as an <see cref="ExitSignal"/> message.
     /// </summary>
     /// <param name="pid">The target.</param>
     /// <param name="reason">The signal's reason.</param>
-    public void Exit(Pid pid, ExitReason reason)
+    internal void Exit(Pid pid, ExitReason reason)
     {
         ArgumentNullException.ThrowIfNull(reason);
         var target = pid.Resolve();
@@ -150,7 +149,7 @@ public sealed partial class ProcessContext
         }
         else if (_trapExit)
         {
-            Deliver(new Exit(from, reason));
+            Deliver(new ExitSignal(from, reason));
         }
         else if (!reason.IsNormal)
         {
@@ -160,7 +159,7 @@ public sealed partial class ProcessContext
 
     internal void Register(string name)
     {
-        lock (this)
+        lock (SyncRoot)
         {
             if (!IsAlive)
             {
@@ -188,7 +187,7 @@ public sealed partial class ProcessContext
     /// again for the next). To wait for a name without missing it, watch first, then check <see cref="Node.WhereIs"/>.
     /// </summary>
     /// <param name="name">The name.</param>
-    public void WatchName(string name)
+    internal void WatchName(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         Node.WatchName(name, this);
@@ -196,7 +195,7 @@ public sealed partial class ProcessContext
 
     internal void ForgetName(string name)
     {
-        lock (this)
+        lock (SyncRoot)
         {
             if (_name == name)
             {
@@ -205,32 +204,32 @@ public sealed partial class ProcessContext
         }
     }
 
-    /// <summary>Records a table as owned by this process; false once it has exited, so no table is ever given to the dead.</summary>
-    internal bool TryAddOwnedTable(Table table)
+    /// <summary>Records something as owned by this process; false once it has exited, so nothing is ever given to the dead.</summary>
+    internal bool TryAddOwned(IProcessOwned owned)
     {
-        lock (this)
+        lock (SyncRoot)
         {
             if (!IsAlive)
             {
                 return false;
             }
 
-            (_ownedTables ??= []).Add(table);
+            (_owned ??= []).Add(owned);
             return true;
         }
     }
 
-    internal void RemoveOwnedTable(Table table)
+    internal void RemoveOwned(IProcessOwned owned)
     {
-        lock (this)
+        lock (SyncRoot)
         {
-            _ownedTables?.Remove(table);
+            _owned?.Remove(owned);
         }
     }
 
     internal Task<ExitReason> WhenExited()
     {
-        lock (this)
+        lock (SyncRoot)
         {
             if (_exitReason is { } reason)
             {
@@ -244,7 +243,7 @@ public sealed partial class ProcessContext
 
     internal ProcessInfo GetInfo()
     {
-        lock (this)
+        lock (SyncRoot)
         {
             return new ProcessInfo(
                 Self,
@@ -267,12 +266,12 @@ public sealed partial class ProcessContext
     /// </summary>
     internal bool Terminate(ExitReason reason, Exception? crash = null)
     {
-        HashSet<ProcessContext>? links;
-        Dictionary<MonitorRef, ProcessContext>? watchers, monitors;
+        HashSet<Process>? links;
+        Dictionary<MonitorRef, Process>? watchers, monitors;
         string? name;
-        List<Table>? tables;
+        List<IProcessOwned>? owned;
         TaskCompletionSource<ExitReason>? exited;
-        lock (this)
+        lock (SyncRoot)
         {
             if (_exitReason is not null)
             {
@@ -284,7 +283,7 @@ public sealed partial class ProcessContext
             (watchers, _watchers) = (_watchers, null);
             (monitors, _monitors) = (_monitors, null);
             (name, _name) = (_name, null);
-            (tables, _ownedTables) = (_ownedTables, null);
+            (owned, _owned) = (_owned, null);
             exited = _exited;
         }
 
@@ -295,17 +294,17 @@ public sealed partial class ProcessContext
         }
 
         // ETS's order: tables pass to their heirs before anyone can see the EXIT or DOWN of this process.
-        if (tables is not null)
+        if (owned is not null)
         {
-            foreach (var table in tables)
+            foreach (var resource in owned)
             {
-                table.OnOwnerExit(this);
+                resource.OnOwnerExit(this);
             }
         }
 
         if (name is not null)
         {
-            Node.Names.TryRemove(new KeyValuePair<string, ProcessContext>(name, this));
+            Node.Names.TryRemove(new KeyValuePair<string, Process>(name, this));
         }
 
         Interlocked.Exchange(ref _callTarget, null)?.RemoveWatcher(_callRef);
@@ -321,7 +320,7 @@ public sealed partial class ProcessContext
         {
             foreach (var linked in links)
             {
-                lock (linked)
+                lock (linked.SyncRoot)
                 {
                     linked._links?.Remove(this);
                 }
@@ -346,12 +345,12 @@ public sealed partial class ProcessContext
         return true;
     }
 
-    internal static bool TryLink(ProcessContext a, ProcessContext b)
+    internal static bool TryLink(Process a, Process b)
     {
         var (first, second) = Ordered(a, b);
-        lock (first)
+        lock (first.SyncRoot)
         {
-            lock (second)
+            lock (second.SyncRoot)
             {
                 if (!a.IsAlive || !b.IsAlive)
                 {
@@ -365,9 +364,9 @@ public sealed partial class ProcessContext
         }
     }
 
-    internal bool AddWatcher(MonitorRef reference, ProcessContext watcher)
+    internal bool AddWatcher(MonitorRef reference, Process watcher)
     {
-        lock (this)
+        lock (SyncRoot)
         {
             if (!IsAlive)
             {
@@ -381,7 +380,7 @@ public sealed partial class ProcessContext
 
     private bool RemoveWatcher(MonitorRef reference)
     {
-        lock (this)
+        lock (SyncRoot)
         {
             return _watchers is not null && _watchers.Remove(reference);
         }
@@ -401,7 +400,7 @@ public sealed partial class ProcessContext
             return false;
         }
 
-        lock (this)
+        lock (SyncRoot)
         {
             return _monitors is null || !_monitors.ContainsKey(down.Ref);
         }
@@ -418,7 +417,7 @@ public sealed partial class ProcessContext
                 return;
             }
 
-            lock (this)
+            lock (SyncRoot)
             {
                 _monitors?.Remove(down.Ref);
             }
@@ -427,7 +426,7 @@ public sealed partial class ProcessContext
 
     /// <summary>Monitors the target of a call: <see cref="Down"/> arrives as for <see cref="Monitor(Pid)"/>, and
     /// <see cref="EndCallMonitor"/> removes it with the same no-stray-Down guarantee as a flushing demonitor.</summary>
-    internal MonitorRef MonitorCall(ProcessContext target)
+    internal MonitorRef MonitorCall(Process target)
     {
         Debug.Assert(_callTarget is null, "A process makes one call at a time.");
         var reference = Node.NewMonitorRef();
@@ -444,15 +443,15 @@ public sealed partial class ProcessContext
     /// <summary>Ends the call's monitor; a Down for it that is already on its way is then dropped as stale.</summary>
     internal void EndCallMonitor() => Interlocked.Exchange(ref _callTarget, null)?.RemoveWatcher(_callRef);
 
-    internal void AddMonitorHeld(MonitorRef reference, ProcessContext target)
+    internal void AddMonitorHeld(MonitorRef reference, Process target)
     {
-        lock (this)
+        lock (SyncRoot)
         {
             (_monitors ??= [])[reference] = target;
         }
     }
 
-    private ProcessContext ResolveLocal(Pid pid)
+    private Process ResolveLocal(Pid pid)
     {
         var other = pid.Resolve();
         if (other.Node != Node)
@@ -463,6 +462,6 @@ public sealed partial class ProcessContext
         return other;
     }
 
-    private static (ProcessContext First, ProcessContext Second) Ordered(ProcessContext a, ProcessContext b) =>
+    private static (Process First, Process Second) Ordered(Process a, Process b) =>
         a.Serial < b.Serial ? (a, b) : (b, a);
 }

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using Heirloom.Behaviours;
 using Heirloom.Processes;
 
-namespace Heirloom.Tables.Management;
+using Heirloom.Tables;
+
+namespace Heirloom.Management;
 
 /// <summary>The manager's server: one entry per managed table, each either held (discovering) or handed off.</summary>
 internal sealed class TableManagerServer(TableManagerOptions options) : GenServer
@@ -96,8 +98,8 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
 
         // Adopting makes this manager the heir (and the owner, if the table was left with the node); a table made
         // just now is already ours.
-        var owner = entry.Table.Adopt(Context, spec.Gift);
-        if (owner is not null && owner != Context)
+        var owner = entry.Table.Adopt(Context.Process, spec.Gift);
+        if (owner is not null && owner != Context.Process)
         {
             Watch(entry, owner.Self);
         }
@@ -118,7 +120,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         }
 
         // The transfer normally came first; if not, the table is with the node now, or will be ours shortly.
-        if (entry.Table.Adopt(Context, entry.Spec.Gift) == Context && entry.State == ManagedTableState.HandedOff)
+        if (entry.Table.Adopt(Context.Process, entry.Spec.Gift) == Context.Process && entry.State == ManagedTableState.HandedOff)
         {
             StartDiscovery(entry);
         }
@@ -167,7 +169,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         ScheduleRetry(entry);
     }
 
-    private Pid? Find(ManagedTable spec)
+    private Pid Find(ManagedTable spec)
     {
         try
         {
@@ -176,12 +178,12 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
                 return findMe(Context.Node);
             }
 
-            return spec.FindMeName is { } name ? Context.Node.WhereIs(name) : null;
+            return spec.FindMeName is { } name ? Context.Node.WhereIs(name) : Pid.None;
         }
         catch (Exception)
         {
             // A throwing find-me is "not found yet", not a reason to crash and lose the table.
-            return null;
+            return Pid.None;
         }
     }
 

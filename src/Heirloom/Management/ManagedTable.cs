@@ -1,7 +1,9 @@
 using Heirloom.Persistence;
 using Heirloom.Processes;
 
-namespace Heirloom.Tables.Management;
+using Heirloom.Tables;
+
+namespace Heirloom.Management;
 
 /// <summary>
 /// One table a <see cref="TableManager"/> keeps alive (the seed's options): its name, how it is created, how the
@@ -31,7 +33,7 @@ public sealed record ManagedTable
 
     /// <summary>Finds the process to hand the table to (the seed's find-me function), when <see cref="FindMeName"/> is
     /// not enough. Returning null or a dead pid, or throwing, all mean "not yet": the manager tries again with backoff.</summary>
-    public Func<Node, Pid?>? FindMe { get; init; }
+    public Func<Node, Pid>? FindMe { get; init; }
 
     /// <summary>Sent with every <see cref="TableTransfer"/> to the worker (the seed's gift data).</summary>
     public object? Gift { get; init; }

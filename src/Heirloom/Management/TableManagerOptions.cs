@@ -1,4 +1,4 @@
-namespace Heirloom.Tables.Management;
+namespace Heirloom.Management;
 
 /// <summary>How a <see cref="TableManager"/> runs.</summary>
 public sealed record TableManagerOptions

@@ -1,4 +1,4 @@
-namespace Heirloom.Tables.Management;
+namespace Heirloom.Management;
 
 /// <summary>Where a managed table is.</summary>
 public enum ManagedTableState

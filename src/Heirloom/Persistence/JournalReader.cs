@@ -1,0 +1,75 @@
+namespace Heirloom.Persistence;
+
+/// <summary>
+/// Reads a durable table's journal segments (<c>journal-&lt;first sequence&gt;.log</c>) record by record, checking each
+/// record's checksum and sequence and decoding its entries to codec bytes: for tools that inspect, verify or dump a
+/// table's files without opening it.
+/// </summary>
+public static class JournalReader
+{
+    /// <summary>Whether a path names a journal segment, and the sequence of its first record.</summary>
+    /// <param name="path">The file's path.</param>
+    /// <param name="firstSequence">The first record's sequence, when it does.</param>
+    public static bool TryGetFirstSequence(string path, out long firstSequence)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var first = DurableFiles.SegmentFirstSequence(path);
+        firstSequence = first ?? 0;
+        return first is not null;
+    }
+
+    /// <summary>
+    /// Reads a segment, handing each record to <paramref name="onRecord"/> in order. With
+    /// <paramref name="allowTornTail"/> (right for the newest segment), a last record cut short by an interrupted
+    /// write ends the read; any other damage throws.
+    /// </summary>
+    /// <param name="path">A segment's path; its name gives its first sequence.</param>
+    /// <param name="allowTornTail">Whether a torn last record is expected rather than damage.</param>
+    /// <param name="onRecord">Receives each record, decoded; null to only check the records.</param>
+    /// <returns>What the segment holds.</returns>
+    /// <exception cref="ArgumentException">The file name is not a segment's.</exception>
+    /// <exception cref="JournalCorruptedException">A record is damaged, out of sequence, or not a well-formed entry.</exception>
+    public static JournalSegmentSummary Read(string path, bool allowTornTail = true, Action<JournalRecord>? onRecord = null)
+    {
+        if (!TryGetFirstSequence(path, out var first))
+        {
+            throw new ArgumentException($"'{path}' is not a journal segment: its name must be journal-<first sequence>.log.", nameof(path));
+        }
+
+        long offset = 0;
+        return Journal.Scan(path, first, allowTornTail, (sequence, payload) =>
+        {
+            var sink = new EntryCollector();
+            try
+            {
+                JournalRecordFormat.Decode(payload, ref sink);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new JournalCorruptedException(path, offset, $"record {sequence} is not a well-formed entry: {e.Message}", e);
+            }
+
+            var bytes = payload.Length + Journal.FramingLength;
+            offset += bytes;
+            onRecord?.Invoke(new JournalRecord(sequence, bytes, JournalRecordFormat.IsBatch(payload), sink.Entries));
+        });
+    }
+
+    /// <summary>Gathers a record's entries as codec bytes.</summary>
+    private struct EntryCollector() : IJournalEntrySink
+    {
+        private List<byte[]>? _values;
+
+        public List<JournalEntry> Entries { get; } = [];
+
+        public void KeyState(ReadOnlySpan<byte> key, int values)
+        {
+            _values = new List<byte[]>(values);
+            Entries.Add(new JournalEntry(key.ToArray(), _values));
+        }
+
+        public readonly void Value(ReadOnlySpan<byte> value) => _values!.Add(value.ToArray());
+
+        public readonly void Cleared() => Entries.Add(new JournalEntry(null, []));
+    }
+}

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Heirloom.Behaviours;
+using Heirloom.Management;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Management;
 
 namespace Heirloom.Benchmarks;
 

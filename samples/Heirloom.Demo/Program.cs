@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using Heirloom.Behaviours;
 using Heirloom.Demo;
+using Heirloom.Management;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Management;
 
 DemoOptions? options;
 try
@@ -25,7 +25,7 @@ if (options is null)
 var stats = new DemoStats();
 await using var node = new Node();
 
-// The seed's tree: a TableManager that creates the table and is its heir, and the worker it hands the table to.
+// KAZOO's tree: a TableManager that creates the table and is its heir, and the worker it hands the table to.
 var records = ManagedTable.For<long, string>("records") with
 {
     Options = new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Protected },

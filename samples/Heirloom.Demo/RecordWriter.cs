@@ -1,5 +1,4 @@
 using Heirloom.Behaviours;
-using Heirloom.Processes;
 using Heirloom.Tables;
 
 namespace Heirloom.Demo;

@@ -1,8 +1,8 @@
 using Heirloom.Behaviours;
+using Heirloom.Management;
 using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Management;
 
 // The child of the SIGKILL crash test: writes batches of three records to a durable table with fsync Always, and
 // prints the number of each batch once the write has returned (is acknowledged), until it is killed. Snapshots are

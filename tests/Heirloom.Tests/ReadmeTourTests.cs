@@ -1,8 +1,8 @@
 using Heirloom.Behaviours;
+using Heirloom.Management;
 using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Management;
 
 namespace Heirloom.Tests;
 

@@ -20,8 +20,20 @@ public sealed class CallFailedException : Exception
         Reason = reason;
     }
 
-    /// <summary>The server called.</summary>
+    /// <summary>Creates the exception for a call to a registered name that no process has.</summary>
+    /// <param name="name">The name called.</param>
+    public CallFailedException(string name)
+        : base($"The call to '{name}' failed: no process is registered under that name.")
+    {
+        ServerName = name;
+        Reason = ExitReason.NoProc;
+    }
+
+    /// <summary>The server called; <see cref="Pid.None"/> when it was called by a name nobody had.</summary>
     public Pid Server { get; }
+
+    /// <summary>The registered name called, when the call was by name and no process had it.</summary>
+    public string? ServerName { get; }
 
     /// <summary>Why no reply came: <see cref="ExitReason.NoProc"/> when it was not alive, else its exit reason.</summary>
     public ExitReason Reason { get; }

@@ -51,9 +51,15 @@ public readonly struct CallResult
 
     /// <summary>Run <see cref="GenServer.HandleContinueAsync(object)"/> after this result, before the next message.</summary>
     /// <param name="argument">What the continue step receives.</param>
+    /// <exception cref="InvalidOperationException">This result is a stop.</exception>
     public CallResult ThenContinue(object argument)
     {
         ArgumentNullException.ThrowIfNull(argument);
+        if (StopReason is not null)
+        {
+            throw new InvalidOperationException("A stopping server runs no continue step; only a reply or no-reply can be followed by one.");
+        }
+
         return new CallResult(HasReply, Value, StopReason, argument);
     }
 }

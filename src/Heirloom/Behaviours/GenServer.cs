@@ -127,7 +127,14 @@ public abstract partial class GenServer
         ArgumentNullException.ThrowIfNull(request);
         var target = server.Resolve();
         var wait = timeout ?? DefaultCallTimeout;
-        return Process.Current is { } caller && caller.Node == target.Node
+        var current = Process.Current;
+        if (current == target)
+        {
+            // OTP's gen_server:call exits with calling_self: the server could never answer while it waits.
+            return ValueTask.FromException<object?>(new InvalidOperationException($"Process {server} called itself; a server cannot answer a call while it waits for it. Handle the request directly instead."));
+        }
+
+        return current is { } caller && caller.Node == target.Node
             ? CallFromProcessAsync(caller, target, request, wait)
             : CallFromOutsideAsync(server, request, wait);
     }
@@ -143,8 +150,40 @@ public abstract partial class GenServer
         ArgumentNullException.ThrowIfNull(node);
         return node.WhereIs(name) is { IsNone: false } server
             ? CallAsync(server, request, timeout)
-            : ValueTask.FromException<object?>(new CallFailedException(default, ExitReason.NoProc));
+            : ValueTask.FromException<object?>(new CallFailedException(name));
     }
+
+    /// <summary>Calls a server and returns its reply as <typeparamref name="TReply"/>; see
+    /// <see cref="CallAsync(Pid, object, TimeSpan?)"/>.</summary>
+    /// <typeparam name="TReply">The reply's type.</typeparam>
+    /// <param name="server">The server.</param>
+    /// <param name="request">The request; may not be null.</param>
+    /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
+    /// <exception cref="CallFailedException">The server was not alive, or exited before replying.</exception>
+    /// <exception cref="TimeoutException">No reply within the timeout.</exception>
+    /// <exception cref="UnexpectedReplyException">The reply is not a <typeparamref name="TReply"/>.</exception>
+    public static async ValueTask<TReply> CallAsync<TReply>(Pid server, object request, TimeSpan? timeout = null) =>
+        As<TReply>(server.ToString(), request, await CallAsync(server, request, timeout).ConfigureAwait(false));
+
+    /// <summary>Calls a registered server and returns its reply as <typeparamref name="TReply"/>; see
+    /// <see cref="CallAsync(Pid, object, TimeSpan?)"/>.</summary>
+    /// <typeparam name="TReply">The reply's type.</typeparam>
+    /// <param name="node">The node.</param>
+    /// <param name="name">The server's registered name.</param>
+    /// <param name="request">The request; may not be null.</param>
+    /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
+    /// <exception cref="CallFailedException">No process has the name, or the server exited before replying.</exception>
+    /// <exception cref="TimeoutException">No reply within the timeout.</exception>
+    /// <exception cref="UnexpectedReplyException">The reply is not a <typeparamref name="TReply"/>.</exception>
+    public static async ValueTask<TReply> CallAsync<TReply>(Node node, string name, object request, TimeSpan? timeout = null) =>
+        As<TReply>($"'{name}'", request, await CallAsync(node, name, request, timeout).ConfigureAwait(false));
+
+    private static TReply As<TReply>(string server, object request, object? reply) => reply switch
+    {
+        TReply typed => typed,
+        null when default(TReply) is null => default!,
+        _ => throw new UnexpectedReplyException(server, request, reply, typeof(TReply)),
+    };
 
     /// <summary>
     /// Stops a server: <see cref="TerminateAsync"/> runs with <paramref name="reason"/> and the server exits; waits

@@ -3,7 +3,7 @@ using Heirloom.Processes;
 namespace Heirloom.Behaviours;
 
 /// <summary>
-/// How <see cref="GenServer.InitAsync"/> ends: started (<c>{ok, State}</c>), started with a continue step,
+/// How <see cref="GenServer.InitAsync"/> ends: started (<c>{ok, State}</c>), started with a continue step (<see cref="ThenContinue"/>),
 /// refusing to start with a reason (<c>{stop, Reason}</c>: the start fails), or <c>ignore</c> (no server;
 /// the start returns <see cref="Pid.None"/> and a supervisor does not restart it). Throwing fails the start too.
 /// </summary>
@@ -30,11 +30,18 @@ public readonly struct InitResult
 
     internal object? ContinueWith { get; }
 
-    /// <summary>Started; <see cref="GenServer.HandleContinueAsync(object)"/> runs before any message, after the starter has its pid.</summary>
+    /// <summary>Started, then <see cref="GenServer.HandleContinueAsync(object)"/> runs before any message, after the
+    /// starter has its pid (<c>{ok, State, {continue, C}}</c>): <c>InitResult.Ok.ThenContinue(argument)</c>.</summary>
     /// <param name="argument">What the continue step receives.</param>
-    public static InitResult Continue(object argument)
+    /// <exception cref="InvalidOperationException">This result is not <see cref="Ok"/>.</exception>
+    public InitResult ThenContinue(object argument)
     {
         ArgumentNullException.ThrowIfNull(argument);
+        if (Kind != 0 || StopReason is not null)
+        {
+            throw new InvalidOperationException("Only InitResult.Ok can be followed by a continue step; a server that stops or is ignored never runs one.");
+        }
+
         return new InitResult(0, null, argument);
     }
 

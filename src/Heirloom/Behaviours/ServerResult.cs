@@ -4,7 +4,7 @@ namespace Heirloom.Behaviours;
 
 /// <summary>
 /// What a <see cref="GenServer"/> does after a cast, an info message or a continue step: carry on
-/// (<c>{noreply, State}</c>), carry on with a continue step first (<c>{noreply, State, {continue, C}}</c>),
+/// (<c>{noreply, State}</c>), carry on with a continue step first (<c>{noreply, State, {continue, C}}</c>, <see cref="ThenContinue"/>),
 /// or stop (<c>{stop, Reason, State}</c>).
 /// </summary>
 public readonly struct ServerResult
@@ -22,11 +22,18 @@ public readonly struct ServerResult
 
     internal object? ContinueWith { get; }
 
-    /// <summary>Run <see cref="GenServer.HandleContinueAsync(object)"/> with <paramref name="argument"/> before the next message.</summary>
+    /// <summary>Carry on, running <see cref="GenServer.HandleContinueAsync(object)"/> with <paramref name="argument"/>
+    /// before the next message: <c>ServerResult.Ok.ThenContinue(argument)</c>.</summary>
     /// <param name="argument">What the continue step receives.</param>
-    public static ServerResult Continue(object argument)
+    /// <exception cref="InvalidOperationException">This result is a stop.</exception>
+    public ServerResult ThenContinue(object argument)
     {
         ArgumentNullException.ThrowIfNull(argument);
+        if (StopReason is not null)
+        {
+            throw new InvalidOperationException("A stopping server runs no continue step; return ServerResult.Ok.ThenContinue(argument) to carry on with one.");
+        }
+
         return new ServerResult(null, argument);
     }
 

@@ -6,7 +6,7 @@ using Heirloom.Tables;
 namespace Heirloom.Management;
 
 /// <summary>
-/// One table a <see cref="TableManager"/> keeps alive (the seed's options): its name, how it is created, how the
+/// One table a <see cref="TableManager"/> keeps alive (kazoo_etsmgr_srv's options): its name, how it is created, how the
 /// manager finds the process to hand it to, and the gift that goes with it. Create it with <see cref="For{TKey, TValue}"/>,
 /// or <see cref="Durable{TKey, TValue}"/> for a table that also survives the node and the OS process.
 /// </summary>
@@ -27,15 +27,15 @@ public sealed record ManagedTable
     /// <summary>Type and access. The name and heir are the manager's to set.</summary>
     public TableOptions Options { get; init; } = new();
 
-    /// <summary>The registered name of the process to hand the table to (the seed's <c>whereis(Name)</c>). The hand-off
+    /// <summary>The registered name of the process to hand the table to (kazoo_etsmgr_srv's <c>whereis(Name)</c>). The hand-off
     /// happens as soon as the name is registered, with no polling.</summary>
     public string? FindMeName { get; init; }
 
-    /// <summary>Finds the process to hand the table to (the seed's find-me function), when <see cref="FindMeName"/> is
+    /// <summary>Finds the process to hand the table to (kazoo_etsmgr_srv's find-me function), when <see cref="FindMeName"/> is
     /// not enough. Returning null or a dead pid, or throwing, all mean "not yet": the manager tries again with backoff.</summary>
     public Func<Node, Pid>? FindMe { get; init; }
 
-    /// <summary>Sent with every <see cref="TableTransfer"/> to the worker (the seed's gift data).</summary>
+    /// <summary>Sent with every <see cref="TableTransfer"/> to the worker (kazoo_etsmgr_srv's gift data).</summary>
     public object? Gift { get; init; }
 
     internal Func<Node, TableOptions, Table> Create { get; }

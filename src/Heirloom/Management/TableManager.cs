@@ -41,7 +41,7 @@ public static class TableManager
         return GenServer.StartAsync(node, () => new TableManagerServer(options), new GenServerOptions { Name = options.Name });
     }
 
-    /// <summary>A child spec that starts the manager as the seed's supervisor does (permanent worker).</summary>
+    /// <summary>A child spec that starts the manager as KAZOO's supervisors start kazoo_etsmgr_srv (a permanent worker).</summary>
     /// <param name="options">The tables and discovery settings.</param>
     /// <param name="id">The child's id; default "table_manager".</param>
     public static ChildSpec ChildSpec(TableManagerOptions options, string id = "table_manager")

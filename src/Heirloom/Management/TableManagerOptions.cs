@@ -13,6 +13,6 @@ public sealed record TableManagerOptions
     /// jitter. Default 1 ms.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>The longest retry delay of discovery. Default 250 ms, the seed's polling period.</summary>
+    /// <summary>The longest retry delay of discovery. Default 250 ms, kazoo_etsmgr_srv's polling period.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
 }

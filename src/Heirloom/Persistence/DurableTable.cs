@@ -1,6 +1,5 @@
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Tables.Storage;
 
 namespace Heirloom.Persistence;
 

@@ -92,75 +92,19 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         Acknowledge(sequence);
     }
 
-    public override bool InsertNew(TKey key, TValue value)
-    {
-        long sequence = 0;
-        bool inserted;
-        lock (_lock)
-        {
-            inserted = inner.InsertNew(key, value);
-            if (inserted)
-            {
-                sequence = Record(key);
-            }
-        }
+    public override bool InsertNew(TKey key, TValue value) =>
+        WriteKey(key, value, static (store, k, v) => store.InsertNew(k, v), static inserted => inserted);
 
-        Acknowledge(sequence);
-        return inserted;
-    }
-
-    public override TValue[] Take(TKey key)
-    {
-        long sequence = 0;
-        TValue[] taken;
-        lock (_lock)
-        {
-            taken = inner.Take(key);
-            if (taken.Length > 0)
-            {
-                sequence = Record(key);
-            }
-        }
-
-        Acknowledge(sequence);
-        return taken;
-    }
+    public override TValue[] Take(TKey key) =>
+        WriteKey(key, 0, static (store, k, _) => store.Take(k), static taken => taken.Length > 0);
 
     public override bool Delete(TKey key) => Take(key).Length > 0;
 
-    public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match)
-    {
-        long sequence = 0;
-        int deleted;
-        lock (_lock)
-        {
-            deleted = inner.DeleteWhere(key, state, match);
-            if (deleted > 0)
-            {
-                sequence = Record(key);
-            }
-        }
+    public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match) =>
+        WriteKey(key, (state, match), static (store, k, s) => store.DeleteWhere(k, s.state, s.match), static deleted => deleted > 0);
 
-        Acknowledge(sequence);
-        return deleted;
-    }
-
-    public override int ReplaceWhere(TKey key, Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace)
-    {
-        long sequence = 0;
-        int replaced;
-        lock (_lock)
-        {
-            replaced = inner.ReplaceWhere(key, where, replace);
-            if (replaced > 0)
-            {
-                sequence = Record(key);
-            }
-        }
-
-        Acknowledge(sequence);
-        return replaced;
-    }
+    public override int ReplaceWhere(TKey key, Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace) =>
+        WriteKey(key, (where, replace), static (store, k, s) => store.ReplaceWhere(k, s.where, s.replace), static replaced => replaced > 0);
 
     public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
     {
@@ -364,6 +308,28 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
                 _snapshotting.Release();
             }
         });
+    }
+
+    /// <summary>
+    /// The journaled write of one key: under the journal's lock, applies <paramref name="apply"/> to memory and, when
+    /// <paramref name="changed"/> says it changed the key, appends the key's new state; then waits for the record's
+    /// fsync as the policy says. The lambdas are static and take their state, so a write allocates no closure.
+    /// </summary>
+    private TResult WriteKey<TState, TResult>(TKey key, TState state, Func<TableStore<TKey, TValue>, TKey, TState, TResult> apply, Func<TResult, bool> changed)
+    {
+        long sequence = 0;
+        TResult result;
+        lock (_lock)
+        {
+            result = apply(inner, key, state);
+            if (changed(result))
+            {
+                sequence = Record(key);
+            }
+        }
+
+        Acknowledge(sequence);
+        return result;
     }
 
     private long Record(TKey key)

@@ -78,6 +78,7 @@ internal sealed partial class Process
     /// <summary>Queues the process to run. Only the winner of the CAS to Scheduled (or the spawner) calls this.</summary>
     private void Schedule()
     {
+        Debug.Assert(Volatile.Read(ref _schedule) == Scheduled, "Only the CAS winner to Scheduled (or the spawner) queues a process, so it never runs twice at once.");
         if (!t_runningProcesses)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);

@@ -356,6 +356,7 @@ public abstract class Table : IProcessOwned
 
     private void SetHeirCore(Pid heir, object? data)
     {
+        System.Diagnostics.Debug.Assert(_lock.IsHeldByCurrentThread, "The heir and its data change together under the ownership lock.");
         var process = heir.Process;
         if (process is not null && process.Node != Node)
         {
@@ -370,6 +371,7 @@ public abstract class Table : IProcessOwned
 
     private void DeleteCore()
     {
+        System.Diagnostics.Debug.Assert(_lock.IsHeldByCurrentThread, "A table is deleted under its ownership lock, so an owner's exit and a delete never interleave.");
         _deleted = true;
         _readGate = 2;
         if (_name is not null)

@@ -1,5 +1,4 @@
 using System.Numerics;
-using Heirloom.Tables.Storage;
 
 namespace Heirloom.Tables;
 

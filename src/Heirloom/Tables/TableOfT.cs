@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Heirloom.Processes;
 using Heirloom.Tables.Storage;
 

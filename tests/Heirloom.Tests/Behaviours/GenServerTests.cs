@@ -166,7 +166,39 @@ public sealed class GenServerTests
         var inside = await node.Run(ctx => Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(server, "get", Timeout.InfiniteTimeSpan).AsTask()));
         Assert.Equal(ExitReason.NoProc, inside.Reason);
         var unknown = await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(node, "nobody", "get").AsTask());
-        Assert.Contains("not alive", unknown.Message);
+        Assert.Contains("'nobody'", unknown.Message);
+        Assert.Equal(("nobody", ExitReason.NoProc), (unknown.ServerName, unknown.Reason));
+    }
+
+    [Fact]
+    public async Task Typed_calls_return_the_reply_or_name_the_mismatch()
+    {
+        await using var node = new Node();
+        var server = await GenServer.StartAsync(node, () => new Counter(), new GenServerOptions { Name = "typed" });
+        GenServer.Cast(server, 5);
+        Assert.Equal(5, await GenServer.CallAsync<int>(server, "get"));
+        Assert.Equal(5, await GenServer.CallAsync<int>(node, "typed", "get"));
+        var mismatch = await Assert.ThrowsAsync<UnexpectedReplyException>(() => GenServer.CallAsync<string>(node, "typed", "get").AsTask());
+        Assert.Equal((5, typeof(string)), (mismatch.Reply, mismatch.ExpectedType));
+        Assert.Contains("'typed'", mismatch.Message);
+        Assert.Contains("Int32", mismatch.Message);
+    }
+
+    [Fact]
+    public async Task A_process_calling_itself_fails_at_once()
+    {
+        await using var node = new Node();
+        var error = await node.Run(ctx => Assert.ThrowsAsync<InvalidOperationException>(() => GenServer.CallAsync(ctx.Self, "get", Timeout.InfiniteTimeSpan).AsTask()));
+        Assert.Contains("called itself", error.Message);
+    }
+
+    [Fact]
+    public void A_stop_cannot_be_followed_by_a_continue_step()
+    {
+        Assert.Throws<InvalidOperationException>(() => ServerResult.Stop(ExitReason.Normal).ThenContinue("x"));
+        Assert.Throws<InvalidOperationException>(() => CallResult.Stop(ExitReason.Normal, null).ThenContinue("x"));
+        Assert.Throws<InvalidOperationException>(() => InitResult.Ignore.ThenContinue("x"));
+        Assert.Throws<InvalidOperationException>(() => InitResult.Stop(ExitReason.Normal).ThenContinue("x"));
     }
 
     [Fact]
@@ -217,7 +249,7 @@ public sealed class GenServerTests
     public async Task Continue_steps_run_after_init_and_after_a_callback_before_the_next_message()
     {
         await using var node = new Node();
-        var server = await GenServer.StartAsync(node, () => new Counter { Init = () => ValueTask.FromResult(InitResult.Continue("boot")) });
+        var server = await GenServer.StartAsync(node, () => new Counter { Init = () => ValueTask.FromResult(InitResult.Ok.ThenContinue("boot")) });
         Assert.Equal("soon", await GenServer.CallAsync(server, "continue"));
         server.Send("hello");
         var log = (string[])(await GenServer.CallAsync(server, "log"))!;

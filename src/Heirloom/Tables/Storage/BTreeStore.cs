@@ -22,15 +22,15 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     private readonly IComparer<TKey>? _comparer;
     private readonly Lock _writer = new();
-    private readonly Node[] _path = new Node[32];
-    private volatile Node _root;
+    private readonly TreeNode[] _path = new TreeNode[32];
+    private volatile TreeNode _root;
     private long _count;
 
     // Finger search: the writer's last path, and each thread's last leaf read, serve the next access when its key
     // falls in the same leaf, which keys arriving in order or close together usually do. A leaf's range is
     // [first key, high key); a hint is only used after checking that, and never after Clear (a new generation).
     private int _pathDepth = -1;
-    private Node? _pathRoot;
+    private TreeNode? _pathRoot;
     private int _generation;
 
     [ThreadStatic]
@@ -39,7 +39,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     public BTreeStore(IComparer<TKey>? comparer)
     {
         _comparer = comparer ?? (typeof(TKey).IsValueType ? null : Comparer<TKey>.Default);
-        _root = new Node(leaf: true);
+        _root = new TreeNode(leaf: true);
     }
 
     public override long Count => Volatile.Read(ref _count);
@@ -195,7 +195,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         lock (_writer)
         {
             // Readers holding old nodes finish on the old tree, which is never changed again.
-            _root = new Node(leaf: true);
+            _root = new TreeNode(leaf: true);
             _pathDepth = -1;
             Volatile.Write(ref _generation, _generation + 1);
             Volatile.Write(ref _count, 0);
@@ -314,17 +314,17 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>Which child of an inner node holds <paramref name="key"/>: separator i is the first key of child i + 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int ChildIndex(Node node, int count, TKey key)
+    private int ChildIndex(TreeNode node, int count, TKey key)
     {
         var index = LowerBound(node.Keys, count, key);
         return index < count && Compare(node.Keys[index], key) == 0 ? index + 1 : index;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool BeyondHigh(Node node, TKey key) => node.HasHigh && Compare(key, node.High) >= 0;
+    private bool BeyondHigh(TreeNode node, TKey key) => node.HasHigh && Compare(key, node.High) >= 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int StableVersion(Node node)
+    private static int StableVersion(TreeNode node)
     {
         var version = Volatile.Read(ref node.Version);
         return (version & 1) == 0 ? version : WaitForStableVersion(node);
@@ -332,7 +332,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>A writer is changing the node: spin (writers hold a node for a few hundred nanoseconds at most).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int WaitForStableVersion(Node node)
+    private static int WaitForStableVersion(TreeNode node)
     {
         var spinner = default(SpinWait);
         while (true)
@@ -347,7 +347,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Unchanged(Node node, int version)
+    private static bool Unchanged(TreeNode node, int version)
     {
         if (s_needsReadFence)
         {
@@ -358,13 +358,13 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     /// <summary>The leaf whose range holds <paramref name="key"/>, found without locks.</summary>
-    private Node LeafFor(TKey key)
+    private TreeNode LeafFor(TKey key)
     {
         var node = _root;
         while (true)
         {
             var version = StableVersion(node);
-            Node? next;
+            TreeNode? next;
             if (typeof(TKey).IsValueType && _comparer is null)
             {
                 next = Step(node, key);
@@ -399,7 +399,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     /// <summary>Where a search for <paramref name="key"/> goes from a node: right past its high key, down to a child,
     /// or nowhere (null) at the leaf that holds the key's range.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Node? Step(Node node, TKey key) =>
+    private TreeNode? Step(TreeNode node, TKey key) =>
         BeyondHigh(node, key) ? node.Right : node.IsLeaf ? null : node.Children![ChildIndex(node, node.Count, key)];
 
     private bool Find(TKey key, out TValue value)
@@ -435,10 +435,10 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     /// <summary>Writer only: whether the key falls in the leaf's range, judged by its first key and high key.</summary>
-    private bool InRange(Node leaf, TKey key) => leaf.Count > 0 && Compare(key, leaf.Keys[0]) >= 0 && !BeyondHigh(leaf, key);
+    private bool InRange(TreeNode leaf, TKey key) => leaf.Count > 0 && Compare(key, leaf.Keys[0]) >= 0 && !BeyondHigh(leaf, key);
 
     /// <summary>Reader: <see cref="InRange"/> checked against a concurrent writer.</summary>
-    private bool InRangeRead(Node leaf, TKey key)
+    private bool InRangeRead(TreeNode leaf, TKey key)
     {
         if (!typeof(TKey).IsValueType || _comparer is not null)
         {
@@ -450,7 +450,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         return Unchanged(leaf, version) && inRange;
     }
 
-    private void Remember(Node leaf)
+    private void Remember(TreeNode leaf)
     {
         var hint = t_hint ??= new LeafHint();
         hint.Store = this;
@@ -459,7 +459,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     /// <summary>A consistent copy of a leaf's objects and links.</summary>
-    private static LeafSnapshot Snapshot(Node leaf)
+    private static LeafSnapshot Snapshot(TreeNode leaf)
     {
         while (true)
         {
@@ -476,7 +476,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
-    private Node LeftmostLeaf()
+    private TreeNode LeftmostLeaf()
     {
         var node = _root;
         while (!node.IsLeaf)
@@ -492,7 +492,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         return node;
     }
 
-    private bool FirstFrom(Node leaf, StrongBox<TKey>? after, out TKey key)
+    private bool FirstFrom(TreeNode leaf, StrongBox<TKey>? after, out TKey key)
     {
         foreach (var (k, _) in EnumerateForwardsFrom(leaf, after, null, exclusiveLow: true))
         {
@@ -509,7 +509,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>Walks leaves rightwards. Keys only grow, so skipping keys not above the last one yielded makes a split
     /// behind the walk harmless: nothing is visited twice.</summary>
-    private IEnumerable<KeyValuePair<TKey, TValue>> EnumerateForwardsFrom(Node? leaf, StrongBox<TKey>? low, StrongBox<TKey>? high, bool exclusiveLow)
+    private IEnumerable<KeyValuePair<TKey, TValue>> EnumerateForwardsFrom(TreeNode? leaf, StrongBox<TKey>? low, StrongBox<TKey>? high, bool exclusiveLow)
     {
         var haveLast = low is not null;
         var last = low is null ? default! : low.Value!;
@@ -575,7 +575,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>The leaf immediately left of <paramref name="of"/>: a left link read just before a split of the left
     /// neighbour points one node too far left, so walk right from it until the next leaf is <paramref name="of"/>.</summary>
-    private static Node? LeftNeighbour(Node? candidate, Node of)
+    private static TreeNode? LeftNeighbour(TreeNode? candidate, TreeNode of)
     {
         while (candidate is not null)
         {
@@ -591,7 +591,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         return null;
     }
 
-    private Node RightmostLeaf()
+    private TreeNode RightmostLeaf()
     {
         var node = _root;
         while (true)
@@ -639,18 +639,18 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
-    private int Search(Node leaf, TKey key, out bool found)
+    private int Search(TreeNode leaf, TKey key, out bool found)
     {
         var index = LowerBound(leaf.Keys, leaf.Count, key);
         found = index < leaf.Count && Compare(leaf.Keys[index], key) == 0;
         return index;
     }
 
-    private static void BeginWrite(Node node) => Volatile.Write(ref node.Version, node.Version + 1);
+    private static void BeginWrite(TreeNode node) => Volatile.Write(ref node.Version, node.Version + 1);
 
-    private static void EndWrite(Node node) => Volatile.Write(ref node.Version, node.Version + 1);
+    private static void EndWrite(TreeNode node) => Volatile.Write(ref node.Version, node.Version + 1);
 
-    private void RemoveAt(Node leaf, int index)
+    private void RemoveAt(TreeNode leaf, int index)
     {
         Volatile.Write(ref _count, _count - 1);
         BeginWrite(leaf);
@@ -677,7 +677,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         // Appending past the last leaf (keys arriving in order) leaves it full and starts a new one; otherwise halve.
         var appending = leaf.Right is null && index == leaf.Count;
         var split = appending ? Capacity : Capacity / 2;
-        var right = new Node(leaf: true);
+        var right = new TreeNode(leaf: true);
         MoveUpperPart(leaf, right, split);
         right.Left = leaf;
         var intoLeft = !appending && index <= split;
@@ -708,7 +708,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>Copies keys from <paramref name="split"/> on into the unpublished <paramref name="right"/> node,
     /// which takes over the node's high key and right link.</summary>
-    private static void MoveUpperPart(Node node, Node right, int split)
+    private static void MoveUpperPart(TreeNode node, TreeNode right, int split)
     {
         var moved = node.Count - split;
         Array.Copy(node.Keys, split, right.Keys, 0, moved);
@@ -723,7 +723,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         right.High = node.High;
     }
 
-    private static void LinkRight(Node node, Node right)
+    private static void LinkRight(TreeNode node, TreeNode right)
     {
         node.High = right.Keys[0];
         node.HasHigh = true;
@@ -731,7 +731,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     /// <summary>Keeps the first <paramref name="keep"/> keys, clearing the rest so nothing stays reachable.</summary>
-    private static void Truncate(Node node, int keep)
+    private static void Truncate(TreeNode node, int keep)
     {
         for (var i = keep; i < node.Count; i++)
         {
@@ -749,7 +749,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         node.Count = keep;
     }
 
-    private static void InsertAt(Node node, int index, TKey key, TValue value, Node? child)
+    private static void InsertAt(TreeNode node, int index, TKey key, TValue value, TreeNode? child)
     {
         var count = node.Count;
         Array.Copy(node.Keys, index, node.Keys, index + 1, count - index);
@@ -770,11 +770,11 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>Adds separator <paramref name="separator"/> leading to <paramref name="right"/> in the parent of the
     /// node at <paramref name="depth"/>, splitting upwards as needed and growing a new root at the top.</summary>
-    private void InsertIntoParent(int depth, Node left, TKey separator, Node right)
+    private void InsertIntoParent(int depth, TreeNode left, TKey separator, TreeNode right)
     {
         if (depth == 0)
         {
-            var root = new Node(leaf: false);
+            var root = new TreeNode(leaf: false);
             root.Keys[0] = separator;
             root.Children![0] = left;
             root.Children[1] = right;
@@ -801,7 +801,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         // Split the inner node: the middle key moves up; the new right node takes the keys and children above it.
         var middle = Capacity / 2;
         var up = parent.Keys[middle];
-        var sibling = new Node(leaf: false);
+        var sibling = new TreeNode(leaf: false);
         var moved = parent.Count - middle - 1;
         Array.Copy(parent.Keys, middle + 1, sibling.Keys, 0, moved);
         Array.Copy(parent.Children!, middle + 1, sibling.Children!, 0, moved + 1);
@@ -833,26 +833,26 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     private sealed class LeafHint
     {
         public BTreeStore<TKey, TValue>? Store;
-        public Node Leaf = null!;
+        public TreeNode Leaf = null!;
         public int Generation;
     }
 
-    private readonly record struct LeafSnapshot(TKey[] Keys, TValue[] Values, Node? Left, Node? Right);
+    private readonly record struct LeafSnapshot(TKey[] Keys, TValue[] Values, TreeNode? Left, TreeNode? Right);
 
-    private sealed class Node
+    private sealed class TreeNode
     {
         public readonly TKey[] Keys = new TKey[Capacity];
         public readonly TValue[]? Values;
-        public readonly Node[]? Children;
+        public readonly TreeNode[]? Children;
         public readonly bool IsLeaf;
         public int Version;
         public int Count;
         public bool HasHigh;
         public TKey High = default!;
-        public Node? Right;
-        public Node? Left;
+        public TreeNode? Right;
+        public TreeNode? Left;
 
-        public Node(bool leaf)
+        public TreeNode(bool leaf)
         {
             IsLeaf = leaf;
             if (leaf)
@@ -861,7 +861,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
             }
             else
             {
-                Children = new Node[Capacity + 1];
+                Children = new TreeNode[Capacity + 1];
             }
         }
     }

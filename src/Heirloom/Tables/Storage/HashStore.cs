@@ -24,7 +24,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     private readonly bool _keepsDuplicates;
     private readonly object[] _locks = new object[LockCount];
     private readonly int[] _counts = new int[LockCount];
-    private volatile Node?[] _buckets = new Node?[InitialBuckets];
+    private volatile Entry?[] _buckets = new Entry?[InitialBuckets];
     private int _budget = InitialBuckets / LockCount;
 
     // While fixed (guarded by all locks), deleted nodes stay in their chains, marked, so that next/2 from a deleted key
@@ -372,7 +372,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         }
         else
         {
-            _buckets = new Node?[InitialBuckets];
+            _buckets = new Entry?[InitialBuckets];
             _budget = InitialBuckets / LockCount;
         }
 
@@ -479,7 +479,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>The first live key after <paramref name="after"/> in its chain, then in the following buckets; from
     /// the head of bucket <paramref name="index"/> when <paramref name="after"/> is null.</summary>
-    private static bool TryNextFrom(Node?[] buckets, int index, Node? after, out TKey key)
+    private static bool TryNextFrom(Entry?[] buckets, int index, Entry? after, out TKey key)
     {
         var node = after is null ? Volatile.Read(ref buckets[index]) : after.Next;
         while (true)
@@ -515,7 +515,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         typeof(TKey).IsValueType && _comparer is null ? EqualityComparer<TKey>.Default.Equals(a, b) : _comparer!.Equals(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Node? FindLive(Node?[] buckets, TKey key, int hash)
+    private Entry? FindLive(Entry?[] buckets, TKey key, int hash)
     {
         for (var node = Volatile.Read(ref buckets[hash & (buckets.Length - 1)]); node is not null; node = node.Next)
         {
@@ -529,7 +529,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         return null;
     }
 
-    private Node? Find(Node? head, TKey key, int hash)
+    private Entry? Find(Entry? head, TKey key, int hash)
     {
         for (var node = head; node is not null; node = node.Next)
         {
@@ -543,7 +543,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     /// <summary>Locks the stripe of a hash in the current bucket array, retrying if the table grew meanwhile.</summary>
-    private Node?[] LockBucket(int hash, out int lockIndex)
+    private Entry?[] LockBucket(int hash, out int lockIndex)
     {
         while (true)
         {
@@ -559,7 +559,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
-    private void SetValue(ref Node? head, Node node, TValue value)
+    private void SetValue(ref Entry? head, Entry node, TValue value)
     {
         if (s_valueWritesAreAtomic)
         {
@@ -567,11 +567,11 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             return;
         }
 
-        var replacement = new Node(node.Key, node.Hash, value, node.Next);
+        var replacement = new Entry(node.Key, node.Hash, value, node.Next);
         Replace(ref head, node, replacement);
     }
 
-    private static void Replace(ref Node? head, Node node, Node? replacement)
+    private static void Replace(ref Entry? head, Entry node, Entry? replacement)
     {
         if (head == node)
         {
@@ -590,7 +590,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>Writer only: puts a key that is absent (or kept deleted for a fixed table) back into its chain.
     /// Returns whether the stripe has outgrown its budget, so the table should grow once the lock is released.</summary>
-    private bool Add(ref Node? head, Node? deleted, TKey key, int hash, TValue value, int lockIndex)
+    private bool Add(ref Entry? head, Entry? deleted, TKey key, int hash, TValue value, int lockIndex)
     {
         if (deleted is not null)
         {
@@ -602,7 +602,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         return ++_counts[lockIndex] > _budget;
     }
 
-    private void Revive(Node node, TValue value, int lockIndex)
+    private void Revive(Entry node, TValue value, int lockIndex)
     {
         node.Value = value;
         if (_isBag)
@@ -614,7 +614,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         _counts[lockIndex]++;
     }
 
-    private void Remove(ref Node? head, Node node, int lockIndex, int objects)
+    private void Remove(ref Entry? head, Entry node, int lockIndex, int objects)
     {
         _counts[lockIndex] -= objects;
         if (_fixCount > 0)
@@ -628,7 +628,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     /// <summary>A deleted node kept for a fixed table: its hash's sign bit marks it, so lookups never match it.</summary>
-    private static void MarkDeleted(Node node) => Volatile.Write(ref node.Hash, node.Hash | int.MinValue);
+    private static void MarkDeleted(Entry node) => Volatile.Write(ref node.Hash, node.Hash | int.MinValue);
 
     private void PurgeDeleted()
     {
@@ -654,7 +654,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
-    private void Grow(Node?[] seen)
+    private void Grow(Entry?[] seen)
     {
         LockAllWriters();
         try
@@ -664,13 +664,13 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                 return;
             }
 
-            var grown = new Node?[seen.Length * 2];
+            var grown = new Entry?[seen.Length * 2];
             foreach (var head in seen)
             {
                 for (var node = head; node is not null; node = node.Next)
                 {
                     ref var slot = ref grown[node.Hash & (grown.Length - 1)];
-                    slot = node is BagNode bag ? new BagNode(node.Key, node.Hash, node.Value, bag.Values, slot) : new Node(node.Key, node.Hash, node.Value, slot);
+                    slot = node is BagEntry bag ? new BagEntry(node.Key, node.Hash, node.Value, bag.Values, slot) : new Entry(node.Key, node.Hash, node.Value, slot);
                 }
             }
 
@@ -684,11 +684,11 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private TValue ReadFirst(Node node) => s_valueWritesAreAtomic || !_isBag ? node.Value : Bag(node).Values[0];
+    private TValue ReadFirst(Entry node) => s_valueWritesAreAtomic || !_isBag ? node.Value : Bag(node).Values[0];
 
     /// <summary>A bag node's Value mirrors its first value, so that a read of one value needs no array. Only a value
     /// that fits a machine word is mirrored safely in place; wider ones are read from the array.</summary>
-    private static void SetBagValues(Node node, TValue[] values)
+    private static void SetBagValues(Entry node, TValue[] values)
     {
         Bag(node).Values = values;
         node.Value = values[0];
@@ -708,24 +708,24 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static BagNode Bag(Node node) => Unsafe.As<BagNode>(node);
+    private static BagEntry Bag(Entry node) => Unsafe.As<BagEntry>(node);
 
-    private Node NewNode(TKey key, int hash, TValue value, Node? next) =>
-        _isBag ? new BagNode(key, hash, value, [value], next) : new Node(key, hash, value, next);
+    private Entry NewNode(TKey key, int hash, TValue value, Entry? next) =>
+        _isBag ? new BagEntry(key, hash, value, [value], next) : new Entry(key, hash, value, next);
 
     /// <summary>A set's node: 48 bytes, as ConcurrentDictionary's. A negative hash marks it deleted (fixed tables only).</summary>
-    private class Node(TKey key, int hash, TValue value, Node? next)
+    private class Entry(TKey key, int hash, TValue value, Entry? next)
     {
         public readonly TKey Key = key;
         public int Hash = hash;
         public TValue Value = value;
-        public volatile Node? Next = next;
+        public volatile Entry? Next = next;
 
         public bool IsDeleted => Volatile.Read(ref Hash) < 0;
     }
 
     /// <summary>A bag's node: its values in insertion order, replaced whole on change; Value mirrors the first.</summary>
-    private sealed class BagNode(TKey key, int hash, TValue value, TValue[] values, Node? next) : Node(key, hash, value, next)
+    private sealed class BagEntry(TKey key, int hash, TValue value, TValue[] values, Entry? next) : Entry(key, hash, value, next)
     {
         public volatile TValue[] Values = values;
     }

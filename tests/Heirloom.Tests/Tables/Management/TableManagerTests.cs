@@ -1,7 +1,7 @@
 using Heirloom.Behaviours;
+using Heirloom.Management;
 using Heirloom.Processes;
 using Heirloom.Tables;
-using Heirloom.Management;
 using Xunit.Abstractions;
 
 namespace Heirloom.Tests.Tables.Management;
@@ -203,7 +203,7 @@ public sealed class TableManagerTests(ITestOutputHelper output)
         Assert.True(status.FailedHandOffs >= 7, $"{status.FailedHandOffs} failed hand-offs");
         Assert.True(manager.IsAlive);
 
-        // Alive when looked up, dead before the hand-off: the seed's crash (immortal issue #5).
+        // Alive when looked up, dead before the hand-off: the crash kazoo_etsmgr_srv's give_away meets.
         static Pid DyingPid(Node node)
         {
             var pid = node.Spawn(TestKit.Idle);

@@ -65,7 +65,7 @@ public sealed class ReadmeTourTests
             Strategy = SupervisorStrategy.OneForOne,
             Children = [ChildSpec.ForGenServer("counter", () => new Counter(), new GenServerOptions { Name = "counter" })],
         });
-        Assert.Equal(1L, await GenServer.CallAsync(node, "counter", "next"));
+        Assert.Equal(1L, await GenServer.CallAsync<long>(node, "counter", "next"));
 
         var inheritedAda = new TaskCompletionSource<long>();
         var heir = node.Spawn(async ctx =>

@@ -8,9 +8,9 @@ namespace Heirloom.Tests.Persistence;
 
 public sealed class CliTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-cli-").FullName;
+    private readonly TemporaryDirectory _temporary = new("cli");
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _temporary.Dispose();
 
     private static (int Code, string Output, string Error) Run(params string[] args)
     {
@@ -24,7 +24,7 @@ public sealed class CliTests : IDisposable
     private async Task<string[]> DurableDirectory()
     {
         await using var node = new Node();
-        var table = DurableTable.Open<long, string>(node, new TableOptions { Name = "people" }, new DurabilityOptions(_directory) { SnapshotAfterBytes = long.MaxValue });
+        var table = DurableTable.Open<long, string>(node, new TableOptions { Name = "people" }, new DurabilityOptions(_temporary.Path) { SnapshotAfterBytes = long.MaxValue });
         for (var k = 0; k < 30; k++)
         {
             table.Insert(k, $"v{k}");
@@ -36,7 +36,7 @@ public sealed class CliTests : IDisposable
 
         table.Insert([new(100, "a"), new(101, "b")]);
         table.Delete();
-        return [.. Directory.GetFiles(_directory).Order()];
+        return [.. Directory.GetFiles(_temporary.Path).Order()];
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class CliTests : IDisposable
 
         Assert.Equal(0, Run("verify", snapshot).Code);
         Assert.Equal(0, Run("verify", segment).Code);
-        var directory = Run("verify", _directory);
+        var directory = Run("verify", _temporary.Path);
         Assert.Equal(0, directory.Code);
         Assert.Contains("opening it loads the snapshot to record 30 and replays records 31 to 31", directory.Output);
     }
@@ -86,7 +86,7 @@ public sealed class CliTests : IDisposable
             damaged[i] ^= 0x20;
             await File.WriteAllBytesAsync(snapshot, damaged);
             Assert.Equal(1, Run("verify", snapshot).Code);
-            var directory = Run("verify", _directory);
+            var directory = Run("verify", _temporary.Path);
             Assert.Equal(1, directory.Code);
             Assert.Contains("still opens whole", directory.Error);
         }
@@ -108,17 +108,17 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Bad_input_gets_a_clear_error_and_exit_code_2()
     {
-        var missing = Run("info", Path.Combine(_directory, "nothing.htab"));
+        var missing = Run("info", Path.Combine(_temporary.Path, "nothing.htab"));
         Assert.Equal(2, missing.Code);
         Assert.Contains("does not exist", missing.Error);
 
-        var stranger = Path.Combine(_directory, "notes.txt");
+        var stranger = Path.Combine(_temporary.Path, "notes.txt");
         File.WriteAllText(stranger, "hello");
         var unknown = Run("verify", stranger);
         Assert.Equal(2, unknown.Code);
         Assert.Contains("neither a table file", unknown.Error);
 
-        var directory = Run("dump", _directory);
+        var directory = Run("dump", _temporary.Path);
         Assert.Equal(2, directory.Code);
         Assert.Contains("dump takes one of its files", directory.Error);
 

@@ -15,9 +15,9 @@ namespace Heirloom.Tests.Persistence;
 public sealed class CrashTests(ITestOutputHelper output) : IDisposable
 {
     private const int Kills = 100;
-    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-crash-").FullName;
+    private readonly TemporaryDirectory _temporary = new("crash");
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _temporary.Dispose();
 
     [Fact]
     public async Task Sigkill_at_random_moments_loses_no_acknowledged_write_and_half_applies_nothing()
@@ -29,7 +29,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
         long acknowledged = -1;
         for (var kill = 0; kill < Kills; kill++)
         {
-            using var child = System.Diagnostics.Process.Start(new ProcessStartInfo("dotnet", kill % 2 == 0 ? [writer, _directory] : [writer, _directory, "--managed"]) { RedirectStandardOutput = true })!;
+            using var child = System.Diagnostics.Process.Start(new ProcessStartInfo("dotnet", kill % 2 == 0 ? [writer, _temporary.Path] : [writer, _temporary.Path, "--managed"]) { RedirectStandardOutput = true })!;
             var pid = child.Id;
             var lines = 0;
             var wanted = random.Next(1, 40);
@@ -45,7 +45,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
             await WaitUntilDead(pid);
 
             await using var node = new Node();
-            var table = DurableTable.Open<long, long>(node, new TableOptions(), new DurabilityOptions(_directory));
+            var table = DurableTable.Open<long, long>(node, new TableOptions(), new DurabilityOptions(_temporary.Path));
             var count = table.Count;
             Assert.True(count % 3 == 0, $"kill {kill}: {count} records is not whole batches");
             Assert.True(count / 3 > acknowledged, $"kill {kill}: batch {acknowledged} was acknowledged but only {count / 3} batches recovered");
@@ -57,7 +57,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
             table.Delete();
         }
 
-        var snapshots = Directory.GetFiles(_directory, "snapshot-*.htab").Length;
+        var snapshots = Directory.GetFiles(_temporary.Path, "snapshot-*.htab").Length;
         Assert.True(snapshots > 0, "the writer never took a snapshot, so kills never met one");
         output.WriteLine($"{Kills} kills, {acknowledged + 1} batches acknowledged, {snapshots} snapshots kept");
     }

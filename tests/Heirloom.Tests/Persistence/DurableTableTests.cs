@@ -6,13 +6,13 @@ namespace Heirloom.Tests.Persistence;
 
 public sealed class DurableTableTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-durable-").FullName;
+    private readonly TemporaryDirectory _temporary = new("durable");
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _temporary.Dispose();
 
-    private DurabilityOptions Options(FsyncPolicy policy = FsyncPolicy.Always) => new(_directory) { Fsync = policy };
+    private DurabilityOptions Options(FsyncPolicy policy = FsyncPolicy.Always) => new(_temporary.Path) { Fsync = policy };
 
-    private string JournalPath => Assert.Single(Directory.GetFiles(_directory, "journal-*.log"));
+    private string JournalPath => Assert.Single(Directory.GetFiles(_temporary.Path, "journal-*.log"));
 
     [Fact]
     public async Task Every_ordered_set_operation_works_on_a_durable_ordered_set_before_and_after_reopening()

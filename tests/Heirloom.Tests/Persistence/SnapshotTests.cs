@@ -6,15 +6,15 @@ namespace Heirloom.Tests.Persistence;
 
 public sealed class SnapshotTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-snapshot-").FullName;
+    private readonly TemporaryDirectory _temporary = new("snapshot");
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _temporary.Dispose();
 
-    private DurabilityOptions Options(FsyncPolicy policy = FsyncPolicy.Always) => new(_directory) { Fsync = policy, SnapshotAfterBytes = long.MaxValue };
+    private DurabilityOptions Options(FsyncPolicy policy = FsyncPolicy.Always) => new(_temporary.Path) { Fsync = policy, SnapshotAfterBytes = long.MaxValue };
 
-    private string[] SnapshotFiles => [.. Directory.GetFiles(_directory, "snapshot-*.htab").Order()];
+    private string[] SnapshotFiles => [.. Directory.GetFiles(_temporary.Path, "snapshot-*.htab").Order()];
 
-    private string[] SegmentFiles => [.. Directory.GetFiles(_directory, "journal-*.log").Order()];
+    private string[] SegmentFiles => [.. Directory.GetFiles(_temporary.Path, "journal-*.log").Order()];
 
     [Theory]
     [InlineData(TableType.Set)]

@@ -8,11 +8,11 @@ namespace Heirloom.Tests.Persistence;
 
 public sealed class TableFileTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-tablefile-").FullName;
+    private readonly TemporaryDirectory _temporary = new("tablefile");
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _temporary.Dispose();
 
-    private string PathFor(string name) => Path.Combine(_directory, name);
+    private string PathFor(string name) => Path.Combine(_temporary.Path, name);
 
     public sealed record Person(string Name, int Age);
 

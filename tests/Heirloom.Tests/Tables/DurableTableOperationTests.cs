@@ -9,17 +9,17 @@ namespace Heirloom.Tests.Tables;
 /// <summary>The table operations on durable tables: the journal layer must change none of them.</summary>
 public sealed class DurableTableOperationTests : TableOperationTests, IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-operations-").FullName;
+    private readonly TemporaryDirectory _temporary = new("operations");
     private int _tables;
 
     /// <inheritdoc />
     protected override Table<TKey, TValue> NewTable<TKey, TValue>(Node node, TableOptions options)
     {
-        var durability = new DurabilityOptions(Path.Combine(_directory, $"table-{_tables++}")) { Fsync = FsyncPolicy.None };
+        var durability = new DurabilityOptions(Path.Combine(_temporary.Path, $"table-{_tables++}")) { Fsync = FsyncPolicy.None };
         return DurableTable.Open(node, options, durability, CodecFor<TKey>(), CodecFor<TValue>());
     }
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _temporary.Dispose();
 
     private static ICodec<T> CodecFor<T>() =>
         typeof(T) == typeof((long, long)) ? (ICodec<T>)(object)new LongPairCodec() : Codecs.For<T>();

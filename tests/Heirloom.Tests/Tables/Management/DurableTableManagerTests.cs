@@ -9,9 +9,9 @@ namespace Heirloom.Tests.Tables.Management;
 
 public sealed class DurableTableManagerTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-managed-").FullName;
+    private readonly TemporaryDirectory _temporary = new("managed");
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _temporary.Dispose();
 
     /// <summary>Acknowledges a write only once it is in the table it owns (and so, fsync Always, on disk).</summary>
     private sealed class Worker : GenServer
@@ -49,7 +49,7 @@ public sealed class DurableTableManagerTests(ITestOutputHelper output) : IDispos
             TableManager.ChildSpec(new TableManagerOptions
             {
                 Name = "manager",
-                Tables = [ManagedTable.Durable<long, long>("records", new DurabilityOptions(_directory) { SnapshotAfterBytes = 16 << 10 }) with { FindMeName = "worker" }],
+                Tables = [ManagedTable.Durable<long, long>("records", new DurabilityOptions(_temporary.Path) { SnapshotAfterBytes = 16 << 10 }) with { FindMeName = "worker" }],
             }),
             ChildSpec.ForGenServer("worker", () => new Worker(), new GenServerOptions { Name = "worker" }),
         ],
@@ -100,7 +100,7 @@ public sealed class DurableTableManagerTests(ITestOutputHelper output) : IDispos
             Assert.True(restored.ContainsKey(k), $"record {k} lost");
         }
 
-        output.WriteLine($"{acknowledged} records, {Directory.GetFiles(_directory, "snapshot-*").Length} snapshots kept");
+        output.WriteLine($"{acknowledged} records, {Directory.GetFiles(_temporary.Path, "snapshot-*").Length} snapshots kept");
     }
 
     [Fact]

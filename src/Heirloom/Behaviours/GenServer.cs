@@ -163,7 +163,7 @@ public abstract partial class GenServer
     /// <exception cref="TimeoutException">No reply within the timeout.</exception>
     /// <exception cref="UnexpectedReplyException">The reply is not a <typeparamref name="TReply"/>.</exception>
     public static async ValueTask<TReply> CallAsync<TReply>(Pid server, object request, TimeSpan? timeout = null) =>
-        As<TReply>(server.ToString(), request, await CallAsync(server, request, timeout).ConfigureAwait(false));
+        As<TReply>(server, name: null, request, await CallAsync(server, request, timeout).ConfigureAwait(false));
 
     /// <summary>Calls a registered server and returns its reply as <typeparamref name="TReply"/>; see
     /// <see cref="CallAsync(Pid, object, TimeSpan?)"/>.</summary>
@@ -176,13 +176,14 @@ public abstract partial class GenServer
     /// <exception cref="TimeoutException">No reply within the timeout.</exception>
     /// <exception cref="UnexpectedReplyException">The reply is not a <typeparamref name="TReply"/>.</exception>
     public static async ValueTask<TReply> CallAsync<TReply>(Node node, string name, object request, TimeSpan? timeout = null) =>
-        As<TReply>($"'{name}'", request, await CallAsync(node, name, request, timeout).ConfigureAwait(false));
+        As<TReply>(Pid.None, name, request, await CallAsync(node, name, request, timeout).ConfigureAwait(false));
 
-    private static TReply As<TReply>(string server, object request, object? reply) => reply switch
+    // The server is printed only on a mismatch, so a typed call that gets its type formats nothing.
+    private static TReply As<TReply>(Pid server, string? name, object request, object? reply) => reply switch
     {
         TReply typed => typed,
         null when default(TReply) is null => default!,
-        _ => throw new UnexpectedReplyException(server, request, reply, typeof(TReply)),
+        _ => throw new UnexpectedReplyException(name is null ? server.ToString() : $"'{name}'", request, reply, typeof(TReply)),
     };
 
     /// <summary>

@@ -32,7 +32,7 @@ public sealed record ManagedTable
     public string? FindMeName { get; init; }
 
     /// <summary>Finds the process to hand the table to (kazoo_etsmgr_srv's find-me function), when <see cref="FindMeName"/> is
-    /// not enough. Returning null or a dead pid, or throwing, all mean "not yet": the manager tries again with backoff.</summary>
+    /// not enough. Returning <see cref="Pid.None"/> or a dead pid, or throwing, all mean "not yet": the manager tries again with backoff.</summary>
     public Func<Node, Pid>? FindMe { get; init; }
 
     /// <summary>Sent with every <see cref="TableTransfer"/> to the worker (kazoo_etsmgr_srv's gift data).</summary>

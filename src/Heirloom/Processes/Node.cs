@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace Heirloom.Processes;
 
 /// <summary>
-/// A running node: it owns processes and their registered names; the layers above (tables) attach to it as services. Several nodes may live in one
-/// OS process. Disposing the node stops every process: each is told to exit with <see cref="ExitReason.Shutdown"/>,
+/// A running node: it owns processes and their registered names; the layers above (tables) attach to it as services.
+/// Several nodes may live in one OS process. Disposing the node stops every process: each is told to exit with <see cref="ExitReason.Shutdown"/>,
 /// processes spawned from outside any process (the roots of supervision trees) first, newest first; the node then
 /// waits, bounded by <see cref="ShutdownTimeout"/>, and kills what is left.
 /// </summary>
@@ -142,7 +142,7 @@ public sealed class Node : IAsyncDisposable
         return true;
     }
 
-    /// <summary>The process registered under a name, or null.</summary>
+    /// <summary>The process registered under a name, or <see cref="Pid.None"/> when no process has it.</summary>
     /// <param name="name">The name.</param>
     public Pid WhereIs(string name)
     {

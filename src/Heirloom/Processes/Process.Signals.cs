@@ -27,13 +27,7 @@ internal sealed partial class Process
 
     internal string? RegisteredName => _name;
 
-    /// <summary>
-    /// Links this process to another, both ways. When either exits with a reason other than
-    /// <see cref="ExitReason.Normal"/>, the other gets an exit signal. Linking to a dead process delivers a
-    /// <see cref="ExitReason.NoProc"/> exit signal to this process at once (killing it unless it traps exits).
-    /// Linking twice is the same as linking once; linking to itself does nothing.
-    /// </summary>
-    /// <param name="pid">The process to link to; it must live on the same node.</param>
+    /// <summary>The contract is <see cref="ProcessContext.Link(Pid)"/>'s.</summary>
     internal void Link(Pid pid)
     {
         var other = ResolveLocal(pid);
@@ -48,8 +42,7 @@ internal sealed partial class Process
         }
     }
 
-    /// <summary>Removes the link between this process and another, both ways; does nothing when there is none.</summary>
-    /// <param name="pid">The linked process.</param>
+    /// <summary>The contract is <see cref="ProcessContext.Unlink(Pid)"/>'s.</summary>
     internal void Unlink(Pid pid)
     {
         var other = ResolveLocal(pid);
@@ -64,12 +57,7 @@ internal sealed partial class Process
         }
     }
 
-    /// <summary>
-    /// Monitors another process: when it exits, this process receives <see cref="Down"/> exactly once.
-    /// Monitoring a process that is already dead delivers <c>Down(..., NoProc)</c> at once.
-    /// </summary>
-    /// <param name="pid">The process to watch; it must live on the same node.</param>
-    /// <returns>The monitor's reference, which the <see cref="Down"/> carries.</returns>
+    /// <summary>The contract is <see cref="ProcessContext.Monitor(Pid)"/>'s.</summary>
     internal MonitorRef Monitor(Pid pid)
     {
         var target = ResolveLocal(pid);
@@ -84,13 +72,7 @@ internal sealed partial class Process
         return reference;
     }
 
-    /// <summary>
-    /// Removes a monitor. When <paramref name="flush"/> is true, a <see cref="Down"/> for it that was already sent is
-    /// removed from the mailbox too, so none is ever received; otherwise such a Down is still received.
-    /// </summary>
-    /// <param name="reference">The monitor, as <see cref="Monitor(Pid)"/> returned it.</param>
-    /// <param name="flush">Whether to discard a Down already sent for this monitor.</param>
-    /// <returns>True when the monitor was removed before it fired; false when it had fired or was unknown.</returns>
+    /// <summary>The contract is <see cref="ProcessContext.Demonitor(MonitorRef, bool)"/>'s.</summary>
     internal bool Demonitor(MonitorRef reference, bool flush = false)
     {
         Process? target;
@@ -115,14 +97,7 @@ internal sealed partial class Process
         return removed;
     }
 
-    /// <summary>
-    /// Sends an exit signal, as <c>erlang:exit(Pid, Reason)</c>: <see cref="ExitReason.Kill"/> kills the target
-    /// (its reason becomes <see cref="ExitReason.Killed"/>); <see cref="ExitReason.Normal"/> is ignored unless
-    /// the target traps exits or is this process itself; any other reason kills a non-trapping target, and
-    /// reaches a trapping one as an <see cref="ExitSignal"/> message.
-    /// </summary>
-    /// <param name="pid">The target.</param>
-    /// <param name="reason">The signal's reason.</param>
+    /// <summary>The contract is <see cref="ProcessContext.Exit(Pid, ExitReason)"/>'s.</summary>
     internal void Exit(Pid pid, ExitReason reason)
     {
         ArgumentNullException.ThrowIfNull(reason);
@@ -182,11 +157,7 @@ internal sealed partial class Process
         Node.OnRegistered(name, this);
     }
 
-    /// <summary>
-    /// Asks for a <see cref="NameRegistered"/> message the next time <paramref name="name"/> is registered (once; watch
-    /// again for the next). To wait for a name without missing it, watch first, then check <see cref="Node.WhereIs"/>.
-    /// </summary>
-    /// <param name="name">The name.</param>
+    /// <summary>The contract is <see cref="ProcessContext.WatchName(string)"/>'s.</summary>
     internal void WatchName(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using Heirloom.Processes;
 
 namespace Heirloom.Behaviours;
@@ -162,20 +163,9 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
 
     private async Task<object> RestartChildAsync(string id)
     {
-        if (IsSimple)
+        if (!TryFindStoppedChild(id, "restart", out var child, out var error))
         {
-            return new SupervisorException(SupervisorError.WrongStrategy, "A SimpleOneForOne supervisor has no child specs to restart.");
-        }
-
-        var child = _children.Find(c => c.Spec.Id == id);
-        if (child is null)
-        {
-            return new SupervisorException(SupervisorError.NotFound, $"No child with id '{id}' in this supervisor.");
-        }
-
-        if (!child.Pid.IsNone)
-        {
-            return new SupervisorException(SupervisorError.Running, $"Child '{id}' is running as {child.Pid}; terminate it first.");
+            return error;
         }
 
         return await TryStartAsync(child, null) is { } failure ? failure : child.Pid;
@@ -183,25 +173,29 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
 
     private object DeleteChildSpec(string id)
     {
-        if (IsSimple)
+        if (!TryFindStoppedChild(id, "delete", out var child, out var error))
         {
-            return new SupervisorException(SupervisorError.WrongStrategy, "A SimpleOneForOne supervisor has no child specs to delete.");
-        }
-
-        var child = _children.Find(c => c.Spec.Id == id);
-        if (child is null)
-        {
-            return new SupervisorException(SupervisorError.NotFound, $"No child with id '{id}' in this supervisor.");
-        }
-
-        if (!child.Pid.IsNone)
-        {
-            return new SupervisorException(SupervisorError.Running, $"Child '{id}' is running as {child.Pid}; terminate it first.");
+            return error;
         }
 
         _children.Remove(child);
         return true;
     }
+
+    /// <summary>The child spec a restart or delete acts on: it must exist and its child must not be running.</summary>
+    private bool TryFindStoppedChild(string id, string action, [NotNullWhen(true)] out Child? child, [NotNullWhen(false)] out SupervisorException? error)
+    {
+        child = IsSimple ? null : _children.Find(c => c.Spec.Id == id);
+        error = (IsSimple, child) switch
+        {
+            (true, _) => new SupervisorException(SupervisorError.WrongStrategy, $"A SimpleOneForOne supervisor has no child specs to {action}."),
+            (_, null) => new SupervisorException(SupervisorError.NotFound, $"No child with id '{id}' in this supervisor."),
+            (_, { Pid.IsNone: false }) => new SupervisorException(SupervisorError.Running, $"Child '{id}' is running as {child.Pid}; terminate it first."),
+            _ => null,
+        };
+        return error is null;
+    }
+
 
     private ChildCounts Count()
     {

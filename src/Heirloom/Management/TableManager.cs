@@ -1,6 +1,5 @@
 using Heirloom.Behaviours;
 using Heirloom.Processes;
-
 using Heirloom.Tables;
 
 namespace Heirloom.Management;

@@ -123,95 +123,65 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override void Insert(TKey key, TValue value)
     {
-        var hash = Hash(key);
-        bool grow;
-        var buckets = LockBucket(hash, out var lockIndex);
+        var chain = LockChain(key);
         try
         {
-            ref var head = ref buckets[hash & (buckets.Length - 1)];
-            var node = Find(head, key, hash);
-            if (node is null or { IsDeleted: true })
+            if (chain.Node is null or { IsDeleted: true })
             {
-                grow = Add(ref head, node, key, hash, value, lockIndex);
+                Add(ref chain, key, value);
             }
-            else
+            else if (!_isBag)
             {
-                if (_isBag)
-                {
-                    if (_keepsDuplicates || !Contains(Bag(node).Values, value))
-                    {
-                        Bag(node).Values = [.. Bag(node).Values, value];
-                        _counts[lockIndex]++;
-                    }
-                }
-                else
-                {
-                    SetValue(ref head, node, value);
-                }
-
-                grow = false;
+                SetValue(ref chain, value);
+            }
+            else if (_keepsDuplicates || !Contains(Bag(chain.Node).Values, value))
+            {
+                Bag(chain.Node).Values = [.. Bag(chain.Node).Values, value];
+                _counts[chain.LockIndex]++;
             }
         }
         finally
         {
-            Monitor.Exit(_locks[lockIndex]);
-        }
-
-        if (grow)
-        {
-            Grow(buckets);
+            Release(ref chain);
         }
     }
 
     public override bool InsertNew(TKey key, TValue value)
     {
-        var hash = Hash(key);
-        bool grow;
-        var buckets = LockBucket(hash, out var lockIndex);
+        var chain = LockChain(key);
         try
         {
-            ref var head = ref buckets[hash & (buckets.Length - 1)];
-            var node = Find(head, key, hash);
-            if (node is { IsDeleted: false })
+            if (chain.Node is { IsDeleted: false })
             {
                 return false;
             }
 
-            grow = Add(ref head, node, key, hash, value, lockIndex);
+            Add(ref chain, key, value);
+            return true;
         }
         finally
         {
-            Monitor.Exit(_locks[lockIndex]);
+            Release(ref chain);
         }
-
-        if (grow)
-        {
-            Grow(buckets);
-        }
-
-        return true;
     }
 
     public override TValue[] Take(TKey key)
     {
-        var hash = Hash(key);
-        var buckets = LockBucket(hash, out var lockIndex);
+        var chain = LockChain(key);
         try
         {
-            ref var head = ref buckets[hash & (buckets.Length - 1)];
-            var node = Find(head, key, hash);
-            if (node is null or { IsDeleted: true })
+            if (chain.Node is null or { IsDeleted: true })
             {
                 return [];
             }
 
-            TValue[] values = _isBag ? Bag(node).Values : [node.Value];
-            Remove(ref head, node, lockIndex, values.Length);
+            TValue[] values = _isBag ? Bag(chain.Node).Values : [chain.Node.Value];
+            Remove(ref chain, values.Length);
             return values;
         }
         finally
         {
-            Monitor.Exit(_locks[lockIndex]);
+            Release(ref chain);
         }
     }
 
@@ -219,75 +189,70 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match)
     {
-        var hash = Hash(key);
-        var buckets = LockBucket(hash, out var lockIndex);
+        var chain = LockChain(key);
         try
         {
-            ref var head = ref buckets[hash & (buckets.Length - 1)];
-            var node = Find(head, key, hash);
-            if (node is null or { IsDeleted: true })
+            if (chain.Node is null or { IsDeleted: true })
             {
                 return 0;
             }
 
             if (!_isBag)
             {
-                if (!match(key, node.Value, state))
+                if (!match(key, chain.Node.Value, state))
                 {
                     return 0;
                 }
 
-                Remove(ref head, node, lockIndex, 1);
+                Remove(ref chain, 1);
                 return 1;
             }
 
-            var kept = Array.FindAll(Bag(node).Values, v => !match(key, v, state));
-            var removed = Bag(node).Values.Length - kept.Length;
+            var values = Bag(chain.Node).Values;
+            var kept = Array.FindAll(values, v => !match(key, v, state));
+            var removed = values.Length - kept.Length;
             if (kept.Length == 0)
             {
-                Remove(ref head, node, lockIndex, removed);
+                Remove(ref chain, removed);
             }
             else if (removed > 0)
             {
-                _counts[lockIndex] -= removed;
-                SetBagValues(node, kept);
+                _counts[chain.LockIndex] -= removed;
+                SetBagValues(chain.Node, kept);
             }
 
             return removed;
         }
         finally
         {
-            Monitor.Exit(_locks[lockIndex]);
+            Release(ref chain);
         }
     }
 
     public override int ReplaceWhere(TKey key, Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace)
     {
-        var hash = Hash(key);
-        var buckets = LockBucket(hash, out var lockIndex);
+        var chain = LockChain(key);
         try
         {
-            ref var head = ref buckets[hash & (buckets.Length - 1)];
-            var node = Find(head, key, hash);
-            if (node is null or { IsDeleted: true })
+            if (chain.Node is null or { IsDeleted: true })
             {
                 return 0;
             }
 
             if (!_isBag)
             {
-                if (!where(key, node.Value))
+                if (!where(key, chain.Node.Value))
                 {
                     return 0;
                 }
 
-                SetValue(ref head, node, replace(key, node.Value));
+                SetValue(ref chain, replace(key, chain.Node.Value));
                 return 1;
             }
 
             // Each copy is replaced in its place, as ETS does for a duplicate bag.
             var replaced = 0;
-            var values = Bag(node).Values.ToArray();
+            var values = Bag(chain.Node).Values.ToArray();
             for (var i = 0; i < values.Length; i++)
             {
                 if (where(key, values[i]))
@@ -299,14 +264,14 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
             if (replaced > 0)
             {
-                SetBagValues(node, values);
+                SetBagValues(chain.Node, values);
             }
 
             return replaced;
         }
         finally
         {
-            Monitor.Exit(_locks[lockIndex]);
+            Release(ref chain);
         }
     }
 
@@ -319,42 +284,31 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
     {
         Debug.Assert(!_isBag, "Updates apply to sets only.");
-        var hash = Hash(key);
-        bool grow = false;
-        TValue result;
-        var buckets = LockBucket(hash, out var lockIndex);
+        var chain = LockChain(key);
         try
         {
-            ref var head = ref buckets[hash & (buckets.Length - 1)];
-            var node = Find(head, key, hash);
-            found = node is { IsDeleted: false };
-            var current = found ? node!.Value : default!;
+            found = chain.Node is { IsDeleted: false };
+            var current = found ? chain.Node!.Value : default!;
             if (!update(key, found, current, state, out var next))
             {
                 return current;
             }
 
-            result = next;
             if (found)
             {
-                SetValue(ref head, node!, next);
+                SetValue(ref chain, next);
             }
             else
             {
-                grow = Add(ref head, node, key, hash, next, lockIndex);
+                Add(ref chain, key, next);
             }
+
+            return next;
         }
         finally
         {
-            Monitor.Exit(_locks[lockIndex]);
+            Release(ref chain);
         }
-
-        if (grow)
-        {
-            Grow(buckets);
-        }
-
-        return result;
     }
 
     public override void Clear()
@@ -542,33 +496,47 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         return null;
     }
 
-    /// <summary>Locks the stripe of a hash in the current bucket array, retrying if the table grew meanwhile.</summary>
-    private Entry?[] LockBucket(int hash, out int lockIndex)
+    /// <summary>Locks the stripe of a key's chain in the current bucket array (retrying if the table grew meanwhile)
+    /// and finds the key's node in it. Every write runs between this and <see cref="Release"/>.</summary>
+    private LockedChain LockChain(TKey key)
     {
+        var hash = Hash(key);
         while (true)
         {
             var buckets = _buckets;
-            lockIndex = hash & (buckets.Length - 1) & (LockCount - 1);
+            var lockIndex = hash & (buckets.Length - 1) & (LockCount - 1);
             Monitor.Enter(_locks[lockIndex]);
             if (buckets == _buckets)
             {
-                return buckets;
+                ref var head = ref buckets[hash & (buckets.Length - 1)];
+                return new LockedChain(ref head, Find(head, key, hash), buckets, hash, lockIndex);
             }
 
             Monitor.Exit(_locks[lockIndex]);
         }
     }
 
-    private void SetValue(ref Entry? head, Entry node, TValue value)
+    /// <summary>Releases a chain's stripe, then grows the table if an add outgrew the stripe's budget: growing takes
+    /// every lock, so it never runs under one.</summary>
+    private void Release(ref LockedChain chain)
     {
+        Monitor.Exit(_locks[chain.LockIndex]);
+        if (chain.OutgrewBudget)
+        {
+            Grow(chain.Buckets);
+        }
+    }
+
+    private void SetValue(ref LockedChain chain, TValue value)
+    {
+        var node = chain.Node!;
         if (s_valueWritesAreAtomic)
         {
             node.Value = value;
             return;
         }
 
-        var replacement = new Entry(node.Key, node.Hash, value, node.Next);
-        Replace(ref head, node, replacement);
+        Replace(ref chain.Head, node, new Entry(node.Key, node.Hash, value, node.Next));
     }
 
     private static void Replace(ref Entry? head, Entry node, Entry? replacement)
@@ -588,18 +556,18 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         previous.Next = replacement;
     }
 
-    /// <summary>Writer only: puts a key that is absent (or kept deleted for a fixed table) back into its chain.
-    /// Returns whether the stripe has outgrown its budget, so the table should grow once the lock is released.</summary>
-    private bool Add(ref Entry? head, Entry? deleted, TKey key, int hash, TValue value, int lockIndex)
+    /// <summary>Puts a key that is absent (or kept deleted for a fixed table) back into its chain, noting when the
+    /// stripe outgrows its budget so that <see cref="Release"/> grows the table.</summary>
+    private void Add(ref LockedChain chain, TKey key, TValue value)
     {
-        if (deleted is not null)
+        if (chain.Node is { } deleted)
         {
-            Revive(deleted, value, lockIndex);
-            return false;
+            Revive(deleted, value, chain.LockIndex);
+            return;
         }
 
-        head = NewNode(key, hash, value, head);
-        return ++_counts[lockIndex] > _budget;
+        chain.Head = NewNode(key, chain.Hash, value, chain.Head);
+        chain.OutgrewBudget = ++_counts[chain.LockIndex] > _budget;
     }
 
     private void Revive(Entry node, TValue value, int lockIndex)
@@ -614,16 +582,17 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         _counts[lockIndex]++;
     }
 
-    private void Remove(ref Entry? head, Entry node, int lockIndex, int objects)
+    private void Remove(ref LockedChain chain, int objects)
     {
-        _counts[lockIndex] -= objects;
+        var node = chain.Node!;
+        _counts[chain.LockIndex] -= objects;
         if (_fixCount > 0)
         {
             MarkDeleted(node);
         }
         else
         {
-            Replace(ref head, node, node.Next);
+            Replace(ref chain.Head, node, node.Next);
         }
     }
 
@@ -712,6 +681,19 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     private Entry NewNode(TKey key, int hash, TValue value, Entry? next) =>
         _isBag ? new BagEntry(key, hash, value, [value], next) : new Entry(key, hash, value, next);
+
+    /// <summary>A writer's hold on one key's chain: the stripe's lock is held, <see cref="Head"/> refers to the chain's
+    /// slot in the bucket array the lock was taken for, and <see cref="Node"/> is the key's node (live, or kept deleted
+    /// for a fixed table), or null when the chain lacks the key.</summary>
+    private ref struct LockedChain(ref Entry? head, Entry? node, Entry?[] buckets, int hash, int lockIndex)
+    {
+        public ref Entry? Head = ref head;
+        public readonly Entry? Node = node;
+        public readonly Entry?[] Buckets = buckets;
+        public readonly int Hash = hash;
+        public readonly int LockIndex = lockIndex;
+        public bool OutgrewBudget;
+    }
 
     /// <summary>A set's node: 48 bytes, as ConcurrentDictionary's. A negative hash marks it deleted (fixed tables only).</summary>
     private class Entry(TKey key, int hash, TValue value, Entry? next)

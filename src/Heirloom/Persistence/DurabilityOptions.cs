@@ -17,4 +17,7 @@ public sealed record DurabilityOptions(string Directory)
         get;
         init => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(SnapshotAfterBytes), value, "The snapshot threshold must be a positive number of bytes.");
     } = 64L << 20;
+
+    /// <summary>The file layer the table writes through: the operating system's, or one that injects faults.</summary>
+    internal DurableFileSystem FileSystem { get; init; } = DurableFileSystem.Real;
 }

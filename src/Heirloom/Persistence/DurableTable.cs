@@ -37,6 +37,8 @@ public static class DurableTable
         keyCodec ??= Codecs.For<TKey>();
         valueCodec ??= Codecs.For<TValue>();
         var directory = durability.Directory;
+        var files = durability.FileSystem;
+        var header = new JournalSegmentHeader(options.Type, options.Access, keyCodec.Name, valueCodec.Name);
         Directory.CreateDirectory(directory);
         var directoryLock = DurableFiles.Lock(directory);
         Journal? journal = null;
@@ -44,7 +46,7 @@ public static class DurableTable
         {
             foreach (var temporary in Directory.EnumerateFiles(directory, "*.tmp"))
             {
-                File.Delete(temporary); // a snapshot interrupted before its rename
+                files.Delete(temporary); // a snapshot interrupted before its rename
             }
 
             var (sequence, objects, damaged) = NewestGoodSnapshot(directory, options.Type, keyCodec, valueCodec);
@@ -58,14 +60,14 @@ public static class DurableTable
 
                 try
                 {
-                    journal = Journal.Open(directory, sequence, durability.Fsync, record => JournaledStore<TKey, TValue>.Replay(store, record, keyCodec, valueCodec));
+                    journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (_, _, record) => JournaledStore<TKey, TValue>.Replay(store, record, keyCodec, valueCodec), e => journaled?.OnBackgroundFailure(e));
                 }
                 catch (JournalCorruptedException e) when (damaged is not null)
                 {
                     throw new SnapshotCorruptedException(damaged.Value.Path, damaged.Value.Error, e);
                 }
 
-                return journaled = new JournaledStore<TKey, TValue>(store, options.Type is TableType.Set or TableType.OrderedSet, journal, keyCodec, valueCodec, durability, directoryLock, sequence);
+                return journaled = new JournaledStore<TKey, TValue>(store, options.Type is TableType.Set or TableType.OrderedSet, journal, keyCodec, valueCodec, durability, files, directoryLock, sequence);
             });
             journaled!.Table = table;
             return table;
@@ -131,7 +133,7 @@ public static class DurableTable
             var (info, objects) = TableFile.Read(bytes, path, keyCodec, valueCodec, verify: false);
             if (info.Type != type)
             {
-                throw new TableFileException(TableFileError.WrongType, $"{directory} holds a {info.Type} table; it cannot be opened as {type}.");
+                throw new TableFileException(TableFileError.WrongType, $"{path} holds a {info.Type} table; it cannot be opened as {type}.");
             }
 
             if (info.JournalSequence != sequence)

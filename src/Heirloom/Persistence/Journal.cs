@@ -22,6 +22,9 @@ internal sealed class Journal : IDisposable
     internal const int FramingLength = HeaderLength + TrailerLength;
 
     private readonly string _directory;
+    private readonly DurableFileSystem _files;
+    private readonly JournalSegmentHeader _header;
+    private readonly Action<IOException>? _onBackgroundFailure;
     private readonly Lock _append = new();
     // Guards _flushing and _round. Waiters for durability block on the current round's task, which the flush ending it
     // completes: each blocked thread has its own event, so they wake independently (measured 20-25x one writer with
@@ -36,20 +39,32 @@ internal sealed class Journal : IDisposable
     private readonly byte[] _pending = new byte[PendingCapacity];
     private int _pendingLength;
     private SafeFileHandle _file;
+    private string _path;
     private long _fileLength;
+    // The current segment's length and last sequence as of the last fsync that succeeded; guarded by _append.
+    private long _durableLength;
     private long _nextSequence;
     private long _writtenSequence;
     private long _durableSequence;
     private long _segmentBytes;
     private long _segmentFirstSequence;
     private bool _disposed;
+    // The first write or fsync that failed. From then on nothing is written or synced again and every append and wait
+    // throws: after a failed fsync the kernel may have dropped the dirty pages, so a later fsync that succeeds proves
+    // nothing (PostgreSQL's "fsyncgate").
+    private volatile IOException? _failure;
 
-    private Journal(string directory, SafeFileHandle file, long fileLength, long segmentFirstSequence, long lastSequence, FsyncPolicy policy)
+    private Journal(DurableFileSystem files, string directory, JournalSegmentHeader header, Segment segment, long lastSequence, FsyncPolicy policy, Action<IOException>? onBackgroundFailure)
     {
+        _files = files;
         _directory = directory;
-        _file = file;
-        _fileLength = _segmentBytes = fileLength;
-        _segmentFirstSequence = segmentFirstSequence;
+        _header = header;
+        _onBackgroundFailure = onBackgroundFailure;
+        _file = segment.File;
+        _path = segment.Path;
+        _fileLength = _durableLength = segment.Length;
+        _segmentBytes = segment.Length - segment.HeaderLength;
+        _segmentFirstSequence = segment.FirstSequence;
         _nextSequence = lastSequence + 1;
         _writtenSequence = _durableSequence = lastSequence;
         Policy = policy;
@@ -60,6 +75,9 @@ internal sealed class Journal : IDisposable
     }
 
     public FsyncPolicy Policy { get; }
+
+    /// <summary>The first write or fsync that failed, or null while the journal works.</summary>
+    public IOException? Failure => _failure;
 
     /// <summary>The sequence of the last record appended.</summary>
     public long LastSequence
@@ -73,15 +91,18 @@ internal sealed class Journal : IDisposable
         }
     }
 
-    /// <summary>The size of the current segment: what a snapshot would let go.</summary>
+    /// <summary>The records in the current segment, in bytes: what a snapshot would let go.</summary>
     public long SegmentBytes => Volatile.Read(ref _segmentBytes);
 
     /// <summary>
     /// Reads the directory's segments, replaying every record after <paramref name="afterSequence"/> (what a snapshot
-    /// already holds), truncates a torn tail, and opens the last segment for appending.
+    /// already holds), truncates a torn tail, and opens the last segment for appending. Every segment read must have
+    /// been written for <paramref name="header"/>'s table type and codecs.
     /// </summary>
     /// <exception cref="JournalCorruptedException">A bad record is followed by valid ones, or records are missing.</exception>
-    public static Journal Open(string directory, long afterSequence, FsyncPolicy policy, Action<ReadOnlySpan<byte>> replay)
+    /// <exception cref="TableFileException">A segment was written for another table type or other codecs, or a record
+    /// does not decode with the codecs given.</exception>
+    public static Journal Open(DurableFileSystem files, string directory, JournalSegmentHeader header, long afterSequence, FsyncPolicy policy, JournalRecordHandler replay, Action<IOException>? onBackgroundFailure = null)
     {
         var segments = DurableFiles.Segments(directory);
 
@@ -97,7 +118,8 @@ internal sealed class Journal : IDisposable
             throw new JournalCorruptedException(segments[first].Path, 0, $"records {afterSequence + 1} to {segments[first].FirstSequence - 1} are missing: no snapshot or segment holds them");
         }
 
-        long last = afterSequence, end = 0, lastInSegment = afterSequence;
+        long last = afterSequence, lastInSegment = afterSequence;
+        JournalSegmentSummary scan = default;
         for (var i = first; i < segments.Count; i++)
         {
             var (firstSequence, path) = segments[i];
@@ -106,103 +128,113 @@ internal sealed class Journal : IDisposable
                 throw new JournalCorruptedException(path, 0, $"the segment starts at record {firstSequence} where {last + 1} was due");
             }
 
-            var scan = Scan(path, firstSequence, allowTornTail: i == segments.Count - 1, (sequence, payload) =>
+            scan = Scan(path, firstSequence, allowTornTail: i == segments.Count - 1, header, (sequence, offset, payload) =>
             {
                 if (sequence > afterSequence)
                 {
-                    replay(payload);
+                    ReplayOne(replay, header, path, sequence, offset, payload);
                 }
             });
-            lastInSegment = firstSequence + scan.Records - 1;
+            lastInSegment = scan.LastSequence;
             last = Math.Max(afterSequence, lastInSegment);
-            end = scan.ValidLength;
         }
 
         // Appending continues the last segment only if its records reach the snapshot's; otherwise a new one starts.
-        SafeFileHandle file;
-        long fileFirst;
-        if (segments.Count > 0 && lastInSegment == last)
-        {
-            fileFirst = segments[^1].FirstSequence;
-            file = File.OpenHandle(segments[^1].Path, FileMode.Open, FileAccess.Write, FileShare.Read);
-            RandomAccess.SetLength(file, end);
-            RandomAccess.FlushToDisk(file);
-        }
-        else
-        {
-            fileFirst = last + 1;
-            end = 0;
-            file = NewSegment(directory, fileFirst);
-        }
-
-        return new Journal(directory, file, end, fileFirst, last, policy);
+        var segment = segments.Count > 0 && lastInSegment == last
+            ? ContinueSegment(files, segments[^1].Path, segments[^1].FirstSequence, scan, header)
+            : NewSegment(files, directory, last + 1, header);
+        return new Journal(files, directory, header, segment, last, policy, onBackgroundFailure);
     }
 
     /// <summary>
-    /// Reads one segment's records in order, checking each one's checksum and sequence. With
+    /// Reads one segment's header and records in order, checking each record's checksum and sequence. With
     /// <paramref name="allowTornTail"/>, a last record cut short (and nothing valid after it) ends the scan; any other
-    /// damage throws.
+    /// damage throws. With <paramref name="expected"/>, a segment written for another table type or codecs is refused.
     /// </summary>
     /// <exception cref="JournalCorruptedException">The segment is damaged.</exception>
-    public static JournalSegmentSummary Scan(string path, long firstSequence, bool allowTornTail, JournalRecordHandler onRecord)
+    /// <exception cref="TableFileException">The segment does not match <paramref name="expected"/>.</exception>
+    public static JournalSegmentSummary Scan(string path, long firstSequence, bool allowTornTail, JournalSegmentHeader? expected, JournalRecordHandler onRecord)
     {
         var bytes = File.ReadAllBytes(path);
-        long offset = 0, sequence = firstSequence;
+        JournalSegmentHeader? header;
+        int headerLength;
+        bool cutShort;
+        try
+        {
+            header = JournalSegmentHeader.Read(bytes, out headerLength, out cutShort);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new JournalCorruptedException(path, 0, e.Message, e);
+        }
+
+        if (header is null)
+        {
+            // Only the newest segment may have been cut short while it was being created, before any record.
+            return allowTornTail && cutShort
+                ? new JournalSegmentSummary(null, firstSequence, 0, 0, bytes.Length)
+                : throw new JournalCorruptedException(path, 0, "its header is cut short, yet it is not the newest segment");
+        }
+
+        if (expected is not null && !header.Matches(expected))
+        {
+            throw new TableFileException(header.Type == expected.Type ? TableFileError.WrongCodec : TableFileError.WrongType,
+                $"{path} holds a {header.Type} table written with codecs {header.Codecs}; it cannot be opened as a {expected.Type} table with codecs {expected.Codecs}. Open it with the key and value types (and codecs) it was written with.");
+        }
+
+        long offset = headerLength, sequence = firstSequence;
         while (offset < bytes.Length)
         {
-            if (!TryRead(bytes, offset, sequence, out var payload, out var next, out var problem, out var cutShort))
+            if (!TryRead(bytes, offset, sequence, out var payload, out var next, out var problem, out var recordCutShort))
             {
                 // A torn write (the process died while appending) leaves the last record cut short; anything else,
                 // or valid records after it, is corruption.
-                if (!allowTornTail || !cutShort || FindValidRecordAfter(bytes, offset, sequence))
+                if (!allowTornTail || !recordCutShort || FindValidRecordAfter(bytes, offset, sequence))
                 {
                     throw new JournalCorruptedException(path, offset, problem);
                 }
 
-                return new JournalSegmentSummary(firstSequence, sequence - firstSequence, offset, bytes.Length - offset);
+                return new JournalSegmentSummary(header, firstSequence, sequence - firstSequence, offset, bytes.Length - offset);
             }
 
-            onRecord(sequence, payload);
+            onRecord(sequence, offset, payload);
             sequence++;
             offset = next;
         }
 
-        return new JournalSegmentSummary(firstSequence, sequence - firstSequence, offset, 0);
+        return new JournalSegmentSummary(header, firstSequence, sequence - firstSequence, offset, 0);
     }
 
     /// <summary>
     /// Closes the current segment (written and fsynced) and starts the next, unless it is still empty; returns the
-    /// sequence of the last record before the new segment. Everything up to it is on disk when this returns.
+    /// sequence of the last record before the new segment. Everything up to it is on disk when this returns. A new
+    /// segment that cannot be created leaves the journal on the current one, working.
     /// </summary>
+    /// <exception cref="IOException">The current segment could not be synced (the journal has failed), or the next could
+    /// not be created.</exception>
     public long Rotate() => Exclusively(() =>
     {
         lock (_append)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            WritePending();
-            RandomAccess.FlushToDisk(_file);
-            Volatile.Write(ref _durableSequence, _writtenSequence);
+            ThrowIfFailed();
+            var (upTo, length) = WriteAndSync();
+            PublishDurable(upTo, length);
             if (_segmentFirstSequence == _nextSequence)
             {
                 return _nextSequence - 1;
             }
 
-            var next = NewSegment(_directory, _nextSequence);
+            var next = NewSegment(_files, _directory, _nextSequence, _header, Fail);
             _file.Dispose();
-            _file = next;
-            _fileLength = 0;
+            _file = next.File;
+            _path = next.Path;
+            _fileLength = _durableLength = next.Length;
             _segmentFirstSequence = _nextSequence;
             Volatile.Write(ref _segmentBytes, 0);
             return _nextSequence - 1;
         }
     });
-
-    private static SafeFileHandle NewSegment(string directory, long firstSequence)
-    {
-        var file = File.OpenHandle(DurableFiles.SegmentPath(directory, firstSequence), FileMode.CreateNew, FileAccess.Write, FileShare.Read);
-        DurableFiles.SyncDirectory(directory);
-        return file;
-    }
 
     /// <summary>
     /// The lock appends are made under. A durable table's store holds it while it changes memory and appends the
@@ -211,54 +243,52 @@ internal sealed class Journal : IDisposable
     public Lock WriteLock => _append;
 
     /// <summary>Appends a record, holding <see cref="WriteLock"/>; returns its sequence.</summary>
+    /// <exception cref="IOException">Writing failed, now or before: the journal has failed.</exception>
     public long Append(ReadOnlySpan<byte> payload)
     {
         Debug.Assert(_append.IsHeldByCurrentThread, "Append is called holding WriteLock.");
-        // The record is built where it will be written from: in the pending buffer, or alone when larger than it.
-        var length = HeaderLength + payload.Length + TrailerLength;
-        if (_pendingLength + length > PendingCapacity)
+        ThrowIfFailed();
+        try
         {
-            WritePending();
+            return AppendRecord(payload);
         }
+        catch (IOException e)
+        {
+            throw Fail(e);
+        }
+    }
 
-        var alone = length > PendingCapacity;
-        var record = alone ? new byte[length] : _pending.AsSpan(_pendingLength, length);
-        var sequence = _nextSequence++;
-        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], ~(uint)payload.Length);
-        BinaryPrimitives.WriteInt64LittleEndian(record[8..], sequence);
-        payload.CopyTo(record[HeaderLength..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(record[(HeaderLength + payload.Length)..], Checksum(record[8..HeaderLength], payload));
-        if (alone)
+    /// <summary>Makes the directory's entries durable (after a snapshot's rename or a compaction); a failure fails the
+    /// journal, as a failed fsync of a segment does, since what the directory lost cannot be known.</summary>
+    public void SyncDirectory()
+    {
+        try
         {
-            RandomAccess.Write(_file, record, _fileLength);
-            _fileLength += length;
+            _files.SyncDirectory(_directory);
         }
-        else
+        catch (IOException e)
         {
-            _pendingLength += length;
+            throw Fail(e);
         }
-
-        _writtenSequence = sequence;
-        Volatile.Write(ref _segmentBytes, _segmentBytes + length);
-        return sequence;
     }
 
     /// <summary>
     /// Returns once the record <paramref name="sequence"/> is on disk. One waiter at a time fsyncs everything appended so
     /// far; the others sleep until an fsync covers them (group commit).
     /// </summary>
+    /// <exception cref="IOException">The journal failed before the record reached the disk.</exception>
     public void WaitDurable(long sequence)
     {
         while (Volatile.Read(ref _durableSequence) < sequence)
         {
+            ThrowIfFailed();
             if (TryLead(out var round))
             {
                 try
                 {
                     // Writers woken by the last fsync are appending now: letting them in first makes this fsync cover them.
                     Thread.Yield();
-                    Volatile.Write(ref _durableSequence, FlushToDisk());
+                    FlushToDisk();
                 }
                 finally
                 {
@@ -272,6 +302,8 @@ internal sealed class Journal : IDisposable
         }
     }
 
+    /// <summary>Writes and syncs what is appended, then closes the segment. A failure to do so is kept in
+    /// <see cref="Failure"/>, not thrown: the files are closed whatever happens, so the directory can be opened again.</summary>
     public void Dispose()
     {
         _timer?.Dispose();
@@ -279,13 +311,145 @@ internal sealed class Journal : IDisposable
         {
             if (!_disposed)
             {
-                Volatile.Write(ref _durableSequence, FlushToDisk());
+                try
+                {
+                    if (_failure is null)
+                    {
+                        FlushToDisk();
+                    }
+                }
+                catch (IOException)
+                {
+                    // Kept in _failure by the flush; the caller reads it from Failure.
+                }
+
                 _disposed = true;
                 _file.Dispose();
             }
 
             return 0;
         });
+    }
+
+    private long AppendRecord(ReadOnlySpan<byte> payload)
+    {
+        // The record is built where it will be written from: in the pending buffer, or alone when larger than it.
+        var length = HeaderLength + payload.Length + TrailerLength;
+        if (_pendingLength + length > PendingCapacity)
+        {
+            WritePending();
+        }
+
+        var alone = length > PendingCapacity;
+        var record = alone ? new byte[length] : _pending.AsSpan(_pendingLength, length);
+        var sequence = _nextSequence;
+        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], ~(uint)payload.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(record[8..], sequence);
+        payload.CopyTo(record[HeaderLength..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[(HeaderLength + payload.Length)..], Checksum(record[8..HeaderLength], payload));
+        if (alone)
+        {
+            _files.Write(_file, _path, record, _fileLength);
+            _fileLength += length;
+        }
+        else
+        {
+            _pendingLength += length;
+        }
+
+        _nextSequence++;
+        _writtenSequence = sequence;
+        Volatile.Write(ref _segmentBytes, _segmentBytes + length);
+        return sequence;
+    }
+
+    /// <summary>Opens the newest segment to append after its last valid record, cutting off a torn tail, or writing
+    /// the header again when its creation was interrupted.</summary>
+    private static Segment ContinueSegment(DurableFileSystem files, string path, long firstSequence, JournalSegmentSummary scan, JournalSegmentHeader header)
+    {
+        var file = files.OpenExisting(path);
+        try
+        {
+            var length = scan.ValidLength;
+            var headerLength = (scan.Header ?? header).ToBytes().Length;
+            if (scan.Header is null)
+            {
+                files.SetLength(file, path, 0);
+                files.Write(file, path, header.ToBytes(), 0);
+                length = headerLength;
+            }
+            else
+            {
+                files.SetLength(file, path, length);
+            }
+
+            files.FlushToDisk(file, path);
+            return new Segment(file, path, firstSequence, length, headerLength);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates a segment, writes its header, and makes both the file and its name durable. A failed directory
+    /// sync goes to <paramref name="onDirectorySyncFailure"/> (the journal fails); any other failure removes the new file.</summary>
+    private static Segment NewSegment(DurableFileSystem files, string directory, long firstSequence, JournalSegmentHeader header, Func<IOException, IOException>? onDirectorySyncFailure = null)
+    {
+        var path = DurableFiles.SegmentPath(directory, firstSequence);
+        var bytes = header.ToBytes();
+        var file = files.CreateNew(path);
+        try
+        {
+            files.Write(file, path, bytes, 0);
+            files.FlushToDisk(file, path);
+        }
+        catch (IOException)
+        {
+            file.Dispose();
+            TryDelete(files, path);
+            throw;
+        }
+
+        try
+        {
+            files.SyncDirectory(directory);
+        }
+        catch (IOException e)
+        {
+            file.Dispose();
+            TryDelete(files, path);
+            throw onDirectorySyncFailure?.Invoke(e) ?? e;
+        }
+
+        return new Segment(file, path, firstSequence, bytes.Length, bytes.Length);
+    }
+
+    private static void TryDelete(DurableFileSystem files, string path)
+    {
+        try
+        {
+            files.Delete(path);
+        }
+        catch (IOException)
+        {
+            // An empty segment left behind is read as one whose creation was interrupted.
+        }
+    }
+
+    /// <summary>Replays one record, naming the file and offset when its contents do not decode with the codecs given.</summary>
+    private static void ReplayOne(JournalRecordHandler replay, JournalSegmentHeader header, string path, long sequence, long offset, ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            replay(sequence, offset, payload);
+        }
+        catch (Exception e) when (e is not (TableFileException or JournalCorruptedException or OutOfMemoryException))
+        {
+            throw new TableFileException(TableFileError.WrongCodec, $"{path} at byte {offset}: record {sequence} cannot be read with codecs {header.Codecs}: {e.Message}", e);
+        }
     }
 
     /// <summary>Runs <paramref name="action"/> as the only flusher: no fsync, rotation or disposal runs beside it.</summary>
@@ -338,21 +502,69 @@ internal sealed class Journal : IDisposable
     // Continuations run inline on completion: each blocked waiter's own event is set by the flusher.
     private static TaskCompletionSource NewRound() => new();
 
-    private long FlushToDisk()
+    /// <summary>The flusher's fsync: everything appended so far reaches the disk, then counts as durable.</summary>
+    private void FlushToDisk()
     {
-        long upTo;
+        long upTo, length;
         SafeFileHandle file;
+        string path;
         lock (_append)
         {
-            WritePending();
+            ThrowIfFailed();
+            try
+            {
+                WritePending();
+            }
+            catch (IOException e)
+            {
+                throw Fail(e);
+            }
+
             upTo = _writtenSequence;
+            length = _fileLength;
             file = _file;
+            path = _path;
         }
 
         // Appends go on while the disk catches up; they are covered by the next fsync. Only the flusher rotates, so
         // the handle stays open until this returns.
-        RandomAccess.FlushToDisk(file);
-        return upTo;
+        try
+        {
+            _files.FlushToDisk(file, path);
+        }
+        catch (IOException e)
+        {
+            throw Fail(e);
+        }
+
+        lock (_append)
+        {
+            // A write that failed meanwhile cut the segment back: then this fsync proves nothing.
+            ThrowIfFailed();
+            PublishDurable(upTo, length);
+        }
+    }
+
+    /// <summary>Writes and syncs everything appended, holding the append lock (for rotation).</summary>
+    private (long UpTo, long Length) WriteAndSync()
+    {
+        try
+        {
+            WritePending();
+            _files.FlushToDisk(_file, _path);
+            return (_writtenSequence, _fileLength);
+        }
+        catch (IOException e)
+        {
+            throw Fail(e);
+        }
+    }
+
+    private void PublishDurable(long upTo, long length)
+    {
+        Debug.Assert(_append.IsHeldByCurrentThread, "What is durable changes under the append lock, so a failure can cut the segment back to it.");
+        _durableLength = length;
+        Volatile.Write(ref _durableSequence, upTo);
     }
 
     /// <summary>Hands the gathered records to the operating system; called holding the append lock.</summary>
@@ -360,44 +572,105 @@ internal sealed class Journal : IDisposable
     {
         if (_pendingLength > 0)
         {
-            RandomAccess.Write(_file, _pending.AsSpan(0, _pendingLength), _fileLength);
+            _files.Write(_file, _path, _pending.AsSpan(0, _pendingLength), _fileLength);
             _fileLength += _pendingLength;
             _pendingLength = 0;
         }
     }
 
+    /// <summary>
+    /// Marks the journal failed by <paramref name="cause"/> (the first failure is the one kept) and returns the
+    /// exception to throw. With <see cref="FsyncPolicy.Always"/>, what was written after the last good fsync belongs
+    /// to writes that are now failing, so the segment is cut back to it where the disk still allows, and a reopen
+    /// does not bring back a write its writer was told had failed.
+    /// </summary>
+    private IOException Fail(IOException cause)
+    {
+        lock (_append)
+        {
+            if (_failure is null)
+            {
+                _failure = cause;
+                _pendingLength = 0;
+                if (Policy == FsyncPolicy.Always && !_disposed)
+                {
+                    TryCutBackToDurable();
+                }
+            }
+
+            return Failed();
+        }
+    }
+
+    private void TryCutBackToDurable()
+    {
+        try
+        {
+            _files.SetLength(_file, _path, _durableLength);
+        }
+        catch (IOException)
+        {
+            // The records stay; whether each failed write survives a reopen is then unknown, as for any write whose
+            // fsync did not return.
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is not null)
+        {
+            throw Failed();
+        }
+    }
+
+    private IOException Failed() =>
+        new($"The journal in {_directory} failed and is no longer written: {_failure!.Message}", _failure);
+
     private void FlushInBackground()
     {
         try
         {
-            if (Policy == FsyncPolicy.EverySecond)
+            Exclusively(() =>
             {
-                Exclusively(() =>
+                if (!_disposed && _failure is null)
                 {
-                    if (!_disposed)
+                    if (Policy == FsyncPolicy.EverySecond)
                     {
-                        Volatile.Write(ref _durableSequence, FlushToDisk());
+                        FlushToDisk();
                     }
-
-                    return 0;
-                });
-            }
-            else
-            {
-                lock (_append)
-                {
-                    if (!_disposed)
+                    else
                     {
-                        WritePending();
+                        WritePendingInBackground();
                     }
                 }
-            }
+
+                return 0;
+            });
         }
-        catch (ObjectDisposedException)
+        catch (IOException e)
         {
-            // Disposed between ticks.
+            // Outside the flusher role: the handler closes the table, which disposes this journal.
+            _onBackgroundFailure?.Invoke(e);
         }
     }
+
+    private void WritePendingInBackground()
+    {
+        lock (_append)
+        {
+            try
+            {
+                WritePending();
+            }
+            catch (IOException e)
+            {
+                throw Fail(e);
+            }
+        }
+    }
+
+    /// <summary>An open segment: its handle and path, the sequence of its first record, its length and its header's.</summary>
+    private readonly record struct Segment(SafeFileHandle File, string Path, long FirstSequence, long Length, int HeaderLength);
 
     private static bool TryRead(byte[] bytes, long offset, long expectedSequence, out ReadOnlySpan<byte> payload, out long next, out string problem, out bool cutShort)
     {

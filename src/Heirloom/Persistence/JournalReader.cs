@@ -36,8 +36,7 @@ public static class JournalReader
             throw new ArgumentException($"'{path}' is not a journal segment: its name must be journal-<first sequence>.log.", nameof(path));
         }
 
-        long offset = 0;
-        return Journal.Scan(path, first, allowTornTail, (sequence, payload) =>
+        return Journal.Scan(path, first, allowTornTail, expected: null, (sequence, offset, payload) =>
         {
             var sink = new EntryCollector();
             try
@@ -49,9 +48,7 @@ public static class JournalReader
                 throw new JournalCorruptedException(path, offset, $"record {sequence} is not a well-formed entry: {e.Message}", e);
             }
 
-            var bytes = payload.Length + Journal.FramingLength;
-            offset += bytes;
-            onRecord?.Invoke(new JournalRecord(sequence, bytes, JournalRecordFormat.IsBatch(payload), sink.Entries));
+            onRecord?.Invoke(new JournalRecord(sequence, payload.Length + Journal.FramingLength, JournalRecordFormat.IsBatch(payload), sink.Entries));
         });
     }
 

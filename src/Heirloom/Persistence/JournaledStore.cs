@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.ExceptionServices;
 using Heirloom.Tables;
 using Heirloom.Tables.Storage;
 
@@ -18,7 +20,7 @@ namespace Heirloom.Persistence;
 /// are deleted: if the newest is damaged, recovery falls back to the older one and the longer journal.
 /// </para>
 /// </summary>
-internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inner, bool uniqueKeys, Journal journal, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, DurabilityOptions durability, FileStream directoryLock, long snapshotSequence)
+internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inner, bool uniqueKeys, Journal journal, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, DurabilityOptions durability, DurableFileSystem files, FileStream directoryLock, long snapshotSequence)
     : TableStore<TKey, TValue>
     where TKey : notnull
 {
@@ -33,6 +35,10 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     private bool _released;
     private long _snapshotSequence = snapshotSequence;
     private Exception? _snapshotError;
+
+    private TableStore<TKey, TValue> Inner => inner;
+
+    private bool UniqueKeysOutsideBatch => uniqueKeys && _batchDepth == 0;
 
     /// <summary>The table this store serves; set once it exists, before any write.</summary>
     public Table<TKey, TValue>? Table { get; set; }
@@ -78,19 +84,15 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     public override void Unfix() => inner.Unfix();
 
-    public override void Insert(TKey key, TValue value)
-    {
-        long sequence;
-        lock (_lock)
+    public override void Insert(TKey key, TValue value) =>
+        Journaled((key, value), static (JournaledStore<TKey, TValue> store, (TKey Key, TValue Value) write, out long sequence) =>
         {
-            inner.Insert(key, value);
+            store.Inner.Insert(write.Key, write.Value);
 
             // In a set, the key's whole state after an insert is the value inserted: no need to read it back.
-            sequence = uniqueKeys && _batchDepth == 0 ? RecordSingle(key, value) : Record(key);
-        }
-
-        Acknowledge(sequence);
-    }
+            sequence = store.UniqueKeysOutsideBatch ? store.RecordSingle(write.Key, write.Value) : store.Record(write.Key);
+            return 0;
+        });
 
     public override bool InsertNew(TKey key, TValue value) =>
         WriteKey(key, value, static (store, k, v) => store.InsertNew(k, v), static inserted => inserted);
@@ -108,37 +110,33 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
     {
-        long sequence;
-        TValue result;
-        lock (_lock)
+        var (result, wasFound) = Journaled((key, state, update), static (JournaledStore<TKey, TValue> store, (TKey Key, TState State, UpdateFunc<TKey, TValue, TState> Update) write, out long sequence) =>
         {
-            result = inner.Update(key, state, update, out found);
-            sequence = Record(key);
-        }
-
-        Acknowledge(sequence);
+            var result = store.Inner.Update(write.Key, write.State, write.Update, out var found);
+            sequence = store.Record(write.Key);
+            return (result, found);
+        });
+        found = wasFound;
         return result;
     }
 
-    public override void Clear()
-    {
-        long sequence = 0;
-        lock (_lock)
+    public override void Clear() =>
+        Journaled(0, static (JournaledStore<TKey, TValue> store, int _, out long sequence) =>
         {
-            inner.Clear();
-            if (_batchDepth > 0)
+            sequence = 0;
+            store.Inner.Clear();
+            if (store._batchDepth > 0)
             {
-                _batchCleared = true;
-                _batchKeys!.Clear();
+                store._batchCleared = true;
+                store._batchKeys!.Clear();
             }
             else
             {
-                sequence = AppendClear();
+                sequence = store.AppendClear();
             }
-        }
 
-        Acknowledge(sequence);
-    }
+            return 0;
+        });
 
     public override void EnterBatch()
     {
@@ -157,22 +155,31 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         long sequence = 0;
         try
         {
-            if (--_batchDepth == 0 && (_batchCleared || _batchKeys!.Count > 0))
+            try
             {
-                sequence = AppendBatch();
+                if (--_batchDepth == 0 && (_batchCleared || _batchKeys!.Count > 0))
+                {
+                    sequence = AppendBatch();
+                }
+            }
+            finally
+            {
+                inner.ExitBatch();
+                _lock.Exit();
             }
         }
-        finally
+        catch (TableException e) when (e.Error == TableError.StorageFailed)
         {
-            inner.ExitBatch();
-            _lock.Exit();
+            CloseFailed();
+            throw;
         }
 
         Acknowledge(sequence);
     }
 
     /// <summary>A deleted durable table keeps its files (its owner's death must not erase its data): stop any snapshot,
-    /// close the journal and the directory, then drop the objects from memory without journaling that.</summary>
+    /// close the journal and the directory, then drop the objects from memory without journaling that. The files are
+    /// closed and the directory released even when the journal's last flush fails; that failure is reported.</summary>
     public override void Release()
     {
         lock (_lock)
@@ -182,9 +189,22 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
         _releasing.Cancel();
         _snapshotting.Wait();
+        var failedBefore = journal.Failure;
         journal.Dispose();
         directoryLock.Dispose();
         inner.Release();
+        if (failedBefore is null && journal.Failure is { } failure)
+        {
+            Report(failure, tableClosed: true);
+        }
+    }
+
+    /// <summary>The journal's background flush or fsync failed (policies other than Always): the table fails as a
+    /// writer's failure would fail it, and the failure is reported, since no writer is there to be told.</summary>
+    public void OnBackgroundFailure(IOException cause)
+    {
+        MarkFailed(cause, journal.Policy == FsyncPolicy.EverySecond ? "syncing" : "writing");
+        CloseFailed();
     }
 
     /// <summary>What the journal and snapshots stand at.</summary>
@@ -192,31 +212,43 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         new(durability.Directory, journal.Policy, journal.LastSequence, Volatile.Read(ref _snapshotSequence), journal.SegmentBytes, Volatile.Read(ref _snapshotError));
 
     /// <summary>Takes a snapshot now (after any running one); returns the last journal sequence it includes.</summary>
+    /// <exception cref="IOException">The snapshot could not be written; the table goes on with its journal.</exception>
+    /// <exception cref="TableException">The journal failed meanwhile, and the table with it.</exception>
     public async Task<long> SnapshotAsync(CancellationToken cancellation)
     {
         await _snapshotting.WaitAsync(cancellation).ConfigureAwait(false);
+        IOException failure;
         try
         {
-            return await TakeSnapshotAsync().ConfigureAwait(false);
+            return await Task.Run(TakeSnapshot, cancellation).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            failure = e;
         }
         finally
         {
             _snapshotting.Release();
         }
+
+        OnSnapshotFailed(failure);
+        Table!.ThrowIfDeleted();
+        ExceptionDispatchInfo.Throw(failure);
+        return 0;
     }
 
     protected override void LockAllWriters() => _lock.Enter();
 
     protected override void UnlockAllWriters() => _lock.Exit();
 
-    private async Task<long> TakeSnapshotAsync()
+    private long TakeSnapshot()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _released), this);
         var table = Table!;
         var sequence = journal.Rotate();
         var path = DurableFiles.SnapshotPath(durability.Directory, sequence);
         var renamed = false;
-        await TableFile.WriteAsync(path, table.Type, table.Access, table.Name, sequence, inner.Enumerate(reverse: false), keyCodec, valueCodec, MakeSeenWritesDurable, _releasing.Token).ConfigureAwait(false);
+        TableFile.Write(files, path, table.Type, table.Access, table.Name, sequence, inner.Enumerate(reverse: false), keyCodec, valueCodec, MakeSeenWritesDurable, _ => journal.SyncDirectory(), _releasing.Token);
         ObjectDisposedException.ThrowIf(!renamed, this);
         Volatile.Write(ref _snapshotSequence, sequence);
         Volatile.Write(ref _snapshotError, null);
@@ -251,7 +283,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         }
     }
 
-    /// <summary>Keeps the two newest snapshots and the segments after the older one; deletes the rest.</summary>
+    /// <summary>Keeps the two newest snapshots and the segments after the older one; deletes the rest. A file that
+    /// cannot be deleted stays (the next compaction tries again); a failed directory sync fails the journal.</summary>
     private void Compact()
     {
         var directory = durability.Directory;
@@ -262,19 +295,21 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         }
 
         var kept = snapshots[^2].Sequence;
-        foreach (var (_, path) in snapshots.SkipLast(2))
-        {
-            File.Delete(path);
-        }
+        var retired = snapshots.SkipLast(2).Select(s => s.Path).ToList();
 
         // A segment is wholly covered when the next one starts at or before the record after the kept snapshot.
         var segments = DurableFiles.Segments(directory);
         for (var i = 0; i + 1 < segments.Count && segments[i + 1].FirstSequence <= kept + 1; i++)
         {
-            File.Delete(segments[i].Path);
+            retired.Add(segments[i].Path);
         }
 
-        DurableFiles.SyncDirectory(directory);
+        foreach (var path in retired)
+        {
+            files.Delete(path);
+        }
+
+        journal.SyncDirectory();
     }
 
     /// <summary>Starts a snapshot in the background once the journal since the last one outgrows the threshold.</summary>
@@ -285,13 +320,14 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
             return;
         }
 
-        _ = Task.Run(async () =>
+        _ = Task.Run(() =>
         {
+            Exception? failure = null;
             try
             {
                 if (journal.SegmentBytes >= durability.SnapshotAfterBytes)
                 {
-                    await TakeSnapshotAsync().ConfigureAwait(false);
+                    TakeSnapshot();
                 }
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && Volatile.Read(ref _released))
@@ -300,32 +336,72 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
             }
             catch (Exception e)
             {
-                // Kept for Status; the next threshold crossing tries again, and the journal still holds everything.
-                Volatile.Write(ref _snapshotError, e);
+                failure = e;
             }
             finally
             {
                 _snapshotting.Release();
             }
+
+            if (failure is not null)
+            {
+                OnSnapshotFailed(failure);
+            }
         });
     }
 
     /// <summary>
-    /// The journaled write of one key: under the journal's lock, applies <paramref name="apply"/> to memory and, when
-    /// <paramref name="changed"/> says it changed the key, appends the key's new state; then waits for the record's
-    /// fsync as the policy says. The lambdas are static and take their state, so a write allocates no closure.
+    /// After a snapshot failed (outside the snapshot's turn, since closing the table waits for it): if the journal
+    /// failed with it, the table fails; otherwise the table goes on with its journal, the previous snapshot stays in
+    /// use, and the failure is kept for <see cref="Status"/> and reported. The next threshold crossing tries again.
     /// </summary>
-    private TResult WriteKey<TState, TResult>(TKey key, TState state, Func<TableStore<TKey, TValue>, TKey, TState, TResult> apply, Func<TResult, bool> changed)
+    private void OnSnapshotFailed(Exception failure)
     {
-        long sequence = 0;
-        TResult result;
-        lock (_lock)
+        if (journal.Failure is { } journalFailure)
         {
-            result = apply(inner, key, state);
-            if (changed(result))
+            MarkFailed(journalFailure, "snapshotting");
+            CloseFailed();
+            return;
+        }
+
+        Volatile.Write(ref _snapshotError, failure);
+        Report(failure, tableClosed: false);
+    }
+
+    /// <summary>
+    /// The write of one key: applies <paramref name="apply"/> to memory and, when <paramref name="changed"/> says it
+    /// changed the key, appends the key's new state. The lambdas are static and take their state, so a write allocates
+    /// no closure.
+    /// </summary>
+    private TResult WriteKey<TState, TResult>(TKey key, TState state, Func<TableStore<TKey, TValue>, TKey, TState, TResult> apply, Func<TResult, bool> changed) =>
+        Journaled((key, state, apply, changed), static (JournaledStore<TKey, TValue> store, (TKey Key, TState State, Func<TableStore<TKey, TValue>, TKey, TState, TResult> Apply, Func<TResult, bool> Changed) write, out long sequence) =>
+        {
+            var result = write.Apply(store.Inner, write.Key, write.State);
+            sequence = write.Changed(result) ? store.Record(write.Key) : 0;
+            return result;
+        });
+
+    /// <summary>
+    /// Every journaled write: under the journal's lock, <paramref name="write"/> changes memory and appends the records
+    /// of the change; then the write waits for its record's fsync as the policy says. A journal that fails marks the
+    /// table failed under the same lock, before any other thread can see the change, and closes it once the lock is
+    /// released.
+    /// </summary>
+    private TResult Journaled<TState, TResult>(TState state, JournaledWrite<TState, TResult> write)
+    {
+        long sequence;
+        TResult result;
+        try
+        {
+            lock (_lock)
             {
-                sequence = Record(key);
+                result = write(this, state, out sequence);
             }
+        }
+        catch (TableException e) when (e.Error == TableError.StorageFailed)
+        {
+            CloseFailed();
+            throw;
         }
 
         Acknowledge(sequence);
@@ -343,7 +419,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
         _buffer.ResetWrittenCount();
         WriteKeyState(key);
-        return journal.Append(_buffer.WrittenSpan);
+        return Append(_buffer.WrittenSpan);
     }
 
     private long RecordSingle(TKey key, TValue value)
@@ -351,7 +427,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         ThrowIfReleased();
         _buffer.ResetWrittenCount();
         WriteKeyState(key, new ReadOnlySpan<TValue>(in value));
-        return journal.Append(_buffer.WrittenSpan);
+        return Append(_buffer.WrittenSpan);
     }
 
     private long AppendClear()
@@ -359,7 +435,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         ThrowIfReleased();
         _buffer.ResetWrittenCount();
         JournalRecordFormat.WriteCleared(_buffer);
-        return journal.Append(_buffer.WrittenSpan);
+        return Append(_buffer.WrittenSpan);
     }
 
     private long AppendBatch()
@@ -378,7 +454,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         }
 
         _batchKeys = null;
-        return journal.Append(_buffer.WrittenSpan);
+        return Append(_buffer.WrittenSpan);
     }
 
     /// <summary>The key and all its values now (none when it is gone): replaying it sets the key to exactly this.</summary>
@@ -391,9 +467,70 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         if (sequence > 0 && journal.Policy == FsyncPolicy.Always)
         {
-            journal.WaitDurable(sequence);
+            try
+            {
+                journal.WaitDurable(sequence);
+            }
+            catch (IOException e)
+            {
+                FailTable(e, "syncing");
+            }
         }
 
         SnapshotIfDue();
     }
+
+    /// <summary>Appends a record holding the journal's lock; when the journal fails, marks the table failed before the
+    /// lock is released, so no reader sees the change whose record failed.</summary>
+    private long Append(ReadOnlySpan<byte> record)
+    {
+        try
+        {
+            return journal.Append(record);
+        }
+        catch (IOException e)
+        {
+            throw MarkFailed(e, "writing");
+        }
+    }
+
+    private TableException MarkFailed(IOException cause, string doing)
+    {
+        var root = journal.Failure ?? cause;
+        var lost = journal.Policy switch
+        {
+            FsyncPolicy.Always => "Every acknowledged write is on disk; the writes that failed are not applied",
+            FsyncPolicy.EverySecond => "Writes acknowledged since the last fsync (at most about a second of them) may be lost",
+            _ => "Writes the operating system had not yet written may be lost",
+        };
+        Table!.MarkFailed(new TableException(TableError.StorageFailed,
+            $"{Table} was closed because {doing} its journal in {durability.Directory} failed: {root.Message}. {lost}. " +
+            "Free space or repair the disk, then open the table again with DurableTable.Open.", root));
+        return new TableException(TableError.StorageFailed, Table.Failure!.Message, root);
+    }
+
+    /// <summary>Fails and closes the table from outside the journal's lock, and throws its failure.</summary>
+    [DoesNotReturn]
+    private void FailTable(IOException cause, string doing)
+    {
+        var failure = MarkFailed(cause, doing);
+        CloseFailed();
+        throw failure;
+    }
+
+    /// <summary>Closes the failed table: the name is freed and the directory released, so it can be opened again.</summary>
+    private void CloseFailed()
+    {
+        if (Table!.CloseFailed())
+        {
+            Report(Table.Failure!, tableClosed: true);
+        }
+    }
+
+    private void Report(Exception failure, bool tableClosed) =>
+        Table!.Node.Report(new StorageFailureReport(Table.Owner, Table.Name, durability.Directory, tableClosed, failure));
+
+    /// <summary>One journaled write, run under the journal's lock: returns its result and the sequence to wait for (0
+    /// for none).</summary>
+    private delegate TResult JournaledWrite<TState, TResult>(JournaledStore<TKey, TValue> store, TState state, out long sequence);
 }

@@ -30,23 +30,28 @@ public static class TableFile
     /// <param name="path">The file to write; replaced atomically.</param>
     /// <param name="keyCodec">How keys are written; default the built-in codec.</param>
     /// <param name="valueCodec">How values are written; default the built-in codec.</param>
-    public static async Task SaveAsync<TKey, TValue>(Table<TKey, TValue> table, string path, ICodec<TKey>? keyCodec = null, ICodec<TValue>? valueCodec = null)
+    /// <exception cref="IOException">The file could not be written (a full disk, say); the file at
+    /// <paramref name="path"/> is as it was before, and no temporary file is left.</exception>
+    public static Task SaveAsync<TKey, TValue>(Table<TKey, TValue> table, string path, ICodec<TKey>? keyCodec = null, ICodec<TValue>? valueCodec = null)
         where TKey : notnull
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentException.ThrowIfNullOrEmpty(path);
         keyCodec ??= Codecs.For<TKey>();
         valueCodec ??= Codecs.For<TValue>();
-        await WriteAsync(path, table.Type, table.Access, table.Name, 0, table.SnapshotObjects(), keyCodec, valueCodec, beforeRename: null, CancellationToken.None).ConfigureAwait(false);
+        var files = DurableFileSystem.Real;
+        var (type, access, name, objects) = (table.Type, table.Access, table.Name, table.SnapshotObjects());
+        return Task.Run(() => Write(files, path, type, access, name, 0, objects, keyCodec, valueCodec, beforeRename: null, files.SyncDirectory, CancellationToken.None));
     }
 
     /// <summary>
     /// Writes objects to a temporary file, fsyncs it, runs <paramref name="beforeRename"/>, renames it over
-    /// <paramref name="path"/> and fsyncs the directory. <paramref name="journalSequence"/> is, for a durable table's
+    /// <paramref name="path"/> and syncs the directory. <paramref name="journalSequence"/> is, for a durable table's
     /// snapshot, the last journal record the objects include (0 for a plain save). The objects are counted as written, so
-    /// they may come from a live enumeration.
+    /// they may come from a live enumeration. A failure before the rename deletes the temporary file and leaves
+    /// <paramref name="path"/> as it was.
     /// </summary>
-    internal static async Task WriteAsync<TKey, TValue>(string path, TableType type, TableAccess access, string? name, long journalSequence, IEnumerable<KeyValuePair<TKey, TValue>> objects, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, Func<bool>? beforeRename, CancellationToken cancellation)
+    internal static void Write<TKey, TValue>(DurableFileSystem files, string path, TableType type, TableAccess access, string? name, long journalSequence, IEnumerable<KeyValuePair<TKey, TValue>> objects, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, Func<bool>? beforeRename, Action<string> syncDirectory, CancellationToken cancellation)
     {
         var body = new ArrayBufferWriter<byte>();
         var scratch = new ArrayBufferWriter<byte>();
@@ -70,30 +75,50 @@ public static class TableFile
         WriteInt64(header, journalSequence);
         WriteString(header, keyCodec.Name);
         WriteString(header, valueCodec.Name);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(header.WrittenSpan);
+        hash.AppendData(body.WrittenSpan);
 
         var temporary = path + ".tmp";
-        await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+        try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            hash.AppendData(header.WrittenSpan);
-            hash.AppendData(body.WrittenSpan);
-            await file.WriteAsync(header.WrittenMemory, cancellation).ConfigureAwait(false);
-            await file.WriteAsync(body.WrittenMemory, cancellation).ConfigureAwait(false);
-            await file.WriteAsync(hash.GetHashAndReset(), cancellation).ConfigureAwait(false);
-            file.Flush(flushToDisk: true);
+            using (var file = files.Create(temporary))
+            {
+                files.Write(file, temporary, header.WrittenSpan, 0);
+                files.Write(file, temporary, body.WrittenSpan, header.WrittenCount);
+                files.Write(file, temporary, hash.GetHashAndReset(), header.WrittenCount + body.WrittenCount);
+                files.FlushToDisk(file, temporary);
+            }
+
+            if (beforeRename is not null && !beforeRename())
+            {
+                files.Delete(temporary);
+                return;
+            }
+
+            files.Move(temporary, path);
+        }
+        catch
+        {
+            DeleteQuietly(files, temporary);
+            throw;
         }
 
-        if (beforeRename is not null && !beforeRename())
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } directory)
         {
-            File.Delete(temporary);
-            return;
+            syncDirectory(directory);
         }
+    }
 
-        File.Move(temporary, path, overwrite: true);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null)
+    private static void DeleteQuietly(DurableFileSystem files, string path)
+    {
+        try
         {
-            DurableFiles.SyncDirectory(directory);
+            files.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Left for the next open of the directory, which deletes temporary files.
         }
     }
 

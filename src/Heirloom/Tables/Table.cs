@@ -22,6 +22,10 @@ public abstract class Table : IProcessOwned
     private string? _name;
     private volatile bool _deleted;
 
+    // Set once, when the durable storage failed: from then on every read and write throws it, even before the table
+    // is closed and its files released.
+    private volatile TableException? _failure;
+
     // Zero when any process may read without more checks: not private and not deleted. One load on the read path.
     private volatile int _readGate;
 
@@ -53,6 +57,10 @@ public abstract class Table : IProcessOwned
 
     /// <summary>Whether the table has been deleted (explicitly, or with its owner).</summary>
     public bool IsDeleted => _deleted;
+
+    /// <summary>Why the table was closed when its durable storage failed (see <see cref="TableError.StorageFailed"/>);
+    /// null while it works, and for a table deleted in any other way.</summary>
+    public TableException? Failure => _failure;
 
     /// <summary>The owner; <see cref="Pid.None"/> when the node owns it.</summary>
     public Pid Owner => Volatile.Read(ref _owner)?.Self ?? default;
@@ -281,6 +289,40 @@ public abstract class Table : IProcessOwned
         }
     }
 
+    /// <summary>
+    /// First step of failing a table whose durable storage failed: from this moment every read and write throws
+    /// <paramref name="failure"/>'s error. Lock-free, so a writer can call it under its storage's lock, before any
+    /// other thread could see the write that failed. <see cref="CloseFailed"/> must follow, outside that lock.
+    /// </summary>
+    internal void MarkFailed(TableException failure)
+    {
+        Interlocked.CompareExchange(ref _failure, failure, null);
+        _readGate = 2;
+    }
+
+    /// <summary>
+    /// Second step: deletes the failed table from the node (its name is freed, its storage closed and its directory
+    /// released, so it can be opened again), then tells its heir with a <see cref="TableFailed"/>. Any number of
+    /// threads may call it; every caller returns with it closed, and the one that closed it is told so.
+    /// </summary>
+    internal bool CloseFailed()
+    {
+        Process? heir;
+        lock (_lock)
+        {
+            if (_deleted)
+            {
+                return false;
+            }
+
+            heir = _heir;
+            DeleteCore();
+        }
+
+        heir?.Deliver(new TableFailed(this, _failure!));
+        return true;
+    }
+
     /// <summary>Whether the calling code is the owner: the owning process, or code outside processes for a node-owned table.</summary>
     internal bool CallerIsOwner()
     {
@@ -292,7 +334,7 @@ public abstract class Table : IProcessOwned
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckRead()
     {
-        if (_readGate != 0 && (_deleted || !CallerIsOwner()))
+        if (_readGate != 0 && (_deleted || _failure is not null || !CallerIsOwner()))
         {
             ThrowReadRefused();
         }
@@ -309,6 +351,12 @@ public abstract class Table : IProcessOwned
 
     internal void ThrowIfDeleted()
     {
+        if (_failure is { } failure)
+        {
+            // A new exception each time: one instance thrown on many threads would share one stack trace.
+            throw new TableException(TableError.StorageFailed, failure.Message, failure.InnerException!);
+        }
+
         if (_deleted)
         {
             throw new TableException(TableError.NoSuchTable, $"{this} no longer exists: it was deleted, or its owner exited with no heir to take it.");

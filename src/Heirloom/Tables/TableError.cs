@@ -26,4 +26,11 @@ public enum TableError
 
     /// <summary>An argument is out of range, such as a limit of zero (<c>badarg</c>).</summary>
     BadArgument,
+
+    /// <summary>
+    /// The table's durable storage failed (a journal write or fsync returned an error, such as a full disk), so the
+    /// table was closed: it refuses every read and write until it is opened again from its directory, which recovers
+    /// what is on disk. The exception's inner exception is the <see cref="IOException"/>. ETS has no such error.
+    /// </summary>
+    StorageFailed,
 }

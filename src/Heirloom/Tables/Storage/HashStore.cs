@@ -498,6 +498,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>Locks the stripe of a key's chain in the current bucket array (retrying if the table grew meanwhile)
     /// and finds the key's node in it. Every write runs between this and <see cref="Release"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private LockedChain LockChain(TKey key)
     {
         var hash = Hash(key);
@@ -518,6 +519,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     /// <summary>Releases a chain's stripe, then grows the table if an add outgrew the stripe's budget: growing takes
     /// every lock, so it never runs under one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Release(ref LockedChain chain)
     {
         Monitor.Exit(_locks[chain.LockIndex]);

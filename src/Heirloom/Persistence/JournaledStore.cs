@@ -279,6 +279,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         if (_released)
         {
+            // A write that waited for the lock while the table failed is told why it failed, not only that it is gone.
+            Table!.ThrowIfFailed();
             throw new TableException(TableError.NoSuchTable, $"{Table} no longer exists: it was deleted while this write waited.");
         }
     }
@@ -395,6 +397,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         {
             lock (_lock)
             {
+                ThrowIfReleased();
                 result = write(this, state, out sequence);
             }
         }

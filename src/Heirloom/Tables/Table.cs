@@ -351,15 +351,20 @@ public abstract class Table : IProcessOwned
 
     internal void ThrowIfDeleted()
     {
+        ThrowIfFailed();
+        if (_deleted)
+        {
+            throw new TableException(TableError.NoSuchTable, $"{this} no longer exists: it was deleted, or its owner exited with no heir to take it.");
+        }
+    }
+
+    /// <summary>Throws the table's storage failure, if it failed.</summary>
+    internal void ThrowIfFailed()
+    {
         if (_failure is { } failure)
         {
             // A new exception each time: one instance thrown on many threads would share one stack trace.
             throw new TableException(TableError.StorageFailed, failure.Message, failure.InnerException!);
-        }
-
-        if (_deleted)
-        {
-            throw new TableException(TableError.NoSuchTable, $"{this} no longer exists: it was deleted, or its owner exited with no heir to take it.");
         }
     }
 

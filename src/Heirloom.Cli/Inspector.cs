@@ -8,10 +8,27 @@ namespace Heirloom.Cli;
 /// <summary>
 /// What the heirloom commands do with a path: a table file or snapshot (HEIRLOOM magic), a journal segment
 /// (journal-&lt;first sequence&gt;.log), or a durable table's directory. Results go to <paramref name="output"/>,
-/// problems to <paramref name="error"/>. Exit codes: 0 whole, 1 damaged, 2 unusable input.
+/// problems to <paramref name="error"/>. Exit codes: <see cref="Whole"/>, <see cref="Damaged"/>,
+/// <see cref="BadUsage"/>, <see cref="NoTableData"/>.
 /// </summary>
 internal sealed class Inspector(TextWriter output, TextWriter error)
 {
+    /// <summary>Everything read is whole.</summary>
+    public const int Whole = 0;
+
+    /// <summary>Something read is damaged (or a directory's table cannot be opened).</summary>
+    public const int Damaged = 1;
+
+    /// <summary>The command cannot run as given: a missing path, an unknown codec, a directory where a file is needed.</summary>
+    public const int BadUsage = 2;
+
+    /// <summary>The path holds no table data: a file that is neither a table file nor a journal segment, or a directory
+    /// with neither.</summary>
+    public const int NoTableData = 3;
+
+    /// <summary>The codec names the dump understands; json:&lt;type&gt; besides.</summary>
+    public static readonly string[] KnownCodecs = ["i64", "i32", "f64", "bool", "guid", "datetime", "utf8", "bytes"];
+
     private readonly ArrayBufferWriter<byte> _line = new();
 
     private enum Kind
@@ -35,12 +52,23 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
         _ => DirectoryReport(path),
     });
 
-    public int Dump(string path, string? keyCodec, string? valueCodec) => Guard(path, kind => kind switch
+    public int Dump(string path, string? keyCodec, string? valueCodec)
     {
-        Kind.TableFile => DumpTableFile(path),
-        Kind.Segment => DumpSegment(path, keyCodec, valueCodec),
-        _ => Usage($"{path} is a directory; dump takes one of its files (heirloom info '{path}' lists them)."),
-    });
+        if ((UnknownCodec(keyCodec) ?? UnknownCodec(valueCodec)) is { } unknown)
+        {
+            return Usage($"unknown codec '{unknown}'; the known codecs are {string.Join(", ", KnownCodecs)} and json:<type>.");
+        }
+
+        return Guard(path, kind => kind switch
+        {
+            Kind.TableFile => DumpTableFile(path),
+            Kind.Segment => DumpSegment(path, keyCodec, valueCodec),
+            _ => Usage($"{path} is a directory; dump takes one of its files (heirloom info '{path}' lists them)."),
+        });
+    }
+
+    private static string? UnknownCodec(string? codec) =>
+        codec is null || KnownCodecs.Contains(codec) || (codec.StartsWith("json:", StringComparison.Ordinal) && codec.Length > 5) ? null : codec;
 
     private int Guard(string path, Func<Kind, int> command)
     {
@@ -48,10 +76,15 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
         {
             return command(Detect(path));
         }
+        catch (NoTableDataException e)
+        {
+            error.WriteLine($"heirloom: no table data: {e.Message}");
+            return NoTableData;
+        }
         catch (Exception e) when (e is TableFileException or JournalCorruptedException or InvalidDataException)
         {
             error.WriteLine($"heirloom: damaged: {e.Message}");
-            return 1;
+            return Damaged;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or ArgumentException)
         {
@@ -62,7 +95,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
     private int Usage(string message)
     {
         error.WriteLine($"heirloom: {message}");
-        return 2;
+        return BadUsage;
     }
 
     private static Kind Detect(string path)
@@ -85,7 +118,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
 
         return JournalReader.TryGetFirstSequence(path, out _)
             ? Kind.Segment
-            : throw new ArgumentException($"{path} is neither a table file or snapshot (it does not start with HEIRLOOM) nor a journal segment (named journal-<first sequence>.log).");
+            : throw new NoTableDataException($"{path} is neither a table file or snapshot (it does not start with HEIRLOOM) nor a journal segment (named journal-<first sequence>.log).");
     }
 
     private int TableFileInfo(string path)
@@ -108,14 +141,14 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             json.WriteNumber("bytes", new FileInfo(path).Length);
             json.WriteEndObject();
         });
-        return 0;
+        return Whole;
     }
 
     private int VerifyTableFile(string path)
     {
         var (info, objects) = TableFile.ReadRaw(path);
         output.WriteLine($"{path}: ok, {objects.Count:N0} objects, checksum {info.Checksum[..16].ToLowerInvariant()}… matches");
-        return 0;
+        return Whole;
     }
 
     private int DumpTableFile(string path)
@@ -138,7 +171,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             progress.Report(written);
         }
 
-        return 0;
+        return Whole;
     }
 
     private int SegmentInfo(string path)
@@ -149,34 +182,50 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             json.WriteStartObject();
             json.WriteString("path", path);
             json.WriteString("kind", "journal segment");
+            if (scan.Header is { } header)
+            {
+                json.WriteNumber("version", JournalSegmentHeader.Version);
+                json.WriteString("type", header.Type.ToString());
+                json.WriteString("access", header.Access.ToString());
+                json.WriteString("keyCodec", header.KeyCodec);
+                json.WriteString("valueCodec", header.ValueCodec);
+            }
+
             json.WriteNumber("firstSequence", scan.FirstSequence);
             json.WriteNumber("records", scan.Records);
-            json.WriteNumber("lastSequence", scan.LastSequence);
+            if (scan.Records > 0)
+            {
+                json.WriteNumber("lastSequence", scan.LastSequence);
+            }
+
             json.WriteNumber("bytes", new FileInfo(path).Length);
             json.WriteNumber("tornBytes", scan.TornBytes);
             json.WriteEndObject();
         });
-        return 0;
+        return Whole;
     }
 
     private int VerifySegment(string path)
     {
         var scan = ReadSegment(path, "verify", _ => { });
-        output.WriteLine($"{path}: ok, records {scan.FirstSequence:N0} to {scan.LastSequence:N0}" +
-            (scan.TornBytes > 0 ? $"; a torn last write of {scan.TornBytes} bytes follows them (cut off when the table opens)" : ""));
-        return 0;
+        output.WriteLine($"{path}: ok, {DescribeRecords(scan)}" +
+            (scan.TornBytes > 0 && scan.Header is not null ? $"; a torn last write of {scan.TornBytes} bytes follows them (cut off when the table opens)" : ""));
+        return Whole;
     }
+
+    /// <summary>A segment's records in words: a range, or none yet.</summary>
+    private static string DescribeRecords(JournalSegmentSummary scan) => (scan.Header, scan.Records) switch
+    {
+        (null, _) => $"no records: its creation was interrupted before its header was written (opening the table writes it; the next record is {scan.FirstSequence:N0})",
+        (_, 0) => $"no records yet (the next is {scan.FirstSequence:N0})",
+        _ => $"records {scan.FirstSequence:N0} to {scan.LastSequence:N0}",
+    };
 
     private int DumpSegment(string path, string? keyCodec, string? valueCodec)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (keyCodec is null || valueCodec is null)
-        {
-            var known = CodecsFromSnapshots(directory);
-            keyCodec ??= known?.Key;
-            valueCodec ??= known?.Value;
-        }
-
+        var header = JournalReader.Read(path, allowTornTail: true).Header;
+        keyCodec ??= header?.KeyCodec;
+        valueCodec ??= header?.ValueCodec;
         ReadSegment(path, "dump", record =>
         {
             foreach (var entry in record.Entries)
@@ -211,7 +260,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
                 });
             }
         });
-        return 0;
+        return Whole;
     }
 
     private static JournalSegmentSummary ReadSegment(string path, string what, Action<JournalRecord> onRecord)
@@ -226,81 +275,88 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
         });
     }
 
-    /// <summary>Describes a durable table's directory: its snapshots, its segments, and what opening it would do.</summary>
+    /// <summary>
+    /// Describes a durable table's directory: its snapshots and segments, then what opening it would do, or why it
+    /// cannot be opened. A directory with neither snapshots nor segments holds no table data.
+    /// </summary>
     private int DirectoryReport(string directory)
     {
-        var damaged = new List<string>();
+        var snapshots = DurableDirectory.Snapshots(directory);
+        var segments = DurableDirectory.Segments(directory);
+        if (snapshots.Count == 0 && segments.Count == 0)
+        {
+            throw new NoTableDataException($"{directory} holds no snapshot and no journal segment: it is not a durable table's directory, or its table was never opened.");
+        }
+
+        var damagedSnapshots = new List<string>();
         long? recoverFrom = null;
-        foreach (var (sequence, path) in DurableDirectory.Snapshots(directory).Reverse())
+        foreach (var (sequence, path) in snapshots.Reverse())
         {
             var intact = TableFile.IsIntact(path);
-            if (!intact)
+            if (intact)
             {
-                damaged.Add(path);
+                recoverFrom ??= sequence;
             }
             else
             {
-                recoverFrom ??= sequence;
+                damagedSnapshots.Add(Path.GetFileName(path));
             }
 
             output.WriteLine($"{Path.GetFileName(path)}: snapshot to record {sequence:N0}, {new FileInfo(path).Length:N0} bytes, {(intact ? "whole" : "DAMAGED (checksum mismatch)")}");
         }
 
-        var segments = DurableDirectory.Segments(directory);
-        long last = 0;
+        var from = recoverFrom ?? 0;
+        var problems = new List<string>();
+        long last = from;
         for (var i = 0; i < segments.Count; i++)
         {
             var (first, path) = segments[i];
+            var name = Path.GetFileName(path);
+
+            // Opening reads the segments from the one holding the record after the snapshot; older ones it skips.
+            var needed = i + 1 == segments.Count || segments[i + 1].FirstSequence > from + 1;
             try
             {
                 var scan = JournalReader.Read(path, allowTornTail: i == segments.Count - 1);
-                var gap = i > 0 && first != last + 1 ? $", but record {last + 1:N0} was due: records are missing" : "";
-                if (gap.Length > 0)
+                var missing = needed && first > last + 1 ? $"; records {last + 1:N0} to {first - 1:N0} are in no whole snapshot and no segment" : "";
+                if (missing.Length > 0)
                 {
-                    damaged.Add(path);
+                    problems.Add($"{name} starts at record {first:N0} where {last + 1:N0} was due");
                 }
 
-                last = first + scan.Records - 1;
-                output.WriteLine($"{Path.GetFileName(path)}: records {first:N0} to {last:N0}, {new FileInfo(path).Length:N0} bytes{(scan.TornBytes > 0 ? $", torn last write of {scan.TornBytes} bytes" : "")}{gap}");
+                last = needed ? Math.Max(last, scan.LastSequence) : last;
+                output.WriteLine($"{name}: {DescribeRecords(scan)}, {new FileInfo(path).Length:N0} bytes{(scan.TornBytes > 0 && scan.Header is not null ? $", torn last write of {scan.TornBytes} bytes" : "")}{missing}");
             }
             catch (Exception e) when (e is JournalCorruptedException or InvalidDataException)
             {
-                damaged.Add(path);
-                output.WriteLine($"{Path.GetFileName(path)}: DAMAGED: {e.Message}");
+                output.WriteLine($"{name}: DAMAGED: {e.Message}");
+                problems.Add(needed ? $"{name} is damaged" : $"{name} is damaged (opening does not read it)");
             }
         }
 
-        var from = recoverFrom ?? 0;
-        var reaches = segments.Count == 0 || segments.Any(s => s.FirstSequence <= from + 1);
-        output.WriteLine(reaches
-            ? $"opening it loads {(recoverFrom is null ? "no snapshot" : $"the snapshot to record {from:N0}")} and replays records {from + 1:N0} to {Math.Max(last, from):N0}"
-            : $"it cannot be opened: records {from + 1:N0} to {segments[0].FirstSequence - 1:N0} are in no whole snapshot and no segment");
-        if (damaged.Count == 0 && reaches)
+        var blocking = problems.Where(p => !p.EndsWith("(opening does not read it)", StringComparison.Ordinal)).ToList();
+        if (blocking.Count > 0)
         {
-            return 0;
+            output.WriteLine($"it cannot be opened: {string.Join("; ", blocking)}");
+            error.WriteLine($"heirloom: damaged: {string.Join("; ", problems.Concat(damagedSnapshots.Select(s => $"{s} is damaged")))}");
+            return Damaged;
         }
 
-        error.WriteLine($"heirloom: damaged: {string.Join(", ", damaged.Select(Path.GetFileName))}{(reaches ? " (the table still opens whole from the rest)" : "")}");
-        return 1;
+        var skipping = damagedSnapshots.Count > 0 ? $"skips the damaged {string.Join(", ", damagedSnapshots)}, " : "";
+        var loads = recoverFrom is null ? "starts from an empty table" : $"loads the snapshot to record {from:N0}";
+        var replays = last > from ? $"replays records {from + 1:N0} to {last:N0}" : "has no records to replay";
+        output.WriteLine($"opening it {skipping}{loads} and {replays}");
+        if (problems.Count == 0 && damagedSnapshots.Count == 0)
+        {
+            return Whole;
+        }
+
+        error.WriteLine($"heirloom: damaged: {string.Join("; ", problems.Concat(damagedSnapshots.Select(s => $"{s} is damaged")))} (the table still opens whole from the rest)");
+        return Damaged;
     }
 
-    private static KeyValuePair<string, string>? CodecsFromSnapshots(string directory)
-    {
-        foreach (var (_, path) in DurableDirectory.Snapshots(directory).Reverse())
-        {
-            try
-            {
-                var info = TableFile.ReadInfo(path);
-                return new(info.KeyCodec, info.ValueCodec);
-            }
-            catch (TableFileException)
-            {
-                // a damaged snapshot says nothing reliable; try an older one
-            }
-        }
-
-        return null;
-    }
+    /// <summary>The path holds no table data at all: not damage, not a usage error.</summary>
+    private sealed class NoTableDataException(string message) : Exception(message);
 
     private void WriteLine(Action<Utf8JsonWriter> write)
     {

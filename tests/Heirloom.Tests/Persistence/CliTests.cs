@@ -106,22 +106,119 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void Bad_input_gets_a_clear_error_and_exit_code_2()
+    public async Task Bad_input_gets_a_clear_error_and_exit_code_2()
     {
         var missing = Run("info", Path.Combine(_temporary.Path, "nothing.htab"));
         Assert.Equal(2, missing.Code);
         Assert.Contains("does not exist", missing.Error);
 
-        var stranger = Path.Combine(_temporary.Path, "notes.txt");
-        File.WriteAllText(stranger, "hello");
-        var unknown = Run("verify", stranger);
-        Assert.Equal(2, unknown.Code);
-        Assert.Contains("neither a table file", unknown.Error);
-
         var directory = Run("dump", _temporary.Path);
         Assert.Equal(2, directory.Code);
         Assert.Contains("dump takes one of its files", directory.Error);
 
+        var segment = (await DurableDirectory()).Last(f => f.EndsWith(".log", StringComparison.Ordinal));
+        var mistyped = Run("dump", segment, "--key-codec", "int64");
+        Assert.Equal(2, mistyped.Code);
+        Assert.Contains("unknown codec 'int64'; the known codecs are i64, i32, f64, bool, guid, datetime, utf8, bytes and json:<type>", mistyped.Error);
+        Assert.Equal(2, Run("dump", segment, "--value-codec", "json:").Code);
+        Assert.Equal(0, Run("dump", segment, "--value-codec", "bytes").Code);
+
         Assert.NotEqual(0, Run("frobnicate").Code);
+    }
+
+    [Fact]
+    public void What_holds_no_table_data_says_so_with_exit_code_3()
+    {
+        var stranger = Path.Combine(_temporary.Path, "notes.txt");
+        File.WriteAllText(stranger, "hello");
+        var unknown = Run("verify", stranger);
+        Assert.Equal(3, unknown.Code);
+        Assert.Contains("no table data", unknown.Error);
+        Assert.Contains("neither a table file", unknown.Error);
+
+        var empty = Path.Combine(_temporary.Path, "empty.bin");
+        File.WriteAllBytes(empty, []);
+        Assert.Equal(3, Run("info", empty).Code);
+
+        // A directory with no table files in it, whatever else it holds.
+        foreach (var command in new[] { "verify", "info" })
+        {
+            var directory = Run(command, _temporary.Path);
+            Assert.Equal(3, directory.Code);
+            Assert.Contains("holds no snapshot and no journal segment", directory.Error);
+            Assert.DoesNotContain("opening it", directory.Output);
+        }
+
+        // An empty file named as a snapshot claims to be table data: it is damaged.
+        var emptySnapshot = Path.Combine(_temporary.Path, "snapshot-00000000000000000001.htab");
+        File.WriteAllBytes(emptySnapshot, []);
+        Assert.Equal(1, Run("verify", emptySnapshot).Code);
+    }
+
+    [Fact]
+    public async Task Empty_segments_read_sensibly()
+    {
+        await using (var node = new Node())
+        {
+            var table = DurableTable.Open<long, string>(node, new TableOptions(), new DurabilityOptions(_temporary.Path));
+            table.Insert(1, "a");
+            await DurableTable.SnapshotAsync(table);
+        }
+
+        var empty = Directory.GetFiles(_temporary.Path, "*.log").Order().Last();
+        var verify = Run("verify", empty);
+        Assert.Equal(0, verify.Code);
+        Assert.Contains("no records yet (the next is 2)", verify.Output);
+
+        var info = Run("info", empty);
+        using var json = JsonDocument.Parse(info.Output);
+        Assert.Equal(0, json.RootElement.GetProperty("records").GetInt64());
+        Assert.Equal(2, json.RootElement.GetProperty("firstSequence").GetInt64());
+        Assert.False(json.RootElement.TryGetProperty("lastSequence", out _));
+        Assert.Equal("i64", json.RootElement.GetProperty("keyCodec").GetString());
+        Assert.Equal("utf8", json.RootElement.GetProperty("valueCodec").GetString());
+        Assert.Equal("Set", json.RootElement.GetProperty("type").GetString());
+
+        var directory = Run("verify", _temporary.Path);
+        Assert.Equal(0, directory.Code);
+        Assert.Contains("opening it loads the snapshot to record 1 and has no records to replay", directory.Output);
+
+        // A segment whose creation was cut short before its header: empty, and opening writes the header.
+        File.WriteAllBytes(empty, []);
+        var cut = Run("verify", empty);
+        Assert.Equal(0, cut.Code);
+        Assert.Contains("creation was interrupted", cut.Output);
+        await using var reopened = new Node();
+        Assert.Equal("a", DurableTable.Open<long, string>(reopened, new TableOptions(), new DurabilityOptions(_temporary.Path)).Lookup(1).Single());
+    }
+
+    [Fact]
+    public async Task A_directory_whose_journal_is_damaged_says_it_cannot_be_opened_and_never_how_it_would_open()
+    {
+        var files = await DurableDirectory();
+        var segment = files.Last(f => f.EndsWith(".log", StringComparison.Ordinal));
+        var bytes = await File.ReadAllBytesAsync(segment);
+        bytes[^30] ^= 0x20;
+        bytes = [.. bytes, .. bytes[^40..]];
+        await File.WriteAllBytesAsync(segment, bytes);
+
+        var result = Run("verify", _temporary.Path);
+        Assert.Equal(1, result.Code);
+        Assert.Contains("DAMAGED", result.Output);
+        Assert.Contains("it cannot be opened", result.Output);
+        Assert.DoesNotContain("opening it", result.Output);
+    }
+
+    [Fact]
+    public void Help_documents_the_exit_codes()
+    {
+        foreach (var args in new[] { ["--help"], ["verify", "--help"], new[] { "info", "--help" } })
+        {
+            var help = Run(args);
+            Assert.Equal(0, help.Code);
+            Assert.Contains("0 whole; 1 damaged", help.Output);
+            Assert.Contains("2 bad usage", help.Output);
+            Assert.Contains("3 no table data", help.Output);
+        }
     }
 }

@@ -8,4 +8,8 @@ public enum ManagedTableState
 
     /// <summary>A worker owns it; the manager is its heir.</summary>
     HandedOff,
+
+    /// <summary>Its durable storage failed and it was closed (a full disk, say); the manager opens it again from its
+    /// directory, with backoff, and hands it on once that succeeds.</summary>
+    Failed,
 }

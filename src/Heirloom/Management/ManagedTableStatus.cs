@@ -10,4 +10,7 @@ namespace Heirloom.Management;
 /// <param name="WaitingFor">How long discovery has been waiting, when discovering.</param>
 /// <param name="HandOffs">Successful hand-offs so far.</param>
 /// <param name="FailedHandOffs">Discovery attempts that found no live process, threw, or whose receiver died first.</param>
-public sealed record ManagedTableStatus(string Name, ManagedTableState State, Pid Owner, Pid Heir, TimeSpan? WaitingFor, long HandOffs, long FailedHandOffs);
+/// <param name="Failure">While <see cref="ManagedTableState.Failed"/>: why the table's storage failed, or why the last
+/// attempt to open it again failed; null otherwise.</param>
+/// <param name="Reopens">How many times the manager opened the table again after its storage failed.</param>
+public sealed record ManagedTableStatus(string Name, ManagedTableState State, Pid Owner, Pid Heir, TimeSpan? WaitingFor, long HandOffs, long FailedHandOffs, Exception? Failure, long Reopens);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Heirloom.Behaviours;
 using Heirloom.Processes;
-
 using Heirloom.Tables;
 
 namespace Heirloom.Management;
@@ -67,6 +66,9 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
                 }
 
                 break;
+            case TableFailed failed when failed.Table.Name is { } name && _entries.TryGetValue(name, out var entry) && entry.Table == failed.Table:
+                OnTableFailed(entry, failed.Failure);
+                break;
             case Down down:
                 foreach (var watched in _entries.Values.Where(e => e.WorkerMonitor == down.Ref))
                 {
@@ -82,7 +84,15 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
 
                 break;
             case Retry retry when _entries.TryGetValue(retry.Name, out var retrying) && retrying.Attempt == retry.Attempt:
-                TryHandOff(retrying);
+                if (retrying.State == ManagedTableState.Failed)
+                {
+                    TryReopen(retrying);
+                }
+                else
+                {
+                    TryHandOff(retrying);
+                }
+
                 break;
         }
 
@@ -112,6 +122,13 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     private void OnWorkerDown(Entry entry)
     {
         entry.WorkerMonitor = default;
+        if (entry.Table.Failure is { } failure)
+        {
+            // The worker died of the failure before its table's TableFailed was handled.
+            OnTableFailed(entry, failure);
+            return;
+        }
+
         if (entry.Table.IsDeleted)
         {
             // Deleted outside the manager (by its owner): nothing to keep.
@@ -124,6 +141,48 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         {
             StartDiscovery(entry);
         }
+    }
+
+    /// <summary>The table's storage failed and the table is closed: stop watching its worker (it owns nothing now)
+    /// and open the table again from its directory.</summary>
+    private void OnTableFailed(Entry entry, Exception failure)
+    {
+        if (entry.State == ManagedTableState.Failed)
+        {
+            return;
+        }
+
+        if (entry.WorkerMonitor != default)
+        {
+            Context.Demonitor(entry.WorkerMonitor, flush: true);
+            entry.WorkerMonitor = default;
+        }
+
+        entry.State = ManagedTableState.Failed;
+        entry.Failure = failure;
+        entry.WaitingSince = Stopwatch.GetTimestamp();
+        entry.Delay = options.InitialBackoff;
+        TryReopen(entry);
+    }
+
+    /// <summary>Opens a failed table again (for a durable table: recovers it from its directory); on success hands it
+    /// on, otherwise tries again with backoff, the fault (a full disk, say) perhaps not cleared yet.</summary>
+    private void TryReopen(Entry entry)
+    {
+        try
+        {
+            entry.Table = entry.Spec.Create(Context.Node, entry.Spec.Options with { Name = entry.Spec.Name, Heir = Self, HeirData = entry.Spec.Gift });
+        }
+        catch (Exception e) when (e is IOException or TableException or UnauthorizedAccessException)
+        {
+            entry.Failure = e;
+            ScheduleRetry(entry);
+            return;
+        }
+
+        entry.Failure = null;
+        entry.Reopens++;
+        StartDiscovery(entry);
     }
 
     private void StartDiscovery(Entry entry)
@@ -211,13 +270,19 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         entry.Table.Heir,
         entry.WaitingSince is { } since ? Stopwatch.GetElapsedTime(since) : null,
         entry.HandOffs,
-        entry.FailedHandOffs);
+        entry.FailedHandOffs,
+        entry.Failure,
+        entry.Reopens);
 
     private sealed class Entry(ManagedTable spec, Table table)
     {
         public ManagedTable Spec { get; } = spec;
 
-        public Table Table { get; } = table;
+        public Table Table { get; set; } = table;
+
+        public Exception? Failure { get; set; }
+
+        public long Reopens { get; set; }
 
         public ManagedTableState State { get; set; }
 

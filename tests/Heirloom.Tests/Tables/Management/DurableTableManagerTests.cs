@@ -3,6 +3,7 @@ using Heirloom.Management;
 using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
+using Heirloom.Tests.Persistence.Faults;
 using Xunit.Abstractions;
 
 namespace Heirloom.Tests.Tables.Management;
@@ -40,7 +41,7 @@ public sealed class DurableTableManagerTests(ITestOutputHelper output) : IDispos
         }
     }
 
-    private SupervisorOptions Tree() => new()
+    private SupervisorOptions Tree(DurableFileSystem? files = null) => new()
     {
         Intensity = 1_000_000,
         Period = TimeSpan.FromSeconds(1),
@@ -49,7 +50,7 @@ public sealed class DurableTableManagerTests(ITestOutputHelper output) : IDispos
             TableManager.ChildSpec(new TableManagerOptions
             {
                 Name = "manager",
-                Tables = [ManagedTable.Durable<long, long>("records", new DurabilityOptions(_temporary.Path) { SnapshotAfterBytes = 16 << 10 }) with { FindMeName = "worker" }],
+                Tables = [ManagedTable.Durable<long, long>("records", new DurabilityOptions(_temporary.Path) { SnapshotAfterBytes = 16 << 10, FileSystem = files ?? DurableFileSystem.Real }) with { FindMeName = "worker" }],
             }),
             ChildSpec.ForGenServer("worker", () => new Worker(), new GenServerOptions { Name = "worker" }),
         ],
@@ -116,5 +117,55 @@ public sealed class DurableTableManagerTests(ITestOutputHelper output) : IDispos
         Assert.Contains("in use by another open durable table", error.ToString());
         Assert.Null(other.Tables.WhereIs("records"));
         Assert.Equal(1, node.Tables.WhereIs<long, long>("records")!.Count);
+    }
+
+    [Fact]
+    public async Task A_disk_full_episode_ends_without_a_restart_the_manager_reopens_the_table_and_hands_it_back()
+    {
+        var files = new FaultInjectingFileSystem();
+        await using var node = new Node();
+        await Supervisor.StartAsync(node, Tree(files));
+        for (long k = 1; k <= 50; k++)
+        {
+            await Write(node, k);
+        }
+
+        // The disk fills: the worker's next write fails and closes the table; the manager cannot reopen it yet.
+        files.Arm(FileOperation.Fsync, FaultInjectingFileSystem.NoSpace, path => path.EndsWith(".log", StringComparison.Ordinal));
+        var failedWrite = await Assert.ThrowsAsync<CallFailedException>(async () => await GenServer.CallAsync(node, "worker", 51L));
+        Assert.Contains("was closed because syncing its journal", failedWrite.ToString());
+        var failed = await StatusWhen(node, s => s.State == ManagedTableState.Failed && s.Failure is IOException);
+        Assert.Contains("No space left on device", failed.Failure!.Message);
+        Assert.Null(node.Tables.WhereIs("records"));
+
+        // Space is back: the manager opens the table from disk and hands it to the (restarted) worker.
+        files.Heal();
+        for (long k = 51; k <= 60; k++)
+        {
+            await Write(node, k);
+        }
+
+        var recovered = await StatusWhen(node, s => s.State == ManagedTableState.HandedOff);
+        Assert.Equal(1, recovered.Reopens);
+        Assert.Null(recovered.Failure);
+        var table = node.Tables.WhereIs<long, long>("records")!;
+        Assert.Equal(Enumerable.Range(1, 60).Select(k => (long)k), table.ToList().Select(p => p.Key).Order());
+    }
+
+    /// <summary>Asks the manager for its table's status until it satisfies <paramref name="condition"/> (at most ten seconds).</summary>
+    private static async Task<ManagedTableStatus> StatusWhen(Node node, Func<ManagedTableStatus, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var status = (await TableManager.GetStatusAsync(node.WhereIs("manager"))).Single();
+            if (condition(status))
+            {
+                return status;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the manager's status stayed {status}");
+            await Task.Delay(10);
+        }
     }
 }

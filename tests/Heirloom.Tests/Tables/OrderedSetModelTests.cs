@@ -76,6 +76,61 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Backward_walks_and_previous_keys_miss_nothing_while_writers_split_leaves_beside_them()
+    {
+        // Few stable keys over a narrow range, so that nearly every backward step meets a leaf splitting beside it.
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        await using var node = new Node();
+        var table = Table.New<long, long>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        for (long k = 0; k < 20_000; k += 100)
+        {
+            table.Insert(k, k);
+        }
+
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
+        {
+            var random = new Random(seed + t);
+            while (!stop.IsCancellationRequested)
+            {
+                var key = random.Next(20_000);
+                if (key % 100 == 0)
+                {
+                    continue;
+                }
+
+                if (random.Next(4) == 0)
+                {
+                    table.Delete(key);
+                }
+                else
+                {
+                    table.Insert(key, key);
+                }
+            }
+        })).ToArray();
+
+        var reader = new Random(seed + 7);
+        for (var i = 0; i < 2_000; i++)
+        {
+            Assert.Equal(200, table.FoldReverse(0, (count, k, _) => k % 100 == 0 ? count + 1 : count));
+            // Stepping back from a stable key meets the stable key before it, whatever churns between them.
+            var stable = reader.Next(1, 200) * 100L;
+            var key = stable;
+            do
+            {
+                Assert.True(table.TryPrevious(key, out key), $"no key before {key}");
+            }
+            while (key % 100 != 0);
+            Assert.Equal(stable - 100, key);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+    }
+
+    [Fact]
     public async Task Readers_always_find_stable_keys_while_writers_split_and_empty_nodes()
     {
         var seed = Environment.TickCount;

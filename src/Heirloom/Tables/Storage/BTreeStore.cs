@@ -469,9 +469,10 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
             var values = leaf.Values!.AsSpan(0, keys.Length).ToArray();
             var right = leaf.Right;
             var left = leaf.Left;
+            var (hasHigh, high) = (leaf.HasHigh, leaf.High);
             if (Unchanged(leaf, version))
             {
-                return new LeafSnapshot(keys, values, left, right);
+                return new LeafSnapshot(keys, values, left, right, hasHigh, high);
             }
         }
     }
@@ -544,12 +545,20 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
     private IEnumerable<KeyValuePair<TKey, TValue>> EnumerateBackwards(StrongBox<TKey>? low, StrongBox<TKey>? high, bool exclusive = false)
     {
         var leaf = high is null ? RightmostLeaf() : LeafFor(high.Value!);
+        var snapshot = Snapshot(leaf);
+
+        // The leaf found may have split before its snapshot, its upper keys gone to a new right sibling: the walk
+        // starts from the leaf whose range holds the high end.
+        while (snapshot.Right is { } right && (high is null || (snapshot.HasHigh && Compare(high.Value!, snapshot.High) >= 0)))
+        {
+            (leaf, snapshot) = (right, Snapshot(right));
+        }
+
         var haveLast = high is not null;
         var last = high is null ? default! : high.Value!;
         var inclusive = !exclusive;
-        while (leaf is not null)
+        while (true)
         {
-            var snapshot = Snapshot(leaf);
             for (var i = snapshot.Keys.Length - 1; i >= 0; i--)
             {
                 var key = snapshot.Keys[i];
@@ -569,26 +578,35 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
                 yield return new(key, snapshot.Values[i]);
             }
 
-            leaf = LeftNeighbour(snapshot.Left, leaf);
+            if (!TryLeftNeighbour(snapshot.Left, leaf, out leaf, out snapshot))
+            {
+                yield break;
+            }
         }
     }
 
-    /// <summary>The leaf immediately left of <paramref name="of"/>: a left link read just before a split of the left
-    /// neighbour points one node too far left, so walk right from it until the next leaf is <paramref name="of"/>.</summary>
-    private static TreeNode? LeftNeighbour(TreeNode? candidate, TreeNode of)
+    /// <summary>
+    /// The leaf immediately left of <paramref name="of"/>, with a snapshot of it taken while it was: a left link read
+    /// before a split of the left neighbour points one node too far left, and the neighbour may split again after it
+    /// is found, its upper keys moving to a new leaf in between. So the snapshot used is one whose right link is
+    /// <paramref name="of"/>, walking right until it is.
+    /// </summary>
+    private static bool TryLeftNeighbour(TreeNode? candidate, TreeNode of, out TreeNode leaf, out LeafSnapshot snapshot)
     {
         while (candidate is not null)
         {
-            var right = Snapshot(candidate).Right;
-            if (right is null || right == of)
+            var candidateSnapshot = Snapshot(candidate);
+            if (candidateSnapshot.Right is null || candidateSnapshot.Right == of)
             {
-                return candidate;
+                (leaf, snapshot) = (candidate, candidateSnapshot);
+                return true;
             }
 
-            candidate = right;
+            candidate = candidateSnapshot.Right;
         }
 
-        return null;
+        (leaf, snapshot) = (null!, default);
+        return false;
     }
 
     private TreeNode RightmostLeaf()
@@ -837,7 +855,7 @@ internal sealed class BTreeStore<TKey, TValue> : TableStore<TKey, TValue>
         public int Generation;
     }
 
-    private readonly record struct LeafSnapshot(TKey[] Keys, TValue[] Values, TreeNode? Left, TreeNode? Right);
+    private readonly record struct LeafSnapshot(TKey[] Keys, TValue[] Values, TreeNode? Left, TreeNode? Right, bool HasHigh, TKey High);
 
     private sealed class TreeNode
     {

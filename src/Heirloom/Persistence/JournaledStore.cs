@@ -286,7 +286,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     }
 
     /// <summary>Keeps the two newest snapshots and the segments after the older one; deletes the rest. A file that
-    /// cannot be deleted stays (the next compaction tries again); a failed directory sync fails the journal.</summary>
+    /// cannot be deleted stays and is reported (the next compaction tries again: an old file only takes room); a failed
+    /// directory sync fails the journal.</summary>
     private void Compact()
     {
         var directory = durability.Directory;
@@ -308,7 +309,14 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
         foreach (var path in retired)
         {
-            files.Delete(path);
+            try
+            {
+                files.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Report(e, tableClosed: false);
+            }
         }
 
         journal.SyncDirectory();

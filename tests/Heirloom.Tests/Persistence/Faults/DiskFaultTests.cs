@@ -167,6 +167,40 @@ public sealed class DiskFaultTests : IDisposable
         Assert.Equal(2, DurableTable.Open<long, long>(node, new TableOptions(), Options()).Count);
     }
 
+    [Fact]
+    public async Task A_compaction_that_cannot_delete_old_files_keeps_them_reports_it_and_the_snapshot_stands()
+    {
+        await using var node = new Node();
+        var reports = new List<StorageFailureReport>();
+        node.Reported += (_, report) =>
+        {
+            if (report is StorageFailureReport storage)
+            {
+                reports.Add(storage);
+            }
+        };
+        var table = DurableTable.Open<long, long>(node, new TableOptions(), Options());
+        for (var k = 1; k <= 3; k++)
+        {
+            table.Insert(k, k);
+            await DurableTable.SnapshotAsync(table);
+        }
+
+        var before = System.IO.Directory.GetFiles(_temporary.Path, "journal-*.log").Length;
+        _files.Arm(FileOperation.Delete, FaultInjectingFileSystem.IoError, path => Segment(path) || Snapshot(path));
+        table.Insert(4, 4);
+        var sequence = await DurableTable.SnapshotAsync(table);
+        _files.Heal();
+
+        Assert.Equal(sequence, DurableTable.GetStatus(table).SnapshotSequence);
+        Assert.NotEmpty(reports);
+        Assert.All(reports, r => Assert.False(r.TableClosed));
+        Assert.True(System.IO.Directory.GetFiles(_temporary.Path, "journal-*.log").Length > before);
+        table.Insert(5, 5);
+        table.Delete();
+        Assert.Equal(5, DurableTable.Open<long, long>(node, new TableOptions(), Options()).Count);
+    }
+
     [Theory]
     [InlineData("snapshot")]
     [InlineData("rotation")]

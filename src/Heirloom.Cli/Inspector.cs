@@ -129,14 +129,10 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             json.WriteStartObject();
             json.WriteString("path", path);
             json.WriteString("kind", info.JournalSequence > 0 || DurableDirectory.IsSnapshotName(path) ? "snapshot" : "table file");
-            json.WriteNumber("version", info.Version);
-            json.WriteString("type", info.Type.ToString());
-            json.WriteString("access", info.Access.ToString());
+            WriteShape(json, info.Version, info.Type, info.Access, info.KeyCodec, info.ValueCodec);
             json.WriteString("name", info.Name);
             json.WriteNumber("objects", info.ObjectCount);
             json.WriteNumber("journalSequence", info.JournalSequence);
-            json.WriteString("keyCodec", info.KeyCodec);
-            json.WriteString("valueCodec", info.ValueCodec);
             json.WriteString("checksum", info.Checksum);
             json.WriteNumber("bytes", new FileInfo(path).Length);
             json.WriteEndObject();
@@ -184,11 +180,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             json.WriteString("kind", "journal segment");
             if (scan.Header is { } header)
             {
-                json.WriteNumber("version", JournalSegmentHeader.Version);
-                json.WriteString("type", header.Type.ToString());
-                json.WriteString("access", header.Access.ToString());
-                json.WriteString("keyCodec", header.KeyCodec);
-                json.WriteString("valueCodec", header.ValueCodec);
+                WriteShape(json, JournalSegmentHeader.Version, header.Type, header.Access, header.KeyCodec, header.ValueCodec);
             }
 
             json.WriteNumber("firstSequence", scan.FirstSequence);
@@ -357,6 +349,16 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
 
     /// <summary>The path holds no table data at all: not damage, not a usage error.</summary>
     private sealed class NoTableDataException(string message) : Exception(message);
+
+    /// <summary>What a file says of the table it belongs to: format version, type, access and codecs.</summary>
+    private static void WriteShape(Utf8JsonWriter json, int version, Heirloom.Tables.TableType type, Heirloom.Tables.TableAccess access, string keyCodec, string valueCodec)
+    {
+        json.WriteNumber("version", version);
+        json.WriteString("type", type.ToString());
+        json.WriteString("access", access.ToString());
+        json.WriteString("keyCodec", keyCodec);
+        json.WriteString("valueCodec", valueCodec);
+    }
 
     private void WriteLine(Action<Utf8JsonWriter> write)
     {

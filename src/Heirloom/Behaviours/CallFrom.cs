@@ -31,8 +31,10 @@ public sealed class CallFrom
     /// <returns>True when the reply was sent; false when this call was already replied to or its caller gave up.</returns>
     public bool Reply(object? value)
     {
-        // Claiming the reply before sending it is what lets a timed-out caller know whether a reply is on its way.
-        if (Interlocked.CompareExchange(ref _state, Replied, Pending) != Pending)
+        // A killed server sends nothing, as in OTP, so the caller sees the server's exit instead. Claiming the reply
+        // before sending it is what lets a timed-out caller know whether a reply is on its way; once claimed, the
+        // reply is delivered even if the server is killed meanwhile, since the caller now waits for it.
+        if (Process.Current is { IsAlive: false } || Interlocked.CompareExchange(ref _state, Replied, Pending) != Pending)
         {
             return false;
         }
@@ -43,7 +45,7 @@ public sealed class CallFrom
         }
         else
         {
-            Caller.Send(new CallReply(this, value));
+            Caller.Resolve().Deliver(new CallReply(this, value));
         }
 
         return true;

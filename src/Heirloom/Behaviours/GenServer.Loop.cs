@@ -13,7 +13,9 @@ public abstract partial class GenServer
         options ??= new GenServerOptions();
         var started = new TaskCompletionSource<Pid>(TaskCreationOptions.RunContinuationsAsynchronously);
         Func<ProcessContext, Task> body = ctx => RunAsync(ctx, factory, options, started);
-        var pid = parent is null ? node.Spawn(body) : link ? parent.SpawnLink(body) : parent.Spawn(body);
+        // An unlinked server has no parent, as OTP's gen_server:start makes it its own: an exit signal from the process
+        // that started it is an ordinary one, which a trapping server handles as info.
+        var pid = link ? parent!.SpawnLink(body) : node.Spawn(body);
         try
         {
             return await started.Task.WaitAsync(options.StartTimeout).ConfigureAwait(false);
@@ -101,9 +103,11 @@ public abstract partial class GenServer
                 (stop, continueWith) = await DispatchAsync(ctx, await ctx.ReceiveAsync());
             }
         }
-        catch (ProcessExitException)
+        catch (ProcessExitException exit) when (ctx.Self.IsAlive)
         {
-            // Killed, or exiting on purpose: OTP does not run terminate for either.
+            // A callback exiting on purpose (OTP's exit(Reason)): gen_server catches it and runs terminate. A killed
+            // server is dead already, and OTP runs nothing for it.
+            await TerminateQuietlyAsync(exit.Reason);
             throw;
         }
         catch (Exception exception)

@@ -15,9 +15,11 @@ namespace Heirloom.Behaviours;
 /// <see cref="HandleContinueAsync"/> run one at a time, in message order; a continue step runs before the next
 /// message.</item>
 /// <item><see cref="TerminateAsync"/> runs when a callback returns a stop, when a callback throws (then the
-/// exception is the exit reason), on <see cref="StopAsync"/>, and, when the server traps exits, on an exit
-/// signal from its parent (its supervisor) or the node. It does not run when the process is killed, or when it
-/// does not trap exits and its parent stops it.</item>
+/// exception is the exit reason), when a callback exits on purpose with <see cref="ProcessExitException"/> (OTP's
+/// <c>exit(Reason)</c>), on <see cref="StopAsync"/>, and, when the server traps exits, on an exit signal from its
+/// parent (its supervisor) or the node. It does not run when the process is killed, or when it does not trap exits
+/// and its parent stops it. A server started unlinked (<see cref="StartAsync"/>) has no parent, as OTP makes it its
+/// own: an exit signal from the process that started it reaches a trapping server's <see cref="HandleInfoAsync"/>.</item>
 /// </list>
 /// </remarks>
 public abstract partial class GenServer
@@ -72,7 +74,7 @@ public abstract partial class GenServer
     public static Task<Pid> StartAsync(Node node, Func<GenServer> factory, GenServerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(node);
-        return StartCoreAsync(node, parent: ProcessContext.Current is { } current && current.Node == node ? current : null, link: false, factory, options);
+        return StartCoreAsync(node, parent: null, link: false, factory, options);
     }
 
     /// <summary>Starts a server linked to the calling process (as a supervisor starts its children) and waits for

@@ -196,11 +196,13 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
         return error is null;
     }
 
-
+    /// <summary>OTP's count_children: a SimpleOneForOne supervisor has one spec, its template, whatever number of
+    /// children it started from it.</summary>
     private ChildCounts Count()
     {
         var supervisors = _children.Count(c => c.Spec.Type == ChildType.Supervisor);
-        return new ChildCounts(_children.Count, _children.Count(c => !c.Pid.IsNone && c.Pid.IsAlive), supervisors, _children.Count - supervisors);
+        var specs = IsSimple ? 1 : _children.Count;
+        return new ChildCounts(specs, _children.Count(c => !c.Pid.IsNone && c.Pid.IsAlive), supervisors, _children.Count - supervisors);
     }
 
     private async ValueTask<ServerResult> OnChildExitAsync(Child child, ExitReason reason)

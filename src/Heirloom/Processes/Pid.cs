@@ -29,14 +29,22 @@ public readonly struct Pid : IEquatable<Pid>
     /// <summary>Whether the process is still alive. A dead process never comes back to life.</summary>
     public bool IsAlive => Process is { IsAlive: true };
 
-    /// <summary>Sends a message. Never blocks, and never throws because the process is dead: the message is dropped.</summary>
+    /// <summary>Sends a message. Never blocks, and never throws because the process is dead: the message is dropped. A
+    /// process that was killed sends nothing from then on (its code runs until its next receive), as in OTP, where a
+    /// dead process sends no message.</summary>
     /// <param name="message">The message; may not be null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="message"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The pid is <see cref="None"/>.</exception>
     public void Send(object message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        Resolve().Deliver(message);
+        var target = Resolve();
+        if (Processes.Process.Current is { IsAlive: false })
+        {
+            return;
+        }
+
+        target.Deliver(message);
     }
 
     internal Process Resolve() =>

@@ -11,6 +11,9 @@ internal sealed partial class Process
     private volatile bool _trapExit;
     private HashSet<Process>? _links;
     private Dictionary<MonitorRef, Process>? _watchers;
+
+    // The names that watchers monitor this process by (OTP's monitor(process, Name)), for their Downs; rare, so apart.
+    private Dictionary<MonitorRef, string>? _watchedNames;
     private Dictionary<MonitorRef, Process>? _monitors;
     private string? _name;
     private TaskCompletionSource<ExitReason>? _exited;
@@ -36,9 +39,16 @@ internal sealed partial class Process
             return;
         }
 
+        // As OTP 25's link/1: a trapping caller gets the EXIT as a message; any other gets a catchable error, and
+        // goes on running.
         if (!TryLink(this, other))
         {
-            ReceiveExitSignal(pid, ExitReason.NoProc, fromLink: true);
+            if (!_trapExit)
+            {
+                throw new NoProcessException(pid, $"Cannot link to {pid}: the process is not alive (noproc).");
+            }
+
+            Deliver(new ExitSignal(pid, ExitReason.NoProc));
         }
     }
 
@@ -67,6 +77,23 @@ internal sealed partial class Process
         if (!target.AddWatcher(reference, this))
         {
             Deliver(new Down(reference, pid, ExitReason.NoProc));
+        }
+
+        return reference;
+    }
+
+    /// <summary>The contract is <see cref="ProcessContext.Monitor(string)"/>'s.</summary>
+    internal MonitorRef Monitor(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var reference = Node.NewMonitorRef();
+        var target = Node.Names.GetValueOrDefault(name);
+
+        // With no process of that name, the monitor is held against this process, so that its Down is received.
+        AddMonitorHeld(reference, target ?? this);
+        if (target is null || !target.AddWatcher(reference, this, name))
+        {
+            Deliver(new Down(reference, Pid.None, ExitReason.NoProc) { Name = name });
         }
 
         return reference;
@@ -102,8 +129,10 @@ internal sealed partial class Process
     {
         ArgumentNullException.ThrowIfNull(reason);
         var target = pid.Resolve();
-        if (target == this && reason.IsNormal)
+        if (target == this && reason.IsNormal && !_trapExit)
         {
+            // OTP: a normal exit signal to oneself ends the caller unless it traps exits; a trapping caller gets
+            // {'EXIT', Self, normal} as any normal signal.
             Terminate(ExitReason.Normal);
             return;
         }
@@ -239,6 +268,7 @@ internal sealed partial class Process
     {
         HashSet<Process>? links;
         Dictionary<MonitorRef, Process>? watchers, monitors;
+        Dictionary<MonitorRef, string>? watchedNames;
         string? name;
         List<IProcessOwned>? owned;
         TaskCompletionSource<ExitReason>? exited;
@@ -252,6 +282,7 @@ internal sealed partial class Process
             _exitReason = reason;
             (links, _links) = (_links, null);
             (watchers, _watchers) = (_watchers, null);
+            (watchedNames, _watchedNames) = (_watchedNames, null);
             (monitors, _monitors) = (_monitors, null);
             (name, _name) = (_name, null);
             (owned, _owned) = (_owned, null);
@@ -304,7 +335,7 @@ internal sealed partial class Process
         {
             foreach (var (reference, watcher) in watchers)
             {
-                watcher.Deliver(new Down(reference, Self, reason));
+                watcher.Deliver(new Down(reference, Self, reason) { Name = watchedNames?.GetValueOrDefault(reference) });
             }
         }
 
@@ -335,7 +366,7 @@ internal sealed partial class Process
         }
     }
 
-    internal bool AddWatcher(MonitorRef reference, Process watcher)
+    internal bool AddWatcher(MonitorRef reference, Process watcher, string? byName = null)
     {
         lock (SyncRoot)
         {
@@ -345,6 +376,11 @@ internal sealed partial class Process
             }
 
             (_watchers ??= [])[reference] = watcher;
+            if (byName is not null)
+            {
+                (_watchedNames ??= [])[reference] = byName;
+            }
+
             return true;
         }
     }
@@ -353,6 +389,7 @@ internal sealed partial class Process
     {
         lock (SyncRoot)
         {
+            _watchedNames?.Remove(reference);
             return _watchers is not null && _watchers.Remove(reference);
         }
     }

@@ -86,11 +86,13 @@ public sealed class ProcessContext
 
     /// <summary>
     /// Links this process to another, both ways. When either exits with a reason other than
-    /// <see cref="ExitReason.Normal"/>, the other gets an exit signal. Linking to a dead process delivers a
-    /// <see cref="ExitReason.NoProc"/> exit signal to this process at once (killing it unless it traps exits).
-    /// Linking twice is the same as linking once; linking to itself does nothing.
+    /// <see cref="ExitReason.Normal"/>, the other gets an exit signal. Linking to a dead process, as OTP 25's
+    /// <c>link/1</c>: a process trapping exits receives <c>ExitSignal(pid, NoProc)</c> at once; any other gets a
+    /// <see cref="NoProcessException"/>, which it may catch. Linking twice is the same as linking once; linking to
+    /// itself does nothing.
     /// </summary>
     /// <param name="pid">The process to link to; it must live on the same node.</param>
+    /// <exception cref="NoProcessException">The process is dead and this process does not trap exits.</exception>
     public void Link(Pid pid) => _process.Link(pid);
 
     /// <summary>Removes the link between this process and another, both ways; does nothing when there is none.</summary>
@@ -106,6 +108,15 @@ public sealed class ProcessContext
     public MonitorRef Monitor(Pid pid) => _process.Monitor(pid);
 
     /// <summary>
+    /// Monitors the process registered under a name, as OTP's <c>monitor(process, Name)</c>: the name is looked up
+    /// once, now; when that process exits, the <see cref="Down"/> carries the name in <see cref="Down.Name"/>. When no
+    /// process has the name, <c>Down(..., Pid.None, NoProc)</c> with the name arrives at once.
+    /// </summary>
+    /// <param name="name">The registered name.</param>
+    /// <returns>The monitor's reference, which the <see cref="Down"/> carries.</returns>
+    public MonitorRef Monitor(string name) => _process.Monitor(name);
+
+    /// <summary>
     /// Removes a monitor. When <paramref name="flush"/> is true, a <see cref="Down"/> for it that was already sent is
     /// removed from the mailbox too, so none is ever received; otherwise such a Down is still received.
     /// </summary>
@@ -117,8 +128,9 @@ public sealed class ProcessContext
     /// <summary>
     /// Sends an exit signal, as <c>erlang:exit(Pid, Reason)</c>: <see cref="ExitReason.Kill"/> kills the target
     /// (its reason becomes <see cref="ExitReason.Killed"/>); <see cref="ExitReason.Normal"/> is ignored unless
-    /// the target traps exits or is this process itself; any other reason kills a non-trapping target, and
-    /// reaches a trapping one as an <see cref="ExitSignal"/> message.
+    /// the target traps exits (it gets an <see cref="ExitSignal"/> message) or is this process itself and does not
+    /// trap exits (it exits normally); any other reason kills a non-trapping target, and reaches a trapping one as an
+    /// <see cref="ExitSignal"/> message.
     /// </summary>
     /// <param name="pid">The target.</param>
     /// <param name="reason">The signal's reason.</param>

@@ -92,7 +92,7 @@ public sealed class LinkTests
     }
 
     [Fact]
-    public async Task Linking_to_a_dead_pid_gives_noproc_at_once()
+    public async Task Linking_to_a_dead_pid_gives_a_trapping_caller_noproc_and_any_other_a_catchable_error()
     {
         await using var node = new Node();
         var dead = node.Spawn(_ => Task.CompletedTask);
@@ -106,12 +106,10 @@ public sealed class LinkTests
         });
         Assert.Equal(new ExitSignal(dead, ExitReason.NoProc), exit);
 
-        var nonTrapping = node.Spawn(async ctx =>
-        {
-            ctx.Link(dead);
-            await TestKit.Idle(ctx);
-        });
-        Assert.Equal(ExitReason.NoProc, await node.Exited(nonTrapping));
+        // As OTP 25's link/1: the error is raised in the caller, which goes on running.
+        var error = await node.Run(ctx => Task.FromResult(Assert.Throws<NoProcessException>(() => ctx.Link(dead))));
+        Assert.Equal(dead, error.Pid);
+        Assert.Contains("noproc", error.Message);
     }
 
     [Fact]

@@ -10,10 +10,7 @@ internal sealed partial class Process
     private volatile ExitReason? _exitReason;
     private volatile bool _trapExit;
     private HashSet<Process>? _links;
-    private Dictionary<MonitorRef, Process>? _watchers;
-
-    // The names that watchers monitor this process by (OTP's monitor(process, Name)), for their Downs; rare, so apart.
-    private Dictionary<MonitorRef, string>? _watchedNames;
+    private Dictionary<MonitorRef, Watcher>? _watchers;
     private Dictionary<MonitorRef, Process>? _monitors;
     private string? _name;
     private TaskCompletionSource<ExitReason>? _exited;
@@ -251,7 +248,7 @@ internal sealed partial class Process
                 _name,
                 _links?.Select(p => p.Self).ToArray() ?? [],
                 _monitors?.Values.Select(p => p.Self).ToArray() ?? [],
-                _watchers?.Values.Select(p => p.Self).ToArray() ?? [],
+                _watchers?.Values.Select(w => w.Process.Self).ToArray() ?? [],
                 MessageQueueLength,
                 _trapExit,
                 Parent);
@@ -267,8 +264,8 @@ internal sealed partial class Process
     internal bool Terminate(ExitReason reason, Exception? crash = null)
     {
         HashSet<Process>? links;
-        Dictionary<MonitorRef, Process>? watchers, monitors;
-        Dictionary<MonitorRef, string>? watchedNames;
+        Dictionary<MonitorRef, Watcher>? watchers;
+        Dictionary<MonitorRef, Process>? monitors;
         string? name;
         List<IProcessOwned>? owned;
         TaskCompletionSource<ExitReason>? exited;
@@ -282,7 +279,6 @@ internal sealed partial class Process
             _exitReason = reason;
             (links, _links) = (_links, null);
             (watchers, _watchers) = (_watchers, null);
-            (watchedNames, _watchedNames) = (_watchedNames, null);
             (monitors, _monitors) = (_monitors, null);
             (name, _name) = (_name, null);
             (owned, _owned) = (_owned, null);
@@ -335,7 +331,7 @@ internal sealed partial class Process
         {
             foreach (var (reference, watcher) in watchers)
             {
-                watcher.Deliver(new Down(reference, Self, reason) { Name = watchedNames?.GetValueOrDefault(reference) });
+                watcher.Process.Deliver(new Down(reference, Self, reason) { Name = watcher.ByName });
             }
         }
 
@@ -375,11 +371,7 @@ internal sealed partial class Process
                 return false;
             }
 
-            (_watchers ??= [])[reference] = watcher;
-            if (byName is not null)
-            {
-                (_watchedNames ??= [])[reference] = byName;
-            }
+            (_watchers ??= [])[reference] = new Watcher(watcher, byName);
 
             return true;
         }
@@ -389,7 +381,6 @@ internal sealed partial class Process
     {
         lock (SyncRoot)
         {
-            _watchedNames?.Remove(reference);
             return _watchers is not null && _watchers.Remove(reference);
         }
     }
@@ -472,4 +463,8 @@ internal sealed partial class Process
 
     private static (Process First, Process Second) Ordered(Process a, Process b) =>
         a.Serial < b.Serial ? (a, b) : (b, a);
+
+    /// <summary>A process monitoring this one, and the registered name it monitors it by (OTP's
+    /// <c>monitor(process, Name)</c>), which its Down carries; null for a monitor by pid.</summary>
+    private readonly record struct Watcher(Process Process, string? ByName);
 }

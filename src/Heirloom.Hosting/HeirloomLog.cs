@@ -1,0 +1,38 @@
+using Heirloom.Processes;
+using Microsoft.Extensions.Logging;
+
+namespace Heirloom.Hosting;
+
+/// <summary>Every log entry Heirloom writes, with stable event IDs (1000-1099) so alerts can match on them.</summary>
+internal static partial class HeirloomLog
+{
+    [LoggerMessage(EventId = 1001, EventName = "ProcessCrashed", Level = LogLevel.Error, Message = "Process {Pid} ({RegisteredName}) crashed")]
+    public static partial void ProcessCrashed(ILogger logger, Exception exception, Pid pid, string? registeredName);
+
+    [LoggerMessage(EventId = 1002, EventName = "ChildTerminated", Level = LogLevel.Warning, Message = "Supervisor {Supervisor}: child {ChildId} ({Child}) terminated with reason {Reason}")]
+    public static partial void ChildTerminated(ILogger logger, Pid supervisor, string childId, Pid child, ExitReason reason);
+
+    [LoggerMessage(EventId = 1003, EventName = "ChildRestarted", Level = LogLevel.Information, Message = "Supervisor {Supervisor}: child {ChildId} restarted as {Child}")]
+    public static partial void ChildRestarted(ILogger logger, Pid supervisor, string childId, Pid child);
+
+    [LoggerMessage(EventId = 1004, EventName = "ChildStartFailed", Level = LogLevel.Error, Message = "Supervisor {Supervisor}: child {ChildId} failed to start: {Reason}")]
+    public static partial void ChildStartFailed(ILogger logger, Pid supervisor, string childId, ExitReason reason);
+
+    [LoggerMessage(EventId = 1005, EventName = "SupervisorGaveUp", Level = LogLevel.Critical, Message = "Supervisor {Supervisor} reached its restart intensity after child {ChildId} exited with {Reason}; it stops its children and exits")]
+    public static partial void SupervisorGaveUp(ILogger logger, Pid supervisor, string childId, ExitReason reason);
+
+    [LoggerMessage(EventId = 1006, EventName = "TableStorageFailed", Level = LogLevel.Critical, Message = "Durable table {TableName} in {Directory} failed and was closed")]
+    public static partial void TableStorageFailed(ILogger logger, Exception exception, string? tableName, string directory);
+
+    [LoggerMessage(EventId = 1007, EventName = "SnapshotFailed", Level = LogLevel.Warning, Message = "Durable table {TableName} in {Directory}: a snapshot or compaction failed; the table goes on with its journal")]
+    public static partial void SnapshotFailed(ILogger logger, Exception exception, string? tableName, string directory);
+
+    [LoggerMessage(EventId = 1010, EventName = "RootSupervisorGaveUp", Level = LogLevel.Critical, Message = "Root supervisor {Supervisor} exited with {Reason}; {Consequence}")]
+    public static partial void RootSupervisorGaveUp(ILogger logger, Pid supervisor, ExitReason reason, string consequence);
+
+    [LoggerMessage(EventId = 1011, EventName = "NodeStarted", Level = LogLevel.Information, Message = "Heirloom node {Node} started {Trees} supervision trees")]
+    public static partial void NodeStarted(ILogger logger, int node, int trees);
+
+    [LoggerMessage(EventId = 1012, EventName = "NodeStopped", Level = LogLevel.Information, Message = "Heirloom node {Node} stopped")]
+    public static partial void NodeStopped(ILogger logger, int node);
+}

@@ -11,9 +11,11 @@ internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int 
 
         Usage: dotnet run --project samples/Heirloom.Demo -- [options]
 
+        Ctrl+C ends the run early, with its summary.
+
         Options:
           --duration <seconds>          how long to run (default 10)
-          --crash-rate <per second>     worker crashes per second (default 50)
+          --crash-rate <per second>     worker crashes per second; 0 none (default 50)
           --manager-crash-every <n>     also crash the manager every n-th crash; 0 never (default 10)
           --help                        show this help
         """;
@@ -32,7 +34,7 @@ internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int 
                     options = options with { Duration = TimeSpan.FromSeconds(seconds) };
                     i++;
                     break;
-                case "--crash-rate" when Positive(value, out var rate):
+                case "--crash-rate" when int.TryParse(value, CultureInfo.InvariantCulture, out var rate) && rate >= 0:
                     options = options with { CrashesPerSecond = rate };
                     i++;
                     break;

@@ -33,9 +33,11 @@ internal sealed class LiveView(DemoStats stats, Table<long, string> table)
             return;
         }
 
-        if (_lines >= 0)
+        // Moving up by escape sequence, not Console.CursorTop: reading the cursor's position asks the terminal, and a
+        // terminal that does not answer stalls the view for seconds.
+        if (_lines > 0)
         {
-            Console.SetCursorPosition(0, Math.Max(0, Console.CursorTop - _lines));
+            Console.Write($"\u001b[{_lines}A\r");
         }
 
         foreach (var line in text)

@@ -46,13 +46,27 @@ await Supervisor.StartAsync(node, new SupervisorOptions
 
 var table = node.Tables.WhereIs<long, string>("records")!;
 var clock = Stopwatch.StartNew();
+
+// Ctrl+C ends the run early; the summary is still checked and printed.
+using var interrupted = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    interrupted.Cancel();
+};
+
 var chaos = Task.Run(async () =>
 {
     var random = new Random();
-    var interval = TimeSpan.FromSeconds(1.0 / options.CrashesPerSecond);
-    for (var crash = 1; clock.Elapsed < options.Duration; crash++)
+    var interval = options.CrashesPerSecond > 0 ? TimeSpan.FromSeconds(1.0 / options.CrashesPerSecond) : options.Duration;
+    for (var crash = 1; clock.Elapsed < options.Duration && !interrupted.IsCancellationRequested; crash++)
     {
-        await Task.Delay(interval);
+        await Task.Delay(interval, interrupted.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (options.CrashesPerSecond == 0 || interrupted.IsCancellationRequested)
+        {
+            continue;
+        }
+
         if (node.WhereIs("writer") is { IsNone: false } writer)
         {
             // Half the crashes are an exception inside the worker, half an untrappable kill from outside.

@@ -55,4 +55,21 @@ public sealed class CallFrom
     internal bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Pending) == Pending;
 
     internal sealed record CallReply(CallFrom From, object? Value);
+
+    /// <summary>The caller's cancellation token fired: a caller outside processes stops waiting at once, unless a reply
+    /// was already claimed; a caller in a process is woken by a <see cref="CallCancelled"/> and decides there.</summary>
+    internal void Cancel(CancellationToken token)
+    {
+        if (_outsideCaller is not null)
+        {
+            if (TryAbandon())
+            {
+                _outsideCaller.TrySetCanceled(token);
+            }
+        }
+        else
+        {
+            Caller.Resolve().Deliver(new CallCancelled(this));
+        }
+    }
 }

@@ -161,23 +161,52 @@ public abstract partial class GenServer
         }
     }
 
-    private static readonly Func<object, object?, bool> s_isAnswer = static (message, state) =>
-        message is CallFrom.CallReply reply ? reply.From == state : message is Down down && down.Ref == ((CallFrom)state!).Monitor;
+    private static readonly Func<object, object?, bool> s_isAnswer = static (message, state) => message switch
+    {
+        CallFrom.CallReply reply => reply.From == state,
+        Down down => down.Ref == ((CallFrom)state!).Monitor,
+        CallCancelled cancelled => cancelled.From == state,
+        _ => false,
+    };
+
+    private static readonly Func<object, object?, bool> s_isCancellation = static (message, state) =>
+        message is CallCancelled cancelled && cancelled.From == state;
 
     private static readonly Func<object, object?, bool> s_isReply = static (message, state) =>
         message is CallFrom.CallReply reply && reply.From == state;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, object request, TimeSpan timeout)
+    private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var from = new CallFrom(caller.Self) { Monitor = caller.MonitorCall(target) };
         target.Deliver(new CallRequest(request, from));
-        var answer = await caller.ReceiveAsync(s_isAnswer, from, timeout);
-        if (answer is null)
+
+        // Cancellation reaches the waiting caller as a message, so its receive wakes for it as for the reply.
+        var cancellation = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static (state, token) => ((CallFrom)state!).Cancel(token), from)
+            : default;
+        object? answer;
+        try
+        {
+            answer = await caller.ReceiveAsync(s_isAnswer, from, timeout);
+        }
+        finally
+        {
+            await cancellation.DisposeAsync();
+        }
+
+        if (cancellationToken.IsCancellationRequested && answer is not CallCancelled)
+        {
+            // The cancellation's message may have arrived beside the answer: it must not stay in the mailbox.
+            await caller.ReceiveAsync(s_isCancellation, from, TimeSpan.Zero);
+        }
+
+        if (answer is null or CallCancelled)
         {
             if (from.TryAbandon())
             {
                 caller.EndCallMonitor();
+                cancellationToken.ThrowIfCancellationRequested();
                 throw new TimeoutException($"The call to {target.Self} got no reply within {timeout}.");
             }
 
@@ -201,10 +230,11 @@ public abstract partial class GenServer
         return ((CallFrom.CallReply)answer!).Value;
     }
 
-    private static async ValueTask<object?> CallFromOutsideAsync(Pid server, object request, TimeSpan timeout)
+    private static async ValueTask<object?> CallFromOutsideAsync(Pid server, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var reply = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var from = new CallFrom(reply);
+        await using var cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((CallFrom)state!).Cancel(token), from);
         var process = server.Resolve();
         var exited = process.Node.WhenExited(server);
         if (exited.IsCompleted)

@@ -121,12 +121,20 @@ public abstract partial class GenServer
     /// <param name="server">The server.</param>
     /// <param name="request">The request; may not be null.</param>
     /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
+    /// <param name="cancellationToken">Stops waiting (a web request's <c>RequestAborted</c>, say); a reply the server
+    /// had already begun to send is still returned, any later one is dropped.</param>
     /// <returns>The reply.</returns>
     /// <exception cref="CallFailedException">The server was not alive, or exited before replying.</exception>
     /// <exception cref="TimeoutException">No reply within the timeout.</exception>
-    public static ValueTask<object?> CallAsync(Pid server, object request, TimeSpan? timeout = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
+    public static ValueTask<object?> CallAsync(Pid server, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<object?>(cancellationToken);
+        }
+
         var target = server.Resolve();
         var wait = timeout ?? DefaultCallTimeout;
         var current = Process.Current;
@@ -137,48 +145,53 @@ public abstract partial class GenServer
         }
 
         return current is { } caller && caller.Node == target.Node
-            ? CallFromProcessAsync(caller, target, request, wait)
-            : CallFromOutsideAsync(server, request, wait);
+            ? CallFromProcessAsync(caller, target, request, wait, cancellationToken)
+            : CallFromOutsideAsync(server, request, wait, cancellationToken);
     }
 
-    /// <summary>Calls a registered server; see <see cref="CallAsync(Pid, object, TimeSpan?)"/>.</summary>
+    /// <summary>Calls a registered server; see <see cref="CallAsync(Pid, object, TimeSpan?, CancellationToken)"/>.</summary>
     /// <param name="node">The node.</param>
     /// <param name="name">The server's registered name.</param>
     /// <param name="request">The request; may not be null.</param>
     /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="CallFailedException">No process has the name, or the server exited before replying.</exception>
-    public static ValueTask<object?> CallAsync(Node node, string name, object request, TimeSpan? timeout = null)
+    public static ValueTask<object?> CallAsync(Node node, string name, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(node);
         return node.WhereIs(name) is { IsNone: false } server
-            ? CallAsync(server, request, timeout)
+            ? CallAsync(server, request, timeout, cancellationToken)
             : ValueTask.FromException<object?>(new CallFailedException(name));
     }
 
     /// <summary>Calls a server and returns its reply as <typeparamref name="TReply"/>; see
-    /// <see cref="CallAsync(Pid, object, TimeSpan?)"/>.</summary>
+    /// <see cref="CallAsync(Pid, object, TimeSpan?, CancellationToken)"/>.</summary>
     /// <typeparam name="TReply">The reply's type.</typeparam>
     /// <param name="server">The server.</param>
     /// <param name="request">The request; may not be null.</param>
     /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="CallFailedException">The server was not alive, or exited before replying.</exception>
     /// <exception cref="TimeoutException">No reply within the timeout.</exception>
     /// <exception cref="UnexpectedReplyException">The reply is not a <typeparamref name="TReply"/>.</exception>
-    public static async ValueTask<TReply> CallAsync<TReply>(Pid server, object request, TimeSpan? timeout = null) =>
-        As<TReply>(server, name: null, request, await CallAsync(server, request, timeout).ConfigureAwait(false));
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
+    public static async ValueTask<TReply> CallAsync<TReply>(Pid server, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        As<TReply>(server, name: null, request, await CallAsync(server, request, timeout, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Calls a registered server and returns its reply as <typeparamref name="TReply"/>; see
-    /// <see cref="CallAsync(Pid, object, TimeSpan?)"/>.</summary>
+    /// <see cref="CallAsync(Pid, object, TimeSpan?, CancellationToken)"/>.</summary>
     /// <typeparam name="TReply">The reply's type.</typeparam>
     /// <param name="node">The node.</param>
     /// <param name="name">The server's registered name.</param>
     /// <param name="request">The request; may not be null.</param>
     /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="CallFailedException">No process has the name, or the server exited before replying.</exception>
     /// <exception cref="TimeoutException">No reply within the timeout.</exception>
     /// <exception cref="UnexpectedReplyException">The reply is not a <typeparamref name="TReply"/>.</exception>
-    public static async ValueTask<TReply> CallAsync<TReply>(Node node, string name, object request, TimeSpan? timeout = null) =>
-        As<TReply>(Pid.None, name, request, await CallAsync(node, name, request, timeout).ConfigureAwait(false));
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
+    public static async ValueTask<TReply> CallAsync<TReply>(Node node, string name, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        As<TReply>(Pid.None, name, request, await CallAsync(node, name, request, timeout, cancellationToken).ConfigureAwait(false));
 
     // The server is printed only on a mismatch, so a typed call that gets its type formats nothing.
     private static TReply As<TReply>(Pid server, string? name, object request, object? reply) => reply switch

@@ -1,17 +1,17 @@
 using Heirloom.Behaviours;
+using Heirloom.Management;
 using Heirloom.Tables;
 
 namespace Heirloom.Demo;
 
 /// <summary>
 /// The worker: it owns the managed table once the manager hands it over, and keeps writing numbered records into it.
-/// The <see cref="TableTransfer"/> is its "ready" event, where it rebuilds what it derives from the table: the next
-/// record number. Until then it writes nothing.
+/// As a <see cref="TableWorker{TKey, TValue}"/> it handles nothing before the table arrives; <see cref="OnTableAsync"/>
+/// is its "ready" event, where it rebuilds what it derives from the table: the next record number.
 /// </summary>
-internal sealed class RecordWriter(DemoStats stats) : GenServer
+internal sealed class RecordWriter(DemoStats stats) : TableWorker<long, string>
 {
     private const int RecordsPerTick = 25;
-    private Table<long, string>? _table;
     private long _next;
 
     protected override ValueTask<InitResult> InitAsync()
@@ -20,29 +20,22 @@ internal sealed class RecordWriter(DemoStats stats) : GenServer
         return ValueTask.FromResult(InitResult.Ok);
     }
 
-    protected override ValueTask<ServerResult> HandleCastAsync(object message)
+    protected override ValueTask OnTableAsync(Table<long, string> table, object? gift)
     {
-        if (message is "crash")
-        {
-            throw new InvalidOperationException("chaos: the worker crashed");
-        }
-
-        return ValueTask.FromResult(ServerResult.Ok);
+        _next = table.TryLast(out var last) ? last + 1 : 1;
+        stats.HandOff();
+        return ValueTask.CompletedTask;
     }
 
-    protected override ValueTask<ServerResult> HandleInfoAsync(object message)
+    protected override ValueTask<ServerResult> HandleTableCastAsync(object message) =>
+        message is "crash" ? throw new InvalidOperationException("chaos: the worker crashed") : ValueTask.FromResult(ServerResult.Ok);
+
+    protected override ValueTask<ServerResult> HandleTableInfoAsync(object message)
     {
-        switch (message)
+        if (message is "tick")
         {
-            case TableTransfer { Table: Table<long, string> table }:
-                _table = table;
-                _next = table.TryLast(out var last) ? last + 1 : 1;
-                stats.HandOff();
-                break;
-            case "tick":
-                WriteSome();
-                Tick();
-                break;
+            WriteSome();
+            Tick();
         }
 
         return ValueTask.FromResult(ServerResult.Ok);
@@ -50,15 +43,10 @@ internal sealed class RecordWriter(DemoStats stats) : GenServer
 
     private void WriteSome()
     {
-        if (_table is null)
-        {
-            return;
-        }
-
         for (var i = 0; i < RecordsPerTick; i++)
         {
             var key = _next++;
-            _table.Insert(key, $"record {key} by {Self}");
+            Table.Insert(key, $"record {key} by {Self}");
 
             // Only now is the record acknowledged: it is in the table.
             stats.Acknowledge(key);

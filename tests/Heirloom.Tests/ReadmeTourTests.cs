@@ -17,21 +17,12 @@ public sealed class ReadmeTourTests
             ValueTask.FromResult(CallResult.Reply(request is "next" ? ++_count : _count));
     }
 
-    private sealed class Writer : GenServer
+    private sealed class Writer : TableWorker<long, string>
     {
-        private Table<long, string>? _records;
-
-        public static TaskCompletionSource<Table<long, string>> Ready { get; } = new();
-
-        protected internal override ValueTask<ServerResult> HandleInfoAsync(object message)
+        protected override ValueTask<CallResult> HandleTableCallAsync(object request, CallFrom from)
         {
-            if (message is TableTransfer { Table: Table<long, string> records })
-            {
-                _records = records;
-                Ready.TrySetResult(records);
-            }
-
-            return ValueTask.FromResult(ServerResult.Ok);
+            Table.Insert(Table.Count + 1, (string)request);
+            return ValueTask.FromResult(CallResult.Reply(Table.Count));
         }
     }
 
@@ -98,8 +89,9 @@ public sealed class ReadmeTourTests
                 ChildSpec.ForGenServer("writer", () => new Writer(), new GenServerOptions { Name = "writer" }),
             ],
         });
-        var records = await Writer.Ready.Task.WaitAsync(TestKit.Patience);
-        Assert.Equal("records", records.Name);
+        var count = await GenServer.CallAsync<long>(node, "writer", "first record");
+        Assert.Equal(1, count);
+        Assert.Equal("first record", node.Tables.WhereIs<long, string>("records")!.Lookup(1).Single());
     }
 
     [Fact]

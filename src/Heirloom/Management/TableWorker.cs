@@ -1,0 +1,137 @@
+using Heirloom.Behaviours;
+using Heirloom.Tables;
+
+namespace Heirloom.Management;
+
+/// <summary>
+/// A GenServer that works on one managed table and is never asked to work without it: requests, casts and messages
+/// that arrive before a <see cref="TableManager"/> hands it the table (its name can be registered from the start, so the
+/// manager finds it) wait, in order, and are handled once the table is here. The handlers below therefore always have
+/// <see cref="Table"/>. <see cref="OnTableAsync"/> is the "ready" event, where the worker rebuilds what it derives from
+/// the table, before any waiting request is handled.
+/// </summary>
+/// <typeparam name="TKey">The table's key type.</typeparam>
+/// <typeparam name="TValue">The table's value type.</typeparam>
+public abstract class TableWorker<TKey, TValue> : GenServer
+    where TKey : notnull
+{
+    private readonly Queue<Waiting> _waiting = new();
+    private Table<TKey, TValue>? _table;
+
+    /// <summary>The table this worker owns. Always set when a handler of this class runs.</summary>
+    /// <exception cref="InvalidOperationException">Read before the table arrived (from the constructor or InitAsync).</exception>
+    protected Table<TKey, TValue> Table => _table ?? throw new InvalidOperationException($"{GetType().Name} does not hold its table yet; use it in the Handle...Async methods, which run only once it arrived.");
+
+    /// <summary>The table arrived (from the manager, or from a previous owner); runs before any waiting request.</summary>
+    /// <param name="table">The table, now owned by this worker.</param>
+    /// <param name="gift">The manager's gift.</param>
+    protected virtual ValueTask OnTableAsync(Table<TKey, TValue> table, object? gift) => ValueTask.CompletedTask;
+
+    /// <summary>Handles a call, holding the table (see <see cref="GenServer.HandleCallAsync"/>).</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="from">The caller.</param>
+    protected virtual ValueTask<CallResult> HandleTableCallAsync(object request, CallFrom from) => base.HandleCallAsync(request, from);
+
+    /// <summary>Handles a cast, holding the table (see <see cref="GenServer.HandleCastAsync"/>).</summary>
+    /// <param name="message">The message.</param>
+    protected virtual ValueTask<ServerResult> HandleTableCastAsync(object message) => base.HandleCastAsync(message);
+
+    /// <summary>Handles any other message, holding the table (see <see cref="GenServer.HandleInfoAsync"/>).</summary>
+    /// <param name="message">The message.</param>
+    protected virtual ValueTask<ServerResult> HandleTableInfoAsync(object message) => base.HandleInfoAsync(message);
+
+    /// <inheritdoc />
+    protected internal sealed override async ValueTask<CallResult> HandleCallAsync(object request, CallFrom from)
+    {
+        if (_table is null)
+        {
+            _waiting.Enqueue(new Waiting(Kind.Call, request, from));
+            return CallResult.NoReply;
+        }
+
+        return await HandleTableCallAsync(request, from);
+    }
+
+    /// <inheritdoc />
+    protected internal sealed override async ValueTask<ServerResult> HandleCastAsync(object message)
+    {
+        if (_table is null)
+        {
+            _waiting.Enqueue(new Waiting(Kind.Cast, message, null));
+            return ServerResult.Ok;
+        }
+
+        return await HandleTableCastAsync(message);
+    }
+
+    /// <inheritdoc />
+    protected internal sealed override async ValueTask<ServerResult> HandleInfoAsync(object message)
+    {
+        if (message is TableTransfer { Table: Table<TKey, TValue> table } transfer)
+        {
+            _table = table;
+            await OnTableAsync(table, transfer.Gift);
+            return await HandleWaitingAsync();
+        }
+
+        if (_table is null)
+        {
+            _waiting.Enqueue(new Waiting(Kind.Info, message, null));
+            return ServerResult.Ok;
+        }
+
+        return await HandleTableInfoAsync(message);
+    }
+
+    /// <summary>Handles what waited for the table, in arrival order; a stop ends it there (the callers still waiting
+    /// see the server exit, as any caller of a stopping server does).</summary>
+    private async ValueTask<ServerResult> HandleWaitingAsync()
+    {
+        while (_waiting.TryDequeue(out var waiting))
+        {
+            var (stop, continueWith) = await HandleOneAsync(waiting);
+            while (stop is null && continueWith is not null)
+            {
+                var next = await HandleContinueAsync(continueWith);
+                (stop, continueWith) = (next.StopReason, next.ContinueWith);
+            }
+
+            if (stop is not null)
+            {
+                return ServerResult.Stop(stop);
+            }
+        }
+
+        return ServerResult.Ok;
+    }
+
+    private async ValueTask<(Processes.ExitReason? Stop, object? ContinueWith)> HandleOneAsync(Waiting waiting)
+    {
+        switch (waiting.Kind)
+        {
+            case Kind.Call:
+                var reply = await HandleTableCallAsync(waiting.Message, waiting.From!);
+                if (reply.HasReply)
+                {
+                    waiting.From!.Reply(reply.Value);
+                }
+
+                return (reply.StopReason, reply.ContinueWith);
+            case Kind.Cast:
+                var cast = await HandleTableCastAsync(waiting.Message);
+                return (cast.StopReason, cast.ContinueWith);
+            default:
+                var info = await HandleTableInfoAsync(waiting.Message);
+                return (info.StopReason, info.ContinueWith);
+        }
+    }
+
+    private enum Kind
+    {
+        Call,
+        Cast,
+        Info,
+    }
+
+    private sealed record Waiting(Kind Kind, object Message, CallFrom? From);
+}

@@ -110,7 +110,7 @@ public abstract partial class GenServer
             await TerminateQuietlyAsync(exit.Reason);
             throw;
         }
-        catch (Exception exception)
+        catch (Exception exception) when (exception is not ProcessExitException)
         {
             await TerminateQuietlyAsync(ExitReason.Error(exception));
             ExceptionDispatchInfo.Throw(exception);

@@ -116,17 +116,7 @@ public sealed class DiskFaultTests : IDisposable
     public async Task A_snapshot_that_fails_leaves_the_previous_one_and_the_journal_and_the_table_writable(FileOperation operation, int errno)
     {
         await using var node = new Node();
-        var reports = new List<StorageFailureReport>();
-        node.Reported += (_, report) =>
-        {
-            if (report is StorageFailureReport storage)
-            {
-                lock (reports)
-                {
-                    reports.Add(storage);
-                }
-            }
-        };
+        var reports = StorageReports(node);
         var table = DurableTable.Open<long, long>(node, new TableOptions(), Options());
         table.Insert(1, 1);
         await DurableTable.SnapshotAsync(table);
@@ -171,14 +161,7 @@ public sealed class DiskFaultTests : IDisposable
     public async Task A_compaction_that_cannot_delete_old_files_keeps_them_reports_it_and_the_snapshot_stands()
     {
         await using var node = new Node();
-        var reports = new List<StorageFailureReport>();
-        node.Reported += (_, report) =>
-        {
-            if (report is StorageFailureReport storage)
-            {
-                reports.Add(storage);
-            }
-        };
+        var reports = StorageReports(node);
         var table = DurableTable.Open<long, long>(node, new TableOptions(), Options());
         for (var k = 1; k <= 3; k++)
         {
@@ -256,14 +239,7 @@ public sealed class DiskFaultTests : IDisposable
     public async Task Disposing_the_node_releases_the_directory_even_when_the_last_flush_fails()
     {
         var node = new Node();
-        var reports = new List<StorageFailureReport>();
-        node.Reported += (_, report) =>
-        {
-            if (report is StorageFailureReport storage)
-            {
-                reports.Add(storage);
-            }
-        };
+        var reports = StorageReports(node);
         var table = DurableTable.Open<long, long>(node, new TableOptions(), Options(FsyncPolicy.EverySecond));
         table.Insert(1, 1);
         _files.Arm(FileOperation.Write, FaultInjectingFileSystem.IoError, Segment);
@@ -287,6 +263,23 @@ public sealed class DiskFaultTests : IDisposable
         var message = await heir.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Same(table, message.Table);
         Assert.Equal(error.Message, message.Failure.Message);
+    }
+
+    /// <summary>The storage failures the node reports from now on.</summary>
+    private static List<StorageFailureReport> StorageReports(Node node)
+    {
+        var reports = new List<StorageFailureReport>();
+        node.Reported += (_, report) =>
+        {
+            if (report is StorageFailureReport storage)
+            {
+                lock (reports)
+                {
+                    reports.Add(storage);
+                }
+            }
+        };
+        return reports;
     }
 
     private void AssertFailed(TableException error, int errno)

@@ -12,8 +12,8 @@ internal static partial class HeirloomLog
     [LoggerMessage(EventId = 1002, EventName = "ChildTerminated", Level = LogLevel.Warning, Message = "Supervisor {Supervisor}: child {ChildId} ({Child}) terminated with reason {Reason}")]
     public static partial void ChildTerminated(ILogger logger, Pid supervisor, string childId, Pid child, ExitReason reason);
 
-    [LoggerMessage(EventId = 1003, EventName = "ChildRestarted", Level = LogLevel.Information, Message = "Supervisor {Supervisor}: child {ChildId} restarted as {Child}")]
-    public static partial void ChildRestarted(ILogger logger, Pid supervisor, string childId, Pid child);
+    [LoggerMessage(EventId = 1003, EventName = "ChildRestarted", Level = LogLevel.Information, Message = "Supervisor {Supervisor}: child {ChildId} restarted as {Child} after {Reason}")]
+    public static partial void ChildRestarted(ILogger logger, Pid supervisor, string childId, Pid child, ExitReason reason);
 
     [LoggerMessage(EventId = 1004, EventName = "ChildStartFailed", Level = LogLevel.Error, Message = "Supervisor {Supervisor}: child {ChildId} failed to start: {Reason}")]
     public static partial void ChildStartFailed(ILogger logger, Pid supervisor, string childId, ExitReason reason);

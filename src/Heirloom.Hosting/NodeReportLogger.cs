@@ -41,7 +41,7 @@ internal sealed class NodeReportLogger(ILogger<NodeReportLogger> logger)
                 HeirloomLog.ChildTerminated(logger, report.Pid, child, report.Child, report.Reason);
                 break;
             case SupervisorEvent.ChildRestarted:
-                HeirloomLog.ChildRestarted(logger, report.Pid, child, report.Child);
+                HeirloomLog.ChildRestarted(logger, report.Pid, child, report.Child, report.Reason);
                 break;
             case SupervisorEvent.StartFailed:
                 HeirloomLog.ChildStartFailed(logger, report.Pid, child, report.Reason);

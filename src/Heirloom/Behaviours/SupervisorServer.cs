@@ -61,7 +61,7 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
             case ExitSignal exit when Find(exit.From) is { } child:
                 return await OnChildExitAsync(child, exit.Reason);
             case TryAgainRestart retry when _children.Contains(retry.Child) && retry.Child.Pid.IsNone:
-                return await RestartAsync(retry.Child);
+                return await RestartAsync(retry.Child, retry.Reason);
             default:
                 return ServerResult.Ok;
         }
@@ -207,10 +207,11 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
 
     private async ValueTask<ServerResult> OnChildExitAsync(Child child, ExitReason reason)
     {
+        var exited = child.Pid;
         child.Pid = default;
         if (!reason.IsNormalOrShutdown)
         {
-            Report(SupervisorEvent.ChildTerminated, child, default, reason);
+            Report(SupervisorEvent.ChildTerminated, child, exited, reason);
         }
 
         var restart = child.Spec.Restart switch
@@ -229,16 +230,16 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
             return ServerResult.Ok;
         }
 
-        return await RestartAsync(child);
+        return await RestartAsync(child, reason);
     }
 
     /// <summary>Counts a restart against the intensity, then restarts by the strategy; a failed start is retried
     /// through the mailbox, counting again, so a child that cannot start ends in the supervisor exiting.</summary>
-    private async ValueTask<ServerResult> RestartAsync(Child failed)
+    private async ValueTask<ServerResult> RestartAsync(Child failed, ExitReason reason)
     {
         if (!AddRestart())
         {
-            Report(SupervisorEvent.MaxIntensityReached, null, default, ExitReason.Shutdown);
+            Report(SupervisorEvent.MaxIntensityReached, failed, default, reason);
             return ServerResult.Stop(ExitReason.Shutdown);
         }
 
@@ -265,11 +266,11 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
         {
             if (await TryStartAsync(child, child.Argument) is not null)
             {
-                Context.Self.Send(new TryAgainRestart(child));
+                Context.Self.Send(new TryAgainRestart(child, reason));
                 break;
             }
 
-            Report(SupervisorEvent.ChildRestarted, child, child.Pid, ExitReason.Normal);
+            Report(SupervisorEvent.ChildRestarted, child, child.Pid, reason);
         }
 
         return ServerResult.Ok;
@@ -380,5 +381,5 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
         public static readonly CountChildren Instance = new();
     }
 
-    private sealed record TryAgainRestart(Child Child);
+    private sealed record TryAgainRestart(Child Child, ExitReason Reason);
 }

@@ -9,7 +9,8 @@ namespace Heirloom.Management;
 /// <param name="Heir">Its heir now (the manager, once adopted).</param>
 /// <param name="WaitingFor">How long discovery has been waiting, when discovering.</param>
 /// <param name="HandOffs">Successful hand-offs so far.</param>
-/// <param name="FailedHandOffs">Discovery attempts that found no live process, threw, or whose receiver died first.</param>
+/// <param name="FailedHandOffs">Hand-offs whose receiver died between being found and getting the table (finding no
+/// receiver yet is waiting, counted in <paramref name="WaitingFor"/>, not a failure).</param>
 /// <param name="Failure">While <see cref="ManagedTableState.Failed"/>: why the table's storage failed, or why the last
 /// attempt to open it again failed; null otherwise.</param>
 /// <param name="Reopens">How many times the manager opened the table again after its storage failed.</param>

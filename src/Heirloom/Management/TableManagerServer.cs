@@ -220,11 +220,12 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
             }
             catch (TableException)
             {
-                // The receiver died between the lookup and the transfer: try again.
+                // The receiver died between the lookup and the transfer: a failed hand-off; try again. Finding no
+                // receiver yet is ordinary waiting, shown by WaitingFor, not a failure.
+                entry.FailedHandOffs++;
             }
         }
 
-        entry.FailedHandOffs++;
         ScheduleRetry(entry);
     }
 

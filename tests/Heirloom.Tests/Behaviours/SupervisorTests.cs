@@ -192,8 +192,13 @@ public sealed class SupervisorTests
         a2.Send(ExitReason.Custom("crash 2"));
         Assert.Equal(ExitReason.Shutdown, await node.Exited(sup));
         Assert.Contains("stop b", _events);
-        var events = reports.OfType<SupervisorReport>().Select(r => r.Event).ToArray();
-        Assert.Equal([SupervisorEvent.ChildTerminated, SupervisorEvent.ChildRestarted, SupervisorEvent.ChildTerminated, SupervisorEvent.MaxIntensityReached], events);
+        var supervisorReports = reports.OfType<SupervisorReport>().ToArray();
+        Assert.Equal([SupervisorEvent.ChildTerminated, SupervisorEvent.ChildRestarted, SupervisorEvent.ChildTerminated, SupervisorEvent.MaxIntensityReached], supervisorReports.Select(r => r.Event));
+
+        // Each report names the child and the reason that led to it: the pid that exited, then its replacement.
+        Assert.All(supervisorReports, r => Assert.Equal("a", r.ChildId));
+        Assert.Equal([a, a2, a2, Pid.None], supervisorReports.Select(r => r.Child));
+        Assert.Equal([ExitReason.Custom("crash 1"), ExitReason.Custom("crash 1"), ExitReason.Custom("crash 2"), ExitReason.Custom("crash 2")], supervisorReports.Select(r => r.Reason));
     }
 
     [Fact]

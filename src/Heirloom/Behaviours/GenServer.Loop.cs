@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Heirloom.Processes;
 
@@ -175,9 +174,11 @@ public abstract partial class GenServer
     private static readonly Func<object, object?, bool> s_isReply = static (message, state) =>
         message is CallFrom.CallReply reply && reply.From == state;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    // Not pooled: a caller blocking on the task (.Result, GetAwaiter().GetResult()) must block on a real task, which
+    // the blocking check then fails with a clear message, and not read a pooled box before it completes.
     private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var thread = ProcessThread.Current;
         var from = new CallFrom(caller.Self) { Monitor = caller.MonitorCall(target) };
         target.Deliver(new CallRequest(request, from));
 
@@ -188,7 +189,9 @@ public abstract partial class GenServer
         object? answer;
         try
         {
-            answer = await caller.ReceiveAsync(s_isAnswer, from, timeout);
+            answer = timeout != Timeout.InfiniteTimeSpan && timeout <= s_blockingCheck
+                ? await caller.ReceiveAsync(s_isAnswer, from, timeout)
+                : await caller.ReceiveAsync(s_isAnswer, from, s_blockingCheck) ?? await ReceiveAfterBlockingCheckAsync(caller, target, from, thread, timeout);
         }
         finally
         {
@@ -228,6 +231,31 @@ public abstract partial class GenServer
 
         caller.EndCallMonitor();
         return ((CallFrom.CallReply)answer!).Value;
+    }
+
+    // How long a call from a process waits before checking that its thread is not blocked on it, and how long the
+    // check gives a thread to return from parking.
+    private static readonly TimeSpan s_blockingCheck = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Goes on waiting for a call's answer once the first <see cref="s_blockingCheck"/> has passed; null when the
+    /// timeout passes first. A process whose thread blocks on its own call (<c>.Result</c>, <c>.Wait()</c>) can never
+    /// receive the reply, and the server it woke waits behind that thread: such a call fails here instead of hanging
+    /// until its timeout.
+    /// </summary>
+    private static async ValueTask<object?> ReceiveAfterBlockingCheckAsync(Process caller, Process target, CallFrom from, ProcessThread thread, TimeSpan timeout)
+    {
+        if (thread != ProcessThread.Current && thread.IsStillRunning(caller, grace: s_blockingCheck) && from.TryAbandon())
+        {
+            caller.EndCallMonitor();
+            throw new InvalidOperationException(
+                $"Process {caller.Self} blocked its own thread waiting for its call to {target.Self} (.Result, .Wait() or " +
+                "GetAwaiter().GetResult() on the call's task): a process receives its replies on that thread, so the reply " +
+                "could never arrive. Await the call instead.");
+        }
+
+        // The first wait and the check took at least the check's time: what is left may run over by the check's grace.
+        return await caller.ReceiveAsync(s_isAnswer, from, timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - s_blockingCheck);
     }
 
     private static async ValueTask<object?> CallFromOutsideAsync(Pid server, object request, TimeSpan timeout, CancellationToken cancellationToken)

@@ -128,16 +128,26 @@ internal sealed partial class Process : IThreadPoolWorkItem, IValueTaskSource<ob
 
     private void Run()
     {
-        _reductions = 0;
-        Volatile.Write(ref _schedule, Running);
-        if (_body is { } body)
+        var thread = ProcessThread.Current;
+        var outer = thread.Running;
+        thread.Running = this;
+        try
         {
-            _body = null;
-            RunBody(body);
+            _reductions = 0;
+            Volatile.Write(ref _schedule, Running);
+            if (_body is { } body)
+            {
+                _body = null;
+                RunBody(body);
+            }
+            else
+            {
+                Resume();
+            }
         }
-        else
+        finally
         {
-            Resume();
+            thread.Running = outer;
         }
     }
 

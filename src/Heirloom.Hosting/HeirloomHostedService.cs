@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Heirloom.Hosting;
 
 /// <summary>
-/// Runs the host's node: on start, attaches the report logger and the metrics, then starts the root supervision trees
+/// Runs the host's node: on start, attaches the report logger and the storage failure tracker, then starts the root supervision trees
 /// in declaration order (a tree that fails to start fails the host's start); on stop, stops the trees in reverse order
 /// and then the node (its remaining processes, then its tables, flushing durable journals). A root tree that exits on
 /// its own stops the application unless <see cref="HeirloomOptions.StopApplicationWhenRootGivesUp"/> is off.
@@ -17,7 +17,7 @@ internal sealed class HeirloomHostedService(
     SupervisionTrees trees,
     IServiceProvider services,
     NodeReportLogger reportLogger,
-    HeirloomMetrics metrics,
+    StorageFailures storageFailures,
     IHostApplicationLifetime lifetime,
     IOptions<HeirloomOptions> options,
     ILogger<HeirloomHostedService> logger) : IHostedService
@@ -32,7 +32,7 @@ internal sealed class HeirloomHostedService(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         reportLogger.Attach(node);
-        metrics.Attach(node);
+        storageFailures.Attach(node);
         lock (_lock)
         {
             _running = true;
@@ -79,7 +79,7 @@ internal sealed class HeirloomHostedService(
         }
 
         reportLogger.Detach(node);
-        metrics.Detach(node);
+        storageFailures.Detach(node);
         HeirloomLog.NodeStopped(logger, node.Id);
     }
 

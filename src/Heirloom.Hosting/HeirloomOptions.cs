@@ -17,4 +17,8 @@ public sealed class HeirloomOptions
     /// <summary>How long stopping the node may take before the processes left are killed; default 5 seconds. Keep it
     /// within the host's own shutdown timeout.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long written records may wait for an fsync before <see cref="DurableTablesHealthCheck"/> reports
+    /// the journal degraded; default 5 seconds (a journal with <c>FsyncPolicy.EverySecond</c> syncs every second).</summary>
+    public TimeSpan FsyncLagLimit { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using Heirloom.Processes;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -11,14 +13,14 @@ public static class HeirloomServiceCollectionExtensions
 {
     /// <summary>
     /// Adds a Heirloom <see cref="Node"/> owned by the host: it starts with the host (its declared supervision trees
-    /// in order), reports crashes and supervisor events through <c>ILogger</c>, publishes metrics on the
-    /// <see cref="HeirloomMetrics.MeterName"/> meter, and stops with the host (trees in reverse order, then every
-    /// process, journals flushed). Options are validated when the host starts; bind them from configuration with
-    /// <c>services.Configure&lt;HeirloomOptions&gt;(configuration.GetSection(HeirloomOptions.SectionName))</c>. The host
-    /// provides <c>IMeterFactory</c> (the Generic Host registers it).
+    /// in order), reports crashes and supervisor events through <c>ILogger</c>, publishes metrics on the host's
+    /// <c>IMeterFactory</c> (see <see cref="Diagnostics.HeirloomInstrumentation"/>), and stops with the host (trees in
+    /// reverse order, then every process, journals flushed). Options are validated when the host starts. Health
+    /// checks to register: <see cref="HeirloomHealthCheck"/>, <see cref="ManagedTablesHealthCheck"/>,
+    /// <see cref="DurableTablesHealthCheck"/>.
     /// </summary>
     /// <param name="services">The services.</param>
-    /// <param name="configure">Sets options in code, after configuration.</param>
+    /// <param name="configure">Sets options in code.</param>
     /// <returns>A builder to declare supervision trees on.</returns>
     public static HeirloomBuilder AddHeirloom(this IServiceCollection services, Action<HeirloomOptions>? configure = null)
     {
@@ -29,17 +31,43 @@ public static class HeirloomServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeirloomOptions>, HeirloomOptionsValidator>());
+        return Register(services);
+    }
 
+    /// <summary>Adds Heirloom as <see cref="AddHeirloom(IServiceCollection, Action{HeirloomOptions}?)"/> does, its
+    /// options bound from a configuration section (by convention <see cref="HeirloomOptions.SectionName"/>:
+    /// <c>builder.Configuration.GetSection("Heirloom")</c>), validated when the host starts.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The section to bind, e.g. <c>{ "ShutdownTimeout": "00:00:10" }</c>.</param>
+    /// <returns>A builder to declare supervision trees on.</returns>
+    public static HeirloomBuilder AddHeirloom(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<HeirloomOptions>().Bind(configuration).ValidateOnStart();
+        return Register(services);
+    }
+
+    private static HeirloomBuilder Register(IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeirloomOptions>, HeirloomOptionsValidator>());
         var trees = services.FirstOrDefault(d => d.ServiceType == typeof(SupervisionTrees))?.ImplementationInstance as SupervisionTrees;
         if (trees is null)
         {
             trees = new SupervisionTrees();
             services.AddSingleton(trees);
-            services.AddSingleton(provider => new Node { ShutdownTimeout = provider.GetRequiredService<IOptions<HeirloomOptions>>().Value.ShutdownTimeout });
-            services.TryAddSingleton<HeirloomMetrics>();
+            services.AddSingleton(provider => new Node(provider.GetService<IMeterFactory>())
+            {
+                ShutdownTimeout = provider.GetRequiredService<IOptions<HeirloomOptions>>().Value.ShutdownTimeout,
+            });
             services.TryAddSingleton<NodeReportLogger>();
+            services.TryAddSingleton<StorageFailures>();
             services.TryAddSingleton(provider => new HeirloomHealthCheck(provider.GetRequiredService<HeirloomHostedService>()));
+            services.TryAddSingleton<ManagedTablesHealthCheck>();
+            services.TryAddSingleton(provider => new DurableTablesHealthCheck(
+                provider.GetRequiredService<Node>(),
+                provider.GetRequiredService<StorageFailures>(),
+                provider.GetRequiredService<IOptionsMonitor<HeirloomOptions>>()));
             services.AddSingleton<HeirloomHostedService>();
             services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<HeirloomHostedService>());
         }

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Heirloom.Behaviours;
+using Heirloom.Diagnostics;
 using Heirloom.Processes;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -60,6 +62,8 @@ public sealed class HostingTests
         await node.WhenExited(b);
         await WaitFor(() => node.WhereIs("b") is { IsNone: false } again && again != b);
 
+        // The replacement registers its name before the supervisor reports the restart.
+        await WaitFor(() => _logs.Entries.Any(e => e.Id.Id == 1003));
         var crashes = _logs.Entries.Where(e => e.Id.Id == 1001).ToList();
         var crash = Assert.Single(crashes);
         Assert.Equal("ProcessCrashed", crash.Id.Name);
@@ -115,7 +119,7 @@ public sealed class HostingTests
         {
             InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == HeirloomMetrics.MeterName)
+                if (instrument.Meter.Name == HeirloomInstrumentation.MeterName && instrument.Meter.Scope == host.Services.GetRequiredService<IMeterFactory>())
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
@@ -146,6 +150,36 @@ public sealed class HostingTests
         using var host = BuildHost(options => options.ShutdownTimeout = TimeSpan.Zero);
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
         Assert.Contains("Heirloom:ShutdownTimeout", error.Message);
+    }
+
+    [Fact]
+    public async Task Options_bind_from_configuration_and_a_bad_value_fails_the_start_naming_it()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Heirloom:ShutdownTimeout"] = "00:00:07",
+            ["Heirloom:StopApplicationWhenRootGivesUp"] = "false",
+            ["Heirloom:FsyncLagLimit"] = "-00:00:01",
+        });
+        builder.Services.AddHeirloom(builder.Configuration.GetSection(HeirloomOptions.SectionName));
+        using var host = builder.Build();
+
+        var options = host.Services.GetRequiredService<IOptions<HeirloomOptions>>();
+        Assert.Throws<OptionsValidationException>(() => options.Value);
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("Heirloom:FsyncLagLimit", error.Message);
+        Assert.DoesNotContain("ShutdownTimeout", error.Message);
+
+        builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Heirloom:ShutdownTimeout"] = "00:00:07" });
+        builder.Services.AddHeirloom(builder.Configuration.GetSection(HeirloomOptions.SectionName));
+        using var good = builder.Build();
+        await good.StartAsync();
+        Assert.Equal(TimeSpan.FromSeconds(7), good.Services.GetRequiredService<Node>().ShutdownTimeout);
+        await good.StopAsync();
     }
 
     private static async Task WaitFor(Func<bool> condition)

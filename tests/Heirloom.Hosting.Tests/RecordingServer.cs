@@ -7,17 +7,17 @@ namespace Heirloom.Hosting.Tests;
 /// terminate), and crashes on the cast "crash".</summary>
 internal sealed class RecordingServer(string id, Action<string> record) : GenServer
 {
-    protected override ValueTask<InitResult> InitAsync()
+    protected internal override ValueTask<InitResult> InitAsync()
     {
         Context.TrapExit = true;
         record($"{id} started");
         return ValueTask.FromResult(InitResult.Ok);
     }
 
-    protected override ValueTask<ServerResult> HandleCastAsync(object message) =>
+    protected internal override ValueTask<ServerResult> HandleCastAsync(object message) =>
         message is "crash" ? throw new InvalidOperationException($"{id} was told to crash") : ValueTask.FromResult(ServerResult.Ok);
 
-    protected override ValueTask TerminateAsync(ExitReason reason)
+    protected internal override ValueTask TerminateAsync(ExitReason reason)
     {
         record($"{id} terminated {reason}");
         return ValueTask.CompletedTask;

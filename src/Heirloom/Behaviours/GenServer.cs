@@ -1,4 +1,7 @@
+using Heirloom.Diagnostics;
 using Heirloom.Processes;
+using ActivitySource = System.Diagnostics.ActivitySource;
+using ActivityStatusCode = System.Diagnostics.ActivityStatusCode;
 
 namespace Heirloom.Behaviours;
 
@@ -127,7 +130,31 @@ public abstract partial class GenServer
     /// <exception cref="CallFailedException">The server was not alive, or exited before replying.</exception>
     /// <exception cref="TimeoutException">No reply within the timeout.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
-    public static ValueTask<object?> CallAsync(Pid server, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public static ValueTask<object?> CallAsync(Pid server, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        s_calls.HasListeners() ? TracedCallAsync(server, request, timeout, cancellationToken) : CallCoreAsync(server, request, timeout, cancellationToken);
+
+    private static readonly ActivitySource s_calls = new(HeirloomInstrumentation.ActivitySourceName);
+
+    /// <summary>A call inside a <c>heirloom.call</c> activity, tagged with the server and the request's type, its
+    /// status the error when the call fails.</summary>
+    private static async ValueTask<object?> TracedCallAsync(Pid server, object request, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        using var activity = s_calls.StartActivity("heirloom.call");
+        activity?.SetTag("heirloom.server", server.ToString());
+        activity?.SetTag("heirloom.request", request?.GetType().Name);
+        try
+        {
+            return await CallCoreAsync(server, request!, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            activity?.AddException(e);
+            throw;
+        }
+    }
+
+    private static ValueTask<object?> CallCoreAsync(Pid server, object request, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (cancellationToken.IsCancellationRequested)

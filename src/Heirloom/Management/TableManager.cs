@@ -49,6 +49,14 @@ public static class TableManager
         return new ChildSpec(id, (supervisor, _) => StartLinkAsync(supervisor, options));
     }
 
+    /// <summary>The table managers alive on a node, oldest first.</summary>
+    /// <param name="node">The node.</param>
+    public static IReadOnlyList<Pid> Running(Node node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return TableManagerRegistry.Of(node).Alive();
+    }
+
     /// <summary>Where each managed table is: owner, heir, state, how long discovery has waited.</summary>
     /// <param name="manager">The manager.</param>
     public static async Task<IReadOnlyList<ManagedTableStatus>> GetStatusAsync(Pid manager) =>

@@ -13,6 +13,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     protected internal override ValueTask<InitResult> InitAsync()
     {
         Context.TrapExit = true;
+        TableManagerRegistry.Of(Context.Node).Add(Self);
         foreach (var spec in options.Tables)
         {
             if (_entries.ContainsKey(spec.Name))

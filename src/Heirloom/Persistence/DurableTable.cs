@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Heirloom.Processes;
 using Heirloom.Tables;
 
@@ -60,7 +61,7 @@ public static class DurableTable
 
                 try
                 {
-                    journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (_, _, record) => JournaledStore<TKey, TValue>.Replay(store, record, keyCodec, valueCodec), e => journaled?.OnBackgroundFailure(e));
+                    journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (_, _, record) => JournaledStore<TKey, TValue>.Replay(store, record, keyCodec, valueCodec), e => journaled?.OnBackgroundFailure(e), (duration, records) => node.Metrics.OnFsync(options.Name, duration, records));
                 }
                 catch (JournalCorruptedException e) when (damaged is not null)
                 {
@@ -101,6 +102,18 @@ public static class DurableTable
     /// <exception cref="TableException">The table was deleted.</exception>
     public static DurableTableStatus GetStatus<TKey, TValue>(Table<TKey, TValue> table)
         where TKey : notnull => Journaled(table).Status();
+
+    /// <summary>Where a table's journal and snapshots stand, if it is a durable table (for health checks and
+    /// dashboards that see tables of every type).</summary>
+    /// <param name="table">Any table.</param>
+    /// <param name="status">The status; null when the table is not durable or was deleted.</param>
+    /// <returns>Whether the table is a durable table still open.</returns>
+    public static bool TryGetStatus(Table table, [NotNullWhen(true)] out DurableTableStatus? status)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        status = table.IsDeleted ? null : (table.UntypedStore as IDurableStore)?.Status();
+        return status is not null;
+    }
 
     private static JournaledStore<TKey, TValue> Journaled<TKey, TValue>(Table<TKey, TValue> table)
         where TKey : notnull

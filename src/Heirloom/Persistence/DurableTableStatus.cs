@@ -7,4 +7,8 @@ namespace Heirloom.Persistence;
 /// <param name="SnapshotSequence">The last record the newest snapshot includes; 0 when there is none.</param>
 /// <param name="JournalBytesSinceSnapshot">The size of the journal written since the newest snapshot began.</param>
 /// <param name="LastSnapshotError">Why the last background snapshot failed, or null; the journal still holds everything.</param>
-public sealed record DurableTableStatus(string Directory, FsyncPolicy Fsync, long LastSequence, long SnapshotSequence, long JournalBytesSinceSnapshot, Exception? LastSnapshotError);
+/// <param name="DurableSequence">The last record known to be on disk (fsynced); below <paramref name="LastSequence"/>
+/// while writes wait for an fsync.</param>
+/// <param name="SinceLastFsync">How long ago the journal's last fsync finished (or it was opened).</param>
+/// <param name="Failure">Why the journal failed and the table with it; null while it is writable.</param>
+public sealed record DurableTableStatus(string Directory, FsyncPolicy Fsync, long LastSequence, long SnapshotSequence, long JournalBytesSinceSnapshot, Exception? LastSnapshotError, long DurableSequence, TimeSpan SinceLastFsync, Exception? Failure);

@@ -54,9 +54,15 @@ internal sealed class Journal : IDisposable
     // nothing (PostgreSQL's "fsyncgate").
     private volatile IOException? _failure;
 
-    private Journal(DurableFileSystem files, string directory, JournalSegmentHeader header, Segment segment, long lastSequence, FsyncPolicy policy, Action<IOException>? onBackgroundFailure)
+    private readonly Action<TimeSpan, long>? _onFsync;
+
+    // When the last fsync finished (Stopwatch ticks); opening counts as one, since everything replayed was on disk.
+    private long _lastFsyncAt = Stopwatch.GetTimestamp();
+
+    private Journal(DurableFileSystem files, string directory, JournalSegmentHeader header, Segment segment, long lastSequence, FsyncPolicy policy, Action<IOException>? onBackgroundFailure, Action<TimeSpan, long>? onFsync)
     {
         _files = files;
+        _onFsync = onFsync;
         _directory = directory;
         _header = header;
         _onBackgroundFailure = onBackgroundFailure;
@@ -102,7 +108,7 @@ internal sealed class Journal : IDisposable
     /// <exception cref="JournalCorruptedException">A bad record is followed by valid ones, or records are missing.</exception>
     /// <exception cref="TableFileException">A segment was written for another table type or other codecs, or a record
     /// does not decode with the codecs given.</exception>
-    public static Journal Open(DurableFileSystem files, string directory, JournalSegmentHeader header, long afterSequence, FsyncPolicy policy, JournalRecordHandler replay, Action<IOException>? onBackgroundFailure = null)
+    public static Journal Open(DurableFileSystem files, string directory, JournalSegmentHeader header, long afterSequence, FsyncPolicy policy, JournalRecordHandler replay, Action<IOException>? onBackgroundFailure = null, Action<TimeSpan, long>? onFsync = null)
     {
         var segments = DurableFiles.Segments(directory);
 
@@ -143,7 +149,7 @@ internal sealed class Journal : IDisposable
         var segment = segments.Count > 0 && lastInSegment == last
             ? ContinueSegment(files, segments[^1].Path, segments[^1].FirstSequence, scan, header)
             : NewSegment(files, directory, last + 1, header);
-        return new Journal(files, directory, header, segment, last, policy, onBackgroundFailure);
+        return new Journal(files, directory, header, segment, last, policy, onBackgroundFailure, onFsync);
     }
 
     /// <summary>
@@ -528,6 +534,7 @@ internal sealed class Journal : IDisposable
 
         // Appends go on while the disk catches up; they are covered by the next fsync. Only the flusher rotates, so
         // the handle stays open until this returns.
+        var started = Stopwatch.GetTimestamp();
         try
         {
             _files.FlushToDisk(file, path);
@@ -537,13 +544,25 @@ internal sealed class Journal : IDisposable
             throw Fail(e);
         }
 
+        long records;
         lock (_append)
         {
             // A write that failed meanwhile cut the segment back: then this fsync proves nothing.
             ThrowIfFailed();
+            records = upTo - _durableSequence;
             PublishDurable(upTo, length);
         }
+
+        var finished = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _lastFsyncAt, finished);
+        _onFsync?.Invoke(Stopwatch.GetElapsedTime(started, finished), records);
     }
+
+    /// <summary>The sequence of the last record known to be on disk.</summary>
+    public long DurableSequence => Volatile.Read(ref _durableSequence);
+
+    /// <summary>How long ago the last fsync finished (or the journal was opened).</summary>
+    public TimeSpan SinceLastFsync => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastFsyncAt));
 
     /// <summary>Writes and syncs everything appended, holding the append lock (for rotation).</summary>
     private (long UpTo, long Length) WriteAndSync()

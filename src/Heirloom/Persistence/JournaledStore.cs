@@ -21,7 +21,7 @@ namespace Heirloom.Persistence;
 /// </para>
 /// </summary>
 internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inner, bool uniqueKeys, Journal journal, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, DurabilityOptions durability, DurableFileSystem files, FileStream directoryLock, long snapshotSequence)
-    : TableStore<TKey, TValue>
+    : TableStore<TKey, TValue>, IDurableStore
     where TKey : notnull
 {
     // The journal's append lock: changing memory and appending the record happen under one lock.
@@ -209,7 +209,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     /// <summary>What the journal and snapshots stand at.</summary>
     public DurableTableStatus Status() =>
-        new(durability.Directory, journal.Policy, journal.LastSequence, Volatile.Read(ref _snapshotSequence), journal.SegmentBytes, Volatile.Read(ref _snapshotError));
+        new(durability.Directory, journal.Policy, journal.LastSequence, Volatile.Read(ref _snapshotSequence), journal.SegmentBytes, Volatile.Read(ref _snapshotError), journal.DurableSequence, journal.SinceLastFsync, Table?.Failure);
 
     /// <summary>Takes a snapshot now (after any running one); returns the last journal sequence it includes.</summary>
     /// <exception cref="IOException">The snapshot could not be written; the table goes on with its journal.</exception>

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Heirloom.Diagnostics;
 
 namespace Heirloom.Processes;
 
@@ -18,14 +20,40 @@ public sealed class Node : IAsyncDisposable
     private long _nextMonitorRef;
     private int _disposed;
 
-    /// <summary>Starts a node.</summary>
-    public Node() => Id = Interlocked.Increment(ref s_nextId) - 1;
+    /// <summary>Starts a node whose metrics are on a meter of its own, disposed with the node.</summary>
+    public Node()
+        : this(meterFactory: null)
+    {
+    }
+
+    /// <summary>Starts a node whose metrics (<see cref="HeirloomInstrumentation"/>) are on a meter made by
+    /// <paramref name="meterFactory"/>: a host's <c>IMeterFactory</c>, so they are scoped to the host's container.</summary>
+    /// <param name="meterFactory">Makes the meter; null for a meter of the node's own.</param>
+    public Node(IMeterFactory? meterFactory)
+    {
+        Id = Interlocked.Increment(ref s_nextId) - 1;
+        Metrics = new NodeMetrics(this, meterFactory);
+    }
 
     /// <summary>The node's number, the first part of its pids' printed form.</summary>
     public int Id { get; }
 
     /// <summary>How long disposal waits for processes to exit after Shutdown before killing them. Default 5 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    internal NodeMetrics Metrics { get; }
+
+    /// <summary>Messages waiting in every process's mailbox.</summary>
+    internal long QueuedMessages()
+    {
+        long queued = 0;
+        foreach (var process in _processes.Values)
+        {
+            queued += process.MessageQueueLength;
+        }
+
+        return queued;
+    }
 
     /// <summary>
     /// Reports of crashes (a process ending with an unhandled exception) and, from supervisors, of restarts.
@@ -193,6 +221,8 @@ public sealed class Node : IAsyncDisposable
         {
             service.OnNodeStopped();
         }
+
+        Metrics.Dispose();
     }
 
     /// <summary>The node's instance of a service, created on first use.</summary>
@@ -233,6 +263,7 @@ public sealed class Node : IAsyncDisposable
 
     internal void Report(NodeReport report)
     {
+        Metrics.OnReport(report);
         try
         {
             Reported?.Invoke(this, report);

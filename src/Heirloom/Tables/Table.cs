@@ -72,6 +72,9 @@ public abstract class Table : IProcessOwned
 
     internal abstract Type ValueType { get; }
 
+    /// <summary>The storage, for layers that look at every table whatever its types (durable tables' status).</summary>
+    internal abstract object UntypedStore { get; }
+
     /// <summary>Creates a table owned by the calling process.</summary>
     /// <typeparam name="TKey">The key type.</typeparam>
     /// <typeparam name="TValue">The value type.</typeparam>
@@ -148,6 +151,7 @@ public abstract class Table : IProcessOwned
         }
 
         receiver.Deliver(new TableTransfer(this, previous?.Self ?? default, gift));
+        Node.Metrics.OnTransfer();
     }
 
     /// <summary>Sets or clears the heir (<c>ets:setopts(Tab, {heir, Pid, Data})</c>). Only the owner may. A dead
@@ -243,6 +247,7 @@ public abstract class Table : IProcessOwned
         }
 
         heir.Deliver(new TableTransfer(this, owner.Self, data));
+        Node.Metrics.OnTransfer();
     }
 
     /// <summary>

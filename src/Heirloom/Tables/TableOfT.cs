@@ -53,6 +53,8 @@ public sealed class Table<TKey, TValue> : Table
     /// <summary>The storage, for durable tables to reach their journal.</summary>
     internal TableStore<TKey, TValue> Store => _store;
 
+    internal override object UntypedStore => _store;
+
     internal override Type ValueType => typeof(TValue);
 
     private bool IsBag => Type is TableType.Bag or TableType.DuplicateBag;

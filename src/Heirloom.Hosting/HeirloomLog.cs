@@ -7,7 +7,7 @@ namespace Heirloom.Hosting;
 internal static partial class HeirloomLog
 {
     [LoggerMessage(EventId = 1001, EventName = "ProcessCrashed", Level = LogLevel.Error, Message = "Process {Pid} ({RegisteredName}) crashed")]
-    public static partial void ProcessCrashed(ILogger logger, Exception exception, Pid pid, string? registeredName);
+    public static partial void ProcessCrashed(ILogger logger, Exception exception, Pid pid, string registeredName);
 
     [LoggerMessage(EventId = 1002, EventName = "ChildTerminated", Level = LogLevel.Warning, Message = "Supervisor {Supervisor}: child {ChildId} ({Child}) terminated with reason {Reason}")]
     public static partial void ChildTerminated(ILogger logger, Pid supervisor, string childId, Pid child, ExitReason reason);

@@ -18,7 +18,7 @@ internal sealed class NodeReportLogger(ILogger<NodeReportLogger> logger)
         switch (report)
         {
             case CrashReport crash:
-                HeirloomLog.ProcessCrashed(logger, crash.Exception, crash.Pid, crash.RegisteredName);
+                HeirloomLog.ProcessCrashed(logger, crash.Exception, crash.Pid, crash.RegisteredName ?? "unnamed");
                 break;
             case SupervisorReport supervisor:
                 LogSupervisor(supervisor);

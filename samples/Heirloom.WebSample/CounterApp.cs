@@ -1,0 +1,78 @@
+using Heirloom.Behaviours;
+using Heirloom.Diagnostics;
+using Heirloom.Hosting;
+using Heirloom.Management;
+using Heirloom.Persistence;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Heirloom.WebSample;
+
+/// <summary>
+/// A counter service: per-user counts in a durable table owned by one worker process, under a supervisor with a table
+/// manager as the table's heir, so a crashing worker loses no acknowledged count and its replacement carries on.
+/// </summary>
+public static class CounterApp
+{
+    /// <summary>Builds the application; <paramref name="configure"/> may change its configuration or services.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Services.AddOptions<CounterOptions>().Bind(builder.Configuration.GetSection(CounterOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHeirloom(builder.Configuration.GetSection(HeirloomOptions.SectionName)).AddSupervisor(CounterTree);
+        builder.Services.AddHealthChecks()
+            .AddCheck<HeirloomHealthCheck>("heirloom", tags: ["live", "ready"])
+            .AddCheck<ManagedTablesHealthCheck>("heirloom-tables", tags: ["ready"])
+            .AddCheck<DurableTablesHealthCheck>("heirloom-journals", tags: ["live", "ready"]);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        ExportOverOtlp(app);
+        app.MapCounters();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        return app;
+    }
+
+    /// <summary>The manager starts first and holds the table; the worker after it. RestForOne: a crashing worker is
+    /// restarted alone (the manager, its table's heir, hands the table to the replacement); a manager that dies takes
+    /// the worker down with it, and the new manager opens the table again from its directory.</summary>
+    private static SupervisorOptions CounterTree(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<CounterOptions>>().Value;
+        var table = ManagedTable.Durable<string, long>(CounterEndpoints.TableName, new DurabilityOptions(options.Directory) { Fsync = options.Fsync })
+            with { FindMeName = CounterWorker.Name };
+        return new SupervisorOptions
+        {
+            Strategy = SupervisorStrategy.RestForOne,
+            Intensity = options.MaxRestarts,
+            Period = options.RestartPeriod,
+            Children =
+            [
+                TableManager.ChildSpec(new TableManagerOptions { Tables = [table] }),
+                ChildSpec.ForGenServer("counter_worker", () => new CounterWorker(), new GenServerOptions { Name = CounterWorker.Name }),
+            ],
+        };
+    }
+
+    /// <summary>Exports Heirloom's metrics and call traces over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set
+    /// (the exporter reads the standard OTEL_* variables); the exporters flush when the application stops.</summary>
+    private static void ExportOverOtlp(WebApplication app)
+    {
+        if (string.IsNullOrEmpty(app.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            return;
+        }
+
+        var metrics = Sdk.CreateMeterProviderBuilder().AddMeter(HeirloomInstrumentation.MeterName).AddOtlpExporter().Build();
+        var traces = Sdk.CreateTracerProviderBuilder().AddSource(HeirloomInstrumentation.ActivitySourceName).AddOtlpExporter().Build();
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            metrics.Dispose();
+            traces.Dispose();
+        });
+    }
+}

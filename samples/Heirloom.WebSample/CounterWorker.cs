@@ -1,0 +1,31 @@
+using Heirloom.Behaviours;
+using Heirloom.Management;
+
+namespace Heirloom.WebSample;
+
+/// <summary>
+/// The only writer of the counters' table (a protected table: it writes, every request thread reads). It is a
+/// <see cref="TableWorker{TKey, TValue}"/>: found by the table manager under <see cref="Name"/>, it is asked nothing
+/// before the table arrives, so a worker restarted after a crash never serves a request without its table.
+/// </summary>
+public sealed class CounterWorker : TableWorker<string, long>
+{
+    /// <summary>The worker's registered name, by which the manager finds it and requests reach it.</summary>
+    public const string Name = "counter_worker";
+
+    protected override ValueTask<CallResult> HandleTableCallAsync(object request, CallFrom from) => request switch
+    {
+        Increment increment => ValueTask.FromResult(CallResult.Reply(Add(increment))),
+        _ => base.HandleTableCallAsync(request, from),
+    };
+
+    private long Add(Increment increment)
+    {
+        var count = (Table.TryGetValue(increment.User, out var current) ? current : 0) + increment.By;
+        Table.Insert(increment.User, count);
+        return count;
+    }
+
+    /// <summary>Adds <paramref name="By"/> to <paramref name="User"/>'s count; the reply is the new count.</summary>
+    public sealed record Increment(string User, long By);
+}

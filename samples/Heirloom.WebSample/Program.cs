@@ -1,0 +1,3 @@
+using Heirloom.WebSample;
+
+await CounterApp.Build(args).RunAsync();

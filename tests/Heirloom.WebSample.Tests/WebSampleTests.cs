@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Heirloom.Behaviours;
+using Heirloom.Processes;
+using Xunit.Abstractions;
+
+namespace Heirloom.WebSample.Tests;
+
+/// <summary>The web sample on Kestrel, on a loopback port, driven over HTTP as its clients would.</summary>
+public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-websample-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private async Task<(WebApplication App, HttpClient Client)> StartAsync()
+    {
+        var app = CounterApp.Build(
+            ["--urls", "http://127.0.0.1:0", "--Counters:Directory", _directory, "--Counters:MaxRestarts", "10000"],
+            builder => builder.Logging.ClearProviders());
+        await app.StartAsync();
+        var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+        return (app, client);
+    }
+
+    [Fact]
+    public async Task Counts_are_written_through_the_worker_read_from_the_table_and_survive_a_restart()
+    {
+        var (app, client) = await StartAsync();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        for (var i = 1; i <= 3; i++)
+        {
+            var response = await client.PostAsync("/counters/ann", null);
+            Assert.Equal(i, await response.Content.ReadFromJsonAsync<long>());
+        }
+
+        Assert.Equal(3, await client.GetFromJsonAsync<long>("/counters/ann"));
+        Assert.Equal(0, await client.GetFromJsonAsync<long>("/counters/bob"));
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        (app, client) = await StartAsync();
+        Assert.Equal(3, await client.GetFromJsonAsync<long>("/counters/ann"));
+        Assert.Equal(4, await (await client.PostAsync("/counters/ann", null)).Content.ReadFromJsonAsync<long>());
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_worker_killed_every_50_ms_under_load_loses_no_acknowledged_count_and_causes_no_other_crash()
+    {
+        var (app, client) = await StartAsync();
+        var node = app.Services.GetRequiredService<Node>();
+        var reports = new ConcurrentQueue<NodeReport>();
+        node.Reported += (_, report) => reports.Enqueue(report);
+
+        const int Users = 16;
+        var acknowledged = new long[Users];
+        var refused = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var clients = Enumerable.Range(0, Users).Select(user => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var response = await client.PostAsync($"/counters/user{user}", null);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    var count = await response.Content.ReadFromJsonAsync<long>();
+
+                    // One client per user: each acknowledged count is above the one before.
+                    Assert.True(count > acknowledged[user], $"user{user}: {count} acknowledged after {acknowledged[user]}");
+                    acknowledged[user] = count;
+                }
+                else
+                {
+                    Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                    Interlocked.Increment(ref refused);
+                }
+            }
+        })).ToArray();
+
+        int Terminations() => reports.OfType<SupervisorReport>().Count(r => r.Event == SupervisorEvent.ChildTerminated);
+        var kills = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            await Task.Delay(50);
+            if (node.WhereIs(CounterWorker.Name) is { IsNone: false } worker)
+            {
+                node.Exit(worker, ExitReason.Custom("killed by the test"));
+                kills++;
+            }
+        }
+
+        await Task.WhenAll(clients);
+        output.WriteLine($"{kills} kills, {acknowledged.Sum()} acknowledged, {refused} refused while the worker was replaced");
+        Assert.True(kills >= 20, $"only {kills} kills");
+
+        // Every termination the supervisor saw is one of the kills (the last one's report may still be on its way),
+        // and nothing crashed on its own: no request met a worker without its table.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Terminations() < kills && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(kills, Terminations());
+        Assert.Empty(reports.OfType<CrashReport>());
+
+        await app.StopAsync();
+        await app.DisposeAsync();
+        (app, client) = await StartAsync();
+        for (var user = 0; user < Users; user++)
+        {
+            var count = await client.GetFromJsonAsync<long>($"/counters/user{user}");
+            Assert.True(count >= acknowledged[user], $"user{user}: {count} after restart, {acknowledged[user]} acknowledged");
+        }
+
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}

@@ -44,7 +44,8 @@ public static class CounterApp
     {
         var options = services.GetRequiredService<IOptions<CounterOptions>>().Value;
         var table = ManagedTable.Durable<string, long>(CounterEndpoints.TableName, new DurabilityOptions(options.Directory) { Fsync = options.Fsync })
-            with { FindMeName = CounterWorker.Name };
+            with
+        { FindMeName = CounterWorker.Name };
         return new SupervisorOptions
         {
             Strategy = SupervisorStrategy.RestForOne,

@@ -14,7 +14,8 @@ public sealed class CounterOptions
     public string Directory { get; set; } = Path.Combine(Path.GetTempPath(), "heirloom-websample");
 
     /// <summary>When an acknowledged write is on disk: EverySecond acknowledges once it is in memory and in the
-    /// journal, and loses at most the last second on a machine crash (a process crash loses nothing).</summary>
+    /// journal's buffer; a worker crash loses nothing, the death of the service's process or of the machine at most
+    /// the last second.</summary>
     public FsyncPolicy Fsync { get; set; } = FsyncPolicy.EverySecond;
 
     /// <summary>Restarts of the counter worker the supervisor allows within <see cref="RestartPeriod"/> before it

@@ -1,4 +1,6 @@
 using Heirloom.Behaviours;
+using Heirloom.Processes;
+using Heirloom.Tables;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Heirloom.Hosting;
@@ -25,6 +27,26 @@ public sealed class HeirloomBuilder
     {
         ArgumentNullException.ThrowIfNull(options);
         _trees.Add(options);
+        return this;
+    }
+
+    /// <summary>
+    /// Makes the named table resolvable from DI as a keyed service: <c>[FromKeyedServices("counters")] Table&lt;string,
+    /// long&gt; counters</c>. Each resolution looks the table up by name on the node, so it finds the table that is open
+    /// now (a managed table reopened after a storage failure is a new table object). Processes need no registration:
+    /// call them by name with <c>GenServer.CallAsync(node, name, request)</c>.
+    /// </summary>
+    /// <typeparam name="TKey">The table's key type.</typeparam>
+    /// <typeparam name="TValue">The table's value type.</typeparam>
+    /// <param name="name">The table's name.</param>
+    public HeirloomBuilder AddTable<TKey, TValue>(string name)
+        where TKey : notnull
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Services.AddKeyedTransient(name, (provider, _) => provider.GetRequiredService<Node>().Tables.WhereIs<TKey, TValue>(name)
+            ?? throw new InvalidOperationException(
+                $"No table named '{name}' with keys of {typeof(TKey).Name} and values of {typeof(TValue).Name} is open on the node now: " +
+                "it is not created yet (a table manager opens its tables when the host starts), was deleted, or has other types."));
         return this;
     }
 

@@ -6,6 +6,7 @@ using Heirloom.Diagnostics;
 using Heirloom.Management;
 using Heirloom.Persistence;
 using Heirloom.Processes;
+using Heirloom.Tables;
 using Heirloom.Tests.Persistence.Faults;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -48,6 +49,8 @@ public sealed class TableHostingTests : IDisposable
 
         // The manager alone in its tree: the tests start and kill the worker themselves.
         builder.Services.AddHeirloom(options => options.FsyncLagLimit = TimeSpan.FromSeconds(30))
+            .AddTable<string, long>("counts")
+            .AddTable<string, string>("missing")
             .AddSupervisor(new SupervisorOptions
             {
                 Children = [TableManager.ChildSpec(new TableManagerOptions { Tables = [table], InitialBackoff = TimeSpan.FromMilliseconds(5), MaxBackoff = TimeSpan.FromMilliseconds(50) })],
@@ -84,6 +87,23 @@ public sealed class TableHostingTests : IDisposable
         await GenServer.StartAsync(node, () => new Counter(), new GenServerOptions { Name = "counter" });
         await WaitFor(async () => (await health.CheckHealthAsync()).Status == HealthStatus.Healthy);
         Assert.Equal(2L, await GenServer.CallAsync<long>(node, "counter", "a"));
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Named_tables_resolve_from_DI_as_keyed_services_and_a_missing_one_says_why()
+    {
+        using var host = BuildHost();
+        await host.StartAsync();
+        var node = host.Services.GetRequiredService<Node>();
+        await GenServer.StartAsync(node, () => new Counter(), new GenServerOptions { Name = "counter" });
+        Assert.Equal(1L, await GenServer.CallAsync<long>(node, "counter", "a", TimeSpan.FromSeconds(10)));
+
+        var counts = host.Services.GetRequiredKeyedService<Table<string, long>>("counts");
+        Assert.True(counts.TryGetValue("a", out var count));
+        Assert.Equal(1, count);
+        var missing = Assert.Throws<InvalidOperationException>(() => host.Services.GetRequiredKeyedService<Table<string, string>>("missing"));
+        Assert.Contains("No table named 'missing'", missing.Message);
         await host.StopAsync();
     }
 

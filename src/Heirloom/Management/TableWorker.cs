@@ -27,6 +27,48 @@ public abstract class TableWorker<TKey, TValue> : GenServer
     /// <param name="gift">The manager's gift.</param>
     protected virtual ValueTask OnTableAsync(Table<TKey, TValue> table, object? gift) => ValueTask.CompletedTask;
 
+    /// <summary>
+    /// Answers <paramref name="from"/> with <paramref name="reply"/> once every write made to the table so far is on
+    /// disk, and lets the worker go on to the next request meanwhile: return the result from
+    /// <see cref="HandleTableCallAsync"/>. Open the table with <see cref="Persistence.DurabilityOptions.WritesWaitForFsync"/>
+    /// off, so writes do not each wait for their own fsync: the writes of many requests in flight then share fsyncs.
+    /// A table that is not durable answers at once. If the journal fails first, the caller is not answered, and the
+    /// worker exits with the failure, so the caller's call fails (the write was not acknowledged).
+    /// </summary>
+    /// <param name="from">The caller.</param>
+    /// <param name="reply">The reply.</param>
+    /// <returns>The reply itself when the writes are already durable; otherwise <see cref="CallResult.NoReply"/>.</returns>
+    protected CallResult ReplyWhenDurable(CallFrom from, object? reply)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        if (Table.UntypedStore is not Persistence.IDurableStore)
+        {
+            return CallResult.Reply(reply);
+        }
+
+        var durable = Persistence.DurableTable.WhenDurableAsync(Table);
+        if (durable.IsCompletedSuccessfully)
+        {
+            return CallResult.Reply(reply);
+        }
+
+        _ = ReplyLaterAsync(durable, from, reply, Self, Context.Node);
+        return CallResult.NoReply;
+    }
+
+    private static async Task ReplyLaterAsync(ValueTask durable, CallFrom from, object? reply, Processes.Pid worker, Processes.Node node)
+    {
+        try
+        {
+            await durable.ConfigureAwait(false);
+            from.Reply(reply);
+        }
+        catch (TableException e)
+        {
+            node.Exit(worker, Processes.ExitReason.Error(e));
+        }
+    }
+
     /// <summary>Handles a call, holding the table (see <see cref="GenServer.HandleCallAsync"/>).</summary>
     /// <param name="request">The request.</param>
     /// <param name="from">The caller.</param>

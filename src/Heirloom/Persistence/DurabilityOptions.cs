@@ -18,6 +18,16 @@ public sealed record DurabilityOptions(string Directory)
         init => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(SnapshotAfterBytes), value, "The snapshot threshold must be a positive number of bytes.");
     } = 64L << 20;
 
+    /// <summary>
+    /// With <see cref="FsyncPolicy.Always"/>, whether each write returns only once its record is fsynced (true, the
+    /// default: a write that returns is on disk) or at once, applied and in the journal, its fsync already started
+    /// (false). Then await <see cref="DurableTable.WhenDurableAsync"/> before acknowledging: one writer (a worker that
+    /// owns the table) keeps many writes in flight, they share fsyncs, and it can answer each caller when its write is
+    /// on disk while it handles the next request. Readers see a write before it is durable; if its fsync fails, the
+    /// table is closed (every later operation throws) and the write was never acknowledged.
+    /// </summary>
+    public bool WritesWaitForFsync { get; init; } = true;
+
     /// <summary>The file layer the table writes through: the operating system's, or one that injects faults.</summary>
     internal DurableFileSystem FileSystem { get; init; } = DurableFileSystem.Real;
 }

@@ -1,8 +1,11 @@
 namespace Heirloom.Persistence;
 
-/// <summary>A table's store that keeps a journal: what <see cref="DurableTable.TryGetStatus"/> asks of any table.</summary>
+/// <summary>A table's store that keeps a journal: what <see cref="DurableTable"/> asks of any table.</summary>
 internal interface IDurableStore
 {
     /// <summary>What the journal and snapshots stand at.</summary>
     DurableTableStatus Status();
+
+    /// <summary>Completes once every record appended so far is on disk.</summary>
+    ValueTask WhenDurableAsync();
 }

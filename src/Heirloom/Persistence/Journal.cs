@@ -308,6 +308,93 @@ internal sealed class Journal : IDisposable
         }
     }
 
+    // 1 while the flush loop runs: it fsyncs until everything appended is durable, for writers that do not block.
+    private int _flushLoop;
+
+    /// <summary>
+    /// Starts making everything appended so far durable without waiting for it: a loop on the thread pool fsyncs until
+    /// nothing appended is left undurable, each fsync covering every record appended while the previous one ran (group
+    /// commit for writers that keep writes in flight). A failure fails the journal and goes to the background failure
+    /// handler, as the timer's flushes do.
+    /// </summary>
+    public void RequestFlush()
+    {
+        if (Volatile.Read(ref _flushLoop) == 0 && Interlocked.CompareExchange(ref _flushLoop, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static journal => journal.FlushLoop(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Completes once the record <paramref name="sequence"/> is on disk, fsyncing (through
+    /// <see cref="RequestFlush"/>) if it is not yet.</summary>
+    /// <exception cref="IOException">The journal failed before the record reached the disk.</exception>
+    public async ValueTask WhenDurableAsync(long sequence)
+    {
+        while (Volatile.Read(ref _durableSequence) < sequence)
+        {
+            ThrowIfFailed();
+            TaskCompletionSource round;
+            lock (_durableGate)
+            {
+                round = _round;
+            }
+
+            // The round was taken before this check: a flush that made the record durable meanwhile has completed it
+            // or will, so the wait below cannot miss the record becoming durable.
+            if (Volatile.Read(ref _durableSequence) >= sequence)
+            {
+                return;
+            }
+
+            RequestFlush();
+            await round.Task.ConfigureAwait(false);
+        }
+    }
+
+    private void FlushLoop()
+    {
+        while (true)
+        {
+            try
+            {
+                while (!_disposed && _failure is null && Volatile.Read(ref _durableSequence) < LastSequence)
+                {
+                    if (TryLead(out var round))
+                    {
+                        try
+                        {
+                            FlushToDisk();
+                        }
+                        finally
+                        {
+                            EndFlush();
+                        }
+                    }
+                    else
+                    {
+                        round.Task.Wait();
+                    }
+                }
+            }
+            catch (IOException e)
+            {
+                Volatile.Write(ref _flushLoop, 0);
+
+                // Outside the flusher role: the handler closes the table, which disposes this journal.
+                _onBackgroundFailure?.Invoke(e);
+                return;
+            }
+
+            Volatile.Write(ref _flushLoop, 0);
+
+            // A record appended after the last check but before the flag cleared requested no flush of its own.
+            if (_disposed || _failure is not null || Volatile.Read(ref _durableSequence) >= LastSequence || Interlocked.CompareExchange(ref _flushLoop, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>Writes and syncs what is appended, then closes the segment. A failure to do so is kept in
     /// <see cref="Failure"/>, not thrown: the files are closed whatever happens, so the directory can be opened again.</summary>
     public void Dispose()

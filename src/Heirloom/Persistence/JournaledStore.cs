@@ -207,6 +207,27 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         CloseFailed();
     }
 
+    /// <summary>Completes once every record appended so far is on disk.</summary>
+    /// <exception cref="TableException">The journal failed first: the table is closed.</exception>
+    public ValueTask WhenDurableAsync()
+    {
+        ThrowIfReleased();
+        var last = journal.LastSequence;
+        return journal.DurableSequence >= last ? ValueTask.CompletedTask : AwaitDurableAsync(last);
+    }
+
+    private async ValueTask AwaitDurableAsync(long sequence)
+    {
+        try
+        {
+            await journal.WhenDurableAsync(sequence).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            FailTable(e, "syncing");
+        }
+    }
+
     /// <summary>What the journal and snapshots stand at.</summary>
     public DurableTableStatus Status() =>
         new(durability.Directory, journal.Policy, journal.LastSequence, Volatile.Read(ref _snapshotSequence), journal.SegmentBytes, Volatile.Read(ref _snapshotError), journal.DurableSequence, journal.SinceLastFsync, Table?.Failure);
@@ -476,7 +497,11 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     private void Acknowledge(long sequence)
     {
-        if (sequence > 0 && journal.Policy == FsyncPolicy.Always)
+        if (sequence > 0 && journal.Policy == FsyncPolicy.Always && !durability.WritesWaitForFsync)
+        {
+            journal.RequestFlush();
+        }
+        else if (sequence > 0 && journal.Policy == FsyncPolicy.Always)
         {
             try
             {

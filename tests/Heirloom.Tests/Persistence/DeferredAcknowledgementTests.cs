@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using Heirloom.Behaviours;
+using Heirloom.Management;
+using Heirloom.Persistence;
+using Heirloom.Processes;
+using Heirloom.Tables;
+using Heirloom.Tests.Persistence.Faults;
+using Xunit.Abstractions;
+
+namespace Heirloom.Tests.Persistence;
+
+/// <summary>Writes that return before their fsync and are acknowledged once it is done: many in flight from one writer,
+/// none acknowledged and then lost, none acknowledged when its fsync failed.</summary>
+public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TemporaryDirectory _temporary = new("deferred");
+    private readonly FaultInjectingFileSystem _files = new();
+
+    public void Dispose() => _temporary.Dispose();
+
+    private DurabilityOptions Options() =>
+        new(_temporary.Path) { WritesWaitForFsync = false, SnapshotAfterBytes = 256 << 10, FileSystem = _files };
+
+    [Fact]
+    public async Task One_writer_keeps_writes_in_flight_and_each_awaited_one_is_on_disk()
+    {
+        var acknowledged = 0;
+        await using (var node = new Node())
+        {
+            var table = DurableTable.Open<long, long>(node, new TableOptions { Name = "t" }, Options());
+            var inFlight = new Queue<(long Key, Task Durable)>();
+            for (var key = 1L; key <= 20_000; key++)
+            {
+                table.Insert(key, key * 10);
+                inFlight.Enqueue((key, DurableTable.WhenDurableAsync(table).AsTask()));
+                if (inFlight.Count == 512)
+                {
+                    await inFlight.Dequeue().Durable;
+                    acknowledged++;
+                }
+            }
+
+            while (inFlight.TryDequeue(out var write))
+            {
+                await write.Durable;
+                acknowledged++;
+            }
+
+            var status = Assert.IsType<DurableTableStatus>(DurableTable.GetStatus(table));
+            Assert.Equal(status.LastSequence, status.DurableSequence);
+        }
+
+        await using var reopened = new Node();
+        var again = DurableTable.Open<long, long>(reopened, new TableOptions { Name = "t" }, Options());
+        Assert.Equal(acknowledged, again.Count);
+        Assert.True(again.TryGetValue(20_000, out var last));
+        Assert.Equal(200_000, last);
+    }
+
+    [Fact]
+    public async Task A_write_whose_fsync_fails_is_never_acknowledged_and_the_table_closes()
+    {
+        await using var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions { Name = "t", Access = TableAccess.Public }, Options());
+        table.Insert(1, 1);
+        await DurableTable.WhenDurableAsync(table);
+
+        _files.Arm(FileOperation.Fsync, FaultInjectingFileSystem.IoError, path => path.EndsWith(".log", StringComparison.Ordinal));
+        table.Insert(2, 2);
+        var error = await Assert.ThrowsAsync<TableException>(async () => await DurableTable.WhenDurableAsync(table));
+        Assert.Equal(TableError.StorageFailed, error.Error);
+        Assert.True(table.IsDeleted);
+        Assert.Equal(TableError.StorageFailed, Assert.Throws<TableException>(() => table.ContainsKey(1)).Error);
+
+        _files.Heal();
+        var reopened = DurableTable.Open<long, long>(node, new TableOptions { Name = "t" }, Options());
+        Assert.True(reopened.ContainsKey(1));
+        Assert.False(reopened.ContainsKey(2));
+    }
+
+    [Fact]
+    public async Task Waiting_for_durability_of_a_table_that_is_not_durable_is_refused()
+    {
+        await using var node = new Node();
+        var table = Table.New<long, long>(node, new TableOptions());
+        var error = Assert.Throws<ArgumentException>(() => DurableTable.WhenDurableAsync(table));
+        Assert.Contains("not a durable table", error.Message);
+    }
+
+    /// <summary>Each call ("add", key) inserts key and is answered once it is durable.</summary>
+    private sealed class Writer : TableWorker<long, long>
+    {
+        protected override ValueTask<CallResult> HandleTableCallAsync(object request, CallFrom from)
+        {
+            var key = (long)request;
+            Table.Insert(key, key);
+            return ValueTask.FromResult(ReplyWhenDurable(from, key));
+        }
+    }
+
+    [Fact]
+    public async Task A_worker_answering_when_durable_and_killed_at_random_loses_no_acknowledged_write()
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var acknowledged = new ConcurrentBag<long>();
+        await using (var node = new Node())
+        {
+            var table = ManagedTable.Durable<long, long>("records", Options()) with { FindMeName = "writer" };
+            await Supervisor.StartAsync(node, new SupervisorOptions
+            {
+                Strategy = SupervisorStrategy.RestForOne,
+                Intensity = 10_000,
+                Children =
+                [
+                    TableManager.ChildSpec(new TableManagerOptions { Tables = [table] }),
+                    ChildSpec.ForGenServer("writer", () => new Writer(), new GenServerOptions { Name = "writer" }),
+                ],
+            });
+
+            Assert.Equal(-1L, await GenServer.CallAsync<long>(node, "writer", -1L, TimeSpan.FromSeconds(5)));
+            acknowledged.Add(-1);
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            var next = 0L;
+            var callers = Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    var key = Interlocked.Increment(ref next);
+                    try
+                    {
+                        acknowledged.Add(await GenServer.CallAsync<long>(node, "writer", key, TimeSpan.FromSeconds(5)));
+                    }
+                    catch (CallFailedException)
+                    {
+                        // Not acknowledged: the worker was killed with the write in flight, or is being replaced. A
+                        // client retrying a refused write backs off a little.
+                        await Task.Delay(1);
+                    }
+                }
+            })).ToArray();
+
+            var kills = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(random.Next(5, 40));
+                if (node.WhereIs("writer") is { IsNone: false } writer)
+                {
+                    node.Exit(writer, ExitReason.Kill);
+                    kills++;
+                }
+            }
+
+            await Task.WhenAll(callers);
+            output.WriteLine($"{kills} kills, {acknowledged.Count} acknowledged of {next}");
+            Assert.True(kills > 10, $"{kills} kills");
+            Assert.True(acknowledged.Count > 1000, $"{acknowledged.Count} acknowledged");
+        }
+
+        await using var reopened = new Node();
+        var records = DurableTable.Open<long, long>(reopened, new TableOptions { Name = "records" }, Options());
+        Assert.All(acknowledged, key => Assert.True(records.ContainsKey(key), $"acknowledged key {key} is lost"));
+    }
+}

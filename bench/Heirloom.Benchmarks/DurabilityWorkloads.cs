@@ -8,8 +8,8 @@ namespace Heirloom.Benchmarks;
 /// <summary>
 /// The durability measures, all in one run on one machine: durable insert per fsync policy against in-memory insert,
 /// group commit with 1, 8 and 64 writers under fsync Always, recovery of a million records, and a snapshot of a
-/// million records while writers run. Usage: <c>durability [insert] [group-commit] [recovery] [snapshot]</c> (default
-/// all four). Files go to the system's temporary directory.
+/// million records while writers run, and one owner process with many writes in flight. Usage: <c>durability [insert] [group-commit] [owner] [recovery] [snapshot]</c> (default
+/// all). Files go to the system's temporary directory.
 /// </summary>
 internal static class DurabilityWorkloads
 {
@@ -19,7 +19,7 @@ internal static class DurabilityWorkloads
 
     public static async Task<int> RunAsync(string[] sections)
     {
-        string[] known = ["insert", "group-commit", "recovery", "snapshot"];
+        string[] known = ["insert", "group-commit", "owner", "recovery", "snapshot"];
         if (sections.Except(known).FirstOrDefault() is { } unknown)
         {
             Console.Error.WriteLine($"Unknown section '{unknown}'; the sections are {string.Join(", ", known)}.");
@@ -41,6 +41,11 @@ internal static class DurabilityWorkloads
         if (Runs("group-commit"))
         {
             GroupCommitRows();
+        }
+
+        if (Runs("owner"))
+        {
+            await OwnerRowsAsync();
         }
 
         if (Runs("recovery"))
@@ -68,6 +73,60 @@ internal static class DurabilityWorkloads
         Row("insert, in memory", $"{memory:F0} ns", "", null);
         Row("insert, durable, fsync None", $"{none:F0} ns ({none / memory:F2}x in memory)", "", null);
         Row("insert, durable, fsync EverySecond", $"{everySecond:F0} ns ({everySecond / memory:F2}x in memory)", "<= 3x in memory", everySecond <= 3 * memory);
+    }
+
+    /// <summary>One owner process writing under fsync Always: each write waiting for its own fsync, against writes
+    /// acknowledged when durable with up to 1,024 in flight.</summary>
+    private static async Task OwnerRowsAsync()
+    {
+        var one = WritersPerSecond(1);
+        var inFlight = await OwnerInFlightPerSecondAsync(1024);
+        Row("owner process, fsync Always, 1 write in flight", $"{one:N0} /s", "", null);
+        Row("owner process, fsync Always, acknowledged when durable, 1,024 in flight", $"{inFlight:N0} /s ({inFlight / one:F1}x 1 in flight)", ">= 20x 1 in flight", inFlight >= 20 * one);
+    }
+
+    /// <summary>Durable acknowledgements per second of one process that inserts, keeps up to
+    /// <paramref name="window"/> writes waiting for their fsync, and counts each once it is on disk.</summary>
+    private static async Task<double> OwnerInFlightPerSecondAsync(int window)
+    {
+        using var scratch = new Scratch();
+        await using var node = new Node();
+        var acknowledged = 0L;
+        var stop = false;
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        node.Spawn(async _ =>
+        {
+            var table = DurableTable.Open<long, long>(node, new TableOptions(), new DurabilityOptions(scratch.Path) { SnapshotAfterBytes = long.MaxValue, WritesWaitForFsync = false });
+            var pending = new Queue<Task>();
+            for (var key = 0L; !Volatile.Read(ref stop); key++)
+            {
+                table.Insert(key, key);
+                pending.Enqueue(DurableTable.WhenDurableAsync(table).AsTask());
+                if (pending.Count == window)
+                {
+                    await pending.Dequeue();
+                    Volatile.Write(ref acknowledged, acknowledged + 1);
+                }
+            }
+
+            while (pending.TryDequeue(out var write))
+            {
+                await write;
+            }
+
+            table.Delete();
+            finished.SetResult();
+        });
+
+        await Task.Delay(TimeSpan.FromSeconds(1)); // warm-up, not counted
+        var before = Volatile.Read(ref acknowledged);
+        var start = Stopwatch.GetTimestamp();
+        await Task.Delay(Window);
+        var done = Volatile.Read(ref acknowledged) - before;
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        Volatile.Write(ref stop, true);
+        await finished.Task;
+        return done / elapsed.TotalSeconds;
     }
 
     private static void GroupCommitRows()

@@ -43,7 +43,7 @@ public static class CounterApp
     private static SupervisorOptions CounterTree(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<CounterOptions>>().Value;
-        var table = ManagedTable.Durable<string, long>(CounterEndpoints.TableName, new DurabilityOptions(options.Directory) { Fsync = options.Fsync })
+        var table = ManagedTable.Durable<string, long>(CounterEndpoints.TableName, new DurabilityOptions(options.Directory) { Fsync = options.Fsync, WritesWaitForFsync = false })
             with
         { FindMeName = CounterWorker.Name };
         return new SupervisorOptions

@@ -15,7 +15,9 @@ public sealed class CounterWorker : TableWorker<string, long>
 
     protected override ValueTask<CallResult> HandleTableCallAsync(object request, CallFrom from) => request switch
     {
-        Increment increment => ValueTask.FromResult(CallResult.Reply(Add(increment))),
+        // Answered once the write is acknowledged by the table's fsync policy (with Always, once it is on disk), while
+        // the worker goes on with the next request.
+        Increment increment => ValueTask.FromResult(ReplyWhenDurable(from, Add(increment))),
         _ => base.HandleTableCallAsync(request, from),
     };
 

@@ -13,10 +13,10 @@ public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private async Task<(WebApplication App, HttpClient Client)> StartAsync()
+    private async Task<(WebApplication App, HttpClient Client)> StartAsync(string fsync = "EverySecond")
     {
         var app = CounterApp.Build(
-            ["--urls", "http://127.0.0.1:0", "--Counters:Directory", _directory, "--Counters:MaxRestarts", "10000"],
+            ["--urls", "http://127.0.0.1:0", "--Counters:Directory", _directory, "--Counters:MaxRestarts", "10000", "--Counters:Fsync", fsync],
             builder => builder.Logging.ClearProviders());
         await app.StartAsync();
         var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
@@ -47,10 +47,12 @@ public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
         await app.DisposeAsync();
     }
 
-    [Fact]
-    public async Task A_worker_killed_every_50_ms_under_load_loses_no_acknowledged_count_and_causes_no_other_crash()
+    [Theory]
+    [InlineData("EverySecond")]
+    [InlineData("Always")]
+    public async Task A_worker_killed_every_50_ms_under_load_loses_no_acknowledged_count_and_causes_no_other_crash(string fsync)
     {
-        var (app, client) = await StartAsync();
+        var (app, client) = await StartAsync(fsync);
         var node = app.Services.GetRequiredService<Node>();
         var reports = new ConcurrentQueue<NodeReport>();
         node.Reported += (_, report) => reports.Enqueue(report);
@@ -109,7 +111,7 @@ public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
 
         await app.StopAsync();
         await app.DisposeAsync();
-        (app, client) = await StartAsync();
+        (app, client) = await StartAsync(fsync);
         for (var user = 0; user < Users; user++)
         {
             var count = await client.GetFromJsonAsync<long>($"/counters/user{user}");

@@ -28,12 +28,13 @@ public abstract class TableWorker<TKey, TValue> : GenServer
     protected virtual ValueTask OnTableAsync(Table<TKey, TValue> table, object? gift) => ValueTask.CompletedTask;
 
     /// <summary>
-    /// Answers <paramref name="from"/> with <paramref name="reply"/> once every write made to the table so far is on
-    /// disk, and lets the worker go on to the next request meanwhile: return the result from
-    /// <see cref="HandleTableCallAsync"/>. Open the table with <see cref="Persistence.DurabilityOptions.WritesWaitForFsync"/>
-    /// off, so writes do not each wait for their own fsync: the writes of many requests in flight then share fsyncs.
-    /// A table that is not durable answers at once. If the journal fails first, the caller is not answered, and the
-    /// worker exits with the failure, so the caller's call fails (the write was not acknowledged).
+    /// Answers <paramref name="from"/> with <paramref name="reply"/> once the writes made to the table so far are
+    /// acknowledged by its fsync policy, and lets the worker go on to the next request meanwhile: return the result
+    /// from <see cref="HandleTableCallAsync"/>. With <see cref="Persistence.FsyncPolicy.Always"/> that is once they are
+    /// on disk: open the table with <see cref="Persistence.DurabilityOptions.WritesWaitForFsync"/> off, so writes do not
+    /// each wait for their own fsync, and the writes of many requests in flight share fsyncs. With the other policies,
+    /// and for a table that is not durable, the answer goes at once. If the journal fails first, the caller is not
+    /// answered and the worker exits with the failure, so the caller's call fails (the write was not acknowledged).
     /// </summary>
     /// <param name="from">The caller.</param>
     /// <param name="reply">The reply.</param>
@@ -41,7 +42,7 @@ public abstract class TableWorker<TKey, TValue> : GenServer
     protected CallResult ReplyWhenDurable(CallFrom from, object? reply)
     {
         ArgumentNullException.ThrowIfNull(from);
-        if (Table.UntypedStore is not Persistence.IDurableStore)
+        if (Table.UntypedStore is not Persistence.IDurableStore { Fsync: Persistence.FsyncPolicy.Always })
         {
             return CallResult.Reply(reply);
         }

@@ -6,6 +6,9 @@ internal interface IDurableStore
     /// <summary>What the journal and snapshots stand at.</summary>
     DurableTableStatus Status();
 
+    /// <summary>When the journal is forced to disk.</summary>
+    FsyncPolicy Fsync { get; }
+
     /// <summary>Completes once every record appended so far is on disk.</summary>
     ValueTask WhenDurableAsync();
 }

@@ -207,6 +207,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         CloseFailed();
     }
 
+    public FsyncPolicy Fsync => journal.Policy;
+
     /// <summary>Completes once every record appended so far is on disk.</summary>
     /// <exception cref="TableException">The journal failed first: the table is closed.</exception>
     public ValueTask WhenDurableAsync()

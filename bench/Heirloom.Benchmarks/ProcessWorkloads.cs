@@ -33,6 +33,84 @@ internal static class ProcessWorkloads
         return result;
     });
 
+    /// <summary><paramref name="pairs"/> pairs at once, each a process doing its share of
+    /// <paramref name="operations"/> round trips with its own echo process: nanoseconds per message over all pairs.</summary>
+    public static async Task<double> PingPongPairsAsync(Node node, int pairs, int operations)
+    {
+        var each = operations / pairs;
+        var start = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, pairs).Select(_ => node.RunAsync(async ctx =>
+        {
+            var echo = ctx.Spawn(async c =>
+            {
+                while (await c.ReceiveAsync() is Ping ping)
+                {
+                    ping.From.Send(ping);
+                }
+            });
+            var message = new Ping(ctx.Self);
+            for (var i = 0; i < each; i++)
+            {
+                echo.Send(message);
+                await ctx.ReceiveAsync();
+            }
+
+            echo.Send("stop");
+            return 0;
+        })));
+        return Measure.NanosecondsPerOperation(start, 2 * each * pairs);
+    }
+
+    /// <summary>Skynet: a million processes spawned as a 10-ary tree, each leaf sending its number and each inner
+    /// process the sum of its children's; milliseconds until the root's sum arrives, median of three.</summary>
+    public static async Task<double> SkynetMillisecondsAsync()
+    {
+        var times = new List<double>();
+        for (var run = 0; run < 3; run++)
+        {
+            await using var node = new Node();
+            var start = Stopwatch.GetTimestamp();
+            var sum = await node.RunAsync(async ctx =>
+            {
+                var self = ctx.Self;
+                ctx.Spawn(c => Skynet(c, 0, 1_000_000, self));
+                return (long)await ctx.ReceiveAsync();
+            });
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            if (sum != 499_999_500_000)
+            {
+                throw new InvalidOperationException($"Skynet summed to {sum}, not 499999500000.");
+            }
+        }
+
+        return times.Order().ElementAt(1);
+    }
+
+    private static async Task Skynet(ProcessContext ctx, long number, long size, Pid parent)
+    {
+        if (size == 1)
+        {
+            parent.Send(number);
+            return;
+        }
+
+        var self = ctx.Self;
+        var child = size / 10;
+        for (var i = 0; i < 10; i++)
+        {
+            var first = number + (i * child);
+            ctx.Spawn(c => Skynet(c, first, child, self));
+        }
+
+        long sum = 0;
+        for (var i = 0; i < 10; i++)
+        {
+            sum += (long)await ctx.ReceiveAsync();
+        }
+
+        parent.Send(sum);
+    }
+
     /// <summary>Spawn a process that sends one reply and exits; wait for the reply.</summary>
     public static Task<double> SpawnExitAsync(Node node, int operations) => node.RunAsync(async ctx =>
     {

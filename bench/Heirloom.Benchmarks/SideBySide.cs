@@ -38,6 +38,9 @@ internal static class SideBySide
     private static readonly Row[] Rows =
     [
         new("ping_pong_round_trip", "ping_pong_round_trip", "ns", "<= 500 ns", () => WithNode(n => Measure.MedianAsync(200_000, ops => ProcessWorkloads.PingPongAsync(n, ops))), (h, _) => h <= 500),
+        new("ping_pong_2_pairs", "ping_pong_2_pairs", "ns", ">= 3x Erlang's rate", () => WithNode(n => Measure.MedianAsync(400_000, ops => ProcessWorkloads.PingPongPairsAsync(n, 2, ops))), (h, e) => e / h >= 3),
+        new("ping_pong_8_pairs", "ping_pong_8_pairs", "ns", ">= 3x Erlang's rate", () => WithNode(n => Measure.MedianAsync(400_000, ops => ProcessWorkloads.PingPongPairsAsync(n, 8, ops))), (h, e) => e / h >= 3),
+        new("skynet_1m", "skynet_1m", "ms", "<= 400 ms, <= 0.07x Erlang", ProcessWorkloads.SkynetMillisecondsAsync, (h, e) => h <= 400 && h / e <= 0.07),
         new("spawn_exit_reply", "spawn_exit_reply", "ns", "<= 1000 ns", () => WithNode(n => Measure.MedianAsync(100_000, ops => ProcessWorkloads.SpawnExitAsync(n, ops))), (h, _) => h <= 1000),
         new("spawn_monitor_down", "spawn_monitor_down", "ns", "<= 1000 ns", () => WithNode(n => Measure.MedianAsync(100_000, ops => ProcessWorkloads.SpawnMonitorDownAsync(n, ops))), (h, _) => h <= 1000),
         new("memory_per_idle_process", "memory_per_idle_process", "B", "<= 1024 B", () => ProcessWorkloads.MemoryPerIdleProcessAsync(100_000), (h, _) => h <= 1024),

@@ -1,4 +1,5 @@
 #!/usr/bin/env escript
+%%! +P 2000000
 %% The Erlang/OTP side of Heirloom's side-by-side comparison. Prints one line per measure:
 %%   <name> <value>
 %% where the value is the median over 11 batches, in nanoseconds per operation (bytes for memory).
@@ -15,6 +16,9 @@ main(Args) ->
     Only = [list_to_atom(A) || A <- Args],
     Measures = [
         {ping_pong_round_trip, fun() -> median(fun ping_pong/1, 200000) end},
+        {ping_pong_2_pairs, fun() -> median(fun(N) -> ping_pong_pairs(2, N) end, 400000) end},
+        {ping_pong_8_pairs, fun() -> median(fun(N) -> ping_pong_pairs(8, N) end, 400000) end},
+        {skynet_1m, fun() -> skynet() end},
         {spawn_exit_reply, fun() -> median(fun spawn_exit/1, 100000) end},
         {spawn_monitor_down, fun() -> median(fun spawn_monitor_down/1, 100000) end},
         {memory_per_idle_process, fun() -> memory_per_process(100000) end},
@@ -58,6 +62,43 @@ ping_pong(N) ->
 
 pp(_, 0) -> ok;
 pp(Echo, N) -> Echo ! {self(), ping}, receive ping -> pp(Echo, N - 1) end.
+
+%% P pairs at once, each a process doing N div P round trips with its own echo process: nanoseconds per message
+%% over all pairs (two messages per round trip).
+ping_pong_pairs(P, N) ->
+    Self = self(),
+    Each = N div P,
+    T0 = erlang:monotonic_time(nanosecond),
+    [spawn(fun() ->
+        Echo = spawn(fun Loop() -> receive {From, M} -> From ! M, Loop(); stop -> ok end end),
+        pp(Echo, Each),
+        Echo ! stop,
+        Self ! pair_done
+     end) || _ <- lists:seq(1, P)],
+    [receive pair_done -> ok end || _ <- lists:seq(1, P)],
+    (erlang:monotonic_time(nanosecond) - T0) / (2 * Each * P).
+
+%% Skynet: a million processes spawned as a 10-ary tree, each leaf sending its number, each inner process the sum of
+%% its children's; milliseconds until the root's sum arrives, median of three.
+skynet() ->
+    lists:nth(2, lists:sort([skynet_once() || _ <- lists:seq(1, 3)])).
+
+skynet_once() ->
+    Self = self(),
+    T0 = erlang:monotonic_time(nanosecond),
+    spawn(fun() -> skynet(0, 1000000, Self) end),
+    receive Sum -> 499999500000 = Sum end,
+    (erlang:monotonic_time(nanosecond) - T0) / 1.0e6.
+
+skynet(Num, 1, Parent) -> Parent ! Num;
+skynet(Num, Size, Parent) ->
+    Self = self(),
+    Child = Size div 10,
+    [spawn(fun() -> skynet(Num + I * Child, Child, Self) end) || I <- lists:seq(0, 9)],
+    Parent ! skynet_sum(10, 0).
+
+skynet_sum(0, Sum) -> Sum;
+skynet_sum(N, Sum) -> receive V -> skynet_sum(N - 1, Sum + V) end.
 
 %% Spawn a process that sends one reply and exits; wait for the reply.
 spawn_exit(N) ->

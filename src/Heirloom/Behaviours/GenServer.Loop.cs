@@ -40,6 +40,7 @@ public abstract partial class GenServer
 
             server = factory();
             server._context = ctx;
+            ctx.Process.SetBehaviour(server.Behaviour);
             init = await server.InitAsync();
         }
         catch (Exception exception) when (exception is not ProcessExitException)

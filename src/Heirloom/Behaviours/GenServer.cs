@@ -39,6 +39,10 @@ public abstract partial class GenServer
     /// <summary>The server's pid.</summary>
     protected Pid Self => Context.Self;
 
+    /// <summary>What <see cref="ProcessInfo.Behaviour"/> shows for this server: its type, or the public face of a
+    /// built-in one.</summary>
+    private protected virtual Type Behaviour => GetType();
+
     /// <summary>Initialises the server in its own process. Default: <see cref="InitResult.Ok"/>.</summary>
     protected internal virtual ValueTask<InitResult> InitAsync() => ValueTask.FromResult(InitResult.Ok);
 

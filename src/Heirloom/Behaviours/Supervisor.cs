@@ -76,6 +76,13 @@ public static class Supervisor
     public static Task DeleteChildAsync(Pid supervisor, string id) =>
         RequestAsync<bool>(supervisor, new SupervisorServer.DeleteChild(id));
 
+    /// <summary>The supervisor's strategy, intensity and the restarts counted against it, and each child with its
+    /// restarts.</summary>
+    /// <param name="supervisor">The supervisor.</param>
+    /// <exception cref="CallFailedException">It is not alive.</exception>
+    public static async Task<SupervisorStatus> GetStatusAsync(Pid supervisor) =>
+        (SupervisorStatus)(await GenServer.CallAsync(supervisor, SupervisorServer.GetStatus.Instance).ConfigureAwait(false))!;
+
     /// <summary>The children, in start order.</summary>
     /// <param name="supervisor">The supervisor.</param>
     public static Task<IReadOnlyList<ChildInfo>> WhichChildrenAsync(Pid supervisor) =>

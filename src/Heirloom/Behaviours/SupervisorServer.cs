@@ -42,6 +42,8 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
         return InitResult.Ok;
     }
 
+    private protected override Type Behaviour => typeof(Supervisor);
+
     protected internal override async ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) => request switch
     {
         StartChild start => CallResult.Reply(await StartChildAsync(start.Spec)),
@@ -51,6 +53,7 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
         DeleteChild delete => CallResult.Reply(DeleteChildSpec(delete.Id)),
         WhichChildren => CallResult.Reply(_children.Select(c => new ChildInfo(IsSimple ? null : c.Spec.Id, c.Pid, c.Spec.Type)).ToArray()),
         CountChildren => CallResult.Reply(Count()),
+        GetStatus => CallResult.Reply(Status()),
         _ => await base.HandleCallAsync(request, from),
     };
 
@@ -270,6 +273,7 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
                 break;
             }
 
+            child.Restarts++;
             Report(SupervisorEvent.ChildRestarted, child, child.Pid, reason);
         }
 
@@ -352,9 +356,20 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
     private void Report(SupervisorEvent what, Child? child, Pid pid, ExitReason reason) =>
         Context.Node.Report(new SupervisorReport(Context.Self, what, IsSimple ? null : child?.Spec.Id, pid, reason));
 
+    private SupervisorStatus Status()
+    {
+        var now = Stopwatch.GetTimestamp();
+        var recent = _restarts.Count(at => Stopwatch.GetElapsedTime(at, now) <= options.Period);
+        var children = _children.Select(c => new ChildStatus(IsSimple ? null : c.Spec.Id, c.Pid, c.Spec.Type, c.Restarts)).ToArray();
+        return new SupervisorStatus(options.Strategy, options.Intensity, options.Period, recent, children);
+    }
+
     private sealed class Child(ChildSpec spec)
     {
         public ChildSpec Spec { get; } = spec;
+
+        /// <summary>How many times this child was restarted.</summary>
+        public long Restarts { get; set; }
 
         public Pid Pid { get; set; }
 
@@ -374,6 +389,11 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
     internal sealed record WhichChildren
     {
         public static readonly WhichChildren Instance = new();
+    }
+
+    internal sealed record GetStatus
+    {
+        public static readonly GetStatus Instance = new();
     }
 
     internal sealed record CountChildren

@@ -10,6 +10,8 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
+    private protected override Type Behaviour => typeof(TableManager);
+
     protected internal override ValueTask<InitResult> InitAsync()
     {
         Context.TrapExit = true;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 
 namespace Heirloom.Processes;
@@ -238,6 +239,13 @@ internal sealed partial class Process
         }
     }
 
+    // The behaviour each process runs (a GenServer's type, say), kept beside the processes rather than in them: most
+    // processes run none, and an idle process's size is what a million of them cost.
+    private static readonly ConditionalWeakTable<Process, Type> s_behaviours = [];
+
+    /// <summary>Records the behaviour this process runs, for <see cref="ProcessInfo.Behaviour"/>.</summary>
+    internal void SetBehaviour(Type behaviour) => s_behaviours.AddOrUpdate(this, behaviour);
+
     internal ProcessInfo GetInfo()
     {
         lock (SyncRoot)
@@ -251,7 +259,8 @@ internal sealed partial class Process
                 _watchers?.Values.Select(w => w.Process.Self).ToArray() ?? [],
                 MessageQueueLength,
                 _trapExit,
-                Parent);
+                Parent,
+                s_behaviours.TryGetValue(this, out var behaviour) ? behaviour : null);
         }
     }
 

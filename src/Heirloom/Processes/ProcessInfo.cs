@@ -10,6 +10,8 @@ namespace Heirloom.Processes;
 /// <param name="MessageQueueLength">Messages waiting in its mailbox, including those a selective receive skipped.</param>
 /// <param name="TrapExit">Whether it traps exit signals.</param>
 /// <param name="Parent">The process that spawned it; <see cref="Pid.None"/> when spawned from outside any process.</param>
+/// <param name="Behaviour">What it runs, as observer's "current function" shows it: a GenServer's type, or
+/// <c>Supervisor</c> and <c>TableManager</c> for those; null for a plain process.</param>
 public sealed record ProcessInfo(
     Pid Pid,
     ProcessStatus Status,
@@ -19,4 +21,5 @@ public sealed record ProcessInfo(
     IReadOnlyList<Pid> MonitoredBy,
     int MessageQueueLength,
     bool TrapExit,
-    Pid Parent);
+    Pid Parent,
+    Type? Behaviour = null);

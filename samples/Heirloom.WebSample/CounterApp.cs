@@ -1,4 +1,5 @@
 using Heirloom.Behaviours;
+using Heirloom.Dashboard;
 using Heirloom.Diagnostics;
 using Heirloom.Hosting;
 using Heirloom.Management;
@@ -34,6 +35,12 @@ public static class CounterApp
         app.MapCounters();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+
+        // The observer page, only when asked for (Dashboard:Enabled); put it behind authorization in production.
+        if (app.Configuration.GetValue<bool>("Dashboard:Enabled"))
+        {
+            app.MapHeirloomDashboard("/heirloom", options => options.AllowKill = app.Configuration.GetValue<bool>("Dashboard:AllowKill"));
+        }
         return app;
     }
 

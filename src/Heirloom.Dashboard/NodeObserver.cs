@@ -1,0 +1,331 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Heirloom.Behaviours;
+using Heirloom.Diagnostics;
+using Heirloom.Management;
+using Heirloom.Persistence;
+using Heirloom.Processes;
+using Heirloom.Tables;
+
+namespace Heirloom.Dashboard;
+
+/// <summary>
+/// Gathers what the dashboard shows of one node: on demand, the trees, tables and processes; continuously, the last
+/// crash and supervisor reports and a once-a-second history of restarts, crashes and fsync latency for the charts.
+/// </summary>
+internal sealed class NodeObserver : IDisposable
+{
+    private const int HistorySeconds = 300;
+    private const int CrashLogLength = 100;
+
+    private readonly Node _node;
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentQueue<object> _reports = new();
+    private readonly Lock _historyLock = new();
+    private readonly Queue<HistoryPoint> _history = new();
+    private readonly Timer _sampler;
+    private long _restarts;
+    private long _crashes;
+    private long _fsyncs;
+    private double _fsyncSeconds;
+
+    public NodeObserver(Node node)
+    {
+        _node = node;
+        node.Reported += OnReported;
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == HeirloomInstrumentation.MeterName && instrument.Name == "heirloom.journal.fsync.duration")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<double>(OnFsync);
+        _listener.Start();
+        _sampler = new Timer(_ => Sample(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    public Node Node => _node;
+
+    public void Dispose()
+    {
+        _node.Reported -= OnReported;
+        _sampler.Dispose();
+        _listener.Dispose();
+    }
+
+    /// <summary>Everything the page shows but the process list.</summary>
+    public async Task<object> SnapshotAsync()
+    {
+        var infos = Infos();
+        var supervisors = infos.Values.Where(i => i.Behaviour == typeof(Supervisor)).ToList();
+        var roots = supervisors.Where(s => !infos.TryGetValue(s.Parent, out var parent) || parent.Behaviour != typeof(Supervisor));
+        var trees = new List<object>();
+        foreach (var root in roots.OrderBy(r => r.Pid.ToString(), StringComparer.Ordinal))
+        {
+            trees.Add(await TreeAsync(root.Pid, null, infos, depth: 0));
+        }
+
+        var tables = await TablesAsync();
+        HistoryPoint[] history;
+        lock (_historyLock)
+        {
+            history = [.. _history];
+        }
+
+        return new
+        {
+            node = _node.Id,
+            at = DateTimeOffset.UtcNow,
+            processCount = _node.ProcessCount,
+            trees,
+            tables,
+            reports = _reports.ToArray(),
+            history,
+        };
+    }
+
+    /// <summary>The processes matching <paramref name="filter"/> (in pid, name or behaviour), sorted, at most
+    /// <paramref name="take"/>.</summary>
+    public object Processes(string? filter, string? sort, bool descending, int take)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var owned = _node.Tables.All().Select(t => t.GetInfo()).OfType<TableInfo>().Where(t => !t.Owner.IsNone)
+            .GroupBy(t => t.Owner).ToDictionary(g => g.Key, g => string.Join(", ", g.Select(t => t.Name ?? "(unnamed)")));
+        var rows = Infos().Values.Select(i => new ProcessRow(
+            i.Pid.ToString(), i.RegisteredName, i.Status.ToString(), i.MessageQueueLength, i.Links.Count, i.Monitors.Count,
+            i.Behaviour?.Name, owned.GetValueOrDefault(i.Pid), i.Pid.IsAlive));
+        if (!string.IsNullOrWhiteSpace(filter))
+        {
+            rows = rows.Where(r => r.Pid.Contains(filter, StringComparison.OrdinalIgnoreCase)
+                || (r.Name?.Contains(filter, StringComparison.OrdinalIgnoreCase) ?? false)
+                || (r.Behaviour?.Contains(filter, StringComparison.OrdinalIgnoreCase) ?? false));
+        }
+
+        var matched = rows.ToList();
+        IEnumerable<ProcessRow> ordered = sort switch
+        {
+            "mailbox" => matched.OrderBy(r => r.Mailbox),
+            "name" => matched.OrderBy(r => r.Name, StringComparer.Ordinal),
+            "links" => matched.OrderBy(r => r.Links),
+            "behaviour" => matched.OrderBy(r => r.Behaviour, StringComparer.Ordinal),
+            _ => matched,
+        };
+        if (descending)
+        {
+            ordered = ordered.Reverse();
+        }
+
+        return new
+        {
+            total = _node.ProcessCount,
+            matched = matched.Count,
+            elapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            rows = ordered.Take(take).ToArray(),
+        };
+    }
+
+    /// <summary>Kills the process printed as <paramref name="pid"/>; false when none is.</summary>
+    public bool Kill(string pid)
+    {
+        var process = _node.Processes().FirstOrDefault(p => p.ToString() == pid);
+        if (process.IsNone)
+        {
+            return false;
+        }
+
+        _node.Exit(process, ExitReason.Kill);
+        return true;
+    }
+
+    private Dictionary<Pid, ProcessInfo> Infos()
+    {
+        var infos = new Dictionary<Pid, ProcessInfo>();
+        foreach (var pid in _node.Processes())
+        {
+            if (_node.GetProcessInfo(pid) is { } info)
+            {
+                infos[pid] = info;
+            }
+        }
+
+        return infos;
+    }
+
+    private async Task<object> TreeAsync(Pid supervisor, string? id, Dictionary<Pid, ProcessInfo> infos, int depth)
+    {
+        SupervisorStatus status;
+        try
+        {
+            status = await Supervisor.GetStatusAsync(supervisor).WaitAsync(TimeSpan.FromSeconds(1));
+        }
+        catch (Exception e) when (e is CallFailedException or TimeoutException)
+        {
+            return new { pid = supervisor.ToString(), id, supervisor = true, gone = true, children = Array.Empty<object>() };
+        }
+
+        var children = new List<object>();
+        foreach (var child in status.Children)
+        {
+            if (child.Type == ChildType.Supervisor && !child.Pid.IsNone && depth < 16)
+            {
+                children.Add(await TreeAsync(child.Pid, child.Id, infos, depth + 1));
+            }
+            else
+            {
+                infos.TryGetValue(child.Pid, out var info);
+                children.Add(new
+                {
+                    pid = child.Pid.IsNone ? null : child.Pid.ToString(),
+                    id = child.Id,
+                    name = info?.RegisteredName,
+                    behaviour = info?.Behaviour?.Name,
+                    restarts = child.Restarts,
+                    mailbox = info?.MessageQueueLength ?? 0,
+                });
+            }
+        }
+
+        infos.TryGetValue(supervisor, out var self);
+        return new
+        {
+            pid = supervisor.ToString(),
+            id,
+            name = self?.RegisteredName,
+            supervisor = true,
+            strategy = status.Strategy.ToString(),
+            intensity = status.Intensity,
+            periodSeconds = status.Period.TotalSeconds,
+            recentRestarts = status.RecentRestarts,
+            children,
+        };
+    }
+
+    private async Task<List<object>> TablesAsync()
+    {
+        var managed = new Dictionary<string, ManagedTableStatus>(StringComparer.Ordinal);
+        foreach (var manager in TableManager.Running(_node))
+        {
+            try
+            {
+                foreach (var status in await TableManager.GetStatusAsync(manager).WaitAsync(TimeSpan.FromSeconds(1)))
+                {
+                    managed[status.Name] = status;
+                }
+            }
+            catch (Exception e) when (e is CallFailedException or TimeoutException)
+            {
+                // The manager exited meanwhile; its tables show as they are.
+            }
+        }
+
+        var tables = new List<object>();
+        foreach (var table in _node.Tables.All())
+        {
+            if (table.GetInfo() is not { } info)
+            {
+                continue;
+            }
+
+            DurableTable.TryGetStatus(table, out var durable);
+            var state = info.Name is { } name && managed.Remove(name, out var m) ? m : null;
+            tables.Add(new
+            {
+                name = info.Name ?? table.ToString(),
+                type = info.Type.ToString(),
+                access = info.Access.ToString(),
+                size = info.Size,
+                memory = info.Memory,
+                owner = info.Owner.IsNone ? null : info.Owner.ToString(),
+                heir = info.Heir.IsNone ? null : info.Heir.ToString(),
+                managed = Managed(state),
+                durable = durable is null ? null : new
+                {
+                    fsync = durable.Fsync.ToString(),
+                    journalBytes = durable.JournalBytesSinceSnapshot,
+                    lastFsyncSeconds = durable.SinceLastFsync.TotalSeconds,
+                    waitingForFsync = durable.LastSequence - durable.DurableSequence,
+                    snapshotSequence = durable.SnapshotSequence,
+                },
+            });
+        }
+
+        // A managed table closed by a storage failure is not among the node's tables while it is reopened.
+        tables.AddRange(managed.Values.Select(m => (object)new { name = m.Name, type = "", access = "", size = 0L, memory = 0L, owner = (string?)null, heir = (string?)null, managed = Managed(m), durable = (object?)null }));
+        return tables;
+    }
+
+    private static object? Managed(ManagedTableStatus? status) => status is null ? null : new
+    {
+        state = status.State.ToString(),
+        handOffs = status.HandOffs,
+        failedHandOffs = status.FailedHandOffs,
+        waitingSeconds = status.WaitingFor?.TotalSeconds,
+        failure = status.Failure?.Message,
+        reopens = status.Reopens,
+    };
+
+    private void OnReported(object? sender, NodeReport report)
+    {
+        object? entry = report switch
+        {
+            CrashReport crash => new { at = DateTimeOffset.UtcNow, kind = "crash", pid = crash.Pid.ToString(), name = crash.RegisteredName, text = crash.Exception.GetType().Name + ": " + crash.Exception.Message },
+            SupervisorReport s => new { at = DateTimeOffset.UtcNow, kind = s.Event.ToString(), pid = s.Pid.ToString(), name = s.ChildId, text = $"child {s.ChildId ?? "(dynamic)"} {s.Child}: {s.Reason}" },
+            StorageFailureReport f => new { at = DateTimeOffset.UtcNow, kind = f.TableClosed ? "storage failure" : "snapshot failure", pid = f.Pid.ToString(), name = f.TableName, text = f.Exception.Message },
+            _ => null,
+        };
+        if (report is CrashReport)
+        {
+            Interlocked.Increment(ref _crashes);
+        }
+        else if (report is SupervisorReport { Event: SupervisorEvent.ChildRestarted })
+        {
+            Interlocked.Increment(ref _restarts);
+        }
+
+        if (entry is not null)
+        {
+            _reports.Enqueue(entry);
+            while (_reports.Count > CrashLogLength && _reports.TryDequeue(out _))
+            {
+            }
+        }
+    }
+
+    private void OnFsync(Instrument instrument, double seconds, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Key == "heirloom.node" && tag.Value is int node && node == _node.Id)
+            {
+                lock (_historyLock)
+                {
+                    _fsyncs++;
+                    _fsyncSeconds += seconds;
+                }
+
+                return;
+            }
+        }
+    }
+
+    private void Sample()
+    {
+        var restarts = Interlocked.Exchange(ref _restarts, 0);
+        var crashes = Interlocked.Exchange(ref _crashes, 0);
+        lock (_historyLock)
+        {
+            var fsyncMs = _fsyncs == 0 ? 0 : _fsyncSeconds / _fsyncs * 1000;
+            _history.Enqueue(new HistoryPoint(DateTimeOffset.UtcNow, restarts, crashes, _node.ProcessCount, fsyncMs));
+            (_fsyncs, _fsyncSeconds) = (0, 0);
+            while (_history.Count > HistorySeconds)
+            {
+                _history.Dequeue();
+            }
+        }
+    }
+
+    private sealed record HistoryPoint(DateTimeOffset At, long Restarts, long Crashes, int Processes, double FsyncMs);
+
+    private sealed record ProcessRow(string Pid, string? Name, string Status, int Mailbox, int Links, int Monitors, string? Behaviour, string? Tables, bool Alive);
+}

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Heirloom.Demo;
 
 /// <summary>The demo's command line.</summary>
-internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int ManagerCrashEvery)
+internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int ManagerCrashEvery, bool Dashboard = false)
 {
     public const string Usage = """
         Heirloom demo: a supervised worker keeps writing records into a table that a TableManager keeps alive,
@@ -17,6 +17,7 @@ internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int 
           --duration <seconds>          how long to run (default 10)
           --crash-rate <per second>     worker crashes per second; 0 none (default 50)
           --manager-crash-every <n>     also crash the manager every n-th crash; 0 never (default 10)
+          --dashboard                   serve the live observer page on a free loopback port and print its URL
           --help                        show this help
         """;
 
@@ -30,6 +31,9 @@ internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int 
             {
                 case "--help" or "-h":
                     return null;
+                case "--dashboard":
+                    options = options with { Dashboard = true };
+                    break;
                 case "--duration" when Positive(value, out var seconds):
                     options = options with { Duration = TimeSpan.FromSeconds(seconds) };
                     i++;

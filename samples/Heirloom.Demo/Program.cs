@@ -45,6 +45,12 @@ await Supervisor.StartAsync(node, new SupervisorOptions
 });
 
 var table = node.Tables.WhereIs<long, string>("records")!;
+await using var dashboard = options.Dashboard ? await DashboardServer.StartAsync(node) : null;
+if (dashboard is not null)
+{
+    Console.WriteLine($"Dashboard: {dashboard.Url} (it stays up for the run; --duration keeps it longer)");
+}
+
 var clock = Stopwatch.StartNew();
 
 // Ctrl+C ends the run early; the summary is still checked and printed.

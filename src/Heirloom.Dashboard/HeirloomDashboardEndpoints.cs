@@ -66,6 +66,7 @@ public static class HeirloomDashboardEndpoints
         context.Response.Headers.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         var aborted = context.RequestAborted;
+        using var watching = observer.Watch();
         using var timer = new PeriodicTimer(interval);
         do
         {

@@ -24,6 +24,11 @@ internal sealed class NodeObserver : IDisposable
     private readonly Lock _historyLock = new();
     private readonly Queue<HistoryPoint> _history = new();
     private readonly Timer _sampler;
+    private readonly Dictionary<Process, long> _lastReceived = [];
+    private readonly Dictionary<Table, long> _lastWritten = [];
+    private readonly ConcurrentDictionary<string, long> _groupCommit = new(StringComparer.Ordinal);
+    private int _watchers;
+    private long _groupCommitRecords;
     private long _restarts;
     private long _crashes;
     private long _fsyncs;
@@ -35,17 +40,26 @@ internal sealed class NodeObserver : IDisposable
         node.Reported += OnReported;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == HeirloomInstrumentation.MeterName && instrument.Name == "heirloom.journal.fsync.duration")
+            if (instrument.Meter.Name == HeirloomInstrumentation.MeterName && instrument.Name.StartsWith("heirloom.journal.", StringComparison.Ordinal))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
         _listener.SetMeasurementEventCallback<double>(OnFsync);
+        _listener.SetMeasurementEventCallback<long>(OnGroupCommit);
         _listener.Start();
         _sampler = new Timer(_ => Sample(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     public Node Node => _node;
+
+    /// <summary>A page starts watching; disposing the result ends it. Message and write rates are sampled only
+    /// while some page watches, since they read every process and table.</summary>
+    public IDisposable Watch()
+    {
+        Interlocked.Increment(ref _watchers);
+        return new Watcher(this);
+    }
 
     public void Dispose()
     {
@@ -57,13 +71,13 @@ internal sealed class NodeObserver : IDisposable
     /// <summary>Everything the page shows but the process list.</summary>
     public async Task<object> SnapshotAsync()
     {
-        var infos = Infos();
-        var supervisors = infos.Values.Where(i => i.Behaviour == typeof(Supervisor)).ToList();
-        var roots = supervisors.Where(s => !infos.TryGetValue(s.Parent, out var parent) || parent.Behaviour != typeof(Supervisor));
+        // Behaviours are looked up per process without building its whole info: cheap with many processes.
+        var supervisors = _node.LiveProcesses.Where(p => p.IsAlive && p.Behaviour == typeof(Supervisor)).ToList();
+        var roots = supervisors.Where(s => s.Parent.IsNone || !s.Parent.IsAlive || s.Parent.Resolve().Behaviour != typeof(Supervisor));
         var trees = new List<object>();
-        foreach (var root in roots.OrderBy(r => r.Pid.ToString(), StringComparer.Ordinal))
+        foreach (var root in roots.OrderBy(r => r.Serial))
         {
-            trees.Add(await TreeAsync(root.Pid, null, infos, depth: 0));
+            trees.Add(await TreeAsync(root.Self, null, depth: 0));
         }
 
         var tables = await TablesAsync();
@@ -86,42 +100,44 @@ internal sealed class NodeObserver : IDisposable
     }
 
     /// <summary>The processes matching <paramref name="filter"/> (in pid, name or behaviour), sorted, at most
-    /// <paramref name="take"/>.</summary>
+    /// <paramref name="take"/>. Filtering and sorting read a few fields of each process; only the rows returned are
+    /// described in full.</summary>
     public object Processes(string? filter, string? sort, bool descending, int take)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var owned = _node.Tables.All().Select(t => t.GetInfo()).OfType<TableInfo>().Where(t => !t.Owner.IsNone)
-            .GroupBy(t => t.Owner).ToDictionary(g => g.Key, g => string.Join(", ", g.Select(t => t.Name ?? "(unnamed)")));
-        var rows = Infos().Values.Select(i => new ProcessRow(
-            i.Pid.ToString(), i.RegisteredName, i.Status.ToString(), i.MessageQueueLength, i.Links.Count, i.Monitors.Count,
-            i.Behaviour?.Name, owned.GetValueOrDefault(i.Pid), i.Pid.IsAlive));
+        IEnumerable<Process> matching = _node.LiveProcesses.Where(p => p.IsAlive);
         if (!string.IsNullOrWhiteSpace(filter))
         {
-            rows = rows.Where(r => r.Pid.Contains(filter, StringComparison.OrdinalIgnoreCase)
-                || (r.Name?.Contains(filter, StringComparison.OrdinalIgnoreCase) ?? false)
-                || (r.Behaviour?.Contains(filter, StringComparison.OrdinalIgnoreCase) ?? false));
+            matching = matching.Where(p => p.Self.ToString().Contains(filter, StringComparison.OrdinalIgnoreCase)
+                || (p.RegisteredName?.Contains(filter, StringComparison.OrdinalIgnoreCase) ?? false)
+                || (p.Behaviour?.Name.Contains(filter, StringComparison.OrdinalIgnoreCase) ?? false));
         }
 
-        var matched = rows.ToList();
-        IEnumerable<ProcessRow> ordered = sort switch
+        var matched = matching.ToList();
+        IEnumerable<Process> ordered = sort switch
         {
-            "mailbox" => matched.OrderBy(r => r.Mailbox),
-            "name" => matched.OrderBy(r => r.Name, StringComparer.Ordinal),
-            "links" => matched.OrderBy(r => r.Links),
-            "behaviour" => matched.OrderBy(r => r.Behaviour, StringComparer.Ordinal),
-            _ => matched,
+            "mailbox" => matched.OrderBy(p => p.MessageQueueLength),
+            "name" => matched.OrderBy(p => p.RegisteredName, StringComparer.Ordinal),
+            "behaviour" => matched.OrderBy(p => p.Behaviour?.Name, StringComparer.Ordinal),
+            "in" => matched.OrderBy(p => p.MessagesIn),
+            _ => matched.OrderBy(p => p.Serial),
         };
         if (descending)
         {
             ordered = ordered.Reverse();
         }
 
+        var owned = _node.Tables.All().Select(t => t.GetInfo()).OfType<TableInfo>().Where(t => !t.Owner.IsNone)
+            .GroupBy(t => t.Owner).ToDictionary(g => g.Key, g => string.Join(", ", g.Select(t => t.Name ?? "(unnamed)")));
+        var rows = ordered.Take(take).Select(p => p.GetInfo()).Select(i => new ProcessRow(
+            i.Pid.ToString(), i.RegisteredName, i.Status.ToString(), i.MessageQueueLength, i.MessagesIn, i.MessagesOut,
+            i.Links.Count, i.Monitors.Count, i.Behaviour?.Name, owned.GetValueOrDefault(i.Pid))).ToArray();
         return new
         {
             total = _node.ProcessCount,
             matched = matched.Count,
             elapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-            rows = ordered.Take(take).ToArray(),
+            rows,
         };
     }
 
@@ -138,21 +154,7 @@ internal sealed class NodeObserver : IDisposable
         return true;
     }
 
-    private Dictionary<Pid, ProcessInfo> Infos()
-    {
-        var infos = new Dictionary<Pid, ProcessInfo>();
-        foreach (var pid in _node.Processes())
-        {
-            if (_node.GetProcessInfo(pid) is { } info)
-            {
-                infos[pid] = info;
-            }
-        }
-
-        return infos;
-    }
-
-    private async Task<object> TreeAsync(Pid supervisor, string? id, Dictionary<Pid, ProcessInfo> infos, int depth)
+    private async Task<object> TreeAsync(Pid supervisor, string? id, int depth)
     {
         SupervisorStatus status;
         try
@@ -169,11 +171,11 @@ internal sealed class NodeObserver : IDisposable
         {
             if (child.Type == ChildType.Supervisor && !child.Pid.IsNone && depth < 16)
             {
-                children.Add(await TreeAsync(child.Pid, child.Id, infos, depth + 1));
+                children.Add(await TreeAsync(child.Pid, child.Id, depth + 1));
             }
             else
             {
-                infos.TryGetValue(child.Pid, out var info);
+                var info = child.Pid.IsNone ? null : _node.GetProcessInfo(child.Pid);
                 children.Add(new
                 {
                     pid = child.Pid.IsNone ? null : child.Pid.ToString(),
@@ -186,7 +188,7 @@ internal sealed class NodeObserver : IDisposable
             }
         }
 
-        infos.TryGetValue(supervisor, out var self);
+        var self = _node.GetProcessInfo(supervisor);
         return new
         {
             pid = supervisor.ToString(),
@@ -246,6 +248,8 @@ internal sealed class NodeObserver : IDisposable
                     lastFsyncSeconds = durable.SinceLastFsync.TotalSeconds,
                     waitingForFsync = durable.LastSequence - durable.DurableSequence,
                     snapshotSequence = durable.SnapshotSequence,
+                    lastSnapshotSeconds = durable.SinceLastSnapshot?.TotalSeconds,
+                    groupCommit = info.Name is { } n && _groupCommit.TryGetValue(n, out var records) ? records : (long?)null,
                 },
             });
         }
@@ -294,17 +298,104 @@ internal sealed class NodeObserver : IDisposable
 
     private void OnFsync(Instrument instrument, double seconds, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
+        if (IsThisNode(tags, out _))
+        {
+            lock (_historyLock)
+            {
+                _fsyncs++;
+                _fsyncSeconds += seconds;
+            }
+        }
+    }
+
+    /// <summary>Records made durable by one fsync: the last per table, and the total for the chart's mean.</summary>
+    private void OnGroupCommit(Instrument instrument, long records, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+    {
+        if (IsThisNode(tags, out var table))
+        {
+            Interlocked.Add(ref _groupCommitRecords, records);
+            if (table is not null)
+            {
+                _groupCommit[table] = records;
+            }
+        }
+    }
+
+    private bool IsThisNode(ReadOnlySpan<KeyValuePair<string, object?>> tags, out string? table)
+    {
+        var ours = false;
+        table = null;
         foreach (var tag in tags)
         {
-            if (tag.Key == "heirloom.node" && tag.Value is int node && node == _node.Id)
+            if (tag.Key == "heirloom.node")
             {
-                lock (_historyLock)
-                {
-                    _fsyncs++;
-                    _fsyncSeconds += seconds;
-                }
+                ours = tag.Value is int node && node == _node.Id;
+            }
+            else if (tag.Key == "heirloom.table")
+            {
+                table = tag.Value as string;
+            }
+        }
 
-                return;
+        return ours;
+    }
+
+    /// <summary>Messages taken by all processes and records journaled by all durable tables since the last sample;
+    /// nothing (and nothing kept) while no page watches.</summary>
+    private (long? Messages, long? Writes) Rates()
+    {
+        if (Volatile.Read(ref _watchers) == 0)
+        {
+            _lastReceived.Clear();
+            _lastWritten.Clear();
+            return (null, null);
+        }
+
+        long messages = 0;
+        var seen = new Dictionary<Process, long>();
+        foreach (var process in _node.LiveProcesses)
+        {
+            var received = process.MessagesIn;
+            seen[process] = received;
+            messages += received - _lastReceived.GetValueOrDefault(process);
+        }
+
+        long writes = 0;
+        var written = new Dictionary<Table, long>();
+        foreach (var table in _node.Tables.All())
+        {
+            if (DurableTable.TryGetStatus(table, out var status))
+            {
+                written[table] = status.LastSequence;
+                writes += _lastWritten.TryGetValue(table, out var before) ? status.LastSequence - before : 0;
+            }
+        }
+
+        var first = _lastReceived.Count == 0;
+        _lastReceived.Clear();
+        foreach (var (process, received) in seen)
+        {
+            _lastReceived[process] = received;
+        }
+
+        _lastWritten.Clear();
+        foreach (var (table, sequence) in written)
+        {
+            _lastWritten[table] = sequence;
+        }
+
+        return first ? (null, null) : (messages, writes);
+    }
+
+    private sealed class Watcher(NodeObserver observer) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref observer._watchers);
             }
         }
     }
@@ -313,10 +404,13 @@ internal sealed class NodeObserver : IDisposable
     {
         var restarts = Interlocked.Exchange(ref _restarts, 0);
         var crashes = Interlocked.Exchange(ref _crashes, 0);
+        var groupCommitRecords = Interlocked.Exchange(ref _groupCommitRecords, 0);
+        var (messages, writes) = Rates();
         lock (_historyLock)
         {
             var fsyncMs = _fsyncs == 0 ? 0 : _fsyncSeconds / _fsyncs * 1000;
-            _history.Enqueue(new HistoryPoint(DateTimeOffset.UtcNow, restarts, crashes, _node.ProcessCount, fsyncMs));
+            var groupCommit = _fsyncs == 0 ? 0 : (double)groupCommitRecords / _fsyncs;
+            _history.Enqueue(new HistoryPoint(DateTimeOffset.UtcNow, restarts, crashes, _node.ProcessCount, fsyncMs, groupCommit, messages, writes));
             (_fsyncs, _fsyncSeconds) = (0, 0);
             while (_history.Count > HistorySeconds)
             {
@@ -325,7 +419,7 @@ internal sealed class NodeObserver : IDisposable
         }
     }
 
-    private sealed record HistoryPoint(DateTimeOffset At, long Restarts, long Crashes, int Processes, double FsyncMs);
+    private sealed record HistoryPoint(DateTimeOffset At, long Restarts, long Crashes, int Processes, double FsyncMs, double GroupCommit, long? Messages, long? Writes);
 
-    private sealed record ProcessRow(string Pid, string? Name, string Status, int Mailbox, int Links, int Monitors, string? Behaviour, string? Tables, bool Alive);
+    private sealed record ProcessRow(string Pid, string? Name, string Status, int Mailbox, long MessagesIn, long MessagesOut, int Links, int Monitors, string? Behaviour, string? Tables);
 }

@@ -59,7 +59,9 @@ function managedText(managed) {
 
 function journalText(durable) {
   if (!durable) return "";
-  return `${durable.fsync}, ${durable.journalBytes} B, last fsync ${durable.lastFsyncSeconds.toFixed(1)} s ago, ${durable.waitingForFsync} waiting`;
+  const snapshot = durable.lastSnapshotSeconds != null ? `snapshot ${durable.lastSnapshotSeconds.toFixed(0)} s ago` : "no snapshot since open";
+  const group = durable.groupCommit != null ? `, ${durable.groupCommit} records in the last fsync` : "";
+  return `${durable.fsync}, journal ${durable.journalBytes} B, last fsync ${durable.lastFsyncSeconds.toFixed(1)} s ago, ${durable.waitingForFsync} waiting${group}, ${snapshot}`;
 }
 
 function drawChart(id, values) {
@@ -93,7 +95,10 @@ function render(snapshot) {
   drawChart("chart-restarts", snapshot.history.map(h => h.restarts));
   drawChart("chart-crashes", snapshot.history.map(h => h.crashes));
   drawChart("chart-processes", snapshot.history.map(h => h.processes));
+  drawChart("chart-messages", snapshot.history.map(h => h.messages ?? 0));
+  drawChart("chart-writes", snapshot.history.map(h => h.writes ?? 0));
   drawChart("chart-fsync", snapshot.history.map(h => h.fsyncMs));
+  drawChart("chart-group-commit", snapshot.history.map(h => h.groupCommit));
 }
 
 async function loadProcesses() {
@@ -103,6 +108,7 @@ async function loadProcesses() {
     `${answer.matched} of ${answer.total} match (${answer.elapsedMs.toFixed(0)} ms)${answer.matched > answer.rows.length ? `, first ${answer.rows.length} shown` : ""}`;
   document.querySelector("#processes tbody").replaceChildren(...answer.rows.map(p => el("tr", { "data-pid": p.pid },
     el("td", { class: "pid" }, p.pid), el("td", {}, p.name ?? ""), el("td", {}, p.status), el("td", {}, String(p.mailbox)),
+    el("td", {}, String(p.messagesIn)), el("td", {}, String(p.messagesOut)),
     el("td", {}, String(p.links)), el("td", {}, String(p.monitors)), el("td", {}, p.behaviour ?? ""), el("td", {}, p.tables ?? ""),
     el("td", {}, state.allowKill ? el("button", { class: "kill", onclick: () => kill(p.pid) }, "kill") : ""))));
 }

@@ -11,4 +11,6 @@ namespace Heirloom.Persistence;
 /// while writes wait for an fsync.</param>
 /// <param name="SinceLastFsync">How long ago the journal's last fsync finished (or it was opened).</param>
 /// <param name="Failure">Why the journal failed and the table with it; null while it is writable.</param>
-public sealed record DurableTableStatus(string Directory, FsyncPolicy Fsync, long LastSequence, long SnapshotSequence, long JournalBytesSinceSnapshot, Exception? LastSnapshotError, long DurableSequence, TimeSpan SinceLastFsync, Exception? Failure);
+/// <param name="SinceLastSnapshot">How long ago this table wrote its newest snapshot; null when it has written none
+/// since it was opened.</param>
+public sealed record DurableTableStatus(string Directory, FsyncPolicy Fsync, long LastSequence, long SnapshotSequence, long JournalBytesSinceSnapshot, Exception? LastSnapshotError, long DurableSequence, TimeSpan SinceLastFsync, Exception? Failure, TimeSpan? SinceLastSnapshot);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
@@ -34,6 +35,9 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     private readonly CancellationTokenSource _releasing = new();
     private bool _released;
     private long _snapshotSequence = snapshotSequence;
+
+    // When the newest snapshot was written by this table (Stopwatch ticks); 0 until it writes one.
+    private long _snapshotAt;
     private Exception? _snapshotError;
 
     private TableStore<TKey, TValue> Inner => inner;
@@ -232,7 +236,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     /// <summary>What the journal and snapshots stand at.</summary>
     public DurableTableStatus Status() =>
-        new(durability.Directory, journal.Policy, journal.LastSequence, Volatile.Read(ref _snapshotSequence), journal.SegmentBytes, Volatile.Read(ref _snapshotError), journal.DurableSequence, journal.SinceLastFsync, Table?.Failure);
+        new(durability.Directory, journal.Policy, journal.LastSequence, Volatile.Read(ref _snapshotSequence), journal.SegmentBytes, Volatile.Read(ref _snapshotError), journal.DurableSequence, journal.SinceLastFsync, Table?.Failure,
+            Volatile.Read(ref _snapshotAt) is var at and > 0 ? Stopwatch.GetElapsedTime(at) : null);
 
     /// <summary>Takes a snapshot now (after any running one); returns the last journal sequence it includes.</summary>
     /// <exception cref="IOException">The snapshot could not be written; the table goes on with its journal.</exception>
@@ -274,6 +279,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         TableFile.Write(files, path, table.Type, table.Access, table.Name, sequence, inner.Enumerate(reverse: false), keyCodec, valueCodec, MakeSeenWritesDurable, _ => journal.SyncDirectory(), _releasing.Token);
         ObjectDisposedException.ThrowIf(!renamed, this);
         Volatile.Write(ref _snapshotSequence, sequence);
+        Volatile.Write(ref _snapshotAt, Stopwatch.GetTimestamp());
         Volatile.Write(ref _snapshotError, null);
         Compact();
         return sequence;

@@ -43,6 +43,9 @@ public sealed class Node : IAsyncDisposable
 
     internal NodeMetrics Metrics { get; }
 
+    /// <summary>The processes alive now, in no order.</summary>
+    internal IEnumerable<Process> LiveProcesses => _processes.Values;
+
     /// <summary>Messages waiting in every process's mailbox.</summary>
     internal long QueuedMessages()
     {

@@ -39,9 +39,14 @@ public readonly struct Pid : IEquatable<Pid>
     {
         ArgumentNullException.ThrowIfNull(message);
         var target = Resolve();
-        if (Processes.Process.Current is { IsAlive: false })
+        if (Processes.Process.Current is { } sender)
         {
-            return;
+            if (!sender.IsAlive)
+            {
+                return;
+            }
+
+            sender.CountSent();
         }
 
         target.Deliver(message);

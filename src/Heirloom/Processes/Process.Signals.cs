@@ -243,6 +243,19 @@ internal sealed partial class Process
     // processes run none, and an idle process's size is what a million of them cost.
     private static readonly ConditionalWeakTable<Process, Type> s_behaviours = [];
 
+    // Messages this process took from its mailbox and sent; each counted by the process itself, on its own run.
+    private long _received;
+    private long _sent;
+
+    /// <summary>The behaviour this process runs, if any (see <see cref="ProcessInfo.Behaviour"/>).</summary>
+    internal Type? Behaviour => s_behaviours.TryGetValue(this, out var behaviour) ? behaviour : null;
+
+    /// <summary>Messages taken from the mailbox so far.</summary>
+    internal long MessagesIn => Volatile.Read(ref _received);
+
+    /// <summary>Counts a message this process sends; called on its own run.</summary>
+    internal void CountSent() => _sent++;
+
     /// <summary>Records the behaviour this process runs, for <see cref="ProcessInfo.Behaviour"/>.</summary>
     internal void SetBehaviour(Type behaviour) => s_behaviours.AddOrUpdate(this, behaviour);
 
@@ -260,7 +273,9 @@ internal sealed partial class Process
                 MessageQueueLength,
                 _trapExit,
                 Parent,
-                s_behaviours.TryGetValue(this, out var behaviour) ? behaviour : null);
+                s_behaviours.TryGetValue(this, out var behaviour) ? behaviour : null,
+                Volatile.Read(ref _received),
+                Volatile.Read(ref _sent));
         }
     }
 
@@ -417,6 +432,7 @@ internal sealed partial class Process
     /// <summary>Receiving a Down ends its monitor, so each monitor fires exactly once.</summary>
     private void OnTaken(object message)
     {
+        _received++;
         if (message is Down down)
         {
             if (down.Ref == _callRef)

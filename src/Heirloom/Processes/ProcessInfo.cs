@@ -12,6 +12,8 @@ namespace Heirloom.Processes;
 /// <param name="Parent">The process that spawned it; <see cref="Pid.None"/> when spawned from outside any process.</param>
 /// <param name="Behaviour">What it runs, as observer's "current function" shows it: a GenServer's type, or
 /// <c>Supervisor</c> and <c>TableManager</c> for those; null for a plain process.</param>
+/// <param name="MessagesIn">Messages it has taken from its mailbox.</param>
+/// <param name="MessagesOut">Messages it has sent.</param>
 public sealed record ProcessInfo(
     Pid Pid,
     ProcessStatus Status,
@@ -22,4 +24,6 @@ public sealed record ProcessInfo(
     int MessageQueueLength,
     bool TrapExit,
     Pid Parent,
-    Type? Behaviour = null);
+    Type? Behaviour = null,
+    long MessagesIn = 0,
+    long MessagesOut = 0);

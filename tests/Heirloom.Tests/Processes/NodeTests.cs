@@ -1,9 +1,44 @@
+using Heirloom.Behaviours;
 using Heirloom.Processes;
 
 namespace Heirloom.Tests.Processes;
 
 public sealed class NodeTests
 {
+    [Fact]
+    public async Task Process_info_counts_the_messages_a_process_took_and_sent_and_names_its_behaviour()
+    {
+        await using var node = new Node();
+        var echo = node.Spawn(async ctx =>
+        {
+            while (await ctx.ReceiveAsync() is Pid from)
+            {
+                from.Send("pong");
+            }
+        });
+        var info = await node.Run(async ctx =>
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                echo.Send(ctx.Self);
+                await ctx.ReceiveAsync();
+            }
+
+            ctx.Self.Send("kept");
+            return node.GetProcessInfo(ctx.Self)!;
+        });
+        Assert.Equal(3, info.MessagesIn);
+        Assert.Equal(4, info.MessagesOut);
+        Assert.Equal(1, info.MessageQueueLength);
+        Assert.Null(info.Behaviour);
+        var echoInfo = node.GetProcessInfo(echo)!;
+        Assert.Equal(3, echoInfo.MessagesIn);
+        Assert.Equal(3, echoInfo.MessagesOut);
+
+        var supervisor = await Supervisor.StartAsync(node, new SupervisorOptions());
+        Assert.Equal(typeof(Supervisor), node.GetProcessInfo(supervisor)!.Behaviour);
+    }
+
     [Fact]
     public async Task Names_register_resolve_and_are_freed_when_the_process_dies()
     {

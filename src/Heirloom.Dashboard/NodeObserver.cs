@@ -28,6 +28,7 @@ internal sealed class NodeObserver : IDisposable
     private readonly Dictionary<Table, long> _lastWritten = [];
     private readonly ConcurrentDictionary<string, long> _groupCommit = new(StringComparer.Ordinal);
     private int _watchers;
+    private TaskCompletionSource _change = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _groupCommitRecords;
     private long _restarts;
     private long _crashes;
@@ -52,6 +53,10 @@ internal sealed class NodeObserver : IDisposable
     }
 
     public Node Node => _node;
+
+    /// <summary>Completes at the next report (a crash, a restart, a storage failure): something a page should see
+    /// before its next regular update.</summary>
+    public Task NextChangeAsync() => Volatile.Read(ref _change).Task;
 
     /// <summary>A page starts watching; disposing the result ends it. Message and write rates are sampled only
     /// while some page watches, since they read every process and table.</summary>
@@ -293,6 +298,8 @@ internal sealed class NodeObserver : IDisposable
             while (_reports.Count > CrashLogLength && _reports.TryDequeue(out _))
             {
             }
+
+            Interlocked.Exchange(ref _change, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 

@@ -274,6 +274,7 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
             }
 
             child.Restarts++;
+            SupervisorMetrics.Of(Context.Node).OnRestart();
             Report(SupervisorEvent.ChildRestarted, child, child.Pid, reason);
         }
 

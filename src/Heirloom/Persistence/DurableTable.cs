@@ -61,7 +61,7 @@ public static class DurableTable
 
                 try
                 {
-                    journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (_, _, record) => JournaledStore<TKey, TValue>.Replay(store, record, keyCodec, valueCodec), e => journaled?.OnBackgroundFailure(e), (duration, records) => node.Metrics.OnFsync(options.Name, duration, records));
+                    journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (_, _, record) => JournaledStore<TKey, TValue>.Replay(store, record, keyCodec, valueCodec), e => journaled?.OnBackgroundFailure(e), (duration, records) => DurabilityMetrics.Of(node).OnFsync(options.Name, duration, records));
                 }
                 catch (JournalCorruptedException e) when (damaged is not null)
                 {

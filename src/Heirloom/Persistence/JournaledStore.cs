@@ -567,6 +567,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     {
         if (Table!.CloseFailed())
         {
+            DurabilityMetrics.Of(Table.Node).OnStorageFailure();
             Report(Table.Failure!, tableClosed: true);
         }
     }

@@ -16,6 +16,7 @@ public sealed class Node : IAsyncDisposable
 
     private readonly ConcurrentDictionary<long, Process> _processes = new();
     private readonly ConcurrentDictionary<Type, INodeService> _services = new();
+    private readonly Lock _servicesLock = new();
     private long _nextSerial;
     private long _nextMonitorRef;
     private int _disposed;
@@ -230,8 +231,26 @@ public sealed class Node : IAsyncDisposable
 
     /// <summary>The node's instance of a service, created on first use.</summary>
     internal TService GetService<TService>(Func<Node, TService> create)
-        where TService : class, INodeService =>
-        (TService)_services.GetOrAdd(typeof(TService), static (_, arguments) => arguments.create(arguments.node), (node: this, create));
+        where TService : class, INodeService
+    {
+        if (_services.TryGetValue(typeof(TService), out var service))
+        {
+            return (TService)service;
+        }
+
+        // Created once, under a lock: a service may register instruments or other services, which must not be made
+        // twice by a race (the lock is reentrant, so a service's constructor may ask for another).
+        lock (_servicesLock)
+        {
+            if (!_services.TryGetValue(typeof(TService), out service))
+            {
+                service = create(this);
+                _services[typeof(TService)] = service;
+            }
+
+            return (TService)service;
+        }
+    }
 
     internal Pid SpawnCore(Func<ProcessContext, Task> body, Pid parent, Process? link, Process? monitor, out MonitorRef monitorRef)
     {
@@ -266,7 +285,11 @@ public sealed class Node : IAsyncDisposable
 
     internal void Report(NodeReport report)
     {
-        Metrics.OnReport(report);
+        if (report is CrashReport)
+        {
+            Metrics.OnCrash();
+        }
+
         try
         {
             Reported?.Invoke(this, report);

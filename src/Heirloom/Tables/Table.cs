@@ -151,7 +151,7 @@ public abstract class Table : IProcessOwned
         }
 
         receiver.Deliver(new TableTransfer(this, previous?.Self ?? default, gift));
-        Node.Metrics.OnTransfer();
+        TableMetrics.Of(Node).OnTransfer();
     }
 
     /// <summary>Sets or clears the heir (<c>ets:setopts(Tab, {heir, Pid, Data})</c>). Only the owner may. A dead
@@ -247,7 +247,7 @@ public abstract class Table : IProcessOwned
         }
 
         heir.Deliver(new TableTransfer(this, owner.Self, data));
-        Node.Metrics.OnTransfer();
+        TableMetrics.Of(Node).OnTransfer();
     }
 
     /// <summary>

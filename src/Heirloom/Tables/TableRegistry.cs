@@ -7,7 +7,12 @@ namespace Heirloom.Tables;
 /// as <c>node.Tables</c>.</summary>
 public sealed class TableRegistry : INodeService
 {
-    private static readonly Func<Node, TableRegistry> s_create = static _ => new TableRegistry();
+    // The table instruments exist as soon as the node has tables.
+    private static readonly Func<Node, TableRegistry> s_create = static node =>
+    {
+        TableMetrics.Of(node);
+        return new TableRegistry();
+    };
 
     private readonly ConcurrentDictionary<string, Table> _byName = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Table, byte> _all = new();

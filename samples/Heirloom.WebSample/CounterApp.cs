@@ -76,7 +76,9 @@ public static class CounterApp
         }
 
         var metrics = Sdk.CreateMeterProviderBuilder().AddMeter(HeirloomInstrumentation.MeterName).AddOtlpExporter().Build();
-        var traces = Sdk.CreateTracerProviderBuilder().AddSource(HeirloomInstrumentation.ActivitySourceName).AddOtlpExporter().Build();
+        // The request's own activity is traced too: a call's activity is its child, and an unrecorded parent would
+        // leave the call unsampled.
+        var traces = Sdk.CreateTracerProviderBuilder().AddSource("Microsoft.AspNetCore", HeirloomInstrumentation.ActivitySourceName).AddOtlpExporter().Build();
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             metrics.Dispose();

@@ -47,6 +47,74 @@ public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
         await app.DisposeAsync();
     }
 
+    [Fact]
+    public async Task With_an_OTLP_endpoint_configured_metrics_and_call_traces_are_exported()
+    {
+        // A stand-in collector on loopback that keeps what it is sent.
+        var received = new ConcurrentQueue<(string Path, byte[] Body)>();
+        var collectorBuilder = WebApplication.CreateSlimBuilder();
+        collectorBuilder.Logging.ClearProviders();
+        collectorBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var collector = collectorBuilder.Build();
+        collector.MapPost("/v1/{signal}", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            received.Enqueue((context.Request.Path, body.ToArray()));
+            return Results.Ok();
+        });
+        await collector.StartAsync();
+
+        // The exporters read the standard variables when they are made, as the application starts.
+        var settings = new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Urls.Single(),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        };
+        WebApplication app;
+        HttpClient client;
+        try
+        {
+            foreach (var (name, value) in settings)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+
+            (app, client) = await StartAsync();
+        }
+        finally
+        {
+            foreach (var name in settings.Keys)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/counters/otlp", null)).StatusCode);
+        }
+
+        // Metrics go out every 500 ms and traces in batches every 200 ms while the application runs.
+        bool Exported() =>
+            received.Any(r => r.Path == "/v1/metrics" && Contains(r.Body, "heirloom.process.count"))
+            && received.Any(r => r.Path == "/v1/traces" && Contains(r.Body, "heirloom.call"));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Exported() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Assert.Contains(received, r => r.Path == "/v1/metrics" && Contains(r.Body, "heirloom.process.count"));
+        Assert.Contains(received, r => r.Path == "/v1/traces" && Contains(r.Body, "heirloom.call"));
+
+        static bool Contains(byte[] body, string text) => body.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(text)) >= 0;
+    }
+
     [Theory]
     [InlineData("EverySecond")]
     [InlineData("Always")]

@@ -24,8 +24,9 @@ internal sealed class NodeObserver : IDisposable
     private readonly Lock _historyLock = new();
     private readonly Queue<HistoryPoint> _history = new();
     private readonly Timer _sampler;
-    private readonly Dictionary<Process, long> _lastReceived = [];
-    private readonly Dictionary<Table, long> _lastWritten = [];
+    // The counts at the last sample taken while a page watched; null when there was none.
+    private Dictionary<Process, long>? _lastReceived;
+    private Dictionary<Table, long>? _lastWritten;
     private readonly ConcurrentDictionary<string, long> _groupCommit = new(StringComparer.Ordinal);
     private int _watchers;
     private TaskCompletionSource _change = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -149,13 +150,13 @@ internal sealed class NodeObserver : IDisposable
     /// <summary>Kills the process printed as <paramref name="pid"/>; false when none is.</summary>
     public bool Kill(string pid)
     {
-        var process = _node.Processes().FirstOrDefault(p => p.ToString() == pid);
-        if (process.IsNone)
+        var process = _node.LiveProcesses.FirstOrDefault(p => p.Self.ToString() == pid);
+        if (process is null)
         {
             return false;
         }
 
-        _node.Exit(process, ExitReason.Kill);
+        _node.Exit(process.Self, ExitReason.Kill);
         return true;
     }
 
@@ -353,18 +354,17 @@ internal sealed class NodeObserver : IDisposable
     {
         if (Volatile.Read(ref _watchers) == 0)
         {
-            _lastReceived.Clear();
-            _lastWritten.Clear();
+            (_lastReceived, _lastWritten) = (null, null);
             return (null, null);
         }
 
         long messages = 0;
-        var seen = new Dictionary<Process, long>();
+        var received = new Dictionary<Process, long>();
         foreach (var process in _node.LiveProcesses)
         {
-            var received = process.MessagesIn;
-            seen[process] = received;
-            messages += received - _lastReceived.GetValueOrDefault(process);
+            var taken = process.MessagesIn;
+            received[process] = taken;
+            messages += taken - (_lastReceived?.GetValueOrDefault(process) ?? 0);
         }
 
         long writes = 0;
@@ -374,23 +374,12 @@ internal sealed class NodeObserver : IDisposable
             if (DurableTable.TryGetStatus(table, out var status))
             {
                 written[table] = status.LastSequence;
-                writes += _lastWritten.TryGetValue(table, out var before) ? status.LastSequence - before : 0;
+                writes += _lastWritten?.TryGetValue(table, out var before) == true ? status.LastSequence - before : 0;
             }
         }
 
-        var first = _lastReceived.Count == 0;
-        _lastReceived.Clear();
-        foreach (var (process, received) in seen)
-        {
-            _lastReceived[process] = received;
-        }
-
-        _lastWritten.Clear();
-        foreach (var (table, sequence) in written)
-        {
-            _lastWritten[table] = sequence;
-        }
-
+        var first = _lastReceived is null;
+        (_lastReceived, _lastWritten) = (received, written);
         return first ? (null, null) : (messages, writes);
     }
 

@@ -42,12 +42,12 @@ public abstract class TableWorker<TKey, TValue> : GenServer
     protected CallResult ReplyWhenDurable(CallFrom from, object? reply)
     {
         ArgumentNullException.ThrowIfNull(from);
-        if (Table.UntypedStore is not Persistence.IDurableStore { Fsync: Persistence.FsyncPolicy.Always })
+        if (Table.UntypedStore is not Persistence.IDurableStore { Fsync: Persistence.FsyncPolicy.Always } store)
         {
             return CallResult.Reply(reply);
         }
 
-        var durable = Persistence.DurableTable.WhenDurableAsync(Table);
+        var durable = store.WhenDurableAsync();
         if (durable.IsCompletedSuccessfully)
         {
             return CallResult.Reply(reply);

@@ -288,23 +288,34 @@ internal sealed class Journal : IDisposable
         while (Volatile.Read(ref _durableSequence) < sequence)
         {
             ThrowIfFailed();
-            if (TryLead(out var round))
+
+            // Writers woken by the last fsync are appending now: letting them in first makes this fsync cover them.
+            FlushOrAwaitFlusher(letWritersIn: true);
+        }
+    }
+
+    /// <summary>Fsyncs what is appended as the flusher, or, when another thread is flushing, waits for its round to end.</summary>
+    /// <exception cref="IOException">This fsync failed: the journal has failed.</exception>
+    private void FlushOrAwaitFlusher(bool letWritersIn)
+    {
+        if (!TryLead(out var round))
+        {
+            round.Task.Wait();
+            return;
+        }
+
+        try
+        {
+            if (letWritersIn)
             {
-                try
-                {
-                    // Writers woken by the last fsync are appending now: letting them in first makes this fsync cover them.
-                    Thread.Yield();
-                    FlushToDisk();
-                }
-                finally
-                {
-                    EndFlush();
-                }
+                Thread.Yield();
             }
-            else
-            {
-                round.Task.Wait();
-            }
+
+            FlushToDisk();
+        }
+        finally
+        {
+            EndFlush();
         }
     }
 
@@ -359,21 +370,7 @@ internal sealed class Journal : IDisposable
             {
                 while (!_disposed && _failure is null && Volatile.Read(ref _durableSequence) < LastSequence)
                 {
-                    if (TryLead(out var round))
-                    {
-                        try
-                        {
-                            FlushToDisk();
-                        }
-                        finally
-                        {
-                            EndFlush();
-                        }
-                    }
-                    else
-                    {
-                        round.Task.Wait();
-                    }
+                    FlushOrAwaitFlusher(letWritersIn: false);
                 }
             }
             catch (IOException e)

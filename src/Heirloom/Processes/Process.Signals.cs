@@ -273,7 +273,7 @@ internal sealed partial class Process
                 MessageQueueLength,
                 _trapExit,
                 Parent,
-                s_behaviours.TryGetValue(this, out var behaviour) ? behaviour : null,
+                Behaviour,
                 Volatile.Read(ref _received),
                 Volatile.Read(ref _sent));
         }

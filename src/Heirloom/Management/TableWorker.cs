@@ -42,7 +42,7 @@ public abstract class TableWorker<TKey, TValue> : GenServer
     protected CallResult ReplyWhenDurable(CallFrom from, object? reply)
     {
         ArgumentNullException.ThrowIfNull(from);
-        if (Table.UntypedStore is not Persistence.IDurableStore { Fsync: Persistence.FsyncPolicy.Always } store)
+        if (Table.UntypedStore is not Persistence.IAcknowledgedStore { AcknowledgesLater: true } store)
         {
             return CallResult.Reply(reply);
         }

@@ -106,19 +106,20 @@ public static class DurableTable
     /// <summary>
     /// Completes once every write made to the table so far is on disk (fsynced), whatever its fsync policy, starting an
     /// fsync if none covers them yet; at once when they are. With <see cref="DurabilityOptions.WritesWaitForFsync"/>
-    /// off, this is how a writer acknowledges: write, then await this before answering.
+    /// off, this is how a writer acknowledges: write, then await this before answering. For a replicated table
+    /// (<see cref="ReplicatedTable"/>), completes once its replica has committed them.
     /// </summary>
-    /// <param name="table">A durable table.</param>
-    /// <exception cref="ArgumentException">The table is not durable.</exception>
-    /// <exception cref="TableException">The table was deleted, or its journal failed before the writes reached the
-    /// disk (<see cref="TableError.StorageFailed"/>: the table is closed, and those writes were not acknowledged).</exception>
+    /// <param name="table">A durable or replicated table.</param>
+    /// <exception cref="ArgumentException">The table is neither durable nor replicated.</exception>
+    /// <exception cref="TableException">The table was deleted, or its journal (or replica) failed before the writes were
+    /// durable (<see cref="TableError.StorageFailed"/>: the table is closed, and those writes were not acknowledged).</exception>
     public static ValueTask WhenDurableAsync(Table table)
     {
         ArgumentNullException.ThrowIfNull(table);
         table.ThrowIfDeleted();
-        return table.UntypedStore is IDurableStore durable
+        return table.UntypedStore is IAcknowledgedStore durable
             ? durable.WhenDurableAsync()
-            : throw new ArgumentException($"{table} is not a durable table; open it with DurableTable.Open.", nameof(table));
+            : throw new ArgumentException($"{table} is not a durable or replicated table; open it with DurableTable.Open, or promote a ReplicaStandby.", nameof(table));
     }
 
     /// <summary>Where a table's journal and snapshots stand, if it is a durable table (for health checks and

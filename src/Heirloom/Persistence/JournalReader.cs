@@ -38,35 +38,17 @@ public static class JournalReader
 
         return Journal.Scan(path, first, allowTornTail, expected: null, (sequence, offset, payload) =>
         {
-            var sink = new EntryCollector();
+            List<JournalEntry> entries;
             try
             {
-                JournalRecordFormat.Decode(payload, ref sink);
+                entries = JournalEntryCollector.Decode(payload);
             }
             catch (InvalidDataException e)
             {
                 throw new JournalCorruptedException(path, offset, $"record {sequence} is not a well-formed entry: {e.Message}", e);
             }
 
-            onRecord?.Invoke(new JournalRecord(sequence, payload.Length + Journal.FramingLength, JournalRecordFormat.IsBatch(payload), sink.Entries));
+            onRecord?.Invoke(new JournalRecord(sequence, payload.Length + Journal.FramingLength, JournalRecordFormat.IsBatch(payload), entries));
         });
-    }
-
-    /// <summary>Gathers a record's entries as codec bytes.</summary>
-    private struct EntryCollector() : IJournalEntrySink
-    {
-        private List<byte[]>? _values;
-
-        public List<JournalEntry> Entries { get; } = [];
-
-        public void KeyState(ReadOnlySpan<byte> key, int values)
-        {
-            _values = new List<byte[]>(values);
-            Entries.Add(new JournalEntry(key.ToArray(), _values));
-        }
-
-        public readonly void Value(ReadOnlySpan<byte> value) => _values!.Add(value.ToArray());
-
-        public readonly void Cleared() => Entries.Add(new JournalEntry(null, []));
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
@@ -22,15 +21,10 @@ namespace Heirloom.Persistence;
 /// </para>
 /// </summary>
 internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inner, bool uniqueKeys, Journal journal, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, DurabilityOptions durability, DurableFileSystem files, FileStream directoryLock, long snapshotSequence)
-    : TableStore<TKey, TValue>, IDurableStore
+    : RecordingStore<TKey, TValue>(inner, uniqueKeys, journal.WriteLock, keyCodec, valueCodec), IDurableStore
     where TKey : notnull
 {
     // The journal's append lock: changing memory and appending the record happen under one lock.
-    private readonly Lock _lock = journal.WriteLock;
-    private readonly ArrayBufferWriter<byte> _buffer = new();
-    private HashSet<TKey>? _batchKeys;
-    private bool _batchCleared;
-    private int _batchDepth;
     private readonly SemaphoreSlim _snapshotting = new(1, 1);
     private readonly CancellationTokenSource _releasing = new();
     private bool _released;
@@ -40,20 +34,9 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     private long _snapshotAt;
     private Exception? _snapshotError;
 
-    private TableStore<TKey, TValue> Inner => inner;
+    public override StoreCapabilities Capabilities => Inner.Capabilities | StoreCapabilities.Journaled;
 
-    private bool UniqueKeysOutsideBatch => uniqueKeys && _batchDepth == 0;
-
-    /// <summary>The table this store serves; set once it exists, before any write.</summary>
-    public Table<TKey, TValue>? Table { get; set; }
-
-    public override long Count => inner.Count;
-
-    public override int BytesPerObject => inner.BytesPerObject;
-
-    public override bool IsFixed => inner.IsFixed;
-
-    public override StoreCapabilities Capabilities => inner.Capabilities | StoreCapabilities.Journaled;
+    protected override bool Released => _released;
 
     /// <summary>Applies one journal record to a store, during recovery.</summary>
     public static void Replay(TableStore<TKey, TValue> store, ReadOnlySpan<byte> record, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
@@ -62,131 +45,12 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         JournalRecordFormat.Decode(record, ref replay);
     }
 
-    public override bool TryGetValue(TKey key, out TValue value) => inner.TryGetValue(key, out value);
-
-    public override TValue[] Lookup(TKey key) => inner.Lookup(key);
-
-    public override bool ContainsKey(TKey key) => inner.ContainsKey(key);
-
-    public override bool ContainsKeyInBatch(TKey key) => inner.ContainsKeyInBatch(key);
-
-    public override TValue[] LookupInBatch(TKey key) => inner.LookupInBatch(key);
-
-    public override IEnumerable<KeyValuePair<TKey, TValue>> Enumerate(bool reverse) => inner.Enumerate(reverse);
-
-    public override IEnumerable<KeyValuePair<TKey, TValue>> Range(TKey from, TKey to) => inner.Range(from, to);
-
-    public override bool TryFirst(out TKey key) => inner.TryFirst(out key);
-
-    public override bool TryLast(out TKey key) => inner.TryLast(out key);
-
-    public override bool TryNext(TKey key, out TKey next) => inner.TryNext(key, out next);
-
-    public override bool TryPrevious(TKey key, out TKey previous) => inner.TryPrevious(key, out previous);
-
-    public override void Fix() => inner.Fix();
-
-    public override void Unfix() => inner.Unfix();
-
-    public override void Insert(TKey key, TValue value) =>
-        Journaled((key, value), static (JournaledStore<TKey, TValue> store, (TKey Key, TValue Value) write, out long sequence) =>
-        {
-            store.Inner.Insert(write.Key, write.Value);
-
-            // In a set, the key's whole state after an insert is the value inserted: no need to read it back.
-            sequence = store.UniqueKeysOutsideBatch ? store.RecordSingle(write.Key, write.Value) : store.Record(write.Key);
-            return 0;
-        });
-
-    public override bool InsertNew(TKey key, TValue value) =>
-        WriteKey(key, value, static (store, k, v) => store.InsertNew(k, v), static inserted => inserted);
-
-    public override TValue[] Take(TKey key) =>
-        WriteKey(key, 0, static (store, k, _) => store.Take(k), static taken => taken.Length > 0);
-
-    public override bool Delete(TKey key) => Take(key).Length > 0;
-
-    public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match) =>
-        WriteKey(key, (state, match), static (store, k, s) => store.DeleteWhere(k, s.state, s.match), static deleted => deleted > 0);
-
-    public override int ReplaceWhere(TKey key, Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace) =>
-        WriteKey(key, (where, replace), static (store, k, s) => store.ReplaceWhere(k, s.where, s.replace), static replaced => replaced > 0);
-
-    public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
-    {
-        var (result, wasFound) = Journaled((key, state, update), static (JournaledStore<TKey, TValue> store, (TKey Key, TState State, UpdateFunc<TKey, TValue, TState> Update) write, out long sequence) =>
-        {
-            var result = store.Inner.Update(write.Key, write.State, write.Update, out var found);
-            sequence = store.Record(write.Key);
-            return (result, found);
-        });
-        found = wasFound;
-        return result;
-    }
-
-    public override void Clear() =>
-        Journaled(0, static (JournaledStore<TKey, TValue> store, int _, out long sequence) =>
-        {
-            sequence = 0;
-            store.Inner.Clear();
-            if (store._batchDepth > 0)
-            {
-                store._batchCleared = true;
-                store._batchKeys!.Clear();
-            }
-            else
-            {
-                sequence = store.AppendClear();
-            }
-
-            return 0;
-        });
-
-    public override void EnterBatch()
-    {
-        _lock.Enter();
-        if (_batchDepth++ == 0)
-        {
-            _batchKeys = [];
-            _batchCleared = false;
-        }
-
-        inner.EnterBatch();
-    }
-
-    public override void ExitBatch()
-    {
-        long sequence = 0;
-        try
-        {
-            try
-            {
-                if (--_batchDepth == 0 && (_batchCleared || _batchKeys!.Count > 0))
-                {
-                    sequence = AppendBatch();
-                }
-            }
-            finally
-            {
-                inner.ExitBatch();
-                _lock.Exit();
-            }
-        }
-        catch (TableException e) when (e.Error == TableError.StorageFailed)
-        {
-            CloseFailed();
-            throw;
-        }
-
-        Acknowledge(sequence);
-    }
-
     /// <summary>A deleted durable table keeps its files (its owner's death must not erase its data): stop any snapshot,
     /// close the journal and the directory, then drop the objects from memory without journaling that. The files are
     /// closed and the directory released even when the journal's last flush fails; that failure is reported.</summary>
     public override void Release()
     {
-        lock (_lock)
+        lock (WriteLock)
         {
             _released = true;
         }
@@ -196,7 +60,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         var failedBefore = journal.Failure;
         journal.Dispose();
         directoryLock.Dispose();
-        inner.Release();
+        Inner.Release();
         if (failedBefore is null && journal.Failure is { } failure)
         {
             Report(failure, tableClosed: true);
@@ -212,6 +76,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     }
 
     public FsyncPolicy Fsync => journal.Policy;
+
+    public bool AcknowledgesLater => journal.Policy == FsyncPolicy.Always;
 
     /// <summary>Completes once every record appended so far is on disk.</summary>
     /// <exception cref="TableException">The journal failed first: the table is closed.</exception>
@@ -265,10 +131,6 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         return 0;
     }
 
-    protected override void LockAllWriters() => _lock.Enter();
-
-    protected override void UnlockAllWriters() => _lock.Exit();
-
     private long TakeSnapshot()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _released), this);
@@ -276,7 +138,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         var sequence = journal.Rotate();
         var path = DurableFiles.SnapshotPath(durability.Directory, sequence);
         var renamed = false;
-        TableFile.Write(files, path, table.Type, table.Access, table.Name, sequence, inner.Enumerate(reverse: false), keyCodec, valueCodec, MakeSeenWritesDurable, _ => journal.SyncDirectory(), _releasing.Token);
+        TableFile.Write(files, path, table.Type, table.Access, table.Name, sequence, Inner.Enumerate(reverse: false), KeyCodec, ValueCodec, MakeSeenWritesDurable, _ => journal.SyncDirectory(), _releasing.Token);
         ObjectDisposedException.ThrowIf(!renamed, this);
         Volatile.Write(ref _snapshotSequence, sequence);
         Volatile.Write(ref _snapshotAt, Stopwatch.GetTimestamp());
@@ -287,7 +149,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         bool MakeSeenWritesDurable()
         {
             long last;
-            lock (_lock)
+            lock (WriteLock)
             {
                 if (_released)
                 {
@@ -301,16 +163,6 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
             journal.WaitDurable(last);
             return renamed = true;
-        }
-    }
-
-    private void ThrowIfReleased()
-    {
-        if (_released)
-        {
-            // A write that waited for the lock while the table failed is told why it failed, not only that it is gone.
-            Table!.ThrowIfFailed();
-            throw new TableException(TableError.NoSuchTable, $"{Table} no longer exists: it was deleted while this write waited.");
         }
     }
 
@@ -407,103 +259,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         Report(failure, tableClosed: false);
     }
 
-    /// <summary>
-    /// The write of one key: applies <paramref name="apply"/> to memory and, when <paramref name="changed"/> says it
-    /// changed the key, appends the key's new state. The lambdas are static and take their state, so a write allocates
-    /// no closure.
-    /// </summary>
-    private TResult WriteKey<TState, TResult>(TKey key, TState state, Func<TableStore<TKey, TValue>, TKey, TState, TResult> apply, Func<TResult, bool> changed) =>
-        Journaled((key, state, apply, changed), static (JournaledStore<TKey, TValue> store, (TKey Key, TState State, Func<TableStore<TKey, TValue>, TKey, TState, TResult> Apply, Func<TResult, bool> Changed) write, out long sequence) =>
-        {
-            var result = write.Apply(store.Inner, write.Key, write.State);
-            sequence = write.Changed(result) ? store.Record(write.Key) : 0;
-            return result;
-        });
-
-    /// <summary>
-    /// Every journaled write: under the journal's lock, <paramref name="write"/> changes memory and appends the records
-    /// of the change; then the write waits for its record's fsync as the policy says. A journal that fails marks the
-    /// table failed under the same lock, before any other thread can see the change, and closes it once the lock is
-    /// released.
-    /// </summary>
-    private TResult Journaled<TState, TResult>(TState state, JournaledWrite<TState, TResult> write)
-    {
-        long sequence;
-        TResult result;
-        try
-        {
-            lock (_lock)
-            {
-                ThrowIfReleased();
-                result = write(this, state, out sequence);
-            }
-        }
-        catch (TableException e) when (e.Error == TableError.StorageFailed)
-        {
-            CloseFailed();
-            throw;
-        }
-
-        Acknowledge(sequence);
-        return result;
-    }
-
-    private long Record(TKey key)
-    {
-        ThrowIfReleased();
-        if (_batchDepth > 0)
-        {
-            _batchKeys!.Add(key);
-            return 0;
-        }
-
-        _buffer.ResetWrittenCount();
-        WriteKeyState(key);
-        return Append(_buffer.WrittenSpan);
-    }
-
-    private long RecordSingle(TKey key, TValue value)
-    {
-        ThrowIfReleased();
-        _buffer.ResetWrittenCount();
-        WriteKeyState(key, new ReadOnlySpan<TValue>(in value));
-        return Append(_buffer.WrittenSpan);
-    }
-
-    private long AppendClear()
-    {
-        ThrowIfReleased();
-        _buffer.ResetWrittenCount();
-        JournalRecordFormat.WriteCleared(_buffer);
-        return Append(_buffer.WrittenSpan);
-    }
-
-    private long AppendBatch()
-    {
-        ThrowIfReleased();
-        _buffer.ResetWrittenCount();
-        JournalRecordFormat.WriteBatchHeader(_buffer, _batchKeys!.Count + (_batchCleared ? 1 : 0));
-        if (_batchCleared)
-        {
-            JournalRecordFormat.WriteCleared(_buffer);
-        }
-
-        foreach (var key in _batchKeys)
-        {
-            WriteKeyState(key);
-        }
-
-        _batchKeys = null;
-        return Append(_buffer.WrittenSpan);
-    }
-
-    /// <summary>The key and all its values now (none when it is gone): replaying it sets the key to exactly this.</summary>
-    private void WriteKeyState(TKey key) => WriteKeyState(key, inner.LookupInBatch(key));
-
-    private void WriteKeyState(TKey key, ReadOnlySpan<TValue> values) =>
-        JournalRecordFormat.WriteKeyState(_buffer, keyCodec, key, valueCodec, values);
-
-    private void Acknowledge(long sequence)
+    protected override void Acknowledge(long sequence)
     {
         if (sequence > 0 && journal.Policy == FsyncPolicy.Always && !durability.WritesWaitForFsync)
         {
@@ -526,7 +282,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     /// <summary>Appends a record holding the journal's lock; when the journal fails, marks the table failed before the
     /// lock is released, so no reader sees the change whose record failed.</summary>
-    private long Append(ReadOnlySpan<byte> record)
+    protected override long Append(ReadOnlySpan<byte> record)
     {
         try
         {
@@ -563,7 +319,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     }
 
     /// <summary>Closes the failed table: the name is freed and the directory released, so it can be opened again.</summary>
-    private void CloseFailed()
+    protected override void CloseFailed()
     {
         if (Table!.CloseFailed())
         {
@@ -574,8 +330,4 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
 
     private void Report(Exception failure, bool tableClosed) =>
         Table!.Node.Report(new StorageFailureReport(Table.Owner, Table.Name, durability.Directory, tableClosed, failure));
-
-    /// <summary>One journaled write, run under the journal's lock: returns its result and the sequence to wait for (0
-    /// for none).</summary>
-    private delegate TResult JournaledWrite<TState, TResult>(JournaledStore<TKey, TValue> store, TState state, out long sequence);
 }

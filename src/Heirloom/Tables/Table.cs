@@ -106,13 +106,14 @@ public abstract class Table : IProcessOwned
         return Create<TKey, TValue>(node, options, keyComparer, keyOrder, wrap: null);
     }
 
-    /// <summary>Creates and registers a table, its storage optionally wrapped (by a durable table's journal).</summary>
-    internal static Table<TKey, TValue> Create<TKey, TValue>(Node node, TableOptions options, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<Storage.TableStore<TKey, TValue>, Storage.TableStore<TKey, TValue>>? wrap)
+    /// <summary>Creates and registers a table, its storage optionally wrapped (by a durable table's journal) and
+    /// optionally an engine already filled (a replica's standby).</summary>
+    internal static Table<TKey, TValue> Create<TKey, TValue>(Node node, TableOptions options, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<Storage.TableStore<TKey, TValue>, Storage.TableStore<TKey, TValue>>? wrap, Storage.TableStore<TKey, TValue>? engine = null)
         where TKey : notnull
     {
         var current = Process.Current;
         var owner = current is not null && current.Node == node ? current : null;
-        var table = new Table<TKey, TValue>(node, options, owner, keyComparer, keyOrder, wrap);
+        var table = new Table<TKey, TValue>(node, options, owner, keyComparer, keyOrder, wrap, engine);
         table.Register(options);
         return table;
     }

@@ -28,14 +28,19 @@ public sealed class Table<TKey, TValue> : Table
     // journal) must see every write.
     private readonly HashStore<TKey, TValue>? _hashWrites;
 
-    internal Table(Node node, TableOptions options, Process? owner, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<TableStore<TKey, TValue>, TableStore<TKey, TValue>>? wrap = null)
+    internal Table(Node node, TableOptions options, Process? owner, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<TableStore<TKey, TValue>, TableStore<TKey, TValue>>? wrap = null, TableStore<TKey, TValue>? engine = null)
         : base(node, options, owner)
     {
-        _hashReads = options.Type == TableType.OrderedSet ? null : new HashStore<TKey, TValue>(options.Type, keyComparer);
-        var engine = _hashReads ?? (TableStore<TKey, TValue>)new BTreeStore<TKey, TValue>(keyOrder);
+        engine ??= NewEngine(options.Type, keyComparer, keyOrder);
+        _hashReads = engine as HashStore<TKey, TValue>;
         _store = wrap is null ? engine : wrap(engine);
         _hashWrites = wrap is null ? _hashReads : null;
     }
+
+    /// <summary>The storage engine a table of <paramref name="type"/> is built on: a hash engine, or a B-link tree for
+    /// an ordered set.</summary>
+    internal static TableStore<TKey, TValue> NewEngine(TableType type, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder) =>
+        type == TableType.OrderedSet ? new BTreeStore<TKey, TValue>(keyOrder) : new HashStore<TKey, TValue>(type, keyComparer);
 
     /// <summary>How many objects the table holds (<c>ets:info(Tab, size)</c>); any process may ask.</summary>
     /// <exception cref="TableException">The table was deleted.</exception>

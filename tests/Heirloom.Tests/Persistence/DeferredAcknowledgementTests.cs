@@ -84,7 +84,7 @@ public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDi
         await using var node = new Node();
         var table = Table.New<long, long>(node, new TableOptions());
         var error = Assert.Throws<ArgumentException>(() => DurableTable.WhenDurableAsync(table));
-        Assert.Contains("not a durable table", error.Message);
+        Assert.Contains("not a durable or replicated table", error.Message);
     }
 
     /// <summary>Each call ("add", key) inserts key and is answered once it is durable.</summary>

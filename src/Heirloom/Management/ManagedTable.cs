@@ -70,4 +70,24 @@ public sealed record ManagedTable
         ArgumentNullException.ThrowIfNull(durability);
         return new ManagedTable(name, (node, options) => DurableTable.Open(node, options, durability, keyCodec, valueCodec)) { Durability = durability };
     }
+
+    /// <summary>
+    /// A managed table that <paramref name="open"/> creates, for tables kept by another component (a replicated table
+    /// whose ownership is decided elsewhere, say). The manager calls it in its own process, so the table it returns
+    /// must be created there (owned by the calling process), with the options it is given (the name, and the manager
+    /// as heir). It is called when the manager finds no table of this name on the node, and again after the table
+    /// failed; throwing <see cref="TableException"/> or <see cref="IOException"/> from the second means "not now", and
+    /// the manager tries again with backoff.
+    /// </summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="name">The table's name.</param>
+    /// <param name="open">Creates the table.</param>
+    public static ManagedTable Opened<TKey, TValue>(string name, Func<Node, TableOptions, Table<TKey, TValue>> open)
+        where TKey : notnull
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(open);
+        return new ManagedTable(name, open);
+    }
 }

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Heirloom.Postgres;
+
+/// <summary>What a clustered node logs, with stable event IDs.</summary>
+internal static partial class ClusterLog
+{
+    [LoggerMessage(EventId = 2001, EventName = "TableTakenOver", Level = LogLevel.Information, Message = "Node {NodeId} owns clustered table {Table} at epoch {Epoch} ({Rows} keys, caught up to sequence {Sequence})")]
+    public static partial void TookOver(ILogger logger, string nodeId, string table, long epoch, long rows, long sequence);
+
+    [LoggerMessage(EventId = 2002, EventName = "TableFenced", Level = LogLevel.Warning, Message = "Node {NodeId} no longer owns clustered table {Table} (epoch {Epoch})")]
+    public static partial void Fenced(ILogger logger, string nodeId, string table, long epoch, Exception reason);
+
+    [LoggerMessage(EventId = 2003, EventName = "ListenerLost", Level = LogLevel.Warning, Message = "Node {NodeId} lost its notification connection to PostgreSQL; reconnecting")]
+    public static partial void ListenerLost(ILogger logger, string nodeId, Exception reason);
+
+    [LoggerMessage(EventId = 2004, EventName = "StandbyFailed", Level = LogLevel.Warning, Message = "Node {NodeId} could not follow clustered table {Table}; retrying")]
+    public static partial void StandbyFailed(ILogger logger, string nodeId, string table, Exception reason);
+
+    [LoggerMessage(EventId = 2005, EventName = "AcquireFailed", Level = LogLevel.Warning, Message = "Node {NodeId} could not wait for clustered table {Table}'s ownership; retrying")]
+    public static partial void AcquireFailed(ILogger logger, string nodeId, string table, Exception reason);
+}

@@ -1,0 +1,9 @@
+namespace Heirloom.Postgres;
+
+/// <summary>A node of the cluster, as PostgreSQL records it.</summary>
+/// <param name="NodeId">The node's identity.</param>
+/// <param name="Host">The machine it runs on.</param>
+/// <param name="ProcessId">Its OS process.</param>
+/// <param name="StartedAt">When it joined.</param>
+/// <param name="LastSeen">When it last said it was alive (every second while it runs).</param>
+public sealed record ClusterMember(string NodeId, string Host, int ProcessId, DateTimeOffset StartedAt, DateTimeOffset LastSeen);

@@ -1,0 +1,98 @@
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace Heirloom.Postgres;
+
+/// <summary>
+/// The cluster's tables in PostgreSQL, all in one schema: <c>nodes</c> (membership), <c>tables</c> (the clustered
+/// tables, each with its epoch, the fencing token, and the sequence of its last committed write) and <c>rows</c> (each
+/// key's whole state, a deleted key kept as a tombstone so that standbys following the changes see it go), and the
+/// function every commit runs, which checks the epoch in the same transaction as it writes.
+/// </summary>
+internal sealed partial class ClusterSchema
+{
+    /// <summary>The SQLSTATE a commit raises when the table's epoch is no longer the committer's.</summary>
+    public const string FencedState = "HL001";
+
+    public ClusterSchema(string name)
+    {
+        if (!Identifier().IsMatch(name))
+        {
+            throw new ArgumentException($"'{name}' is not a usable schema name: use lower-case letters, digits and underscores, starting with a letter.", nameof(name));
+        }
+
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The channel commits notify, with the table's name as payload.</summary>
+    public string Channel => $"{Name}_rows";
+
+    public string Nodes => $"{Name}.nodes";
+
+    public string Tables => $"{Name}.tables";
+
+    public string Rows => $"{Name}.rows";
+
+    public string Commit => $"{Name}.commit_rows";
+
+    /// <summary>Creates what is missing; several nodes may start at once, so creation is serialized by a transaction
+    /// lock.</summary>
+    public async Task EnsureAsync(NpgsqlDataSource source, CancellationToken cancellation)
+    {
+        await using var connection = await source.OpenConnectionAsync(cancellation).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellation).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"""
+            SELECT pg_advisory_xact_lock(hashtextextended('heirloom.schema:{Name}', 0));
+            CREATE SCHEMA IF NOT EXISTS {Name};
+            CREATE TABLE IF NOT EXISTS {Nodes} (
+                node_id text PRIMARY KEY,
+                host text NOT NULL,
+                process_id integer NOT NULL,
+                started_at timestamptz NOT NULL DEFAULT now(),
+                last_seen timestamptz NOT NULL DEFAULT now());
+            CREATE TABLE IF NOT EXISTS {Tables} (
+                name text PRIMARY KEY,
+                table_type text NOT NULL,
+                key_codec text NOT NULL,
+                value_codec text NOT NULL,
+                epoch bigint NOT NULL DEFAULT 0,
+                last_sequence bigint NOT NULL DEFAULT 0,
+                owner_node text,
+                owned_since timestamptz);
+            CREATE TABLE IF NOT EXISTS {Rows} (
+                table_name text NOT NULL,
+                key bytea NOT NULL,
+                state bytea,
+                sequence bigint NOT NULL,
+                PRIMARY KEY (table_name, key));
+            CREATE INDEX IF NOT EXISTS rows_by_sequence ON {Rows} (table_name, sequence);
+            CREATE OR REPLACE FUNCTION {Commit}(p_table text, p_epoch bigint, p_last bigint, p_cleared bigint,
+                                                p_keys bytea[], p_states bytea[], p_sequences bigint[])
+            RETURNS void LANGUAGE plpgsql AS $body$
+            BEGIN
+                -- The epoch check takes the table's row lock, so commits of one table are serialized and a takeover
+                -- (which bumps the epoch) either waits for a commit or makes it fail.
+                UPDATE {Tables} SET last_sequence = p_last WHERE name = p_table AND epoch = p_epoch;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'clustered table % is no longer owned at epoch %', p_table, p_epoch
+                        USING ERRCODE = '{FencedState}';
+                END IF;
+                IF p_cleared > 0 THEN
+                    UPDATE {Rows} SET state = NULL, sequence = p_cleared WHERE table_name = p_table AND state IS NOT NULL;
+                END IF;
+                INSERT INTO {Rows} (table_name, key, state, sequence)
+                    SELECT p_table, u.k, u.s, u.q FROM unnest(p_keys, p_states, p_sequences) AS u(k, s, q)
+                    ON CONFLICT (table_name, key) DO UPDATE SET state = excluded.state, sequence = excluded.sequence;
+                PERFORM pg_notify('{Channel}', p_table);
+            END
+            $body$;
+            """, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellation).ConfigureAwait(false);
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,47}$")]
+    private static partial Regex Identifier();
+}

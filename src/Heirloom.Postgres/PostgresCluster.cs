@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Heirloom.Processes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Heirloom.Postgres;
+
+/// <summary>
+/// A node's membership in a cluster that shares clustered tables through PostgreSQL: it creates the cluster's schema
+/// if missing, records the node in it (and that it is alive, every second), and listens for the commits of clustered
+/// tables so that their standbys follow them. Start one per node, then start each clustered table's server
+/// (<see cref="ClusteredTable.ChildSpec{TKey, TValue}"/>) under a supervisor; dispose it after them.
+/// </summary>
+public sealed class PostgresCluster : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Action> _followers = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _heartbeat = Task.CompletedTask;
+    private Task _listener = Task.CompletedTask;
+
+    private PostgresCluster(Node node, PostgresClusterOptions options, ILogger logger)
+    {
+        Node = node;
+        Options = options;
+        Logger = logger;
+        Schema = new ClusterSchema(options.Schema);
+        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Enlist = false };
+        Source = NpgsqlDataSource.Create(pooled);
+
+        // Lock and listen connections are never pooled: closing one must end its session, and its advisory locks with it.
+        // The session's keepalive settings make the server notice a silent owner; the client's make this node notice a
+        // silent server while it waits for a lock.
+        var dedicated = new NpgsqlConnectionStringBuilder(options.ConnectionString)
+        {
+            Enlist = false,
+            Pooling = false,
+            TcpKeepAlive = true,
+            TcpKeepAliveTime = (int)options.KeepaliveIdle.TotalSeconds,
+            TcpKeepAliveInterval = (int)options.KeepaliveInterval.TotalSeconds,
+            Options = string.Create(CultureInfo.InvariantCulture,
+                $"-c tcp_keepalives_idle={(int)options.KeepaliveIdle.TotalSeconds} -c tcp_keepalives_interval={(int)options.KeepaliveInterval.TotalSeconds} " +
+                $"-c tcp_keepalives_count={options.KeepaliveCount} -c tcp_user_timeout={(int)options.TcpUserTimeout.TotalMilliseconds}"),
+        };
+        DedicatedSource = NpgsqlDataSource.Create(dedicated);
+    }
+
+    /// <summary>The node.</summary>
+    public Node Node { get; }
+
+    /// <summary>The options.</summary>
+    public PostgresClusterOptions Options { get; }
+
+    /// <summary>This node's identity in the cluster.</summary>
+    public string NodeId => Options.NodeId;
+
+    internal ILogger Logger { get; }
+
+    internal ClusterSchema Schema { get; }
+
+    /// <summary>Pooled connections: commits, reads, membership.</summary>
+    internal NpgsqlDataSource Source { get; }
+
+    /// <summary>Unpooled connections with keepalives: advisory locks and notifications.</summary>
+    internal NpgsqlDataSource DedicatedSource { get; }
+
+    internal CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>Joins the cluster: creates the schema if missing and records this node.</summary>
+    /// <param name="node">The node.</param>
+    /// <param name="options">Where PostgreSQL is, and the detection settings.</param>
+    /// <param name="logger">Where takeovers, fencing and connection losses are logged; none by default.</param>
+    /// <param name="cancellation">Stops waiting for PostgreSQL.</param>
+    /// <exception cref="ArgumentException">The options are inconsistent (the message says which).</exception>
+    /// <exception cref="NpgsqlException">PostgreSQL could not be reached.</exception>
+    public static async Task<PostgresCluster> StartAsync(Node node, PostgresClusterOptions options, ILogger? logger = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var cluster = new PostgresCluster(node, options, logger ?? NullLogger.Instance);
+        try
+        {
+            await cluster.Schema.EnsureAsync(cluster.Source, cancellation).ConfigureAwait(false);
+            await cluster.RecordMemberAsync(cancellation).ConfigureAwait(false);
+        }
+        catch
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        cluster._heartbeat = cluster.HeartbeatAsync();
+        cluster._listener = cluster.ListenAsync();
+        return cluster;
+    }
+
+    /// <summary>The nodes PostgreSQL knows, oldest first.</summary>
+    /// <param name="cancellation">Stops waiting.</param>
+    public async Task<IReadOnlyList<ClusterMember>> GetMembersAsync(CancellationToken cancellation = default)
+    {
+        await using var command = Source.CreateCommand($"SELECT node_id, host, process_id, started_at, last_seen FROM {Schema.Nodes} ORDER BY started_at");
+        await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+        var members = new List<ClusterMember>();
+        while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+        {
+            members.Add(new ClusterMember(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4)));
+        }
+
+        return members;
+    }
+
+    /// <summary>The clustered tables PostgreSQL knows, by name.</summary>
+    /// <param name="cancellation">Stops waiting.</param>
+    public async Task<IReadOnlyList<ClusteredTableInfo>> GetTablesAsync(CancellationToken cancellation = default)
+    {
+        await using var command = Source.CreateCommand(
+            $"SELECT t.name, t.epoch, t.last_sequence, t.owner_node, t.owned_since, (SELECT count(*) FROM {Schema.Rows} r WHERE r.table_name = t.name AND r.state IS NOT NULL) " +
+            $"FROM {Schema.Tables} t ORDER BY t.name");
+        await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+        var tables = new List<ClusteredTableInfo>();
+        while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+        {
+            tables.Add(new ClusteredTableInfo(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4), reader.GetInt64(5)));
+        }
+
+        return tables;
+    }
+
+    /// <summary>Leaves the cluster: stops listening and heartbeats and removes this node's record. Stop the clustered
+    /// tables' servers first.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_heartbeat, _listener).ConfigureAwait(false);
+        try
+        {
+            await using var command = Source.CreateCommand($"DELETE FROM {Schema.Nodes} WHERE node_id = $1");
+            command.Parameters.Add(new() { Value = NodeId });
+            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+        catch (NpgsqlException)
+        {
+            // PostgreSQL is gone: the record stays, and its last_seen says when the node was last alive.
+        }
+
+        await Source.DisposeAsync().ConfigureAwait(false);
+        await DedicatedSource.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    /// <summary>Asks to be told when a table's commits arrive (and after the listening connection was lost, when some
+    /// may have been missed).</summary>
+    internal void Follow(string table, Action changed) => _followers[table] = changed;
+
+    internal void Unfollow(string table) => _followers.TryRemove(table, out _);
+
+    private async Task RecordMemberAsync(CancellationToken cancellation)
+    {
+        await using var command = Source.CreateCommand(
+            $"INSERT INTO {Schema.Nodes} (node_id, host, process_id) VALUES ($1, $2, $3) " +
+            "ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, process_id = excluded.process_id, started_at = now(), last_seen = now()");
+        command.Parameters.Add(new() { Value = NodeId });
+        command.Parameters.Add(new() { Value = Environment.MachineName });
+        command.Parameters.Add(new() { Value = Environment.ProcessId });
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+    }
+
+    private async Task HeartbeatAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(Stopping).ConfigureAwait(false))
+            {
+                try
+                {
+                    await using var command = Source.CreateCommand($"UPDATE {Schema.Nodes} SET last_seen = now() WHERE node_id = $1");
+                    command.Parameters.Add(new() { Value = NodeId });
+                    if (await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false) == 0)
+                    {
+                        await RecordMemberAsync(Stopping).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    // PostgreSQL unreachable for now: the owners' own checks decide what that means for their tables.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>One LISTEN connection for all the node's standbys; after it is lost, every standby is told to read
+    /// the changes it may have missed.</summary>
+    private async Task ListenAsync()
+    {
+        while (!Stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await DedicatedSource.OpenConnectionAsync(Stopping).ConfigureAwait(false);
+                connection.Notification += (_, e) =>
+                {
+                    if (_followers.TryGetValue(e.Payload, out var changed))
+                    {
+                        changed();
+                    }
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN {Schema.Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false);
+                }
+
+                foreach (var changed in _followers.Values)
+                {
+                    changed();
+                }
+
+                while (true)
+                {
+                    await connection.WaitAsync(Stopping).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (Stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+            {
+                ClusterLog.ListenerLost(Logger, NodeId, e);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), Stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+}

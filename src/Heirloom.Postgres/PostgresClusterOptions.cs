@@ -1,0 +1,86 @@
+namespace Heirloom.Postgres;
+
+/// <summary>
+/// How a node joins a cluster of nodes sharing clustered tables through PostgreSQL, and how fast a dead or silent owner
+/// is replaced. The defaults detect a killed owner's process at once (its connection closes and its lock goes with it)
+/// and a silent machine within about three seconds (server keepalives), and make an owner that loses PostgreSQL stop
+/// serving after two seconds, before the server could let another node take over.
+/// </summary>
+public sealed record PostgresClusterOptions
+{
+    /// <summary>The PostgreSQL connection string (Npgsql's format).</summary>
+    public required string ConnectionString { get; init; }
+
+    /// <summary>This node's identity in the cluster; default the machine's name, the process id and a random suffix.</summary>
+    public string NodeId { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>The schema holding the cluster's tables: lower-case letters, digits and underscores. Default "heirloom".</summary>
+    public string Schema { get; init; } = "heirloom";
+
+    /// <summary>
+    /// How long an owner may go without reaching PostgreSQL before it stops serving its tables (fails them as fenced).
+    /// Must be shorter than the server's detection of a silent client (<see cref="KeepaliveIdle"/> plus
+    /// <see cref="KeepaliveInterval"/> times <see cref="KeepaliveCount"/>, or <see cref="TcpUserTimeout"/>), so that
+    /// the owner has stopped before another node can take over. Default 2 s.
+    /// </summary>
+    public TimeSpan OwnerDeadline { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often an owner checks that it still holds its tables (and a node records that it is alive).
+    /// Default 200 ms.</summary>
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Idle time before the server probes an owner's lock connection (PostgreSQL's <c>tcp_keepalives_idle</c>,
+    /// set for the session). Default 1 s.</summary>
+    public TimeSpan KeepaliveIdle { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Time between the server's probes (<c>tcp_keepalives_interval</c>). Default 1 s.</summary>
+    public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Unanswered probes before the server drops the connection (<c>tcp_keepalives_count</c>). Default 2.</summary>
+    public int KeepaliveCount { get; init; } = 2;
+
+    /// <summary>How long the server's unacknowledged data may wait before it drops the connection
+    /// (<c>tcp_user_timeout</c>). Default 3 s.</summary>
+    public TimeSpan TcpUserTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The most writes one commit carries; more wait for the next. Default 8,192.</summary>
+    public int MaxWritesPerCommit { get; init; } = 8192;
+
+    /// <summary>How often a standby reads the changes even without a notification (one may be lost with a
+    /// connection). Default 1 s.</summary>
+    public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Checks the options; throws <see cref="ArgumentException"/> saying which is wrong.</summary>
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            throw new ArgumentException("PostgresClusterOptions.ConnectionString is empty; give the PostgreSQL server's connection string.");
+        }
+
+        if (string.IsNullOrWhiteSpace(NodeId))
+        {
+            throw new ArgumentException("PostgresClusterOptions.NodeId is empty; leave it unset for a generated one.");
+        }
+
+        var detection = KeepaliveIdle + (KeepaliveInterval * KeepaliveCount);
+        if (OwnerDeadline <= CheckInterval || OwnerDeadline >= detection || OwnerDeadline >= TcpUserTimeout)
+        {
+            throw new ArgumentException(
+                $"PostgresClusterOptions.OwnerDeadline ({OwnerDeadline.TotalMilliseconds} ms) must be longer than CheckInterval " +
+                $"({CheckInterval.TotalMilliseconds} ms) and shorter than the server's detection of a silent owner (keepalives: " +
+                $"{detection.TotalMilliseconds} ms; TcpUserTimeout: {TcpUserTimeout.TotalMilliseconds} ms), or a silent owner could " +
+                "still serve after another node took over.");
+        }
+
+        if (KeepaliveIdle < TimeSpan.FromSeconds(1) || KeepaliveInterval < TimeSpan.FromSeconds(1) || KeepaliveCount < 1)
+        {
+            throw new ArgumentException("PostgreSQL counts keepalive times in whole seconds: KeepaliveIdle and KeepaliveInterval must be at least 1 s, KeepaliveCount at least 1.");
+        }
+
+        if (MaxWritesPerCommit < 1 || FollowInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("PostgresClusterOptions.MaxWritesPerCommit must be at least 1 and FollowInterval positive.");
+        }
+    }
+}

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using Heirloom.Persistence;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Heirloom.Postgres;
+
+/// <summary>
+/// Where an owned clustered table's writes go: a commit loop takes every write waiting (up to
+/// <see cref="PostgresClusterOptions.MaxWritesPerCommit"/>), keeps each key's last state, and commits them in one
+/// call of the commit function, which checks the owner's epoch in the same transaction. So many concurrent writers
+/// share one commit, and a write of a node that lost the table changes nothing. A commit that fails for a lost
+/// connection is tried again (it is idempotent: whole key states under the same epoch) until the owner deadline; a
+/// fenced commit, or the deadline, fails the replica for good.
+/// </summary>
+internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
+{
+    private readonly PostgresCluster _cluster;
+    private readonly string _table;
+    private readonly long _epoch;
+    private readonly Action<FencedException> _failed;
+    private readonly Lock _lock = new();
+    private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _pending = new(0);
+    private List<JournalRecord> _queue = [];
+    private List<JournalRecord> _spare = [];
+    private long _committed;
+    private FencedException? _failure;
+    private readonly Task _loop;
+
+    public PostgresReplica(PostgresCluster cluster, string table, long epoch, long lastSequence, bool writesWaitForCommit, Action<FencedException> failed)
+    {
+        _cluster = cluster;
+        _table = table;
+        _epoch = epoch;
+        _committed = lastSequence;
+        _failed = failed;
+        WritesWaitForCommit = writesWaitForCommit;
+        _loop = Task.Run(CommitLoopAsync);
+    }
+
+    public bool WritesWaitForCommit { get; }
+
+    /// <summary>Commits so far, and the writes they carried (for the group-commit ratio).</summary>
+    public long Commits { get; private set; }
+
+    public long CommittedWrites { get; private set; }
+
+    public void Append(JournalRecord record)
+    {
+        lock (_lock)
+        {
+            if (_failure is not null)
+            {
+                throw _failure;
+            }
+
+            _queue.Add(record);
+            if (_queue.Count == 1)
+            {
+                _pending.Release();
+            }
+        }
+    }
+
+    public ValueTask WhenCommittedAsync(long sequence)
+    {
+        lock (_lock)
+        {
+            if (sequence <= _committed)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            if (_failure is not null)
+            {
+                return ValueTask.FromException(_failure);
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((sequence, done));
+            return new ValueTask(done.Task);
+        }
+    }
+
+    /// <summary>Stops committing: what is not committed is not acknowledged.</summary>
+    public void Fail(FencedException failure)
+    {
+        List<(long Sequence, TaskCompletionSource Done)> waiters;
+        lock (_lock)
+        {
+            if (_failure is not null)
+            {
+                return;
+            }
+
+            _failure = failure;
+            waiters = [.. _waiters];
+            _waiters.Clear();
+            _queue.Clear();
+        }
+
+        _stop.Cancel();
+        foreach (var (_, done) in waiters)
+        {
+            done.TrySetException(failure);
+        }
+
+        _failed(failure);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Fail(new FencedException(_table, _epoch, $"Clustered table '{_table}' was closed on this node."));
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    public override string ToString() => $"PostgreSQL {_cluster.Schema.Rows}, table '{_table}', epoch {_epoch}";
+
+    private async Task CommitLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await _pending.WaitAsync(_stop.Token).ConfigureAwait(false);
+                List<JournalRecord> batch;
+                lock (_lock)
+                {
+                    batch = _queue;
+                    _queue = _spare;
+                    _spare = batch;
+                }
+
+                for (var start = 0; start < batch.Count; start += _cluster.Options.MaxWritesPerCommit)
+                {
+                    var count = Math.Min(_cluster.Options.MaxWritesPerCommit, batch.Count - start);
+                    var last = batch[start + count - 1].Sequence;
+                    await CommitWithRetryAsync(KeyStates.Of(batch, start, count), last).ConfigureAwait(false);
+                    Acknowledge(last, count);
+                }
+
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (FencedException e)
+        {
+            Fail(e);
+        }
+    }
+
+    private void Acknowledge(long last, int writes)
+    {
+        List<TaskCompletionSource>? done = null;
+        lock (_lock)
+        {
+            _committed = last;
+            Commits++;
+            CommittedWrites += writes;
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Sequence <= last)
+                {
+                    (done ??= []).Add(_waiters[i].Done);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        done?.ForEach(d => d.TrySetResult());
+    }
+
+    private async Task CommitWithRetryAsync(KeyStates states, long last)
+    {
+        var firstFailure = 0L;
+        while (true)
+        {
+            try
+            {
+                await CommitAsync(states, last).ConfigureAwait(false);
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == ClusterSchema.FencedState)
+            {
+                throw new FencedException(_table, _epoch, $"Clustered table '{_table}' was taken over by another node; this node's writes at epoch {_epoch} were refused.", e);
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException && !_stop.IsCancellationRequested)
+            {
+                // The connection was lost mid-commit, so the commit may or may not have happened; trying it again is
+                // safe (whole key states, same epoch) until the owner deadline, after which this node stops serving.
+                firstFailure = firstFailure == 0 ? Stopwatch.GetTimestamp() : firstFailure;
+                if (Stopwatch.GetElapsedTime(firstFailure) > _cluster.Options.OwnerDeadline)
+                {
+                    throw new FencedException(_table, _epoch, $"This node could not commit clustered table '{_table}' to PostgreSQL for {_cluster.Options.OwnerDeadline.TotalMilliseconds:0} ms: {e.Message}", e);
+                }
+
+                await Task.Delay(_cluster.Options.CheckInterval / 4, _stop.Token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task CommitAsync(KeyStates states, long last)
+    {
+        await using var command = _cluster.Source.CreateCommand($"SELECT {_cluster.Schema.Commit}($1, $2, $3, $4, $5, $6, $7)");
+        command.Parameters.Add(new() { Value = _table });
+        command.Parameters.Add(new() { Value = _epoch });
+        command.Parameters.Add(new() { Value = last });
+        command.Parameters.Add(new() { Value = states.ClearedAt });
+        command.Parameters.Add(new() { Value = states.Keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(new() { Value = states.States, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(new() { Value = states.Sequences, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        await command.ExecuteNonQueryAsync(_stop.Token).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Data;
+using Heirloom.Persistence;
+using Heirloom.Tables;
+using Npgsql;
+
+namespace Heirloom.Postgres;
+
+/// <summary>
+/// A warm standby of a clustered table: loads the table's rows once, then reads only the rows committed since
+/// (<c>sequence</c> greater than the last it applied), on every commit's notification and every
+/// <see cref="PostgresClusterOptions.FollowInterval"/>. Commits of a table are serialized and each one's sequences are
+/// above every earlier one's, so the rows above the last applied sequence are exactly what changed since; a takeover
+/// reads only those, however large the table is.
+/// </summary>
+internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, string table, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    where TKey : notnull
+{
+    public ReplicaStandby<TKey, TValue> Standby { get; private set; } = new(type, keyCodec, valueCodec);
+
+    /// <summary>Every commit up to this sequence is applied.</summary>
+    public long Applied { get; private set; }
+
+    /// <summary>Loads the whole table into a new standby, as of one snapshot.</summary>
+    public async Task LoadAsync(CancellationToken cancellation)
+    {
+        var standby = new ReplicaStandby<TKey, TValue>(type, keyCodec, valueCodec);
+        await using var connection = await cluster.Source.OpenConnectionAsync(cancellation).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellation).ConfigureAwait(false);
+        long applied;
+        await using (var last = new NpgsqlCommand($"SELECT last_sequence FROM {cluster.Schema.Tables} WHERE name = $1", connection, transaction))
+        {
+            last.Parameters.Add(new() { Value = table });
+            applied = (long)(await last.ExecuteScalarAsync(cancellation).ConfigureAwait(false) ?? 0L);
+        }
+
+        await using (var rows = new NpgsqlCommand($"SELECT key, state FROM {cluster.Schema.Rows} WHERE table_name = $1 AND state IS NOT NULL", connection, transaction))
+        {
+            rows.Parameters.Add(new() { Value = table });
+            await using var reader = await rows.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+            {
+                standby.Apply(new JournalEntry(reader.GetFieldValue<byte[]>(0), KeyStateEncoding.Decode(reader.GetFieldValue<byte[]>(1))));
+            }
+        }
+
+        await transaction.CommitAsync(cancellation).ConfigureAwait(false);
+        Standby = standby;
+        Applied = applied;
+    }
+
+    /// <summary>Applies the rows committed since the last sequence applied; returns how many. A standby promoted
+    /// already (the node owned the table, then lost it) is replaced by a whole new load.</summary>
+    public async Task<int> CatchUpAsync(CancellationToken cancellation)
+    {
+        if (Standby.IsPromoted)
+        {
+            await LoadAsync(cancellation).ConfigureAwait(false);
+            return (int)Math.Min(Standby.Count, int.MaxValue);
+        }
+
+        await using var command = cluster.Source.CreateCommand(
+            $"SELECT key, state, sequence FROM {cluster.Schema.Rows} WHERE table_name = $1 AND sequence > $2 ORDER BY sequence");
+        command.Parameters.Add(new() { Value = table });
+        command.Parameters.Add(new() { Value = Applied });
+        await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+        var applied = 0;
+        while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+        {
+            var state = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
+            Standby.Apply(new JournalEntry(reader.GetFieldValue<byte[]>(0), KeyStateEncoding.Decode(state)));
+            Applied = Math.Max(Applied, reader.GetInt64(2));
+            applied++;
+        }
+
+        return applied;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace Heirloom.Postgres;
+
+/// <summary>
+/// A node's ownership of one clustered table: a session advisory lock held on a connection of its own, and the epoch
+/// this node set when it took the lock (one more than the last owner's). While held, the owner checks every
+/// <see cref="PostgresClusterOptions.CheckInterval"/> that its session is alive and the epoch is still its own; the
+/// ownership is lost (<see cref="Lost"/> completes) when the session breaks, the epoch moved, or no check succeeded for
+/// <see cref="PostgresClusterOptions.OwnerDeadline"/>.
+/// </summary>
+internal sealed class TableOwnership : IAsyncDisposable
+{
+    private readonly PostgresCluster _cluster;
+    private readonly NpgsqlConnection _connection;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<FencedException> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _lastCheck = Stopwatch.GetTimestamp();
+    private Task _watch = Task.CompletedTask;
+
+    private TableOwnership(PostgresCluster cluster, NpgsqlConnection connection, string table, long epoch, long lastSequence)
+    {
+        _cluster = cluster;
+        _connection = connection;
+        Table = table;
+        Epoch = epoch;
+        LastSequence = lastSequence;
+    }
+
+    public string Table { get; }
+
+    /// <summary>The fencing token this node writes with.</summary>
+    public long Epoch { get; }
+
+    /// <summary>The sequence of the last write committed before this node took the table.</summary>
+    public long LastSequence { get; }
+
+    /// <summary>Completes, with why, once this node no longer owns the table.</summary>
+    public Task<FencedException> Lost => _lost.Task;
+
+    /// <summary>Waits (as long as it takes) for the table's lock, then takes the table by bumping its epoch.</summary>
+    public static async Task<TableOwnership> AcquireAsync(PostgresCluster cluster, string table, CancellationToken cancellation)
+    {
+        var connection = await cluster.DedicatedSource.OpenConnectionAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", connection))
+            {
+                lockCommand.CommandTimeout = 0;
+                lockCommand.Parameters.Add(new() { Value = LockName(cluster, table) });
+                await lockCommand.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+            }
+
+            await using var take = new NpgsqlCommand(
+                $"UPDATE {cluster.Schema.Tables} SET epoch = epoch + 1, owner_node = $2, owned_since = now() WHERE name = $1 RETURNING epoch, last_sequence",
+                connection);
+            take.Parameters.Add(new() { Value = table });
+            take.Parameters.Add(new() { Value = cluster.NodeId });
+            await using var reader = await take.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellation).ConfigureAwait(false))
+            {
+                throw new InvalidOperationException($"Clustered table '{table}' is not in {cluster.Schema.Tables}; it was removed while this node waited for it.");
+            }
+
+            var ownership = new TableOwnership(cluster, connection, table, reader.GetInt64(0), reader.GetInt64(1));
+            await reader.DisposeAsync().ConfigureAwait(false);
+            ownership._watch = Task.WhenAll(ownership.CheckAsync(), ownership.WatchDeadlineAsync());
+            return ownership;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Gives the ownership up: the lock goes with the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _lost.TrySetResult(new FencedException(Table, Epoch, $"This node gave up clustered table '{Table}'."));
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _watch.ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private static string LockName(PostgresCluster cluster, string table) => $"heirloom.table:{cluster.Schema.Name}.{table}";
+
+    private void Lose(string message, Exception? cause = null) =>
+        _lost.TrySetResult(new FencedException(Table, Epoch, message, cause));
+
+    /// <summary>The session is alive and the epoch is ours; a broken session has released the lock, so it ends the
+    /// ownership at once.</summary>
+    private async Task CheckAsync()
+    {
+        using var timer = new PeriodicTimer(_cluster.Options.CheckInterval);
+        try
+        {
+            await using var check = new NpgsqlCommand($"SELECT epoch FROM {_cluster.Schema.Tables} WHERE name = $1", _connection);
+            check.Parameters.Add(new() { Value = Table });
+            while (!_lost.Task.IsCompleted && await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var epoch = await check.ExecuteScalarAsync(_stop.Token).ConfigureAwait(false);
+                if (epoch is not long current || current != Epoch)
+                {
+                    Lose($"Clustered table '{Table}' was taken over by another node (epoch {epoch ?? "none"}, this node held {Epoch}).");
+                    return;
+                }
+
+                Volatile.Write(ref _lastCheck, Stopwatch.GetTimestamp());
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
+        {
+            Lose($"This node lost its PostgreSQL session holding clustered table '{Table}' (epoch {Epoch}), and the table's lock with it: {e.Message}", e);
+        }
+    }
+
+    /// <summary>An owner that cannot reach PostgreSQL stops serving on its own deadline, which is shorter than the
+    /// server's detection of its silence: so it has stopped before another node can take over.</summary>
+    private async Task WatchDeadlineAsync()
+    {
+        var deadline = _cluster.Options.OwnerDeadline;
+        using var timer = new PeriodicTimer(_cluster.Options.CheckInterval / 2);
+        try
+        {
+            while (!_lost.Task.IsCompleted && await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                if (Stopwatch.GetElapsedTime(Volatile.Read(ref _lastCheck)) > deadline)
+                {
+                    Lose($"This node could not reach PostgreSQL for {deadline.TotalMilliseconds:0} ms (its owner deadline), so it stopped serving clustered table '{Table}' (epoch {Epoch}) before another node could take it over.");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -60,7 +60,9 @@ internal sealed partial class ClusterSchema
                 epoch bigint NOT NULL DEFAULT 0,
                 last_sequence bigint NOT NULL DEFAULT 0,
                 owner_node text,
-                owned_since timestamptz);
+                owned_since timestamptz,
+                owner_backend integer,
+                renewed_at timestamptz);
             CREATE TABLE IF NOT EXISTS {Rows} (
                 table_name text NOT NULL,
                 key bytea NOT NULL,

@@ -35,6 +35,8 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
 
     protected override async ValueTask<InitResult> InitAsync()
     {
+        // Trapping exits makes a supervisor's shutdown run TerminateAsync, which gives the table's lock up at once.
+        Context.TrapExit = true;
         try
         {
             await RegisterAsync(_stopping.Token);
@@ -180,7 +182,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         {
             try
             {
-                var ownership = await TableOwnership.AcquireAsync(cluster, options.Name, stopping).ConfigureAwait(false);
+                var ownership = await TableOwnership.AcquireAsync(cluster, options.Name, self, stopping).ConfigureAwait(false);
                 if (stopping.IsCancellationRequested || !self.IsAlive)
                 {
                     await ownership.DisposeAsync().ConfigureAwait(false);

@@ -25,6 +25,15 @@ public sealed record PostgresClusterOptions
     /// </summary>
     public TimeSpan OwnerDeadline { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long an owner's lease lasts without renewal (it renews it at every check). A standby that finds the lease
+    /// expired while the owner's session still holds the table's lock (the owner is frozen, or its machine went silent
+    /// and the server has not noticed) ends that session (<c>pg_terminate_backend</c>, which needs the same role or
+    /// <c>pg_signal_backend</c>) and takes the table. Longer than <see cref="OwnerDeadline"/>, so the owner has stopped
+    /// serving first. Default 3 s.
+    /// </summary>
+    public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
     /// <summary>How often an owner checks that it still holds its tables (and a node records that it is alive).
     /// Default 200 ms.</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(200);
@@ -64,13 +73,13 @@ public sealed record PostgresClusterOptions
         }
 
         var detection = KeepaliveIdle + (KeepaliveInterval * KeepaliveCount);
-        if (OwnerDeadline <= CheckInterval || OwnerDeadline >= detection || OwnerDeadline >= TcpUserTimeout)
+        if (OwnerDeadline <= CheckInterval || OwnerDeadline >= detection || OwnerDeadline >= TcpUserTimeout || OwnerDeadline >= LeaseTimeout)
         {
             throw new ArgumentException(
                 $"PostgresClusterOptions.OwnerDeadline ({OwnerDeadline.TotalMilliseconds} ms) must be longer than CheckInterval " +
-                $"({CheckInterval.TotalMilliseconds} ms) and shorter than the server's detection of a silent owner (keepalives: " +
-                $"{detection.TotalMilliseconds} ms; TcpUserTimeout: {TcpUserTimeout.TotalMilliseconds} ms), or a silent owner could " +
-                "still serve after another node took over.");
+                $"({CheckInterval.TotalMilliseconds} ms) and shorter than LeaseTimeout ({LeaseTimeout.TotalMilliseconds} ms) and the " +
+                $"server's detection of a silent owner (keepalives: {detection.TotalMilliseconds} ms; TcpUserTimeout: " +
+                $"{TcpUserTimeout.TotalMilliseconds} ms), or a silent owner could still serve after another node took over.");
         }
 
         if (KeepaliveIdle < TimeSpan.FromSeconds(1) || KeepaliveInterval < TimeSpan.FromSeconds(1) || KeepaliveCount < 1)

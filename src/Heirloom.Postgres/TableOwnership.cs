@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Heirloom.Processes;
 using Npgsql;
 
 namespace Heirloom.Postgres;
@@ -14,14 +15,18 @@ internal sealed class TableOwnership : IAsyncDisposable
 {
     private readonly PostgresCluster _cluster;
     private readonly NpgsqlConnection _connection;
+
+    // The process the ownership is for: if it is gone without giving the ownership up (killed), the lock goes too.
+    private readonly Pid _holder;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<FencedException> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastCheck = Stopwatch.GetTimestamp();
     private Task _watch = Task.CompletedTask;
 
-    private TableOwnership(PostgresCluster cluster, NpgsqlConnection connection, string table, long epoch, long lastSequence)
+    private TableOwnership(PostgresCluster cluster, NpgsqlConnection connection, Pid holder, string table, long epoch, long lastSequence)
     {
         _cluster = cluster;
+        _holder = holder;
         _connection = connection;
         Table = table;
         Epoch = epoch;
@@ -39,21 +44,26 @@ internal sealed class TableOwnership : IAsyncDisposable
     /// <summary>Completes, with why, once this node no longer owns the table.</summary>
     public Task<FencedException> Lost => _lost.Task;
 
-    /// <summary>Waits (as long as it takes) for the table's lock, then takes the table by bumping its epoch.</summary>
-    public static async Task<TableOwnership> AcquireAsync(PostgresCluster cluster, string table, CancellationToken cancellation)
+    /// <summary>Waits (as long as it takes) for the table's lock, then takes the table by bumping its epoch. While it
+    /// waits, it ends the session of an owner whose lease expired (frozen, or silent), which releases the lock.</summary>
+    public static async Task<TableOwnership> AcquireAsync(PostgresCluster cluster, string table, Pid holder, CancellationToken cancellation)
     {
         var connection = await cluster.DedicatedSource.OpenConnectionAsync(cancellation).ConfigureAwait(false);
         try
         {
-            await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", connection))
+            await using (var wait = new NpgsqlCommand($"SET lock_timeout = {(int)LockWait.TotalMilliseconds}", connection))
             {
-                lockCommand.CommandTimeout = 0;
-                lockCommand.Parameters.Add(new() { Value = LockName(cluster, table) });
-                await lockCommand.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+                await wait.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+            }
+
+            while (!await TryLockAsync(cluster, connection, table, cancellation).ConfigureAwait(false))
+            {
+                await EndExpiredOwnerAsync(cluster, connection, table, cancellation).ConfigureAwait(false);
             }
 
             await using var take = new NpgsqlCommand(
-                $"UPDATE {cluster.Schema.Tables} SET epoch = epoch + 1, owner_node = $2, owned_since = now() WHERE name = $1 RETURNING epoch, last_sequence",
+                $"UPDATE {cluster.Schema.Tables} SET epoch = epoch + 1, owner_node = $2, owned_since = now(), owner_backend = pg_backend_pid(), renewed_at = now() " +
+                "WHERE name = $1 RETURNING epoch, last_sequence",
                 connection);
             take.Parameters.Add(new() { Value = table });
             take.Parameters.Add(new() { Value = cluster.NodeId });
@@ -63,7 +73,7 @@ internal sealed class TableOwnership : IAsyncDisposable
                 throw new InvalidOperationException($"Clustered table '{table}' is not in {cluster.Schema.Tables}; it was removed while this node waited for it.");
             }
 
-            var ownership = new TableOwnership(cluster, connection, table, reader.GetInt64(0), reader.GetInt64(1));
+            var ownership = new TableOwnership(cluster, connection, holder, table, reader.GetInt64(0), reader.GetInt64(1));
             await reader.DisposeAsync().ConfigureAwait(false);
             ownership._watch = Task.WhenAll(ownership.CheckAsync(), ownership.WatchDeadlineAsync());
             return ownership;
@@ -85,26 +95,69 @@ internal sealed class TableOwnership : IAsyncDisposable
         _stop.Dispose();
     }
 
+    // How long one wait for the lock lasts before the waiter looks at the owner's lease. A released lock (the owner's
+    // process died, so its connection closed) wakes the waiter at once, whatever this is.
+    private static readonly TimeSpan LockWait = TimeSpan.FromMilliseconds(250);
+
     private static string LockName(PostgresCluster cluster, string table) => $"heirloom.table:{cluster.Schema.Name}.{table}";
+
+    private static async Task<bool> TryLockAsync(PostgresCluster cluster, NpgsqlConnection connection, string table, CancellationToken cancellation)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", connection);
+        command.CommandTimeout = 0;
+        command.Parameters.Add(new() { Value = LockName(cluster, table) });
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+            return true;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Ends the owner's session when its lease expired: its lock goes with it, and the owner, if it ever runs
+    /// again, finds its session gone and its epoch old. Only a backend that holds an advisory lock is ended, so a
+    /// recorded backend id that was reused by another session is left alone.</summary>
+    private static async Task EndExpiredOwnerAsync(PostgresCluster cluster, NpgsqlConnection connection, string table, CancellationToken cancellation)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT pg_terminate_backend(owner_backend) FROM {cluster.Schema.Tables} " +
+            "WHERE name = $1 AND owner_backend IS NOT NULL AND renewed_at < now() - $2 AND owner_backend <> pg_backend_pid() " +
+            "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = owner_backend AND l.locktype = 'advisory' AND l.granted)",
+            connection);
+        command.Parameters.Add(new() { Value = table });
+        command.Parameters.Add(new() { Value = cluster.Options.LeaseTimeout });
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+    }
 
     private void Lose(string message, Exception? cause = null) =>
         _lost.TrySetResult(new FencedException(Table, Epoch, message, cause));
 
-    /// <summary>The session is alive and the epoch is ours; a broken session has released the lock, so it ends the
+    /// <summary>Renews the lease while the epoch is ours; a broken session has released the lock, so it ends the
     /// ownership at once.</summary>
     private async Task CheckAsync()
     {
         using var timer = new PeriodicTimer(_cluster.Options.CheckInterval);
         try
         {
-            await using var check = new NpgsqlCommand($"SELECT epoch FROM {_cluster.Schema.Tables} WHERE name = $1", _connection);
+            await using var check = new NpgsqlCommand($"UPDATE {_cluster.Schema.Tables} SET renewed_at = now() WHERE name = $1 AND epoch = $2 RETURNING epoch", _connection);
             check.Parameters.Add(new() { Value = Table });
+            check.Parameters.Add(new() { Value = Epoch });
             while (!_lost.Task.IsCompleted && await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
-                var epoch = await check.ExecuteScalarAsync(_stop.Token).ConfigureAwait(false);
-                if (epoch is not long current || current != Epoch)
+                if (!_holder.IsAlive)
                 {
-                    Lose($"Clustered table '{Table}' was taken over by another node (epoch {epoch ?? "none"}, this node held {Epoch}).");
+                    Lose($"The process serving clustered table '{Table}' on this node exited.");
+                    await _connection.CloseAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                var epoch = await check.ExecuteScalarAsync(_stop.Token).ConfigureAwait(false);
+                if (epoch is null)
+                {
+                    Lose($"Clustered table '{Table}' was taken over by another node (this node held epoch {Epoch}).");
                     return;
                 }
 

@@ -20,7 +20,10 @@ internal static class ClusterNode
         await using var node = new Node();
         node.Reported += (_, report) =>
         {
-            if (report is SupervisorReport { Event: SupervisorEvent.ChildTerminated, Reason.Exception: FencedException fenced })
+            // The worker exits with the fencing itself, or with its table's failure caused by it when a write waiting
+            // for its commit was refused first.
+            if (report is SupervisorReport { Event: SupervisorEvent.ChildTerminated, Reason.Exception: { } exit }
+                && (exit as FencedException ?? exit.InnerException as FencedException) is { } fenced)
             {
                 output.Fenced(fenced.Message);
             }

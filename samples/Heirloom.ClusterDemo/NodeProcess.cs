@@ -49,20 +49,11 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a node of the cluster in <paramref name="schema"/>.</summary>
+    /// <summary>Starts a node of the cluster in <paramref name="schema"/>: this program, run with "node".</summary>
     public static async Task<NodeProcess> StartAsync(string connectionString, string schema, string nodeId, int writers = 16)
     {
-        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = false, UseShellExecute = false };
-        var self = Environment.ProcessPath!;
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet" || !File.Exists(Path.ChangeExtension(typeof(NodeProcess).Assembly.Location, null)))
-        {
-            start.FileName = "dotnet";
-            start.ArgumentList.Add(typeof(NodeProcess).Assembly.Location);
-        }
-        else
-        {
-            start.FileName = Path.ChangeExtension(typeof(NodeProcess).Assembly.Location, null);
-        }
+        var start = new ProcessStartInfo { FileName = "dotnet", RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add(typeof(NodeProcess).Assembly.Location);
 
         foreach (var argument in (string[])["node", connectionString, schema, nodeId, writers.ToString(System.Globalization.CultureInfo.InvariantCulture)])
         {

@@ -49,10 +49,16 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a node of the cluster in <paramref name="schema"/>: this program, run with "node".</summary>
-    public static async Task<NodeProcess> StartAsync(string connectionString, string schema, string nodeId, int writers = 16)
+    /// <summary>Starts a node of the cluster in <paramref name="schema"/>: this program, run with "node", optionally
+    /// under a wrapping command (<paramref name="wrapper"/>, such as <c>ip netns exec NAME</c>).</summary>
+    public static async Task<NodeProcess> StartAsync(string connectionString, string schema, string nodeId, int writers = 16, IReadOnlyList<string>? wrapper = null)
     {
-        var start = new ProcessStartInfo { FileName = "dotnet", RedirectStandardOutput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo { FileName = wrapper is [var program, ..] ? program : "dotnet", RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in (wrapper ?? []).Skip(1).Concat(wrapper is null ? [] : ["dotnet"]))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.ArgumentList.Add(typeof(NodeProcess).Assembly.Location);
 
         foreach (var argument in (string[])["node", connectionString, schema, nodeId, writers.ToString(System.Globalization.CultureInfo.InvariantCulture)])

@@ -18,12 +18,15 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     private readonly string _directory;
     private readonly bool _asPostgresUser;
 
-    private ThrowawayPostgres(string bin, string directory, int port, bool asPostgresUser)
+    private readonly string _listenAddresses;
+
+    private ThrowawayPostgres(string bin, string directory, int port, bool asPostgresUser, string listenAddresses)
     {
         _bin = bin;
         _directory = directory;
         Port = port;
         _asPostgresUser = asPostgresUser;
+        _listenAddresses = listenAddresses;
     }
 
     /// <summary>The port it listens on, on 127.0.0.1.</summary>
@@ -57,16 +60,25 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             "(apt-get install -y postgresql), set HEIRLOOM_PG_BIN to their directory, or give a server's connection string.");
     }
 
-    /// <summary>Creates and starts a server.</summary>
+    /// <summary>Creates and starts a server on 127.0.0.1.</summary>
     /// <param name="cancellation">Stops waiting.</param>
     /// <exception cref="InvalidOperationException">PostgreSQL is not installed, or initdb or the start failed (the
     /// message holds their output).</exception>
-    public static async Task<ThrowawayPostgres> StartAsync(CancellationToken cancellation = default)
+    public static Task<ThrowawayPostgres> StartAsync(CancellationToken cancellation = default) => StartAsync("127.0.0.1", null, cancellation);
+
+    /// <summary>Creates and starts a server that also accepts (trusts) clients from <paramref name="trustedNetwork"/>,
+    /// such as processes in a network namespace of this machine.</summary>
+    /// <param name="listenAddresses">PostgreSQL's <c>listen_addresses</c>, e.g. "127.0.0.1,10.231.0.1" or "*".</param>
+    /// <param name="trustedNetwork">A CIDR network whose clients are trusted, e.g. "10.231.0.0/16"; null for loopback only.</param>
+    /// <param name="cancellation">Stops waiting.</param>
+    /// <exception cref="InvalidOperationException">PostgreSQL is not installed, or initdb or the start failed.</exception>
+    public static async Task<ThrowawayPostgres> StartAsync(string listenAddresses, string? trustedNetwork, CancellationToken cancellation = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(listenAddresses);
         var bin = FindBinaries();
         var asPostgresUser = IsRoot();
         var directory = Directory.CreateTempSubdirectory("heirloom-pg-").FullName;
-        var server = new ThrowawayPostgres(bin, directory, FreePort(), asPostgresUser);
+        var server = new ThrowawayPostgres(bin, directory, FreePort(), asPostgresUser, listenAddresses);
         try
         {
             if (asPostgresUser)
@@ -75,6 +87,11 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             }
 
             await server.RunAsync(Path.Combine(bin, "initdb"), ["-D", server.DataDirectory, "-A", "trust", "-U", "heirloom", "-E", "UTF8", "--no-sync"], asPostgres: true, cancellation).ConfigureAwait(false);
+            if (trustedNetwork is not null)
+            {
+                await File.AppendAllTextAsync(Path.Combine(server.DataDirectory, "pg_hba.conf"), $"host all all {trustedNetwork} trust\n", cancellation).ConfigureAwait(false);
+            }
+
             await server.StartServerAsync(cancellation).ConfigureAwait(false);
             return server;
         }
@@ -125,7 +142,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         // seconds, which releases that client's advisory locks; see docs/cluster.md.
         var settings = string.Join(' ',
             $"-p {Port.ToString(CultureInfo.InvariantCulture)}",
-            "-c listen_addresses=127.0.0.1",
+            $"-c listen_addresses={_listenAddresses}",
             $"-c unix_socket_directories={_directory}",
             "-c max_connections=300",
             "-c shared_buffers=128MB",

@@ -77,6 +77,36 @@ public sealed class NodeProcessTests(PostgresServer server, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_machine_gone_silent_is_replaced_within_the_configured_bound_and_refused_after_its_network_heals()
+    {
+        using var machine = NetworkNamespace.Create();
+        await using var own = await ThrowawayPostgres.StartAsync($"127.0.0.1,{machine.HostAddress}", "10.231.0.0/16");
+        var remote = new Npgsql.NpgsqlConnectionStringBuilder(own.ConnectionString) { Host = machine.HostAddress }.ConnectionString;
+        var silent = await NodeProcess.StartAsync(remote, _schema, "silent", wrapper: machine.Wrapper);
+        _nodes.Add(silent);
+        await silent.BecameOwner.WaitAsync(Patience);
+        await StartNodesAsync(own.ConnectionString, 2);
+        await WrittenAsync(silent, 200);
+        var standbys = _nodes.Where(n => n != silent).ToList();
+
+        var silencedAt = Stopwatch.GetTimestamp();
+        machine.RemoveAddress();
+        var next = await await Task.WhenAny(standbys.Select(n => n.BecameOwner)).WaitAsync(Patience);
+        var takeover = Stopwatch.GetElapsedTime(silencedAt, next);
+        output.WriteLine($"takeover from a silent machine: {takeover.TotalMilliseconds:0} ms (lease 3 s)");
+        await WrittenAsync(standbys.Single(n => n.OwnerSince == next), 100);
+
+        silent.ExpectOwnership();
+        machine.RestoreAddress();
+        await UntilAsync(() => silent.Fencings > 0);
+        await Task.Delay(TimeSpan.FromSeconds(2));                      // time for a zombie write, if one could happen
+
+        Assert.True(takeover < TimeSpan.FromSeconds(5), $"takeover took {takeover.TotalMilliseconds:0} ms");
+        Assert.False(silent.BecameOwner.IsCompleted, "the healed node took the table back while another node owned it");
+        await AssertNothingAcknowledgedLostAsync(own.ConnectionString);
+    }
+
+    [Fact]
     public async Task A_bounded_random_fault_soak_keeps_every_acknowledged_write_and_epochs_only_grow()
     {
         await using var own = await ThrowawayPostgres.StartAsync();

@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Running;
 using Heirloom.Benchmarks;
 
-// `compare` runs the side-by-side table against Erlang/OTP, `durability` the durable-table measures, `web` the load on
-// the web sample; anything else goes to BenchmarkDotNet.
+// `compare` runs the side-by-side table against Erlang/OTP, `durability` the durable-table measures, `cluster` the
+// clustered-table measures, `web` the load on the web sample; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "compare")
 {
     return await SideBySide.RunAsync(args[1..]);
@@ -11,6 +11,11 @@ if (args.Length > 0 && args[0] == "compare")
 if (args.Length > 0 && args[0] == "durability")
 {
     return await DurabilityWorkloads.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "cluster")
+{
+    return await ClusterWorkloads.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "web")

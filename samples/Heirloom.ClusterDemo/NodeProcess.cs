@@ -24,6 +24,10 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public string NodeId { get; }
 
+    /// <summary>The node program's assembly: this one, unless a host whose own dependencies differ (one on ASP.NET
+    /// Core's shared framework, say) points at the demo's own build output.</summary>
+    public static string Program { get; set; } = typeof(NodeProcess).Assembly.Location;
+
     public int ProcessId => _process.Id;
 
     public bool HasExited => _process.HasExited;
@@ -59,7 +63,7 @@ public sealed class NodeProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        start.ArgumentList.Add(typeof(NodeProcess).Assembly.Location);
+        start.ArgumentList.Add(Program);
 
         foreach (var argument in (string[])["node", connectionString, schema, nodeId, writers.ToString(System.Globalization.CultureInfo.InvariantCulture)])
         {

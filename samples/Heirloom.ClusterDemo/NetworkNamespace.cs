@@ -1,13 +1,13 @@
 using System.Diagnostics;
 
-namespace Heirloom.Postgres.Tests;
+namespace Heirloom.ClusterDemo;
 
 /// <summary>
 /// A network namespace joined to this machine by a veth pair on a /30 of 10.231.0.0/16: a process started in it is a
 /// "machine" whose network can go silent (its address removed) while it keeps running. Needs root (CAP_NET_ADMIN) and
 /// iproute2; traffic never leaves this machine.
 /// </summary>
-internal sealed class NetworkNamespace : IDisposable
+public sealed class NetworkNamespace : IDisposable
 {
     private readonly string _outside;
     private readonly string _inside;
@@ -32,10 +32,16 @@ internal sealed class NetworkNamespace : IDisposable
     /// <summary>The command prefix that runs a program inside.</summary>
     public IReadOnlyList<string> Wrapper => ["ip", "netns", "exec", Name];
 
-    public static NetworkNamespace Create()
+    /// <summary>Creates one on the /30 at 10.231.<paramref name="subnet"/>.0 (random when not given).</summary>
+    public static NetworkNamespace Create(int? subnet = null)
     {
-        var subnet = Random.Shared.Next(1, 250);
-        var space = new NetworkNamespace($"heirloom{subnet}", subnet);
+        var chosen = subnet ?? Random.Shared.Next(1, 250);
+        return Create(chosen, $"heirloom{chosen}");
+    }
+
+    private static NetworkNamespace Create(int subnet, string name)
+    {
+        var space = new NetworkNamespace(name, subnet);
         try
         {
             Ip("netns", "add", space.Name);

@@ -1,0 +1,43 @@
+using Heirloom.Behaviours;
+using Heirloom.Management;
+using Heirloom.Processes;
+
+namespace Heirloom.Postgres.Tests;
+
+/// <summary>The README's clustered-table example, run as written against the tests' PostgreSQL.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class ReadmeClusterTests(PostgresServer server)
+{
+    private sealed class Writer : TableWorker<long, string>
+    {
+        protected override ValueTask<CallResult> HandleTableCallAsync(object request, CallFrom from)
+        {
+            Table.Insert(Table.Count + 1, (string)request);
+            return ValueTask.FromResult(CallResult.Reply(Table.Count));
+        }
+    }
+
+    [Fact]
+    public async Task The_clustered_table_example_runs_as_written()
+    {
+        var connectionString = server.ConnectionString;
+        await using var node = new Node();
+
+        await using var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connectionString });
+        await Supervisor.StartAsync(node, new SupervisorOptions
+        {
+            Children =
+            [
+                TableManager.ChildSpec(new TableManagerOptions { Name = "manager" }),
+                ChildSpec.ForGenServer("writer", () => new Writer(), new GenServerOptions { Name = "writer" }),
+                ClusteredTable.ChildSpec<long, string>(cluster, new ClusteredTableOptions { Name = "records", ManagerName = "manager", WorkerName = "writer" }),
+            ],
+        });
+        var count = await GenServer.CallAsync<long>(node, "writer", "first record");  // committed in PostgreSQL when it returns
+
+        Assert.Equal(1, count);
+        Assert.Equal(1L, await server.ScalarAsync<long>("SELECT count(*) FROM heirloom.rows WHERE table_name = 'records' AND state IS NOT NULL"));
+        Assert.Contains(await cluster.GetMembersAsync(), m => m.NodeId == cluster.NodeId);
+        Assert.Contains(await cluster.GetTablesAsync(), t => t is { Name: "records", Epoch: 1, Rows: 1 });
+    }
+}

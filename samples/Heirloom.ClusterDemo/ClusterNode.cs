@@ -28,7 +28,7 @@ internal static class ClusterNode
                 output.Fenced(fenced.Message);
             }
         };
-        await using var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId }, cancellation: stopping);
+        await using var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId }, new ErrorLogger(nodeId), stopping);
         await Supervisor.StartAsync(node, new SupervisorOptions
         {
             Strategy = SupervisorStrategy.OneForOne,
@@ -59,13 +59,14 @@ internal static class ClusterNode
                 {
                     output.Acknowledged(await GenServer.CallAsync<long>(node, "writer", key, TimeSpan.FromSeconds(30), stopping));
                 }
-                catch (Exception e) when (e is CallFailedException or NoProcessException or TimeoutException)
-                {
-                    await Task.Delay(5, CancellationToken.None);
-                }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
                 {
                     return;
+                }
+                catch (Exception)
+                {
+                    // Not acknowledged (the worker died, or has no table yet): the caller moves on to a new key.
+                    await Task.Delay(5, CancellationToken.None);
                 }
             }
         }, CancellationToken.None)));

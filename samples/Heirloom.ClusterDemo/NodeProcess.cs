@@ -11,6 +11,7 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Lock _lock = new();
     private readonly List<long> _acknowledged = [];
+    private readonly List<string> _log = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _reading;
     private TaskCompletionSource<long> _owner = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -19,7 +20,7 @@ public sealed class NodeProcess : IAsyncDisposable
     {
         NodeId = nodeId;
         _process = process;
-        _reading = Task.Run(ReadAsync);
+        _reading = Task.WhenAll(Task.Run(ReadAsync), Task.Run(ReadLogAsync));
     }
 
     public string NodeId { get; }
@@ -57,7 +58,7 @@ public sealed class NodeProcess : IAsyncDisposable
     /// under a wrapping command (<paramref name="wrapper"/>, such as <c>ip netns exec NAME</c>).</summary>
     public static async Task<NodeProcess> StartAsync(string connectionString, string schema, string nodeId, int writers = 16, IReadOnlyList<string>? wrapper = null)
     {
-        var start = new ProcessStartInfo { FileName = wrapper is [var program, ..] ? program : "dotnet", RedirectStandardOutput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo { FileName = wrapper is [var program, ..] ? program : "dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in (wrapper ?? []).Skip(1).Concat(wrapper is null ? [] : ["dotnet"]))
         {
             start.ArgumentList.Add(argument);
@@ -90,6 +91,15 @@ public sealed class NodeProcess : IAsyncDisposable
             {
                 _owner = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
             }
+        }
+    }
+
+    /// <summary>What the node logged on standard error (takeovers, fencing, connection losses), oldest first.</summary>
+    public string[] Log()
+    {
+        lock (_lock)
+        {
+            return [.. _log];
         }
     }
 
@@ -127,6 +137,17 @@ public sealed class NodeProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
         await _reading;
         _process.Dispose();
+    }
+
+    private async Task ReadLogAsync()
+    {
+        while (await _process.StandardError.ReadLineAsync() is { } line)
+        {
+            lock (_lock)
+            {
+                _log.Add(line);
+            }
+        }
     }
 
     private async Task ReadAsync()

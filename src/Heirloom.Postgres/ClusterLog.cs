@@ -19,4 +19,10 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 2005, EventName = "AcquireFailed", Level = LogLevel.Warning, Message = "Node {NodeId} could not wait for clustered table {Table}'s ownership; retrying")]
     public static partial void AcquireFailed(ILogger logger, string nodeId, string table, Exception reason);
+
+    [LoggerMessage(EventId = 2006, EventName = "LeftoversShipped", Level = LogLevel.Information, Message = "Node {NodeId} shipped {Writes} writes of clustered table {Table} left in its local journal by its previous run")]
+    public static partial void LeftoversShipped(ILogger logger, string nodeId, string table, int writes);
+
+    [LoggerMessage(EventId = 2007, EventName = "LeftoversDiscarded", Level = LogLevel.Error, Message = "Node {NodeId} discarded {Writes} acknowledged writes of clustered table {Table} left in its local journal at epoch {SpoolEpoch}: another node owned the table since (now epoch {Epoch})")]
+    public static partial void LeftoversDiscarded(ILogger logger, string nodeId, string table, int writes, long spoolEpoch, long epoch);
 }

@@ -31,4 +31,18 @@ public sealed record ClusteredTableOptions
     /// <c>DurableTable.WhenDurableAsync</c>): concurrent writes then share commits.
     /// </summary>
     public bool WritesWaitForCommit { get; init; } = true;
+
+    /// <summary>
+    /// When set, a write is acknowledged once it is in this local journal (fsynced, with group commit) and is shipped to
+    /// PostgreSQL in the background, instead of being acknowledged on PostgreSQL's commit. What can be lost: if this
+    /// machine is lost, or another node takes the table before this one gets it back, the acknowledged writes not yet
+    /// shipped, at most <see cref="MaxUnshippedWrites"/> (plus those of one commit in flight). If this node takes the
+    /// table back at the next epoch (nobody owned it in between: its process restarted, or PostgreSQL did), it ships
+    /// them first and nothing is lost. Null (the default): acknowledged on commit.
+    /// </summary>
+    public Persistence.DurabilityOptions? LocalJournal { get; init; }
+
+    /// <summary>With <see cref="LocalJournal"/>, the most acknowledged writes that may wait to be shipped; further
+    /// acknowledgements wait for shipping. Default 10,000.</summary>
+    public int MaxUnshippedWrites { get; init; } = 10_000;
 }

@@ -29,6 +29,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     private TimeSpan? _lastTakeover;
     private FencedException? _lastFencing;
     private MonitorRef _managerMonitor;
+    private ShippingSpool? _spool;
 
     // What the manager's open takes, once, in its own process: the standby caught up and the replica at this epoch.
     private Ready? _ready;
@@ -41,8 +42,9 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         {
             await RegisterAsync(_stopping.Token);
             await _follower.LoadAsync(_stopping.Token);
+            _spool = options.LocalJournal is { } journal ? ShippingSpool.Open(Context.Node, options.Name, journal) : null;
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or IOException or TableException)
         {
             return InitResult.Stop(ExitReason.Error(e));
         }
@@ -117,6 +119,8 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         {
             await _ownership.DisposeAsync();
         }
+
+        _spool?.Dispose();
     }
 
     /// <summary>Records the table in PostgreSQL if it is new, and checks that every node agrees on its type and codecs.</summary>
@@ -210,24 +214,55 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         _ownership = ownership;
         var self = Self;
         _ = ownership.Lost.ContinueWith(lost => self.Send(new Lost(ownership, lost.Result)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _replica = new PostgresReplica(cluster, options.Name, ownership.Epoch, ownership.LastSequence, options.WritesWaitForCommit,
+            fenced => self.Send(new Lost(ownership, fenced)), _spool, options.MaxUnshippedWrites);
+        long lastSequence;
         try
         {
+            lastSequence = await ShipLeftoversAsync(ownership);
             await _follower.CatchUpAsync(_stopping.Token);
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or FencedException)
         {
-            await FenceAsync(new FencedException(options.Name, ownership.Epoch, $"This node took clustered table '{options.Name}' but could not read its last commits: {e.Message}", e));
+            await FenceAsync(e as FencedException ?? new FencedException(options.Name, ownership.Epoch, $"This node took clustered table '{options.Name}' but could not read its last commits: {e.Message}", e));
             return;
         }
 
-        _replica = new PostgresReplica(cluster, options.Name, ownership.Epoch, ownership.LastSequence, options.WritesWaitForCommit,
-            fenced => self.Send(new Lost(ownership, fenced)));
-        Volatile.Write(ref _ready, new Ready(_follower.Standby, _replica, ownership.LastSequence));
+        Volatile.Write(ref _ready, new Ready(_follower.Standby, _replica, lastSequence));
         _role = ClusteredTableRole.Owner;
         _takeovers++;
         await HandToManagerAsync();
         _lastTakeover = Stopwatch.GetElapsedTime(started);
         ClusterLog.TookOver(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, _follower.Standby.Count, _follower.Applied);
+    }
+
+    /// <summary>
+    /// With a local journal: the writes a previous run of this node acknowledged but did not ship are shipped now, if
+    /// this node owned the table last (its epoch is the one before); if another node owned it in between, they are
+    /// discarded, as the option's bound says. Returns the sequence the table's writes continue from.
+    /// </summary>
+    private async Task<long> ShipLeftoversAsync(TableOwnership ownership)
+    {
+        if (_spool is null)
+        {
+            return ownership.LastSequence;
+        }
+
+        var last = ownership.LastSequence;
+        var pending = _spool.Pending().Where(r => r.Sequence > ownership.LastSequence).ToList();
+        if (pending.Count > 0 && _spool.Epoch == ownership.Epoch - 1)
+        {
+            last = await _replica!.ShipLeftoversAsync(pending);
+            ClusterLog.LeftoversShipped(cluster.Logger, cluster.NodeId, options.Name, pending.Count);
+        }
+        else if (pending.Count > 0)
+        {
+            ClusterLog.LeftoversDiscarded(cluster.Logger, cluster.NodeId, options.Name, pending.Count, _spool.Epoch ?? 0, ownership.Epoch);
+        }
+
+        _spool.Discard();
+        _spool.SetEpoch(ownership.Epoch);
+        return last;
     }
 
     /// <summary>Gives the manager the table to manage (it opens it in its own process, so it owns it); a manager that

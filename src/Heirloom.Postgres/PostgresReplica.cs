@@ -29,9 +29,17 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
     private FencedException? _failure;
     private readonly Task _loop;
 
-    public PostgresReplica(PostgresCluster cluster, string table, long epoch, long lastSequence, bool writesWaitForCommit, Action<FencedException> failed)
+    // With a local journal: writes are acknowledged once in it (fsynced), and at most this many may wait to be shipped.
+    private readonly ShippingSpool? _spool;
+    private readonly int _maxUnshipped;
+    private long _appended;
+
+    public PostgresReplica(PostgresCluster cluster, string table, long epoch, long lastSequence, bool writesWaitForCommit, Action<FencedException> failed, ShippingSpool? spool = null, int maxUnshipped = 0)
     {
         _cluster = cluster;
+        _spool = spool;
+        _maxUnshipped = maxUnshipped;
+        _appended = lastSequence;
         _table = table;
         _epoch = epoch;
         _committed = lastSequence;
@@ -56,7 +64,9 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
                 throw _failure;
             }
 
+            _spool?.Add(record);
             _queue.Add(record);
+            _appended = record.Sequence;
             if (_queue.Count == 1)
             {
                 _pending.Release();
@@ -64,7 +74,36 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
         }
     }
 
-    public ValueTask WhenCommittedAsync(long sequence)
+    public ValueTask WhenCommittedAsync(long sequence) =>
+        _spool is null ? WhenShippedAsync(sequence) : WhenInLocalJournalAsync(sequence);
+
+    /// <summary>Ships the writes a previous run of this node left in its local journal (acknowledged, not shipped),
+    /// before the table takes new ones; returns the last sequence shipped.</summary>
+    public async Task<long> ShipLeftoversAsync(List<JournalRecord> records)
+    {
+        var last = records[^1].Sequence;
+        await CommitWithRetryAsync(KeyStates.Of(records, 0, records.Count), last).ConfigureAwait(false);
+        _spool!.Shipped(last);
+        lock (_lock)
+        {
+            _committed = _appended = last;
+        }
+
+        return last;
+    }
+
+    /// <summary>Acknowledged once the local journal has it on disk, and once the writes waiting to be shipped are
+    /// within the bound.</summary>
+    private async ValueTask WhenInLocalJournalAsync(long sequence)
+    {
+        await _spool!.WhenDurableAsync().ConfigureAwait(false);
+        if (sequence - _maxUnshipped > Volatile.Read(ref _committed))
+        {
+            await WhenShippedAsync(sequence - _maxUnshipped).ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask WhenShippedAsync(long sequence)
     {
         lock (_lock)
         {
@@ -139,6 +178,7 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
                     var count = Math.Min(_cluster.Options.MaxWritesPerCommit, batch.Count - start);
                     var last = batch[start + count - 1].Sequence;
                     await CommitWithRetryAsync(KeyStates.Of(batch, start, count), last).ConfigureAwait(false);
+                    _spool?.Shipped(last);
                     Acknowledge(last, count);
                 }
 

@@ -103,11 +103,13 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     }
 
     /// <summary>Stops the server at once (as a crash would: <c>pg_ctl stop -m immediate</c>) and starts it again on
-    /// the same port; every connection is broken.</summary>
+    /// the same port, after <paramref name="downtime"/>; every connection is broken.</summary>
+    /// <param name="downtime">How long it stays down.</param>
     /// <param name="cancellation">Stops waiting.</param>
-    public async Task RestartAsync(CancellationToken cancellation = default)
+    public async Task RestartAsync(TimeSpan downtime = default, CancellationToken cancellation = default)
     {
         await StopServerAsync("immediate", cancellation).ConfigureAwait(false);
+        await Task.Delay(downtime, cancellation).ConfigureAwait(false);
         await StartServerAsync(cancellation).ConfigureAwait(false);
     }
 

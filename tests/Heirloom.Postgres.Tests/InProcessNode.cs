@@ -1,5 +1,6 @@
 using Heirloom.Behaviours;
 using Heirloom.Management;
+using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
 
@@ -25,7 +26,7 @@ internal sealed class InProcessNode : IAsyncDisposable
     /// <summary>Completes when the worker gets the table (again, after <see cref="ExpectTable"/>).</summary>
     public Task<Table<long, long>> Table => _table.Task;
 
-    public static async Task<InProcessNode> StartAsync(string connectionString, string schema, string nodeId, string table = "ledger", bool writesWaitForCommit = false)
+    public static async Task<InProcessNode> StartAsync(string connectionString, string schema, string nodeId, string table = "ledger", bool writesWaitForCommit = false, DurabilityOptions? localJournal = null, int maxUnshippedWrites = 10_000)
     {
         var node = new InProcessNode(new Node());
         node.Cluster = await PostgresCluster.StartAsync(node.Node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId });
@@ -42,6 +43,8 @@ internal sealed class InProcessNode : IAsyncDisposable
                     ManagerName = "manager",
                     WorkerName = "writer",
                     WritesWaitForCommit = writesWaitForCommit,
+                    LocalJournal = localJournal,
+                    MaxUnshippedWrites = maxUnshippedWrites,
                 }, id: "clustered"),
             ],
         });

@@ -26,6 +26,10 @@ public sealed class NodeProcessTests(PostgresServer server, ITestOutputHelper ou
         foreach (var node in _nodes.Concat(_gone))
         {
             await node.DisposeAsync();
+            foreach (var line in node.Log())
+            {
+                output.WriteLine(line);
+            }
         }
     }
 
@@ -72,7 +76,7 @@ public sealed class NodeProcessTests(PostgresServer server, ITestOutputHelper ou
         await UntilAsync(() => owner.Fencings > 0);
 
         Assert.InRange(takeover, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8));   // not before the owner's deadline
-        Assert.Contains("clustered table 'ledger'", owner.LastFencing);
+        Assert.Contains("clustered table 'ledger'", owner.LastFencing, StringComparison.OrdinalIgnoreCase);
         await AssertNothingAcknowledgedLostAsync(server.ConnectionString);
     }
 

@@ -53,6 +53,9 @@ internal static class ClusterWorkloads
                 var rate = await AcknowledgedWritesPerSecondAsync(server.ConnectionString, writers);
                 Row($"acknowledged writes, one owner, {writers} writers", $"{rate:N0}/s ({rate / single:F1}x single-row)", writers == 64 ? ">= 50x single-row" : "", writers == 64 ? rate / single >= 50 : null);
             }
+
+            var local = await AcknowledgedWritesPerSecondAsync(server.ConnectionString, 64, localJournal: true);
+            Row("acknowledged from a local journal (shipped later), 64 writers", $"{local:N0}/s ({local / single:F1}x single-row)", "", null);
         }
 
         if (Runs("kill"))
@@ -120,9 +123,10 @@ internal static class ClusterWorkloads
     }
 
     /// <summary>Concurrent callers of the owning worker, each waiting for its write's commit before the next.</summary>
-    private static async Task<double> AcknowledgedWritesPerSecondAsync(string connectionString, int writers)
+    private static async Task<double> AcknowledgedWritesPerSecondAsync(string connectionString, int writers, bool localJournal = false)
     {
-        await using var owner = await BenchNode.StartAsync(connectionString, $"w{writers}", "a");
+        var journal = localJournal ? Directory.CreateTempSubdirectory("heirloom-bench-spool-").FullName : null;
+        await using var owner = await BenchNode.StartAsync(connectionString, $"w{writers}{(localJournal ? "l" : "")}", "a", journal);
         await owner.Table.WaitAsync(TimeSpan.FromSeconds(30));
         var next = 0L;
         var written = 0L;
@@ -135,7 +139,14 @@ internal static class ClusterWorkloads
                 Interlocked.Increment(ref written);
             }
         })));
-        return written / clock.Elapsed.TotalSeconds;
+        var rate = written / clock.Elapsed.TotalSeconds;
+        await owner.DisposeAsync();
+        if (journal is not null)
+        {
+            Directory.Delete(journal, recursive: true);
+        }
+
+        return rate;
     }
 
     private static async Task<(double P50, double P99)> TakeoverAfterKillAsync(string connectionString, int kills)
@@ -232,6 +243,7 @@ internal static class ClusterWorkloads
     private sealed class BenchNode : IAsyncDisposable
     {
         private readonly TaskCompletionSource<Table<long, long>> _table = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _disposed;
 
         public Node Node { get; } = new();
 
@@ -241,7 +253,7 @@ internal static class ClusterWorkloads
 
         public Task<Table<long, long>> Table => _table.Task;
 
-        public static async Task<BenchNode> StartAsync(string connectionString, string schema, string nodeId)
+        public static async Task<BenchNode> StartAsync(string connectionString, string schema, string nodeId, string? localJournal = null)
         {
             var node = new BenchNode();
             node.Cluster = await PostgresCluster.StartAsync(node.Node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId });
@@ -251,7 +263,14 @@ internal static class ClusterWorkloads
                 [
                     TableManager.ChildSpec(new TableManagerOptions { Name = "manager" }),
                     ChildSpec.ForGenServer("writer", () => new BatchWriter(node._table), new GenServerOptions { Name = "writer" }),
-                    ClusteredTable.ChildSpec<long, long>(node.Cluster, new ClusteredTableOptions { Name = "ledger", ManagerName = "manager", WorkerName = "writer", WritesWaitForCommit = false }, id: "clustered"),
+                    ClusteredTable.ChildSpec<long, long>(node.Cluster, new ClusteredTableOptions
+                    {
+                        Name = "ledger",
+                        ManagerName = "manager",
+                        WorkerName = "writer",
+                        WritesWaitForCommit = false,
+                        LocalJournal = localJournal is null ? null : new Persistence.DurabilityOptions(localJournal),
+                    }, id: "clustered"),
                 ],
             });
             node.Server = (await Supervisor.WhichChildrenAsync(supervisor)).Single(c => c.Id == "clustered").Pid;
@@ -260,8 +279,11 @@ internal static class ClusterWorkloads
 
         public async ValueTask DisposeAsync()
         {
-            await Node.DisposeAsync();
-            await Cluster.DisposeAsync();
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                await Node.DisposeAsync();
+                await Cluster.DisposeAsync();
+            }
         }
     }
 

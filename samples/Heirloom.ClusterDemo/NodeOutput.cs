@@ -10,11 +10,19 @@ internal sealed class NodeOutput
 
     public void Ready(string nodeId) => Line($"READY {nodeId}");
 
-    public void Owner(long rows) => Line($"OWNER {rows}");
+    public void Owner(long rows)
+    {
+        Line($"OWNER {rows}");
+        Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} the worker has the table ({rows} rows)");
+    }
 
     public void Acknowledged(long key) => Line($"ACK {key}");
 
-    public void Fenced(string reason) => Line($"FENCED {reason.ReplaceLineEndings(" ")}");
+    public void Fenced(string reason)
+    {
+        Line($"FENCED {reason.ReplaceLineEndings(" ")}");
+        Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} the worker exited fenced");
+    }
 
     private void Line(string line)
     {

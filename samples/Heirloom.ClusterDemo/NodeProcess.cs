@@ -129,6 +129,10 @@ public sealed class NodeProcess : IAsyncDisposable
     {
         using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with {kill.ExitCode}.");
+        }
     }
 
     public async ValueTask DisposeAsync()

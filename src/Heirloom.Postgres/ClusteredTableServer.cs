@@ -23,7 +23,9 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     private TableOwnership? _ownership;
     private PostgresReplica? _replica;
     private Task _acquiring = Task.CompletedTask;
-    private bool _catchUpQueued;
+    // 1 while a CatchUp is in the mailbox: notifications and ticks arriving meanwhile add nothing, so a standby reads
+    // the changes once per burst of commits (and fails once, not once per queued notification, when PostgreSQL is away).
+    private int _catchUpQueued;
     private int _takeovers;
     private int _fencings;
     private TimeSpan? _lastTakeover;
@@ -49,7 +51,8 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             return InitResult.Stop(ExitReason.Error(e));
         }
 
-        cluster.Follow(options.Name, () => Self.Send(CatchUp.Instance));
+        var self = Self;
+        cluster.Follow(options.Name, () => QueueCatchUp(self));
         _ = FollowPeriodicallyAsync(Self, _stopping.Token);
         StartAcquiring();
         return InitResult.Ok;
@@ -70,16 +73,15 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         switch (message)
         {
             case CatchUp:
-                _catchUpQueued = false;
+                Volatile.Write(ref _catchUpQueued, 0);
                 if (_role == ClusteredTableRole.Standby)
                 {
                     await FollowAsync();
                 }
 
                 break;
-            case FollowTick when _role == ClusteredTableRole.Standby && !_catchUpQueued:
-                _catchUpQueued = true;
-                Self.Send(CatchUp.Instance);
+            case FollowTick when _role == ClusteredTableRole.Standby:
+                QueueCatchUp(Self);
                 break;
             case Acquired acquired:
                 await TakeOverAsync(acquired.Ownership);
@@ -147,6 +149,14 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         }
     }
 
+    private void QueueCatchUp(Pid self)
+    {
+        if (Interlocked.Exchange(ref _catchUpQueued, 1) == 0)
+        {
+            self.Send(CatchUp.Instance);
+        }
+    }
+
     private async Task FollowAsync()
     {
         try
@@ -198,8 +208,9 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
+            catch (Exception e)
             {
+                // Any failure to wait for the lock is tried again: a node that stopped waiting would never take over.
                 self.Send(new AcquireFailed(e));
             }
         }, CancellationToken.None);

@@ -192,6 +192,11 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
         {
             Fail(e);
         }
+        catch (Exception e)
+        {
+            // Whatever stops the commit loop stops this node's ownership: writes must never wait on a loop that is gone.
+            Fail(new FencedException(_table, _epoch, $"The commit loop of clustered table '{_table}' failed: {e.GetType().Name}: {e.Message}", e));
+        }
     }
 
     private void Acknowledge(long last, int writes)
@@ -229,10 +234,11 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
             {
                 throw new FencedException(_table, _epoch, $"Clustered table '{_table}' was taken over by another node; this node's writes at epoch {_epoch} were refused.", e);
             }
-            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException && !_stop.IsCancellationRequested)
+            catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
             {
-                // The connection was lost mid-commit, so the commit may or may not have happened; trying it again is
-                // safe (whole key states, same epoch) until the owner deadline, after which this node stops serving.
+                // The connection was lost mid-commit (or the commit failed otherwise), so it may or may not have
+                // happened; trying it again is safe (whole key states, same epoch) until the owner deadline, after which
+                // this node stops serving.
                 firstFailure = firstFailure == 0 ? Stopwatch.GetTimestamp() : firstFailure;
                 if (Stopwatch.GetElapsedTime(firstFailure) > _cluster.Options.OwnerDeadline)
                 {

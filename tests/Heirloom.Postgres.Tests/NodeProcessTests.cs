@@ -171,7 +171,7 @@ public sealed class NodeProcessTests(PostgresServer server, ITestOutputHelper ou
         return owner!;
     }
 
-    private static Task WrittenAsync(NodeProcess node, int writes)
+    private Task WrittenAsync(NodeProcess node, int writes)
     {
         var target = node.AcknowledgedCount + writes;
         return UntilAsync(() => node.AcknowledgedCount >= target);
@@ -202,13 +202,30 @@ public sealed class NodeProcessTests(PostgresServer server, ITestOutputHelper ou
         Assert.True(missing.Count == 0, $"acknowledged but not committed: {string.Join(", ", missing)}");
     }
 
-    private static async Task UntilAsync(Func<bool> condition)
+    private async Task UntilAsync(Func<bool> condition)
     {
         var waited = Stopwatch.StartNew();
         while (!condition())
         {
-            Assert.True(waited.Elapsed < Patience, "the condition did not hold in time");
+            Assert.True(waited.Elapsed < Patience, $"the condition did not hold in time; nodes: {string.Join("; ", _nodes.Select(Describe))}");
             await Task.Delay(5);
+        }
+    }
+
+    private static string Describe(NodeProcess node) =>
+        $"{node.NodeId} {(node.HasExited ? "exited" : "running")} ({ProcessState(node)}), owner since {node.OwnerSince}, {node.AcknowledgedCount} acknowledged, {node.Fencings} fencings";
+
+    // The kernel's state letter for the process (R running, S sleeping, T stopped), from /proc.
+    private static string ProcessState(NodeProcess node)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{node.ProcessId}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "gone";
         }
     }
 

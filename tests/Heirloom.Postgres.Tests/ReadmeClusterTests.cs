@@ -35,9 +35,11 @@ public sealed class ReadmeClusterTests(PostgresServer server)
         });
         var count = await GenServer.CallAsync<long>(node, "writer", "first record");  // committed in PostgreSQL when it returns
 
-        Assert.Equal(1, count);
-        Assert.Equal(1L, await server.ScalarAsync<long>("SELECT count(*) FROM heirloom.rows WHERE table_name = 'records' AND state IS NOT NULL"));
+        // The example uses the default schema, so a server kept between runs (HEIRLOOM_POSTGRES) may hold earlier records.
+        var committed = await server.ScalarAsync<long>("SELECT count(*) FROM heirloom.rows WHERE table_name = 'records' AND state IS NOT NULL");
+        Assert.True(count >= 1);
+        Assert.Equal(count, committed);
         Assert.Contains(await cluster.GetMembersAsync(), m => m.NodeId == cluster.NodeId);
-        Assert.Contains(await cluster.GetTablesAsync(), t => t is { Name: "records", Epoch: 1, Rows: 1 });
+        Assert.Contains(await cluster.GetTablesAsync(), t => t.Name == "records" && t.Epoch >= 1 && t.Rows == count && t.OwnerNode == cluster.NodeId);
     }
 }

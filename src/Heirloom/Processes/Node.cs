@@ -14,7 +14,7 @@ public sealed class Node : IAsyncDisposable
 {
     private static int s_nextId;
 
-    private readonly ConcurrentDictionary<long, Process> _processes = new();
+    private readonly ProcessRegistry _processes = new();
     private readonly ConcurrentDictionary<Type, INodeService> _services = new();
     private readonly Lock _servicesLock = new();
     private long _nextSerial;
@@ -45,13 +45,13 @@ public sealed class Node : IAsyncDisposable
     internal NodeMetrics Metrics { get; }
 
     /// <summary>The processes alive now, in no order.</summary>
-    internal IEnumerable<Process> LiveProcesses => _processes.Values;
+    internal IEnumerable<Process> LiveProcesses => _processes.Snapshot();
 
     /// <summary>Messages waiting in every process's mailbox.</summary>
     internal long QueuedMessages()
     {
         long queued = 0;
-        foreach (var process in _processes.Values)
+        foreach (var process in _processes.Snapshot())
         {
             queued += process.MessageQueueLength;
         }
@@ -186,7 +186,7 @@ public sealed class Node : IAsyncDisposable
     public IReadOnlyDictionary<string, Pid> RegisteredNames() => Names.ToDictionary(pair => pair.Key, pair => pair.Value.Self);
 
     /// <summary>The live processes, at this moment, oldest first.</summary>
-    public IReadOnlyList<Pid> Processes() => _processes.Values.OrderBy(p => p.Serial).Select(p => p.Self).ToArray();
+    public IReadOnlyList<Pid> Processes() => _processes.Snapshot().OrderBy(p => p.Serial).Select(p => p.Self).ToArray();
 
     /// <summary>A snapshot of one process: status, name, links, monitors, mailbox length; null once it has exited.</summary>
     /// <param name="pid">The process.</param>
@@ -211,12 +211,12 @@ public sealed class Node : IAsyncDisposable
             return;
         }
 
-        var roots = _processes.Values.Where(p => p.Parent.IsNone || !p.Parent.IsAlive).OrderByDescending(p => p.Serial).ToArray();
+        var roots = _processes.Snapshot().Where(p => p.Parent.IsNone || !p.Parent.IsAlive).OrderByDescending(p => p.Serial).ToArray();
         var deadline = DateTime.UtcNow + ShutdownTimeout;
         await StopAsync(roots, deadline).ConfigureAwait(false);
-        var rest = _processes.Values.OrderByDescending(p => p.Serial).ToArray();
+        var rest = _processes.Snapshot().OrderByDescending(p => p.Serial).ToArray();
         await StopAsync(rest, deadline).ConfigureAwait(false);
-        foreach (var process in _processes.Values)
+        foreach (var process in _processes.Snapshot())
         {
             process.ReceiveExitSignal(default, ExitReason.Kill, fromLink: false);
         }
@@ -257,7 +257,7 @@ public sealed class Node : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(body);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var process = new Process(this, Interlocked.Increment(ref _nextSerial), body, parent);
-        _processes[process.Serial] = process;
+        _processes.Add(process);
         monitorRef = default;
         if (link is not null && !Process.TryLink(link, process))
         {
@@ -281,7 +281,7 @@ public sealed class Node : IAsyncDisposable
 
     internal MonitorRef NewMonitorRef() => new(Interlocked.Increment(ref _nextMonitorRef));
 
-    internal void Forget(Process process) => _processes.TryRemove(process.Serial, out _);
+    internal void Forget(Process process) => _processes.Remove(process);
 
     internal void Report(NodeReport report)
     {

@@ -42,6 +42,13 @@ internal sealed partial class Process : IThreadPoolWorkItem, IValueTaskSource<ob
 
     internal long Serial { get; }
 
+    // This process's place in its node's registry, guarded by the stripe's lock (see ProcessRegistry).
+    internal int RegistryStripe { get; set; }
+
+    internal Process? RegistryPrevious { get; set; }
+
+    internal Process? RegistryNext { get; set; }
+
     internal bool TrapExit
     {
         get => _trapExit;

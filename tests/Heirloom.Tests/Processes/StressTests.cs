@@ -251,4 +251,61 @@ public sealed class StressTests(ITestOutputHelper output)
         last.Send("still alive");
         Assert.True(last.IsAlive);
     }
+
+    [Fact]
+    public async Task The_process_list_and_count_stay_exact_while_threads_spawn_and_processes_exit_at_random()
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        const int Threads = 8, PerThread = 5_000;
+        await using var node = new Node();
+        var keepers = new System.Collections.Concurrent.ConcurrentBag<Pid>();
+        using var stop = new CancellationTokenSource();
+
+        // A reader lists and counts all along: no pid twice, and never more processes than were spawned.
+        var reader = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var listed = node.Processes();
+                Assert.Equal(listed.Count, listed.Distinct().Count());
+                Assert.InRange(node.ProcessCount, 0, (Threads * PerThread) + 1);
+            }
+        });
+
+        // Each thread spawns processes that exit at once, after a yield, or when told; a third stay until the end.
+        var spawners = Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
+        {
+            var random = new Random(seed + t);
+            for (var i = 0; i < PerThread; i++)
+            {
+                switch (random.Next(3))
+                {
+                    case 0:
+                        node.Spawn(_ => Task.CompletedTask);
+                        break;
+                    case 1:
+                        node.Spawn(async _ => await Task.Yield());
+                        break;
+                    default:
+                        keepers.Add(node.Spawn(TestKit.ExitWhenTold));
+                        break;
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(spawners);
+
+        await TestKit.WaitUntil(() => node.ProcessCount == keepers.Count);
+        Assert.Equal(keepers.OrderBy(p => p.ToString()), node.Processes().OrderBy(p => p.ToString()));
+        foreach (var keeper in keepers)
+        {
+            keeper.Send(ExitReason.Normal);
+        }
+
+        await Task.WhenAll(keepers.Select(node.Exited));
+        Assert.Equal(0, node.ProcessCount);
+        Assert.Empty(node.Processes());
+        await stop.CancelAsync();
+        await reader;
+    }
 }

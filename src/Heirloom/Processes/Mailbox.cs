@@ -4,21 +4,22 @@ namespace Heirloom.Processes;
 /// A process's incoming messages: a multi-producer, single-consumer linked queue (Vyukov's design).
 /// Enqueue allocates one node and never blocks; only the owning process dequeues.
 /// </summary>
-internal sealed class Mailbox
+/// <remarks>The mailbox is itself the queue's first stub node, so an empty mailbox costs one object.</remarks>
+internal sealed class Mailbox : MessageNode
 {
     // _head is a consumed stub whose Next is the oldest message; _tail is the newest node.
-    private Envelope _head;
-    private Envelope _tail;
+    private MessageNode _head;
+    private MessageNode _tail;
 
-    public Mailbox() => _head = _tail = new Envelope(null);
+    public Mailbox() => _head = _tail = this;
 
     /// <summary>Appends a message. Ends with a full fence so that a reader of the process state after
     /// this call cannot miss the message (the consumer parks with the mirror-image fence).</summary>
     public void Enqueue(object message)
     {
-        var envelope = new Envelope(message);
-        var previous = Interlocked.Exchange(ref _tail, envelope);
-        Interlocked.Exchange(ref previous.Next, envelope);
+        var node = new MessageNode { Message = message };
+        var previous = Interlocked.Exchange(ref _tail, node);
+        Interlocked.Exchange(ref previous.Next, node);
     }
 
     /// <summary>Whether no message is visible to the consumer. A message being linked in is not yet visible,
@@ -51,11 +52,5 @@ internal sealed class Mailbox
         }
 
         return count;
-    }
-
-    private sealed class Envelope(object? message)
-    {
-        public object? Message = message;
-        public Envelope? Next;
     }
 }

@@ -10,23 +10,22 @@ internal sealed partial class Process
     // taken under the lock; everything linked or monitored after it sees the process dead.
     private volatile ExitReason? _exitReason;
     private volatile bool _trapExit;
-    private HashSet<Process>? _links;
-    private Dictionary<MonitorRef, Watcher>? _watchers;
-    private Dictionary<MonitorRef, Process>? _monitors;
-    private string? _name;
-    private TaskCompletionSource<ExitReason>? _exited;
+
+    // Links, monitors, the name and what the process owns, made on first use: most processes never have any, and an
+    // idle process's size is what a million of them cost. Taken away whole when the process exits.
+    private Relations? _relations;
 
     // The monitor of the one call this process is waiting on (a process makes one call at a time). Lighter than a
     // general monitor: only the target records it, and whoever clears _callTarget first removes it there.
     private Process? _callTarget;
     private MonitorRef _callRef;
 
-    // What this process owns (its tables); passed on or released first thing when it exits.
-    private List<IProcessOwned>? _owned;
-
     internal bool IsAlive => _exitReason is null;
 
-    internal string? RegisteredName => _name;
+    internal string? RegisteredName => _relations?.Name;
+
+    // Guarded by lock (SyncRoot), as everything in it.
+    private Relations Related => _relations ??= new();
 
     /// <summary>The contract is <see cref="ProcessContext.Link(Pid)"/>'s.</summary>
     internal void Link(Pid pid)
@@ -59,8 +58,8 @@ internal sealed partial class Process
         {
             lock (second.SyncRoot)
             {
-                _links?.Remove(other);
-                other._links?.Remove(this);
+                _relations?.Links?.Remove(other);
+                other._relations?.Links?.Remove(this);
             }
         }
     }
@@ -103,7 +102,7 @@ internal sealed partial class Process
         Process? target;
         lock (SyncRoot)
         {
-            if (_monitors is null || !_monitors.TryGetValue(reference, out target))
+            if (_relations?.Monitors is not { } monitors || !monitors.TryGetValue(reference, out target))
             {
                 return false;
             }
@@ -115,7 +114,7 @@ internal sealed partial class Process
             // A Down whose monitor is no longer held is dropped by the receive path.
             lock (SyncRoot)
             {
-                _monitors.Remove(reference);
+                _relations?.Monitors?.Remove(reference);
             }
         }
 
@@ -168,9 +167,9 @@ internal sealed partial class Process
                 throw new NoProcessException(Self, $"Cannot register '{name}': process {Self} has exited.");
             }
 
-            if (_name is not null)
+            if (_relations?.Name is { } registered)
             {
-                throw new NameTakenException(name, $"Cannot register '{name}': process {Self} is already registered as '{_name}'.");
+                throw new NameTakenException(name, $"Cannot register '{name}': process {Self} is already registered as '{registered}'.");
             }
 
             if (!Node.Names.TryAdd(name, this))
@@ -178,7 +177,7 @@ internal sealed partial class Process
                 throw new NameTakenException(name, $"Cannot register '{name}': the name is taken by {Node.Names.GetValueOrDefault(name)?.Self}.");
             }
 
-            _name = name;
+            Related.Name = name;
         }
 
         Node.OnRegistered(name, this);
@@ -195,9 +194,9 @@ internal sealed partial class Process
     {
         lock (SyncRoot)
         {
-            if (_name == name)
+            if (_relations is { } relations && relations.Name == name)
             {
-                _name = null;
+                relations.Name = null;
             }
         }
     }
@@ -212,7 +211,7 @@ internal sealed partial class Process
                 return false;
             }
 
-            (_owned ??= []).Add(owned);
+            (Related.Owned ??= []).Add(owned);
             return true;
         }
     }
@@ -221,7 +220,7 @@ internal sealed partial class Process
     {
         lock (SyncRoot)
         {
-            _owned?.Remove(owned);
+            _relations?.Owned?.Remove(owned);
         }
     }
 
@@ -234,8 +233,7 @@ internal sealed partial class Process
                 return Task.FromResult(reason);
             }
 
-            _exited ??= new TaskCompletionSource<ExitReason>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _exited.Task;
+            return (Related.Exited ??= new TaskCompletionSource<ExitReason>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
     }
 
@@ -266,10 +264,10 @@ internal sealed partial class Process
             return new ProcessInfo(
                 Self,
                 Status,
-                _name,
-                _links?.Select(p => p.Self).ToArray() ?? [],
-                _monitors?.Values.Select(p => p.Self).ToArray() ?? [],
-                _watchers?.Values.Select(w => w.Process.Self).ToArray() ?? [],
+                _relations?.Name,
+                _relations?.Links?.Select(p => p.Self).ToArray() ?? [],
+                _relations?.Monitors?.Values.Select(p => p.Self).ToArray() ?? [],
+                _relations?.Watchers?.Values.Select(w => w.Process.Self).ToArray() ?? [],
                 MessageQueueLength,
                 _trapExit,
                 Parent,
@@ -287,12 +285,7 @@ internal sealed partial class Process
     /// </summary>
     internal bool Terminate(ExitReason reason, Exception? crash = null)
     {
-        HashSet<Process>? links;
-        Dictionary<MonitorRef, Watcher>? watchers;
-        Dictionary<MonitorRef, Process>? monitors;
-        string? name;
-        List<IProcessOwned>? owned;
-        TaskCompletionSource<ExitReason>? exited;
+        Relations? relations;
         lock (SyncRoot)
         {
             if (_exitReason is not null)
@@ -301,13 +294,12 @@ internal sealed partial class Process
             }
 
             _exitReason = reason;
-            (links, _links) = (_links, null);
-            (watchers, _watchers) = (_watchers, null);
-            (monitors, _monitors) = (_monitors, null);
-            (name, _name) = (_name, null);
-            (owned, _owned) = (_owned, null);
-            exited = _exited;
+            (relations, _relations) = (_relations, null);
         }
+
+        var (links, watchers, monitors, name, owned, exited) = relations is null
+            ? default
+            : (relations.Links, relations.Watchers, relations.Monitors, relations.Name, relations.Owned, relations.Exited);
 
         // A crash is reported before anything can observe the exit, so whoever sees it can also see the report.
         if (crash is not null)
@@ -344,7 +336,7 @@ internal sealed partial class Process
             {
                 lock (linked.SyncRoot)
                 {
-                    linked._links?.Remove(this);
+                    linked._relations?.Links?.Remove(this);
                 }
 
                 linked.ReceiveExitSignal(Self, reason, fromLink: true);
@@ -379,8 +371,8 @@ internal sealed partial class Process
                     return false;
                 }
 
-                (a._links ??= []).Add(b);
-                (b._links ??= []).Add(a);
+                (a.Related.Links ??= []).Add(b);
+                (b.Related.Links ??= []).Add(a);
                 return true;
             }
         }
@@ -395,7 +387,7 @@ internal sealed partial class Process
                 return false;
             }
 
-            (_watchers ??= [])[reference] = new Watcher(watcher, byName);
+            (Related.Watchers ??= [])[reference] = new Watcher(watcher, byName);
 
             return true;
         }
@@ -405,7 +397,7 @@ internal sealed partial class Process
     {
         lock (SyncRoot)
         {
-            return _watchers is not null && _watchers.Remove(reference);
+            return _relations?.Watchers is { } watchers && watchers.Remove(reference);
         }
     }
 
@@ -425,7 +417,7 @@ internal sealed partial class Process
 
         lock (SyncRoot)
         {
-            return _monitors is null || !_monitors.ContainsKey(down.Ref);
+            return _relations?.Monitors is not { } monitors || !monitors.ContainsKey(down.Ref);
         }
     }
 
@@ -443,7 +435,7 @@ internal sealed partial class Process
 
             lock (SyncRoot)
             {
-                _monitors?.Remove(down.Ref);
+                _relations?.Monitors?.Remove(down.Ref);
             }
         }
     }
@@ -471,7 +463,7 @@ internal sealed partial class Process
     {
         lock (SyncRoot)
         {
-            (_monitors ??= [])[reference] = target;
+            (Related.Monitors ??= [])[reference] = target;
         }
     }
 
@@ -492,4 +484,16 @@ internal sealed partial class Process
     /// <summary>A process monitoring this one, and the registered name it monitors it by (OTP's
     /// <c>monitor(process, Name)</c>), which its Down carries; null for a monitor by pid.</summary>
     private readonly record struct Watcher(Process Process, string? ByName);
+
+    /// <summary>What a process is related to: its links, the monitors it holds and those held on it, its registered
+    /// name, what it owns (its tables, passed on or released first thing when it exits) and who waits for its exit.</summary>
+    private sealed class Relations
+    {
+        public HashSet<Process>? Links;
+        public Dictionary<MonitorRef, Watcher>? Watchers;
+        public Dictionary<MonitorRef, Process>? Monitors;
+        public string? Name;
+        public List<IProcessOwned>? Owned;
+        public TaskCompletionSource<ExitReason>? Exited;
+    }
 }

@@ -15,8 +15,9 @@ internal sealed partial class Process : IThreadPoolWorkItem, IValueTaskSource<ob
     private static readonly AsyncLocal<Process?> s_current = new();
     private static readonly Func<object, object?, bool> s_invokeMatch = static (message, match) => ((Func<object, bool>)match!)(message);
 
-    private Func<ProcessContext, Task>? _body;
-    private Task? _bodyTask;
+    // The body to start (a Func) until the first run starts it, then its task while it runs: one field, as the two
+    // never coexist.
+    private object? _body;
 
     internal Process(Node node, long serial, Func<ProcessContext, Task> body, Pid parent)
     {
@@ -142,7 +143,7 @@ internal sealed partial class Process : IThreadPoolWorkItem, IValueTaskSource<ob
         {
             _reductions = 0;
             Volatile.Write(ref _schedule, Running);
-            if (_body is { } body)
+            if (_body is Func<ProcessContext, Task> body)
             {
                 _body = null;
                 RunBody(body);
@@ -186,16 +187,16 @@ internal sealed partial class Process : IThreadPoolWorkItem, IValueTaskSource<ob
         }
         else
         {
-            _bodyTask = task;
+            _body = task;
             task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnBodyCompleted);
         }
     }
 
-    private void OnBodyCompleted() => Finish(_bodyTask!);
+    private void OnBodyCompleted() => Finish((Task)_body!);
 
     private void Finish(Task task)
     {
-        _bodyTask = null;
+        _body = null;
         if (task.IsCompletedSuccessfully)
         {
             Terminate(ExitReason.Normal);

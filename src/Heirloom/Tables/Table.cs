@@ -346,13 +346,39 @@ public abstract class Table : IProcessOwned
         }
     }
 
+    // The table whose caller-supplied function (of AddOrUpdate, TryUpdate, SelectDelete, SelectReplace) runs on this
+    // thread under one of the table's write locks. A write to that table from the function would wait for a lock the
+    // thread holds, or for a batch that waits for it, or change the place the outer write is about to change: refused.
+    [ThreadStatic]
+    private static Table? t_functionRunningFor;
+
+    /// <summary>Marks the calling thread as running a caller's function for this table until the scope is disposed.</summary>
+    internal CallerFunctionScope RunningCallerFunction()
+    {
+        var outer = t_functionRunningFor;
+        t_functionRunningFor = this;
+        return new CallerFunctionScope(outer);
+    }
+
     internal void CheckWrite()
     {
         ThrowIfDeleted();
+        if (t_functionRunningFor == this)
+        {
+            throw new TableException(TableError.BadArgument, $"A function given to AddOrUpdate, TryUpdate, SelectDelete or SelectReplace of {this} wrote to {this}; it runs under the table's write lock, where a write to the same table could deadlock or be lost. Compute the other writes in the function's result, or make them after the call returns.");
+        }
+
         if (Access != TableAccess.Public && !CallerIsOwner())
         {
             throw AccessDenied("write");
         }
+    }
+
+    /// <summary>Ends <see cref="RunningCallerFunction"/>: restores the mark of an enclosing call (a function of one
+    /// table may call another table's AddOrUpdate).</summary>
+    internal readonly struct CallerFunctionScope(Table? outer) : IDisposable
+    {
+        public void Dispose() => t_functionRunningFor = outer;
     }
 
     internal void ThrowIfDeleted()

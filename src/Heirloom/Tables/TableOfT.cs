@@ -207,11 +207,13 @@ public sealed class Table<TKey, TValue> : Table
     /// <param name="update">Computes the new value from the present one; it runs under the key's lock, so keep it short and pure.</param>
     /// <returns>The value now stored.</returns>
     /// <exception cref="TableException">The table is a bag (TableType).</exception>
+    /// <exception cref="TableException">A function given here wrote to this table (BadArgument): it runs under the table's write lock; nothing was changed by that write.</exception>
     public TValue AddOrUpdate(TKey key, TValue addValue, Func<TKey, TValue, TValue> update)
     {
         ArgumentNullException.ThrowIfNull(update);
         CheckWrite();
         ThrowIfBag("AddOrUpdate");
+        using var running = RunningCallerFunction();
         return _store.Update(key, (addValue, update), static (TKey k, bool found, TValue current, (TValue Add, Func<TKey, TValue, TValue> Update) s, out TValue next) =>
         {
             next = found ? s.Update(k, current) : s.Add;
@@ -225,11 +227,13 @@ public sealed class Table<TKey, TValue> : Table
     /// <param name="value">The new value, when the key was present.</param>
     /// <returns>Whether the key was present.</returns>
     /// <exception cref="TableException">The table is a bag (TableType).</exception>
+    /// <exception cref="TableException">A function given here wrote to this table (BadArgument): it runs under the table's write lock; nothing was changed by that write.</exception>
     public bool TryUpdate(TKey key, Func<TKey, TValue, TValue> update, out TValue value)
     {
         ArgumentNullException.ThrowIfNull(update);
         CheckWrite();
         ThrowIfBag("TryUpdate");
+        using var running = RunningCallerFunction();
         value = _store.Update(key, update, static (TKey k, bool found, TValue current, Func<TKey, TValue, TValue> u, out TValue next) =>
         {
             next = found ? u(k, current) : default!;
@@ -348,10 +352,12 @@ public sealed class Table<TKey, TValue> : Table
     /// <summary>Deletes the objects that match (<c>ets:select_delete/2</c>); each object's match and delete are atomic.</summary>
     /// <param name="where">Which objects to delete.</param>
     /// <returns>How many objects were deleted.</returns>
+    /// <exception cref="TableException">A function given here wrote to this table (BadArgument): it runs under the table's write lock; nothing was changed by that write.</exception>
     public long SelectDelete(Func<TKey, TValue, bool> where)
     {
         ArgumentNullException.ThrowIfNull(where);
         CheckWrite();
+        using var running = RunningCallerFunction();
         long deleted = 0;
         foreach (var key in DistinctKeys())
         {
@@ -370,6 +376,7 @@ public sealed class Table<TKey, TValue> : Table
     /// <param name="replace">The new value for a matching object.</param>
     /// <returns>How many objects were replaced.</returns>
     /// <exception cref="TableException">The table is a bag (TableType).</exception>
+    /// <exception cref="TableException">A function given here wrote to this table (BadArgument): it runs under the table's write lock; nothing was changed by that write.</exception>
     public long SelectReplace(Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace)
     {
         ArgumentNullException.ThrowIfNull(where);
@@ -380,6 +387,7 @@ public sealed class Table<TKey, TValue> : Table
             throw new TableException(TableError.TableType, $"SelectReplace does not apply to bags (as in ETS); {this} is a Bag.");
         }
 
+        using var running = RunningCallerFunction();
         long replaced = 0;
         foreach (var key in DistinctKeys())
         {

@@ -194,6 +194,66 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
         Assert.Equal(expected, table.GetInfo()!.Size);
     }
 
+    [Theory]
+    [InlineData(TableType.Set)]
+    [InlineData(TableType.OrderedSet)]
+    public async Task Writers_batches_and_growth_interleave_without_losing_a_write_and_a_function_writing_its_own_table_is_refused(TableType type)
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        await using var node = new Node();
+        var table = Table.New<int, long>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+        const int Threads = 8, PerThread = 20_000, HotKeys = 4;
+        var batched = new long[Threads];
+        var refused = new long[Threads];
+        for (var key = 0; key < HotKeys; key++)
+        {
+            table.Insert(key, 0);
+        }
+
+        // Counters on a few hot keys, by single updates and by atomic batches; fresh keys that make the table grow
+        // meanwhile; and updates whose function writes to the table, which must be refused with nothing changed (not
+        // the write, not the update), rather than deadlock against a batch or lose the update.
+        await Task.WhenAll(Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
+        {
+            var random = new Random(seed + t);
+            for (var i = 0; i < PerThread; i++)
+            {
+                switch (random.Next(4))
+                {
+                    case 0:
+                        table.UpdateCounter(random.Next(HotKeys), new CounterUpdate<long>(1).WithDefault(0));
+                        break;
+                    case 1:
+                        table.UpdateCounters([(0, new CounterUpdate<long>(1).WithDefault(0)), (HotKeys - 1, new CounterUpdate<long>(1).WithDefault(0))]);
+                        batched[t]++;
+                        break;
+                    case 2:
+                        var echo = 1_000_000 + (t * PerThread) + i;
+                        var error = Assert.Throws<TableException>(() => table.AddOrUpdate(random.Next(HotKeys), 1, (key, value) =>
+                        {
+                            table.Insert(echo, key);
+                            return value + 1;
+                        }));
+                        Assert.Equal(TableError.BadArgument, error.Error);
+                        refused[t]++;
+                        break;
+                    default:
+                        table.Insert(10_000 + (t * PerThread) + i, 0);
+                        break;
+                }
+            }
+        })));
+
+        var objects = table.ToList();
+        var counted = objects.Where(o => o.Key < HotKeys).Sum(o => o.Value);
+        var fresh = objects.Count(o => o.Key >= 10_000 && o.Key < 1_000_000);
+        var singles = (Threads * PerThread) - batched.Sum() - refused.Sum() - fresh;
+        Assert.Equal(singles + (2 * batched.Sum()), counted);
+        Assert.DoesNotContain(objects, o => o.Key >= 1_000_000);
+        Assert.Equal(HotKeys + fresh, table.Count);
+    }
+
     [Fact]
     public async Task Update_counter_loses_no_increment_under_threads()
     {

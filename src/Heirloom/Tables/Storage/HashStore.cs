@@ -22,7 +22,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     private readonly IEqualityComparer<TKey>? _comparer;
     private readonly bool _isBag;
     private readonly bool _keepsDuplicates;
-    private readonly object[] _locks = new object[LockCount];
+    private readonly StripeLock[] _locks = new StripeLock[LockCount];
     private readonly int[] _counts = new int[LockCount];
     private volatile Entry?[] _buckets = new Entry?[InitialBuckets];
     private int _budget = InitialBuckets / LockCount;
@@ -37,10 +37,6 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         _isBag = type is TableType.Bag or TableType.DuplicateBag;
         _keepsDuplicates = type == TableType.DuplicateBag;
         _comparer = comparer ?? (typeof(TKey).IsValueType ? null : EqualityComparer<TKey>.Default);
-        for (var i = 0; i < LockCount; i++)
-        {
-            _locks[i] = new object();
-        }
     }
 
     public override long Count
@@ -414,7 +410,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     {
         for (var i = 0; i < LockCount; i++)
         {
-            Monitor.Enter(_locks[i]);
+            EnterStripe(i);
         }
     }
 
@@ -422,7 +418,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     {
         for (var i = LockCount - 1; i >= 0; i--)
         {
-            Monitor.Exit(_locks[i]);
+            _locks[i].Exit();
         }
     }
 
@@ -506,14 +502,42 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             var buckets = _buckets;
             var lockIndex = hash & (buckets.Length - 1) & (LockCount - 1);
-            Monitor.Enter(_locks[lockIndex]);
+            EnterStripe(lockIndex);
             if (buckets == _buckets)
             {
                 ref var head = ref buckets[hash & (buckets.Length - 1)];
                 return new LockedChain(ref head, Find(head, key, hash), buckets, hash, lockIndex);
             }
 
-            Monitor.Exit(_locks[lockIndex]);
+            _locks[lockIndex].Exit();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EnterStripe(int index)
+    {
+        if (!_locks[index].TryEnter())
+        {
+            WaitForStripe(index);
+        }
+    }
+
+    /// <summary>Waits for a stripe held by another writer: held for a few writes, so spinning (then yielding) is
+    /// cheaper than blocking, except behind a batch, which may run long and is waited for on its gate.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WaitForStripe(int index)
+    {
+        var spinner = default(SpinWait);
+        while (!_locks[index].TryEnter())
+        {
+            if ((BatchEpoch & 1) != 0)
+            {
+                WaitForBatch();
+            }
+            else
+            {
+                spinner.SpinOnce();
+            }
         }
     }
 
@@ -522,7 +546,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Release(ref LockedChain chain)
     {
-        Monitor.Exit(_locks[chain.LockIndex]);
+        _locks[chain.LockIndex].Exit();
         if (chain.OutgrewBudget)
         {
             Grow(chain.Buckets);

@@ -1,3 +1,4 @@
+using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
 using Xunit.Abstractions;
@@ -9,12 +10,19 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
 {
     public static TheoryData<TableType> AllTypes => [TableType.Set, TableType.OrderedSet, TableType.Bag, TableType.DuplicateBag];
 
+    public static TheoryData<TableType, bool> AllTypesInMemoryAndDurable =>
+        new() { { TableType.Set, false }, { TableType.OrderedSet, false }, { TableType.Bag, false }, { TableType.DuplicateBag, false }, { TableType.Set, true }, { TableType.OrderedSet, true } };
+
     [Theory]
-    [MemberData(nameof(AllTypes))]
-    public async Task Batch_inserts_and_delete_all_objects_are_seen_whole_or_not_at_all(TableType type)
+    [MemberData(nameof(AllTypesInMemoryAndDurable))]
+    public async Task Batch_inserts_and_delete_all_objects_are_seen_whole_or_not_at_all(TableType type, bool durable)
     {
         await using var node = new Node();
-        var table = Table.New<int, int>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+        using var directory = new TemporaryDirectory("batches");
+        var options = new TableOptions { Type = type, Access = TableAccess.Public };
+        var table = durable
+            ? DurableTable.Open(node, options, new DurabilityOptions(directory.Path) { Fsync = FsyncPolicy.None }, Codecs.For<int>(), Codecs.For<int>())
+            : Table.New<int, int>(node, options);
         const int Batch = 50;
         using var stop = new CancellationTokenSource();
         var writer = Task.Run(() =>

@@ -406,8 +406,14 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         }
     }
 
+    // Inside this thread's batch every stripe is already held (growing, fixing): nothing to take, nothing to free.
     protected override void LockAllWriters()
     {
+        if (BatchHeldByThisThread)
+        {
+            return;
+        }
+
         for (var i = 0; i < LockCount; i++)
         {
             EnterStripe(i);
@@ -416,6 +422,11 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     protected override void UnlockAllWriters()
     {
+        if (BatchHeldByThisThread)
+        {
+            return;
+        }
+
         for (var i = LockCount - 1; i >= 0; i--)
         {
             _locks[i].Exit();
@@ -502,43 +513,47 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             var buckets = _buckets;
             var lockIndex = hash & (buckets.Length - 1) & (LockCount - 1);
-            EnterStripe(lockIndex);
+            var locked = EnterStripe(lockIndex);
             if (buckets == _buckets)
             {
                 ref var head = ref buckets[hash & (buckets.Length - 1)];
-                return new LockedChain(ref head, Find(head, key, hash), buckets, hash, lockIndex);
+                return new LockedChain(ref head, Find(head, key, hash), buckets, hash, lockIndex, locked);
             }
 
-            _locks[lockIndex].Exit();
+            if (locked)
+            {
+                _locks[lockIndex].Exit();
+            }
         }
     }
 
+    /// <summary>Takes a stripe's lock; false when this thread's batch already holds it (the batch frees it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void EnterStripe(int index)
-    {
-        if (!_locks[index].TryEnter())
-        {
-            WaitForStripe(index);
-        }
-    }
+    private bool EnterStripe(int index) => _locks[index].TryEnter() || WaitForStripe(index);
 
     /// <summary>Waits for a stripe held by another writer: held for a few writes, so spinning (then yielding) is
     /// cheaper than blocking, except behind a batch, which may run long and is waited for on its gate.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void WaitForStripe(int index)
+    private bool WaitForStripe(int index)
     {
         var spinner = default(SpinWait);
-        while (!_locks[index].TryEnter())
+        do
         {
-            if ((BatchEpoch & 1) != 0)
-            {
-                WaitForBatch();
-            }
-            else
+            if ((BatchEpoch & 1) == 0)
             {
                 spinner.SpinOnce();
             }
+            else if (BatchHeldByThisThread)
+            {
+                return false;
+            }
+            else
+            {
+                WaitForBatch();
+            }
         }
+        while (!_locks[index].TryEnter());
+        return true;
     }
 
     /// <summary>Releases a chain's stripe, then grows the table if an add outgrew the stripe's budget: growing takes
@@ -546,7 +561,11 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Release(ref LockedChain chain)
     {
-        _locks[chain.LockIndex].Exit();
+        if (chain.Locked)
+        {
+            _locks[chain.LockIndex].Exit();
+        }
+
         if (chain.OutgrewBudget)
         {
             Grow(chain.Buckets);
@@ -711,13 +730,16 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     /// <summary>A writer's hold on one key's chain: the stripe's lock is held, <see cref="Head"/> refers to the chain's
     /// slot in the bucket array the lock was taken for, and <see cref="Node"/> is the key's node (live, or kept deleted
     /// for a fixed table), or null when the chain lacks the key.</summary>
-    private ref struct LockedChain(ref Entry? head, Entry? node, Entry?[] buckets, int hash, int lockIndex)
+    private ref struct LockedChain(ref Entry? head, Entry? node, Entry?[] buckets, int hash, int lockIndex, bool locked)
     {
         public ref Entry? Head = ref head;
         public readonly Entry? Node = node;
         public readonly Entry?[] Buckets = buckets;
         public readonly int Hash = hash;
         public readonly int LockIndex = lockIndex;
+
+        // False inside this thread's batch, which holds the stripe and frees it.
+        public readonly bool Locked = locked;
         public bool OutgrewBudget;
     }
 

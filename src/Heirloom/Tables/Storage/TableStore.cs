@@ -26,20 +26,35 @@ internal abstract class TableStore<TKey, TValue>
     // cannot starve readers.
     private readonly Lock _batchGate = new();
 
+    // Batches entered and not yet exited by the thread holding the gate (a journaling layer nests them); guarded by
+    // the gate. Only the outermost takes the writers' locks and moves the epoch, which stays odd until it exits.
+    private int _batchDepth;
+
     protected int BatchEpoch => Volatile.Read(ref _batchEpoch);
+
+    /// <summary>Whether the calling thread runs a batch that holds every writer lock (the epoch is odd only while one
+    /// does).</summary>
+    protected bool BatchHeldByThisThread => (BatchEpoch & 1) != 0 && _batchGate.IsHeldByCurrentThread;
 
     /// <summary>Excludes every other writer (reentrant for this thread) and marks a batch in progress.</summary>
     public virtual void EnterBatch()
     {
         _batchGate.Enter();
-        LockAllWriters();
-        Interlocked.Increment(ref _batchEpoch);
+        if (++_batchDepth == 1)
+        {
+            LockAllWriters();
+            Interlocked.Increment(ref _batchEpoch);
+        }
     }
 
     public virtual void ExitBatch()
     {
-        Interlocked.Increment(ref _batchEpoch);
-        UnlockAllWriters();
+        if (--_batchDepth == 0)
+        {
+            Interlocked.Increment(ref _batchEpoch);
+            UnlockAllWriters();
+        }
+
         _batchGate.Exit();
     }
 

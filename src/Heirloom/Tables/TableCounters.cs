@@ -1,4 +1,5 @@
 using System.Numerics;
+using Heirloom.Tables.Storage;
 
 namespace Heirloom.Tables;
 
@@ -30,7 +31,7 @@ public static class TableCounters
         where TValue : INumber<TValue>
     {
         ArgumentNullException.ThrowIfNull(table);
-        var value = table.UpdateCounter(key, update, Apply, out var found);
+        var value = table.UpdateCounter(key, new CounterApply<TKey, TValue>(update), out var found);
         return found || update.HasDefault ? value : throw new TableException(TableError.BadKey, $"Key {key} is not in {table} and the update has no default.");
     }
 
@@ -51,6 +52,13 @@ public static class TableCounters
         var all = updates.ToArray();
         var withDefault = all.Where(u => u.Update.HasDefault).Select(u => u.Key).ToHashSet();
         return table.UpdateCounters(all, withDefault.Contains, Apply);
+    }
+
+    /// <summary>A counter update as the stores apply it, inlined.</summary>
+    private readonly struct CounterApply<TKey, TValue>(CounterUpdate<TValue> update) : IValueUpdate<TKey, TValue>
+        where TValue : INumber<TValue>
+    {
+        public bool Apply(TKey key, bool found, TValue current, out TValue next) => TableCounters.Apply(key, found, current, update, out next);
     }
 
     private static bool Apply<TKey, TValue>(TKey key, bool found, TValue current, CounterUpdate<TValue> update, out TValue next)

@@ -476,11 +476,14 @@ public sealed class Table<TKey, TValue> : Table
         }
     }
 
-    internal TValue UpdateCounter<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
+    internal TValue UpdateCounter<TUpdate>(TKey key, TUpdate update, out bool found)
+        where TUpdate : struct, IValueUpdate<TKey, TValue>
     {
         CheckWrite();
         ThrowIfBag("UpdateCounter");
-        return _store.Update(key, state, update, out found);
+        return _hashWrites is { } hash
+            ? hash.Update(key, update, out found)
+            : _store.Update(key, update, static (TKey k, bool found, TValue current, TUpdate u, out TValue next) => u.Apply(k, found, current, out next), out found);
     }
 
     internal TValue[] UpdateCounters<TState>(IReadOnlyList<(TKey Key, TState State)> updates, Func<TKey, bool> isKnown, UpdateFunc<TKey, TValue, TState> update)

@@ -277,7 +277,12 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         ? _isBag ? [.. Bag(node).Values] : [node.Value]
         : [];
 
-    public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
+    public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found) =>
+        Update(key, new DelegateUpdate<TState>(state, update), out found);
+
+    /// <summary>The update of a key, for an update the compiler can inline (a counter's).</summary>
+    public TValue Update<TUpdate>(TKey key, TUpdate update, out bool found)
+        where TUpdate : struct, IValueUpdate<TKey, TValue>
     {
         Debug.Assert(!_isBag, "Updates apply to sets only.");
         var chain = LockChain(key);
@@ -285,7 +290,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             found = chain.Node is { IsDeleted: false };
             var current = found ? chain.Node!.Value : default!;
-            if (!update(key, found, current, state, out var next))
+            if (!update.Apply(key, found, current, out var next))
             {
                 return current;
             }
@@ -726,6 +731,12 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
     private Entry NewNode(TKey key, int hash, TValue value, Entry? next) =>
         _isBag ? new BagEntry(key, hash, value, [value], next) : new Entry(key, hash, value, next);
+
+    /// <summary>An update given as a delegate, for the struct-generic path.</summary>
+    private readonly struct DelegateUpdate<TState>(TState state, UpdateFunc<TKey, TValue, TState> update) : IValueUpdate<TKey, TValue>
+    {
+        public bool Apply(TKey key, bool found, TValue current, out TValue next) => update(key, found, current, state, out next);
+    }
 
     /// <summary>A writer's hold on one key's chain: the stripe's lock is held, <see cref="Head"/> refers to the chain's
     /// slot in the bucket array the lock was taken for, and <see cref="Node"/> is the key's node (live, or kept deleted

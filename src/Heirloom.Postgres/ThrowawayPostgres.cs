@@ -108,10 +108,20 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     /// <param name="cancellation">Stops waiting.</param>
     public async Task RestartAsync(TimeSpan downtime = default, CancellationToken cancellation = default)
     {
-        await StopServerAsync("immediate", cancellation).ConfigureAwait(false);
+        await CrashAsync(cancellation).ConfigureAwait(false);
         await Task.Delay(downtime, cancellation).ConfigureAwait(false);
-        await StartServerAsync(cancellation).ConfigureAwait(false);
+        await StartAgainAsync(cancellation).ConfigureAwait(false);
     }
+
+    /// <summary>Stops the server at once, as a crash would (<c>pg_ctl stop -m immediate</c>); every connection is
+    /// broken. <see cref="StartAgainAsync"/> brings it back on the same port.</summary>
+    /// <param name="cancellation">Stops waiting.</param>
+    public Task CrashAsync(CancellationToken cancellation = default) => StopServerAsync("immediate", cancellation);
+
+    /// <summary>Starts a server stopped by <see cref="CrashAsync"/> again, on the same port, recovering from its
+    /// write-ahead log.</summary>
+    /// <param name="cancellation">Stops waiting.</param>
+    public Task StartAgainAsync(CancellationToken cancellation = default) => StartServerAsync(cancellation);
 
     /// <summary>Stops the server and deletes its directory.</summary>
     public async ValueTask DisposeAsync()

@@ -26,8 +26,8 @@ internal abstract class TableStore<TKey, TValue>
     // cannot starve readers.
     private readonly Lock _batchGate = new();
 
-    // Batches entered and not yet exited by the thread holding the gate (a journaling layer nests them); guarded by
-    // the gate. Only the outermost takes the writers' locks and moves the epoch, which stays odd until it exits.
+    // Batches entered and not yet exited by the thread holding the gate, which may enter again; guarded by the gate.
+    // Only the outermost takes the writers' locks and moves the epoch, which stays odd until it exits.
     private int _batchDepth;
 
     protected int BatchEpoch => Volatile.Read(ref _batchEpoch);

@@ -11,6 +11,11 @@ internal sealed partial class Process
     private volatile ExitReason? _exitReason;
     private volatile bool _trapExit;
 
+    // Set, under the lock, once Terminate has done everything an exit does: a waiter for the exit is answered only
+    // then, so one that sees it also sees the tables passed on, the links and monitors signalled, the name free and
+    // the process gone from the node's list.
+    private bool _exitFinished;
+
     // Links, monitors, the name and what the process owns, made on first use: most processes never have any, and an
     // idle process's size is what a million of them cost. Taken away whole when the process exits.
     private Relations? _relations;
@@ -228,11 +233,12 @@ internal sealed partial class Process
     {
         lock (SyncRoot)
         {
-            if (_exitReason is { } reason)
+            if (_exitFinished)
             {
-                return Task.FromResult(reason);
+                return Task.FromResult(_exitReason!);
             }
 
+            // Also while the exit is under way: Terminate answers waiters that came meanwhile when it has finished.
             return (Related.Exited ??= new TaskCompletionSource<ExitReason>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
     }
@@ -353,6 +359,14 @@ internal sealed partial class Process
 
         Node.Forget(this);
         exited?.TrySetResult(reason);
+        TaskCompletionSource<ExitReason>? exitedMeanwhile;
+        lock (SyncRoot)
+        {
+            _exitFinished = true;
+            (exitedMeanwhile, _relations) = (_relations?.Exited, null);
+        }
+
+        exitedMeanwhile?.TrySetResult(reason);
 
         // A body parked in a receive is woken to throw ProcessExitException, so its finally blocks run.
         Wake();

@@ -10,11 +10,16 @@ public sealed class BlockingCallTests
     private static readonly TimeSpan LongTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
-    /// <summary>Answers "ping" with "pong", holds every "hold" until "release", and counts requests.</summary>
-    private sealed class Server : GenServer
+    /// <summary>
+    /// Answers "ping" with "pong", holds every "hold" until "release", counts requests, and says when it holds
+    /// <paramref name="expectedHolds"/> calls.
+    /// </summary>
+    private sealed class Server(int expectedHolds = 1) : GenServer
     {
         private readonly List<CallFrom> _held = [];
         private int _requests;
+
+        public TaskCompletionSource AllHeld { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         protected internal override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from)
         {
@@ -23,6 +28,11 @@ public sealed class BlockingCallTests
             {
                 case "hold":
                     _held.Add(from);
+                    if (_held.Count == expectedHolds)
+                    {
+                        AllHeld.TrySetResult();
+                    }
+
                     return ValueTask.FromResult(CallResult.NoReply);
                 case "release":
                     _held.ForEach(held => held.Reply("late"));
@@ -31,8 +41,6 @@ public sealed class BlockingCallTests
                     return ValueTask.FromResult(CallResult.Reply(count));
                 case "count":
                     return ValueTask.FromResult(CallResult.Reply(_requests));
-                case "held":
-                    return ValueTask.FromResult(CallResult.Reply(_held.Count));
                 default:
                     return ValueTask.FromResult(CallResult.Reply("pong"));
             }
@@ -74,8 +82,10 @@ public sealed class BlockingCallTests
     public async Task A_process_awaiting_a_slow_reply_is_not_taken_for_blocked()
     {
         await using var node = new Node();
-        var server = await GenServer.StartAsync(node, () => new Server());
+        var instance = new Server();
+        var server = await GenServer.StartAsync(node, () => instance);
         var reply = node.Run(async ctx => await GenServer.CallAsync<string>(server, "hold", LongTimeout));
+        await instance.AllHeld.Task.WaitAsync(Patience);
 
         // Well past the moment the caller checks its thread, the reply comes.
         await Task.Delay(TimeSpan.FromMilliseconds(400));
@@ -86,18 +96,15 @@ public sealed class BlockingCallTests
     [Fact]
     public async Task Many_processes_awaiting_slow_replies_at_once_are_never_taken_for_blocked()
     {
+        const int Callers = 200;
         await using var node = new Node();
-        var server = await GenServer.StartAsync(node, () => new Server());
-        var callers = Enumerable.Range(0, 200).Select(_ => node.Run(async ctx => await GenServer.CallAsync<string>(server, "hold", LongTimeout))).ToArray();
+        var instance = new Server(Callers);
+        var server = await GenServer.StartAsync(node, () => instance);
+        var callers = Enumerable.Range(0, Callers).Select(_ => node.Run(async ctx => await GenServer.CallAsync<string>(server, "hold", LongTimeout))).ToArray();
+        await instance.AllHeld.Task.WaitAsync(Patience);
 
         // Every caller waits past the moment it checks its thread; then all are answered.
         await Task.Delay(TimeSpan.FromMilliseconds(400));
-
-        var held = 0;
-        while (held < callers.Length)
-        {
-            held = await GenServer.CallAsync<int>(server, "held");
-        }
 
         Assert.Equal(callers.Length, await GenServer.CallAsync<int>(server, "release"));
         Assert.All(await Task.WhenAll(callers).WaitAsync(Patience), r => Assert.Equal("late", r));

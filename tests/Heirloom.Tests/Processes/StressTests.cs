@@ -1,4 +1,5 @@
 using Heirloom.Processes;
+using Heirloom.Tables;
 using Xunit.Abstractions;
 
 namespace Heirloom.Tests.Processes;
@@ -307,5 +308,45 @@ public sealed class StressTests(ITestOutputHelper output)
         Assert.Empty(node.Processes());
         await stop.CancelAsync();
         await reader;
+    }
+
+    [Fact]
+    public async Task A_waiter_that_sees_an_exit_sees_it_finished_even_while_another_thread_ends_the_process()
+    {
+        const int Rounds = 1_000;
+        await using var node = new Node();
+        var heir = node.Spawn(TestKit.Idle);
+        for (var round = 0; round < Rounds; round++)
+        {
+            var name = $"ending-{round}";
+            var created = new TaskCompletionSource<Table<int, int>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var process = node.Spawn(async ctx =>
+            {
+                node.Register(name, ctx.Self);
+                created.SetResult(Table.New<int, int>(new TableOptions { Heir = heir }));
+                await TestKit.Idle(ctx);
+            });
+            var table = await created.Task.WaitAsync(TestKit.Patience);
+
+            // Asks for the exit again and again while the main thread ends the process, so that some asks fall
+            // between the exit's first step and its last.
+            using var asking = new SemaphoreSlim(0);
+            var waiter = Task.Run(() =>
+            {
+                asking.Release();
+                while (!node.WhenExited(process).IsCompleted)
+                {
+                }
+
+                return (Named: !node.WhereIs(name).IsNone, Listed: node.Processes().Contains(process), table.Owner);
+            });
+            await asking.WaitAsync(TestKit.Patience);
+            node.Exit(process, ExitReason.Kill);
+
+            var seen = await waiter.WaitAsync(TestKit.Patience);
+            Assert.False(seen.Named, $"round {round}: the name was still taken");
+            Assert.False(seen.Listed, $"round {round}: the process was still listed");
+            Assert.Equal(heir, seen.Owner);
+        }
     }
 }

@@ -196,8 +196,10 @@ public sealed class Node : IAsyncDisposable
         return process.IsAlive ? process.GetInfo() : null;
     }
 
-    /// <summary>Completes with the process's exit reason once it has exited (at once for a dead process).
-    /// For code outside processes, such as tests and hosts; processes use <see cref="ProcessContext.Monitor(Pid)"/>.</summary>
+    /// <summary>Completes with the process's exit reason once its exit has finished (at once for a dead process): its
+    /// tables have passed to their heirs, its name is free, its links and monitors have been signalled, and it is no
+    /// longer counted or listed. For code outside processes, such as tests and hosts; processes use
+    /// <see cref="ProcessContext.Monitor(Pid)"/>.</summary>
     /// <param name="pid">The process.</param>
     public Task<ExitReason> WhenExited(Pid pid) => pid.Resolve().WhenExited();
 

@@ -125,10 +125,10 @@ public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
         var reports = new ConcurrentQueue<NodeReport>();
         node.Reported += (_, report) => reports.Enqueue(report);
 
-        const int Users = 16;
+        const int Users = 16, Kills = 40;
         var acknowledged = new long[Users];
         var refused = 0;
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        using var stop = new CancellationTokenSource();
         var clients = Enumerable.Range(0, Users).Select(user => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
@@ -151,9 +151,12 @@ public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
         })).ToArray();
 
         int Terminations() => reports.OfType<SupervisorReport>().Count(r => r.Event == SupervisorEvent.ChildTerminated);
+        // Counted in kills, not in time, so that a loaded machine still meets enough of them.
         var kills = 0;
-        while (!stop.IsCancellationRequested)
+        var killing = DateTime.UtcNow.AddSeconds(60);
+        while (kills < Kills)
         {
+            Assert.True(DateTime.UtcNow < killing, $"only {kills} kills in a minute");
             await Task.Delay(50);
             if (node.WhereIs(CounterWorker.Name) is { IsNone: false } worker)
             {
@@ -162,9 +165,9 @@ public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
             }
         }
 
+        await stop.CancelAsync();
         await Task.WhenAll(clients);
         output.WriteLine($"{kills} kills, {acknowledged.Sum()} acknowledged, {refused} refused while the worker was replaced");
-        Assert.True(kills >= 20, $"only {kills} kills");
 
         // Every termination the supervisor saw is one of the kills (the last one's report may still be on its way),
         // and nothing crashed on its own: no request met a worker without its table.

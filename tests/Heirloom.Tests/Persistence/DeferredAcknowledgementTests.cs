@@ -101,6 +101,7 @@ public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDi
     [Fact]
     public async Task A_worker_answering_when_durable_and_killed_at_random_loses_no_acknowledged_write()
     {
+        const int Kills = 50, Acknowledged = 2_000;
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         var random = new Random(seed);
@@ -121,7 +122,7 @@ public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDi
 
             Assert.Equal(-1L, await GenServer.CallAsync<long>(node, "writer", -1L, TimeSpan.FromSeconds(5)));
             acknowledged.Add(-1);
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            using var stop = new CancellationTokenSource();
             var next = 0L;
             var callers = Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
             {
@@ -141,9 +142,12 @@ public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDi
                 }
             })).ToArray();
 
+            // Counted in kills and acknowledged writes, not in time, so that a loaded machine still meets enough of both.
             var kills = 0;
-            while (!stop.IsCancellationRequested)
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (kills < Kills || acknowledged.Count < Acknowledged)
             {
+                Assert.True(DateTime.UtcNow < deadline, $"only {kills} kills and {acknowledged.Count} acknowledged writes in a minute");
                 await Task.Delay(random.Next(5, 40));
                 if (node.WhereIs("writer") is { IsNone: false } writer)
                 {
@@ -152,10 +156,9 @@ public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDi
                 }
             }
 
+            await stop.CancelAsync();
             await Task.WhenAll(callers);
             output.WriteLine($"{kills} kills, {acknowledged.Count} acknowledged of {next}");
-            Assert.True(kills > 10, $"{kills} kills");
-            Assert.True(acknowledged.Count > 1000, $"{acknowledged.Count} acknowledged");
         }
 
         await using var reopened = new Node();

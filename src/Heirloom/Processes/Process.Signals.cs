@@ -11,10 +11,10 @@ internal sealed partial class Process
     private volatile ExitReason? _exitReason;
     private volatile bool _trapExit;
 
-    // Set, under the lock, once Terminate has done everything an exit does: a waiter for the exit is answered only
-    // then, so one that sees it also sees the tables passed on, the links and monitors signalled, the name free and
-    // the process gone from the node's list.
-    private bool _exitFinished;
+    // 1 once Terminate has done everything an exit does: a waiter for the exit is answered only then, so one that sees
+    // it also sees the tables passed on, the links and monitors signalled, the name free and the process gone from
+    // the node's list.
+    private int _exitFinished;
 
     // Links, monitors, the name and what the process owns, made on first use: most processes never have any, and an
     // idle process's size is what a million of them cost. Taken away whole when the process exits.
@@ -233,13 +233,21 @@ internal sealed partial class Process
     {
         lock (SyncRoot)
         {
-            if (_exitFinished)
+            if (Volatile.Read(ref _exitFinished) != 0)
             {
                 return Task.FromResult(_exitReason!);
             }
 
-            // Also while the exit is under way: Terminate answers waiters that came meanwhile when it has finished.
-            return (Related.Exited ??= new TaskCompletionSource<ExitReason>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            // Also while the exit is under way. The fence pairs with the one ending Terminate: either Terminate sees
+            // this waiter and answers it, or this waiter sees the exit finished (or both).
+            var exited = Related.Exited ??= new TaskCompletionSource<ExitReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _exitFinished) != 0)
+            {
+                exited.TrySetResult(_exitReason!);
+            }
+
+            return exited.Task;
         }
     }
 
@@ -359,14 +367,10 @@ internal sealed partial class Process
 
         Node.Forget(this);
         exited?.TrySetResult(reason);
-        TaskCompletionSource<ExitReason>? exitedMeanwhile;
-        lock (SyncRoot)
-        {
-            _exitFinished = true;
-            (exitedMeanwhile, _relations) = (_relations?.Exited, null);
-        }
 
-        exitedMeanwhile?.TrySetResult(reason);
+        // Waiters that came while the exit was under way (see WhenExited); no lock, as most processes have none.
+        Interlocked.Exchange(ref _exitFinished, 1);
+        Volatile.Read(ref _relations)?.Exited?.TrySetResult(reason);
 
         // A body parked in a receive is woken to throw ProcessExitException, so its finally blocks run.
         Wake();

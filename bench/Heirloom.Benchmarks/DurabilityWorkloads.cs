@@ -131,14 +131,21 @@ internal static class DurabilityWorkloads
 
     private static void GroupCommitRows()
     {
-
         var one = WritersPerSecond(1);
         var eight = WritersPerSecond(8);
         var sixtyFour = WritersPerSecond(64);
         Row("insert, fsync Always, 1 writer", $"{one:N0} /s", "", null);
         Row("insert, fsync Always, 8 writers", $"{eight:N0} /s ({eight / one:F1}x 1 writer)", "", null);
-        Row("insert, fsync Always, 64 writers", $"{sixtyFour:N0} /s ({sixtyFour / one:F1}x 1 writer)", ">= 20x 1 writer", sixtyFour >= 20 * one);
+        Row("insert, fsync Always, 64 writers", $"{sixtyFour:N0} /s ({sixtyFour / one:F1}x 1 writer)", ">= 40x 1 writer", sixtyFour >= 40 * one);
+        if (Directory.Exists(MemoryFileSystem))
+        {
+            // The same code, where an fsync costs nothing: what is left is appending and waking the writers that waited.
+            var ceiling = WritersPerSecond(64, MemoryFileSystem);
+            Row($"the same 64 writers on tmpfs ({MemoryFileSystem}, an fsync costs nothing)", $"{ceiling:N0} /s ({ceiling / one:F1}x 1 writer on disk)", "(the ceiling)", null);
+        }
     }
+
+    private const string MemoryFileSystem = "/dev/shm";
 
     private static void Row(string measure, string result, string goal, bool? met) =>
         Console.WriteLine($"| {measure} | {result} | {goal} | {(met is null ? "" : met.Value ? "yes" : "NO")} |");
@@ -164,10 +171,11 @@ internal static class DurabilityWorkloads
         return nanoseconds;
     }
 
-    /// <summary>Inserts per second under fsync Always with <paramref name="writers"/> threads, over a fixed window.</summary>
-    private static double WritersPerSecond(int writers)
+    /// <summary>Inserts per second under fsync Always with <paramref name="writers"/> threads, over a fixed window, in a
+    /// directory of the system's temporary one or <paramref name="under"/>.</summary>
+    private static double WritersPerSecond(int writers, string? under = null)
     {
-        using var scratch = new Scratch();
+        using var scratch = new Scratch(under);
         var node = new Node();
         var table = DurableTable.Open<long, long>(node, new TableOptions { Access = TableAccess.Public }, new DurabilityOptions(scratch.Path) { SnapshotAfterBytes = long.MaxValue });
         var counts = new long[writers];
@@ -293,9 +301,11 @@ internal static class DurabilityWorkloads
     }
 
     /// <summary>A temporary directory, deleted afterwards.</summary>
-    private sealed class Scratch : IDisposable
+    private sealed class Scratch(string? under = null) : IDisposable
     {
-        public string Path { get; } = Directory.CreateTempSubdirectory("heirloom-bench-").FullName;
+        public string Path { get; } = under is null
+            ? Directory.CreateTempSubdirectory("heirloom-bench-").FullName
+            : Directory.CreateDirectory(System.IO.Path.Combine(under, $"heirloom-bench-{Guid.NewGuid():N}")).FullName;
 
         public void Dispose() => Directory.Delete(Path, recursive: true);
     }

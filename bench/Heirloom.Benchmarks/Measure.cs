@@ -9,6 +9,10 @@ internal static class Measure
 {
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
 
+    // Where a measured loop leaves its result, so that the JIT cannot drop the reads the loop exists to time
+    // (GC.KeepAlive of a boxed value does not stop it).
+    private static long s_sink;
+
     public static async Task<double> MedianAsync(int operations, Func<int, Task<double>> batch)
     {
         var warmUp = Stopwatch.StartNew();
@@ -27,6 +31,9 @@ internal static class Measure
         times.Sort();
         return times[5];
     }
+
+    /// <summary>Keeps a measured loop's result, and with it the work that computed it.</summary>
+    public static void Consume(long result) => Volatile.Write(ref s_sink, result);
 
     public static double NanosecondsPerOperation(long startTimestamp, int operations) =>
         Stopwatch.GetElapsedTime(startTimestamp).TotalNanoseconds / operations;

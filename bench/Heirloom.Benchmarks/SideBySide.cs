@@ -29,6 +29,18 @@ internal static class SideBySide
             MeetsWithDictionary = meets,
         };
 
+    /// <summary>A table row whose Heirloom and dictionary figures come from one alternating run
+    /// (<see cref="TableWorkloads.MedianPair"/>); <paramref name="setup"/> builds both measures.</summary>
+    private static Row PairedTableRow(string name, string goal, Func<(Func<double> Heirloom, Func<double> Dictionary)> setup, Func<double, double, double, bool> meets)
+    {
+        var pair = new Lazy<(double Heirloom, double Dictionary)>(() =>
+        {
+            var (heirloom, dictionary) = setup();
+            return TableWorkloads.MedianPair(heirloom, dictionary);
+        });
+        return TableRow(name, goal, () => pair.Value.Heirloom, () => pair.Value.Dictionary, meets);
+    }
+
     private static readonly Lazy<Task<(double Median, double P99)>> RestartLatency =
         new(() => WithNode(n => BehaviourWorkloads.RestartLatencyAsync(n, 2000)));
 
@@ -49,10 +61,10 @@ internal static class SideBySide
         new("restart_latency_p99", "restart_latency", "ns", "(reported)", async () => (await RestartLatency.Value).P99, (_, _) => true),
         new("handoff_latency_median", "handoff_latency", "ns", "<= 50 us", async () => (await HandOffLatency.Value).Median, (h, _) => h <= 50_000),
         new("handoff_latency_p99", "handoff_latency", "ns", "(reported)", async () => (await HandOffLatency.Value).P99, (_, _) => true),
-        TableRow("set_insert_1m", "<= 2x dictionary", () => TableWorkloads.Median5(() => TableWorkloads.TableInsert(TableType.Set, TableWorkloads.Shuffled)), () => TableWorkloads.Median5(() => TableWorkloads.DictionaryInsert(TableWorkloads.Shuffled)), (h, _, d) => h <= 2 * d),
-        TableRow("set_lookup_1m_in_order", "<= 1.25x dictionary, >= 10x Erlang", () => Lookup(TableType.Set, TableWorkloads.InOrder), () => DictionaryLookup(TableWorkloads.InOrder), SetLookupGoal),
-        TableRow("set_lookup_1m_shuffled", "<= 1.25x dictionary, >= 10x Erlang", () => Lookup(TableType.Set, TableWorkloads.Shuffled), () => DictionaryLookup(TableWorkloads.Shuffled), SetLookupGoal),
-        TableRow("set_lookup_1k", "<= 1.25x dictionary, >= 10x Erlang", SmallLookup, SmallDictionaryLookup, SetLookupGoal),
+        PairedTableRow("set_insert_1m", "<= 2x dictionary", () => (() => TableWorkloads.TableInsert(TableType.Set, TableWorkloads.Shuffled), () => TableWorkloads.DictionaryInsert(TableWorkloads.Shuffled)), (h, _, d) => h <= 2 * d),
+        PairedTableRow("set_lookup_1m_in_order", "<= 1.25x dictionary, >= 10x Erlang", () => SetLookups(TableWorkloads.Million, TableWorkloads.InOrder), SetLookupGoal),
+        PairedTableRow("set_lookup_1m_shuffled", "<= 1.25x dictionary, >= 10x Erlang", () => SetLookups(TableWorkloads.Million, TableWorkloads.Shuffled), SetLookupGoal),
+        PairedTableRow("set_lookup_1k", "<= 1.25x dictionary, >= 10x Erlang", () => SetLookups(1000, SmallKeys()), SetLookupGoal),
         TableRow("ordered_set_insert_1m_in_order", ">= 3x Erlang", () => TableWorkloads.Median5(() => TableWorkloads.TableInsert(TableType.OrderedSet, TableWorkloads.InOrder)), null, OrderedGoal),
         TableRow("ordered_set_insert_1m_shuffled", ">= 3x Erlang", () => TableWorkloads.Median5(() => TableWorkloads.TableInsert(TableType.OrderedSet, TableWorkloads.Shuffled)), null, OrderedGoal),
         TableRow("ordered_set_lookup_1m_in_order", ">= 3x Erlang", () => Lookup(TableType.OrderedSet, TableWorkloads.InOrder), null, OrderedGoal),
@@ -72,27 +84,15 @@ internal static class SideBySide
         return TableWorkloads.Median5(() => TableWorkloads.TableLookup(table, keys));
     }
 
-    private static double DictionaryLookup(long[] keys)
+    /// <summary>Lookups of <paramref name="keys"/> in a set and in a dictionary of the same <paramref name="size"/>.</summary>
+    private static (Func<double> Heirloom, Func<double> Dictionary) SetLookups(int size, long[] keys)
     {
-        var dictionary = TableWorkloads.FilledDictionary(TableWorkloads.Million);
-        return TableWorkloads.Median5(() => TableWorkloads.DictionaryLookup(dictionary, keys));
+        var table = TableWorkloads.Filled(TableType.Set, size);
+        var dictionary = TableWorkloads.FilledDictionary(size);
+        return (() => TableWorkloads.TableLookup(table, keys), () => TableWorkloads.DictionaryLookup(dictionary, keys));
     }
 
     private static long[] SmallKeys() => Enumerable.Range(0, 1000).SelectMany(_ => TableWorkloads.Shuffled.Where(k => k <= 1000)).ToArray();
-
-    private static double SmallLookup()
-    {
-        var table = TableWorkloads.Filled(TableType.Set, 1000);
-        var keys = SmallKeys();
-        return TableWorkloads.Median5(() => TableWorkloads.TableLookup(table, keys));
-    }
-
-    private static double SmallDictionaryLookup()
-    {
-        var dictionary = TableWorkloads.FilledDictionary(1000);
-        var keys = SmallKeys();
-        return TableWorkloads.Median5(() => TableWorkloads.DictionaryLookup(dictionary, keys));
-    }
 
     private static double UpdateCounter()
     {

@@ -303,7 +303,7 @@ public abstract class Table : IProcessOwned
     internal void MarkFailed(TableException failure)
     {
         Interlocked.CompareExchange(ref _failure, failure, null);
-        _readGate = 2;
+        CloseReadGate();
     }
 
     /// <summary>
@@ -336,6 +336,18 @@ public abstract class Table : IProcessOwned
         var current = Process.Current;
         return current == Volatile.Read(ref _owner) && (current is null || current.IsAlive);
     }
+
+    /// <summary>From now on every read takes <see cref="CheckRead"/>'s full test (the table failed or was deleted),
+    /// the typed table's unchecked reads included.</summary>
+    private void CloseReadGate()
+    {
+        CloseUncheckedReads();
+        _readGate = 2;
+    }
+
+    /// <summary>Stops the reads a typed table lets through without <see cref="CheckRead"/>; they must see the gate
+    /// closed from the moment this returns.</summary>
+    private protected abstract void CloseUncheckedReads();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckRead()
@@ -458,7 +470,7 @@ public abstract class Table : IProcessOwned
     {
         System.Diagnostics.Debug.Assert(_lock.IsHeldByCurrentThread, "A table is deleted under its ownership lock, so an owner's exit and a delete never interleave.");
         _deleted = true;
-        _readGate = 2;
+        CloseReadGate();
         if (_name is not null)
         {
             _registry.RemoveName(_name, this);

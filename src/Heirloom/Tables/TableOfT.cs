@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Heirloom.Processes;
 using Heirloom.Tables.Storage;
 
@@ -20,9 +21,10 @@ public sealed class Table<TKey, TValue> : Table
 {
     private readonly TableStore<TKey, TValue> _store;
 
-    // The hash engine this table built, when it is a hash table: reads through it are direct, not virtual, on the hot
-    // paths. Reads never need a wrapping layer, so durable hash tables read through it too.
-    private readonly HashStore<TKey, TValue>? _hashReads;
+    // The hash engine this table built, when it is a hash table that any process may read and that has neither failed
+    // nor been deleted: reads through it skip the access check and the virtual call. Reads never need a wrapping layer,
+    // so durable hash tables read through it too. Null once the read gate closes, and from the start otherwise.
+    private volatile HashStore<TKey, TValue>? _uncheckedReads;
 
     // The same engine when nothing wraps it, so writes may skip the virtual call as well; null when a layer (the
     // journal) must see every write.
@@ -32,9 +34,10 @@ public sealed class Table<TKey, TValue> : Table
         : base(node, options, owner)
     {
         engine ??= NewEngine(options.Type, keyComparer, keyOrder);
-        _hashReads = engine as HashStore<TKey, TValue>;
+        var hash = engine as HashStore<TKey, TValue>;
         _store = wrap is null ? engine : wrap(engine);
-        _hashWrites = wrap is null ? _hashReads : null;
+        _hashWrites = wrap is null ? hash : null;
+        _uncheckedReads = options.Access == TableAccess.Private ? null : hash;
     }
 
     /// <summary>The storage engine a table of <paramref name="type"/> is built on: a hash engine, or a B-link tree for
@@ -55,6 +58,8 @@ public sealed class Table<TKey, TValue> : Table
 
     internal override Type KeyType => typeof(TKey);
 
+    private protected override void CloseUncheckedReads() => _uncheckedReads = null;
+
     /// <summary>The storage, for durable tables to reach their journal.</summary>
     internal TableStore<TKey, TValue> Store => _store;
 
@@ -69,8 +74,23 @@ public sealed class Table<TKey, TValue> : Table
     /// <param name="value">The value, when found.</param>
     public bool TryGetValue(TKey key, out TValue value)
     {
+        if (_uncheckedReads is { } hash)
+        {
+            return hash.TryGetValue(key, out value);
+        }
+
+        (var found, value) = ReadChecked(key);
+        return found;
+    }
+
+    // Returns the value rather than writing through an out parameter, so that the caller's variable can stay in a
+    // register on the inlined path above.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private (bool Found, TValue Value) ReadChecked(TKey key)
+    {
         CheckRead();
-        return _hashReads is { } hash ? hash.TryGetValue(key, out value) : _store.TryGetValue(key, out value);
+        var found = _store.TryGetValue(key, out var value);
+        return (found, value);
     }
 
     /// <summary>All values of a key (<c>ets:lookup/2</c>): none or one for a set, in insertion order for a bag.</summary>

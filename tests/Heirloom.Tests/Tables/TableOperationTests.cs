@@ -206,6 +206,7 @@ public abstract class TableOperationTests
         table.Delete();
         Assert.Null(table.GetInfo());
         Assert.Equal(TableError.NoSuchTable, Assert.Throws<TableException>(() => table.Lookup(1)).Error);
+        Assert.Equal(TableError.NoSuchTable, Assert.Throws<TableException>(() => table.TryGetValue(1, out _)).Error);
         Assert.Null(node.Tables.WhereIs("info"));
     }
 

@@ -196,7 +196,7 @@ public sealed class TableOwnershipTests
         var table = await CreateIn(node, owner, new TableOptions { Access = access, Name = $"p{access}" });
         await RunIn(node, owner, t => t.Insert(1, "x"));
 
-        var reads = new Action[] { () => table.Lookup(1), () => table.ToList(), () => table.Select((_, _) => true, (k, _) => k), () => table.TryFirst(out _), () => table.Fix().Dispose() };
+        var reads = new Action[] { () => table.Lookup(1), () => table.TryGetValue(1, out _), () => table.ToList(), () => table.Select((_, _) => true, (k, _) => k), () => table.TryFirst(out _), () => table.Fix().Dispose() };
         var writes = new Action[] { () => table.Insert(2, "y"), () => table.Delete(2), () => table.SelectDelete((_, _) => false), () => table.Rename($"r{access}"), () => table.DeleteAllObjects() };
         foreach (var read in reads)
         {

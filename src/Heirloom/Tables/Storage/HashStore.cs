@@ -62,9 +62,8 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGetValue(TKey key, out TValue value)
     {
-        var hash = Hash(key);
         var epoch = BatchEpoch;
-        var node = FindLive(_buckets, key, hash);
+        var node = FindLive(key);
         value = node is null ? default! : ReadFirst(node);
 
         // The common case: no batch began or ended around the read.
@@ -73,12 +72,16 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             return node is not null;
         }
 
-        return TryGetValueAfterBatch(key, hash, out value);
+        (var found, value) = ReadAfterBatch(key);
+        return found;
     }
 
+    // Returns the value rather than writing through an out parameter, so that the caller's variable, once the fast path
+    // is inlined into it, can stay in a register.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryGetValueAfterBatch(TKey key, int hash, out TValue value)
+    private (bool Found, TValue Value) ReadAfterBatch(TKey key)
     {
+        var hash = Hash(key);
         while (true)
         {
             WaitForBatch();
@@ -86,10 +89,10 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
             if ((epoch & 1) == 0)
             {
                 var node = FindLive(_buckets, key, hash);
-                value = node is null ? default! : ReadFirst(node);
+                var value = node is null ? default! : ReadFirst(node);
                 if (BatchEpoch == epoch)
                 {
-                    return node is not null;
+                    return (node is not null, value);
                 }
             }
         }
@@ -473,12 +476,39 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
     private int Hash(TKey key)
     {
         var hash = typeof(TKey).IsValueType && _comparer is null ? EqualityComparer<TKey>.Default.GetHashCode(key) : _comparer!.GetHashCode(key);
-        return (hash ^ (hash >>> 16)) & int.MaxValue;
+        return Mix(hash);
     }
+
+    // Folds the high bits into the low ones the bucket mask keeps; the sign bit is cleared because a deleted node kept
+    // for a fixed table is marked by it.
+    private static int Mix(int hash) => (hash ^ (hash >>> 16)) & int.MaxValue;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool KeyEquals(TKey a, TKey b) =>
         typeof(TKey).IsValueType && _comparer is null ? EqualityComparer<TKey>.Default.Equals(a, b) : _comparer!.Equals(a, b);
+
+    /// <summary>The live node of a key in the current buckets. A value-type key with the default comparer gets its own
+    /// loop, which tests for the comparer once rather than at the hash and at every key compared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Entry? FindLive(TKey key)
+    {
+        if (!typeof(TKey).IsValueType || _comparer is not null)
+        {
+            return FindLive(_buckets, key, Hash(key));
+        }
+
+        var hash = Mix(EqualityComparer<TKey>.Default.GetHashCode(key));
+        var buckets = _buckets;
+        for (var node = Volatile.Read(ref buckets[hash & (buckets.Length - 1)]); node is not null; node = node.Next)
+        {
+            if (node.Hash == hash && EqualityComparer<TKey>.Default.Equals(node.Key, key))
+            {
+                return node;
+            }
+        }
+
+        return null;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Entry? FindLive(Entry?[] buckets, TKey key, int hash)

@@ -51,6 +51,7 @@ public sealed class DiskFaultTests : IDisposable
         // Nothing more is read or written, and the failed write is not visible.
         AssertFailed(Assert.Throws<TableException>(() => table.ContainsKey(20)), errno);
         AssertFailed(Assert.Throws<TableException>(() => table.Lookup(0)), errno);
+        AssertFailed(Assert.Throws<TableException>(() => table.TryGetValue(0, out _)), errno);
         AssertFailed(Assert.Throws<TableException>(() => table.Insert(21, value)), errno);
         Assert.True(table.IsDeleted);
         Assert.NotNull(table.Failure);

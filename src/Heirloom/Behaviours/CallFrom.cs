@@ -34,7 +34,7 @@ public sealed class CallFrom
         // A killed server sends nothing, as in OTP, so the caller sees the server's exit instead. Claiming the reply
         // before sending it is what lets a timed-out caller know whether a reply is on its way; once claimed, the
         // reply is delivered even if the server is killed meanwhile, since the caller now waits for it.
-        if (Process.Current is { IsAlive: false } || Interlocked.CompareExchange(ref _state, Replied, Pending) != Pending)
+        if (Process.CurrentProcess is { IsAlive: false } || Interlocked.CompareExchange(ref _state, Replied, Pending) != Pending)
         {
             return false;
         }

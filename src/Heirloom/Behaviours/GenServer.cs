@@ -168,7 +168,7 @@ public abstract partial class GenServer
 
         var target = server.Resolve();
         var wait = timeout ?? DefaultCallTimeout;
-        var current = Process.Current;
+        var current = Process.CurrentProcess;
         if (current == target)
         {
             // OTP's gen_server:call exits with calling_self: the server could never answer while it waits.

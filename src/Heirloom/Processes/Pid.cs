@@ -39,7 +39,7 @@ public readonly struct Pid : IEquatable<Pid>
     {
         ArgumentNullException.ThrowIfNull(message);
         var target = Resolve();
-        if (Processes.Process.Current is { } sender)
+        if (Processes.Process.CurrentProcess is { } sender)
         {
             if (!sender.IsAlive)
             {

@@ -95,7 +95,7 @@ internal sealed partial class Process
         }
     }
 
-    private ValueTask<object?> ReceiveCore(Func<object, object?, bool>? match, object? state, int timeoutMilliseconds)
+    internal ValueTask<object?> ReceiveCore(Func<object, object?, bool>? match, object? state, int timeoutMilliseconds)
     {
         if (_exitReason is { } reason)
         {

@@ -33,7 +33,7 @@ internal sealed partial class Process
     private Relations Related => _relations ??= new();
 
     /// <summary>The contract is <see cref="ProcessContext.Link(Pid)"/>'s.</summary>
-    internal void Link(Pid pid)
+    internal void LinkCore(Pid pid)
     {
         var other = ResolveLocal(pid);
         if (other == this)
@@ -55,7 +55,7 @@ internal sealed partial class Process
     }
 
     /// <summary>The contract is <see cref="ProcessContext.Unlink(Pid)"/>'s.</summary>
-    internal void Unlink(Pid pid)
+    internal void UnlinkCore(Pid pid)
     {
         var other = ResolveLocal(pid);
         var (first, second) = Ordered(this, other);
@@ -70,7 +70,7 @@ internal sealed partial class Process
     }
 
     /// <summary>The contract is <see cref="ProcessContext.Monitor(Pid)"/>'s.</summary>
-    internal MonitorRef Monitor(Pid pid)
+    internal MonitorRef MonitorCore(Pid pid)
     {
         var target = ResolveLocal(pid);
         var reference = Node.NewMonitorRef();
@@ -85,7 +85,7 @@ internal sealed partial class Process
     }
 
     /// <summary>The contract is <see cref="ProcessContext.Monitor(string)"/>'s.</summary>
-    internal MonitorRef Monitor(string name)
+    internal MonitorRef MonitorCore(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var reference = Node.NewMonitorRef();
@@ -102,7 +102,7 @@ internal sealed partial class Process
     }
 
     /// <summary>The contract is <see cref="ProcessContext.Demonitor(MonitorRef, bool)"/>'s.</summary>
-    internal bool Demonitor(MonitorRef reference, bool flush = false)
+    internal bool DemonitorCore(MonitorRef reference, bool flush)
     {
         Process? target;
         lock (SyncRoot)
@@ -127,7 +127,7 @@ internal sealed partial class Process
     }
 
     /// <summary>The contract is <see cref="ProcessContext.Exit(Pid, ExitReason)"/>'s.</summary>
-    internal void Exit(Pid pid, ExitReason reason)
+    internal void ExitCore(Pid pid, ExitReason reason)
     {
         ArgumentNullException.ThrowIfNull(reason);
         var target = pid.Resolve();
@@ -189,7 +189,7 @@ internal sealed partial class Process
     }
 
     /// <summary>The contract is <see cref="ProcessContext.WatchName(string)"/>'s.</summary>
-    internal void WatchName(string name)
+    internal void WatchNameCore(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         Node.WatchName(name, this);
@@ -420,7 +420,7 @@ internal sealed partial class Process
         }
     }
 
-    /// <summary>A Down is stale when its monitor is no longer held (flushed by <see cref="Demonitor"/>);
+    /// <summary>A Down is stale when its monitor is no longer held (flushed by <see cref="DemonitorCore"/>);
     /// stale Downs are dropped, never received.</summary>
     private bool IsStale(object message)
     {
@@ -459,7 +459,7 @@ internal sealed partial class Process
         }
     }
 
-    /// <summary>Monitors the target of a call: <see cref="Down"/> arrives as for <see cref="Monitor(Pid)"/>, and
+    /// <summary>Monitors the target of a call: <see cref="Down"/> arrives as for <see cref="MonitorCore(Pid)"/>, and
     /// <see cref="EndCallMonitor"/> removes it with the same no-stray-Down guarantee as a flushing demonitor.</summary>
     internal MonitorRef MonitorCall(Process target)
     {

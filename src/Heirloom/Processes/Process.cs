@@ -1,45 +1,36 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
 namespace Heirloom.Processes;
 
 /// <summary>
 /// The kernel's record of one process: its scheduler state, mailbox, timers, receive source, links, monitors, name and
-/// the resources it owns. User code never holds it; it reaches its process through the <see cref="ProcessContext"/>
-/// handle, and other processes through a <see cref="Pid"/>.
+/// the resources it owns. User code sees it only as its <see cref="ProcessContext"/> base, the handle the body is
+/// given, and other processes reach it through a <see cref="Pid"/>.
 /// </summary>
 [DebuggerDisplay("{Self} {Status}")]
-internal sealed partial class Process : IThreadPoolWorkItem, IValueTaskSource<object?>
+internal sealed partial class Process : ProcessContext, IThreadPoolWorkItem, IValueTaskSource<object?>
 {
     private static readonly AsyncLocal<Process?> s_current = new();
-    private static readonly Func<object, object?, bool> s_invokeMatch = static (message, match) => ((Func<object, bool>)match!)(message);
+    internal static readonly Func<object, object?, bool> s_invokeMatch = static (message, match) => ((Func<object, bool>)match!)(message);
 
     // The body to start (a Func) until the first run starts it, then its task while it runs: one field, as the two
     // never coexist.
     private object? _body;
 
     internal Process(Node node, long serial, Func<ProcessContext, Task> body, Pid parent)
+        : base(node, parent)
     {
-        Node = node;
         Serial = serial;
-        Parent = parent;
-        Context = new ProcessContext(this);
         _body = body;
         _schedule = Scheduled;
     }
 
     /// <summary>The process the calling code runs in, or null outside any process.</summary>
-    internal static Process? Current => s_current.Value;
+    internal static Process? CurrentProcess => s_current.Value;
 
-    /// <summary>The handle the process's own code uses.</summary>
-    internal ProcessContext Context { get; }
-
-    internal Pid Self => new(this);
-
-    internal Node Node { get; }
-
-    internal Pid Parent { get; }
+    /// <summary>The handle the process's own code uses: this record, through its public face.</summary>
+    internal ProcessContext Context => this;
 
     internal long Serial { get; }
 
@@ -50,53 +41,11 @@ internal sealed partial class Process : IThreadPoolWorkItem, IValueTaskSource<ob
 
     internal Process? RegistryNext { get; set; }
 
-    internal bool TrapExit
+    internal bool TrapsExits
     {
         get => _trapExit;
         set => _trapExit = value;
     }
-
-    internal Pid Spawn(Func<ProcessContext, Task> body) => Node.SpawnCore(body, Self, link: null, monitor: null, out _);
-
-    internal Pid SpawnLink(Func<ProcessContext, Task> body) => Node.SpawnCore(body, Self, link: this, monitor: null, out _);
-
-    internal (Pid Pid, MonitorRef Monitor) SpawnMonitor(Func<ProcessContext, Task> body)
-    {
-        var pid = Node.SpawnCore(body, Self, link: null, monitor: this, out var monitor);
-        return (pid, monitor);
-    }
-
-    internal ValueTask<object> ReceiveAsync()
-    {
-        var pending = ReceiveCore(null, null, Timeout.Infinite);
-
-        // Only a timeout completes the source with null, and an infinite wait has none.
-        return Unsafe.As<ValueTask<object?>, ValueTask<object>>(ref pending);
-    }
-
-    internal ValueTask<object?> ReceiveAsync(TimeSpan timeout) => ReceiveCore(null, null, ToMilliseconds(timeout));
-
-    internal ValueTask<object?> ReceiveAsync(Func<object, bool> match, TimeSpan timeout)
-    {
-        ArgumentNullException.ThrowIfNull(match);
-        return ReceiveCore(s_invokeMatch, match, ToMilliseconds(timeout));
-    }
-
-    internal ValueTask<object?> ReceiveAsync(Func<object, object?, bool> match, object? state, TimeSpan timeout)
-    {
-        ArgumentNullException.ThrowIfNull(match);
-        return ReceiveCore(match, state, ToMilliseconds(timeout));
-    }
-
-    internal ValueTask<object> ReceiveAsync(Func<object, bool> match)
-    {
-        ArgumentNullException.ThrowIfNull(match);
-        var pending = ReceiveCore(s_invokeMatch, match, Timeout.Infinite);
-        return Unsafe.As<ValueTask<object?>, ValueTask<object>>(ref pending);
-    }
-
-    /// <summary>Prints the process as its pid.</summary>
-    public override string ToString() => Self.ToString();
 
     internal void Start() => Schedule();
 
@@ -213,7 +162,7 @@ internal sealed partial class Process : IThreadPoolWorkItem, IValueTaskSource<ob
         Terminate(ExitReason.Error(exception), crash: exception);
     }
 
-    private static int ToMilliseconds(TimeSpan timeout)
+    internal static int ToMilliseconds(TimeSpan timeout)
     {
         if (timeout == Timeout.InfiniteTimeSpan)
         {

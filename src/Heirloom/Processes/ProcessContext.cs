@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Heirloom.Processes;
 
@@ -8,24 +9,28 @@ namespace Heirloom.Processes;
 /// process itself (from its body), which never runs two things at once. Other processes reach it through its
 /// <see cref="Pid"/>.
 /// </summary>
+/// <remarks>The handle is the kernel's record of the process seen through its public face, so a process costs no
+/// separate handle object; no other type can derive from it.</remarks>
 [DebuggerDisplay("{Self}")]
-public sealed class ProcessContext
+public abstract class ProcessContext
 {
-    private readonly Process _process;
-
-    internal ProcessContext(Process process) => _process = process;
+    private protected ProcessContext(Node node, Pid parent)
+    {
+        Node = node;
+        Parent = parent;
+    }
 
     /// <summary>The process the calling code runs in, or null outside any process.</summary>
-    public static ProcessContext? Current => Process.Current?.Context;
+    public static ProcessContext? Current => Process.CurrentProcess;
 
     /// <summary>This process's pid.</summary>
-    public Pid Self => _process.Self;
+    public Pid Self => new(Process);
 
     /// <summary>The node this process lives on.</summary>
-    public Node Node => _process.Node;
+    public Node Node { get; }
 
     /// <summary>The process that spawned this one; <see cref="Pid.None"/> when spawned from outside any process.</summary>
-    public Pid Parent => _process.Parent;
+    public Pid Parent { get; }
 
     /// <summary>
     /// Whether exit signals from links and <see cref="Exit(Pid, ExitReason)"/> arrive as <see cref="ExitSignal"/>
@@ -33,11 +38,12 @@ public sealed class ProcessContext
     /// </summary>
     public bool TrapExit
     {
-        get => _process.TrapExit;
-        set => _process.TrapExit = value;
+        get => Process.TrapsExits;
+        set => Process.TrapsExits = value;
     }
 
-    internal Process Process => _process;
+    // The only derived type is Process (the constructor is private protected and Process is sealed).
+    internal Process Process => Unsafe.As<Process>(this);
 
     /// <summary>Sends a message to a process; never blocks, never throws for a dead pid.</summary>
     /// <param name="to">The receiver.</param>
@@ -46,30 +52,44 @@ public sealed class ProcessContext
 
     /// <summary>Spawns a process whose parent is this one.</summary>
     /// <param name="body">The new process's code.</param>
-    public Pid Spawn(Func<ProcessContext, Task> body) => _process.Spawn(body);
+    public Pid Spawn(Func<ProcessContext, Task> body) => Node.SpawnCore(body, Self, link: null, monitor: null, out _);
 
     /// <summary>Spawns a process linked to this one, atomically: the link exists before the child runs.</summary>
     /// <param name="body">The new process's code.</param>
-    public Pid SpawnLink(Func<ProcessContext, Task> body) => _process.SpawnLink(body);
+    public Pid SpawnLink(Func<ProcessContext, Task> body) => Node.SpawnCore(body, Self, link: Process, monitor: null, out _);
 
     /// <summary>Spawns a process monitored by this one, atomically: the monitor exists before the child runs.</summary>
     /// <param name="body">The new process's code.</param>
     /// <returns>The child's pid and the monitor's reference.</returns>
-    public (Pid Pid, MonitorRef Monitor) SpawnMonitor(Func<ProcessContext, Task> body) => _process.SpawnMonitor(body);
+    public (Pid Pid, MonitorRef Monitor) SpawnMonitor(Func<ProcessContext, Task> body)
+    {
+        var pid = Node.SpawnCore(body, Self, link: null, monitor: Process, out var monitor);
+        return (pid, monitor);
+    }
 
     /// <summary>Waits for the next message in arrival order.</summary>
-    public ValueTask<object> ReceiveAsync() => _process.ReceiveAsync();
+    public ValueTask<object> ReceiveAsync()
+    {
+        var pending = Process.ReceiveCore(null, null, Timeout.Infinite);
+
+        // Only a timeout completes the receive with null, and an infinite wait has none.
+        return Unsafe.As<ValueTask<object?>, ValueTask<object>>(ref pending);
+    }
 
     /// <summary>Waits for the next message, or returns null when <paramref name="timeout"/> passes first
     /// (Erlang's <c>receive ... after T</c>). A zero timeout only looks at messages already there.</summary>
     /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
-    public ValueTask<object?> ReceiveAsync(TimeSpan timeout) => _process.ReceiveAsync(timeout);
+    public ValueTask<object?> ReceiveAsync(TimeSpan timeout) => Process.ReceiveCore(null, null, Process.ToMilliseconds(timeout));
 
     /// <summary>Selective receive: waits for the oldest message that <paramref name="match"/> accepts, leaving the
     /// others in the mailbox in their order; returns null when <paramref name="timeout"/> passes first.</summary>
     /// <param name="match">Which message to take. It runs on this process and must not throw.</param>
     /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
-    public ValueTask<object?> ReceiveAsync(Func<object, bool> match, TimeSpan timeout) => _process.ReceiveAsync(match, timeout);
+    public ValueTask<object?> ReceiveAsync(Func<object, bool> match, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        return Process.ReceiveCore(Process.s_invokeMatch, match, Process.ToMilliseconds(timeout));
+    }
 
     /// <summary>Selective receive with a state for the predicate, so that a static lambda needs no closure: waits for
     /// the oldest message for which <paramref name="match"/>(message, <paramref name="state"/>) is true; returns null
@@ -77,12 +97,20 @@ public sealed class ProcessContext
     /// <param name="match">Which message to take. It runs on this process and must not throw.</param>
     /// <param name="state">Passed to <paramref name="match"/>.</param>
     /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
-    public ValueTask<object?> ReceiveAsync(Func<object, object?, bool> match, object? state, TimeSpan timeout) =>
-        _process.ReceiveAsync(match, state, timeout);
+    public ValueTask<object?> ReceiveAsync(Func<object, object?, bool> match, object? state, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        return Process.ReceiveCore(match, state, Process.ToMilliseconds(timeout));
+    }
 
     /// <summary>Selective receive without a timeout: waits for the oldest message that <paramref name="match"/> accepts.</summary>
     /// <param name="match">Which message to take. It runs on this process and must not throw.</param>
-    public ValueTask<object> ReceiveAsync(Func<object, bool> match) => _process.ReceiveAsync(match);
+    public ValueTask<object> ReceiveAsync(Func<object, bool> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        var pending = Process.ReceiveCore(Process.s_invokeMatch, match, Timeout.Infinite);
+        return Unsafe.As<ValueTask<object?>, ValueTask<object>>(ref pending);
+    }
 
     /// <summary>
     /// Links this process to another, both ways. When either exits with a reason other than
@@ -93,11 +121,11 @@ public sealed class ProcessContext
     /// </summary>
     /// <param name="pid">The process to link to; it must live on the same node.</param>
     /// <exception cref="NoProcessException">The process is dead and this process does not trap exits.</exception>
-    public void Link(Pid pid) => _process.Link(pid);
+    public void Link(Pid pid) => Process.LinkCore(pid);
 
     /// <summary>Removes the link between this process and another, both ways; does nothing when there is none.</summary>
     /// <param name="pid">The linked process.</param>
-    public void Unlink(Pid pid) => _process.Unlink(pid);
+    public void Unlink(Pid pid) => Process.UnlinkCore(pid);
 
     /// <summary>
     /// Monitors another process: when it exits, this process receives <see cref="Down"/> exactly once.
@@ -105,7 +133,7 @@ public sealed class ProcessContext
     /// </summary>
     /// <param name="pid">The process to watch; it must live on the same node.</param>
     /// <returns>The monitor's reference, which the <see cref="Down"/> carries.</returns>
-    public MonitorRef Monitor(Pid pid) => _process.Monitor(pid);
+    public MonitorRef Monitor(Pid pid) => Process.MonitorCore(pid);
 
     /// <summary>
     /// Monitors the process registered under a name, as OTP's <c>monitor(process, Name)</c>: the name is looked up
@@ -114,7 +142,7 @@ public sealed class ProcessContext
     /// </summary>
     /// <param name="name">The registered name.</param>
     /// <returns>The monitor's reference, which the <see cref="Down"/> carries.</returns>
-    public MonitorRef Monitor(string name) => _process.Monitor(name);
+    public MonitorRef Monitor(string name) => Process.MonitorCore(name);
 
     /// <summary>
     /// Removes a monitor. When <paramref name="flush"/> is true, a <see cref="Down"/> for it that was already sent is
@@ -123,7 +151,7 @@ public sealed class ProcessContext
     /// <param name="reference">The monitor, as <see cref="Monitor(Pid)"/> returned it.</param>
     /// <param name="flush">Whether to discard a Down already sent for this monitor.</param>
     /// <returns>True when the monitor was removed before it fired; false when it had fired or was unknown.</returns>
-    public bool Demonitor(MonitorRef reference, bool flush = false) => _process.Demonitor(reference, flush);
+    public bool Demonitor(MonitorRef reference, bool flush = false) => Process.DemonitorCore(reference, flush);
 
     /// <summary>
     /// Sends an exit signal, as <c>erlang:exit(Pid, Reason)</c>: <see cref="ExitReason.Kill"/> kills the target
@@ -134,15 +162,15 @@ public sealed class ProcessContext
     /// </summary>
     /// <param name="pid">The target.</param>
     /// <param name="reason">The signal's reason.</param>
-    public void Exit(Pid pid, ExitReason reason) => _process.Exit(pid, reason);
+    public void Exit(Pid pid, ExitReason reason) => Process.ExitCore(pid, reason);
 
     /// <summary>
     /// Asks for a <see cref="NameRegistered"/> message the next time <paramref name="name"/> is registered (once; watch
     /// again for the next). To wait for a name without missing it, watch first, then check <see cref="Node.WhereIs"/>.
     /// </summary>
     /// <param name="name">The name.</param>
-    public void WatchName(string name) => _process.WatchName(name);
+    public void WatchName(string name) => Process.WatchNameCore(name);
 
     /// <summary>Prints the process as its pid.</summary>
-    public override string ToString() => _process.ToString();
+    public override string ToString() => Self.ToString();
 }

@@ -86,7 +86,7 @@ public abstract class Table : IProcessOwned
     public static Table<TKey, TValue> New<TKey, TValue>(TableOptions options, IEqualityComparer<TKey>? keyComparer = null, IComparer<TKey>? keyOrder = null)
         where TKey : notnull
     {
-        var current = Process.Current ?? throw new InvalidOperationException("Table.New(options) creates a table owned by the calling process and was called outside any process; call Table.New(node, options) for a table the node owns.");
+        var current = Process.CurrentProcess ?? throw new InvalidOperationException("Table.New(options) creates a table owned by the calling process and was called outside any process; call Table.New(node, options) for a table the node owns.");
         return New<TKey, TValue>(current.Node, options, keyComparer, keyOrder);
     }
 
@@ -111,7 +111,7 @@ public abstract class Table : IProcessOwned
     internal static Table<TKey, TValue> Create<TKey, TValue>(Node node, TableOptions options, IEqualityComparer<TKey>? keyComparer, IComparer<TKey>? keyOrder, Func<Storage.TableStore<TKey, TValue>, Storage.TableStore<TKey, TValue>>? wrap, Storage.TableStore<TKey, TValue>? engine = null)
         where TKey : notnull
     {
-        var current = Process.Current;
+        var current = Process.CurrentProcess;
         var owner = current is not null && current.Node == node ? current : null;
         var table = new Table<TKey, TValue>(node, options, owner, keyComparer, keyOrder, wrap, engine);
         table.Register(options);
@@ -333,7 +333,7 @@ public abstract class Table : IProcessOwned
     internal bool CallerIsOwner()
     {
         // A killed process's code runs on until its next receive; it owns nothing from the moment it was killed.
-        var current = Process.Current;
+        var current = Process.CurrentProcess;
         return current == Volatile.Read(ref _owner) && (current is null || current.IsAlive);
     }
 
@@ -485,10 +485,10 @@ public abstract class Table : IProcessOwned
     {
         if (!CallerIsOwner())
         {
-            throw new TableException(TableError.NotOwner, $"Only the owner ({Owner}) may {what}; the caller is {Process.Current?.Self.ToString() ?? "outside any process"}.");
+            throw new TableException(TableError.NotOwner, $"Only the owner ({Owner}) may {what}; the caller is {Process.CurrentProcess?.Self.ToString() ?? "outside any process"}.");
         }
     }
 
     private TableException AccessDenied(string what) =>
-        new(TableError.Access, $"{this} is {Access.ToString().ToLowerInvariant()}: only its owner may {what} it, not {Process.Current?.Self.ToString() ?? "code outside any process"}.");
+        new(TableError.Access, $"{this} is {Access.ToString().ToLowerInvariant()}: only its owner may {what} it, not {Process.CurrentProcess?.Self.ToString() ?? "code outside any process"}.");
 }

@@ -1,17 +1,21 @@
 namespace Heirloom.Processes;
 
 /// <summary>
-/// A process's incoming messages: a multi-producer, single-consumer linked queue (Vyukov's design).
-/// Enqueue allocates one node and never blocks; only the owning process dequeues.
+/// A process's incoming messages: a multi-producer, single-consumer linked queue (Vyukov's design). Enqueue allocates
+/// one node and never blocks; only the owning process dequeues.
 /// </summary>
-/// <remarks>The mailbox is itself the queue's first stub node, so an empty mailbox costs one object.</remarks>
-internal sealed class Mailbox : MessageNode
+/// <remarks>
+/// A mutable struct that lives in its process's field and is never copied, so an empty mailbox costs no object: the
+/// queue's initial stub is the <see cref="_first"/> slot, and afterwards the last consumed node is the stub.
+/// </remarks>
+internal struct Mailbox
 {
-    // _head is a consumed stub whose Next is the oldest message; _tail is the newest node.
-    private MessageNode _head;
-    private MessageNode _tail;
-
-    public Mailbox() => _head = _tail = this;
+    // _head is the consumed node whose Next is the oldest message, null while the stub is the _first slot; _tail is
+    // the newest node, null until the first message. Only the producer of the first message writes _first, and the
+    // consumer clears it when it takes that message, so the messages taken are not kept alive through it.
+    private MessageNode? _head;
+    private MessageNode? _tail;
+    private MessageNode? _first;
 
     /// <summary>Appends a message. Ends with a full fence so that a reader of the process state after
     /// this call cannot miss the message (the consumer parks with the mirror-image fence).</summary>
@@ -19,17 +23,35 @@ internal sealed class Mailbox : MessageNode
     {
         var node = new MessageNode { Message = message };
         var previous = Interlocked.Exchange(ref _tail, node);
-        Interlocked.Exchange(ref previous.Next, node);
+        if (previous is null)
+        {
+            Interlocked.Exchange(ref _first, node);
+        }
+        else
+        {
+            Interlocked.Exchange(ref previous.Next, node);
+        }
     }
 
     /// <summary>Whether no message is visible to the consumer. A message being linked in is not yet visible,
     /// and its producer will see the consumer's parked state and wake it.</summary>
-    public bool IsEmpty => Volatile.Read(ref _head.Next) is null;
+    public readonly bool IsEmpty => Oldest is null;
+
+    // The oldest message's node. The consumer writes _head before clearing _first, and readers read _first before
+    // _head, so a reader on another thread that finds _first cleared also finds _head set.
+    private readonly MessageNode? Oldest
+    {
+        get
+        {
+            var first = Volatile.Read(in _first);
+            return Volatile.Read(in _head) is { } head ? Volatile.Read(in head.Next) : first;
+        }
+    }
 
     /// <summary>Takes the oldest message. Consumer only.</summary>
     public bool TryDequeue(out object message)
     {
-        var next = Volatile.Read(ref _head.Next);
+        var next = Oldest;
         if (next is null)
         {
             message = null!;
@@ -38,15 +60,20 @@ internal sealed class Mailbox : MessageNode
 
         message = next.Message!;
         next.Message = null;
-        _head = next;
+        Volatile.Write(ref _head, next);
+        if (_first is not null)
+        {
+            Volatile.Write(ref _first, null);
+        }
+
         return true;
     }
 
     /// <summary>Counts the messages visible now, for introspection; safe from any thread.</summary>
-    public int Count()
+    public readonly int Count()
     {
         var count = 0;
-        for (var node = Volatile.Read(ref _head).Next; node is not null; node = Volatile.Read(ref node.Next))
+        for (var node = Oldest; node is not null; node = Volatile.Read(in node.Next))
         {
             count++;
         }

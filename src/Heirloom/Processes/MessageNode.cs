@@ -1,7 +1,7 @@
 namespace Heirloom.Processes;
 
-/// <summary>One message in a <see cref="Mailbox"/>'s queue, or the queue's consumed stub (whose message is null).</summary>
-internal class MessageNode
+/// <summary>One message in a <see cref="Mailbox"/>'s queue, or, once taken, the queue's stub (whose message is null).</summary>
+internal sealed class MessageNode
 {
     /// <summary>The message; null once taken, and in a stub.</summary>
     public object? Message;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
 namespace Heirloom.Processes;
@@ -16,25 +17,21 @@ internal sealed partial class Process
     // After this many receives satisfied without waiting, the process yields its thread (Erlang's reductions).
     private const int ReductionBudget = 256;
 
-    private readonly Mailbox _mailbox = new();
+    // A mutable struct, used in place.
+    private Mailbox _mailbox;
 
-    // The lock guarding links, monitors, the name and owned resources. The mailbox object serves as it: it is private
-    // to this process and nothing else ever locks it, and a separate lock object would add to every process's size.
-    private object SyncRoot => _mailbox;
     private ManualResetValueTaskSourceCore<object?> _source;
     private int _schedule;
     private int _reductions;
     private bool _receiving;
 
-    // Messages a selective receive looked at and skipped, oldest first; they come before the mailbox.
-    private List<object>? _saved;
-    private Func<object, object?, bool>? _match;
-    private object? _matchState;
-
     // Each wait has a generation (bumped when it starts and when it ends); a timeout names the generation it ends.
-    private Timer? _timer;
     private int _waitGeneration;
-    private int _timedOutGeneration;
+
+    // What selective, timed and call receives need; made by the first such receive (see WaitState).
+    private WaitState? _wait;
+
+    private WaitState Wait => _wait ?? CreateWait();
 
     internal void Deliver(object message)
     {
@@ -47,7 +44,7 @@ internal sealed partial class Process
         Wake();
     }
 
-    internal int MessageQueueLength => _mailbox.Count() + (_saved?.Count ?? 0);
+    internal int MessageQueueLength => _mailbox.Count() + (Volatile.Read(ref _wait)?.Saved?.Count ?? 0);
 
     internal ProcessStatus Status => !IsAlive ? ProcessStatus.Exited : Volatile.Read(ref _schedule) switch
     {
@@ -128,8 +125,13 @@ internal sealed partial class Process
         }
 
         _source.Reset();
-        _match = match;
-        _matchState = state;
+        if (match is not null)
+        {
+            var wait = Wait;
+            wait.Match = match;
+            wait.MatchState = state;
+        }
+
         _receiving = true;
         StartWait(timeoutMilliseconds);
 
@@ -138,10 +140,14 @@ internal sealed partial class Process
         return new ValueTask<object?>(this, version);
     }
 
-    // When the current wait times out (Stopwatch ticks; MaxValue for none), and when the timer is due to fire
-    // (MaxValue when not armed). Both are read by the timer thread.
-    private long _waitDeadline = long.MaxValue;
-    private long _timerDueAt = long.MaxValue;
+    // Published with a fence: the timer thread and an exiting process's killer read it.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private WaitState CreateWait()
+    {
+        var wait = new WaitState();
+        Volatile.Write(ref _wait, wait);
+        return wait;
+    }
 
     /// <summary>
     /// Starts a new wait. The timer is only re-armed when it would fire after this wait's deadline: back-to-back
@@ -150,24 +156,35 @@ internal sealed partial class Process
     /// </summary>
     private void StartWait(int timeoutMilliseconds)
     {
-        var deadline = timeoutMilliseconds == Timeout.Infinite
-            ? long.MaxValue
-            : Stopwatch.GetTimestamp() + (timeoutMilliseconds * Stopwatch.Frequency / 1000);
-        _waitDeadline = deadline;
+        if (timeoutMilliseconds == Timeout.Infinite)
+        {
+            if (_wait is { } untimed)
+            {
+                untimed.Deadline = long.MaxValue;
+            }
+
+            // The increment is a full fence, as below.
+            Interlocked.Increment(ref _waitGeneration);
+            return;
+        }
+
+        var wait = Wait;
+        var deadline = Stopwatch.GetTimestamp() + (timeoutMilliseconds * Stopwatch.Frequency / 1000);
+        wait.Deadline = deadline;
 
         // The increment is a full fence: either the timer thread sees this wait, or this thread sees the timer disarmed.
         Interlocked.Increment(ref _waitGeneration);
-        if (deadline == long.MaxValue || Volatile.Read(ref _timerDueAt) <= deadline)
+        if (Volatile.Read(ref wait.TimerDueAt) <= deadline)
         {
             return;
         }
 
-        var timer = _timer ??= new Timer(static state => ((Process)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
+        var timer = wait.Timer ??= new Timer(static state => ((Process)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
         lock (timer)
         {
-            if (_timerDueAt > deadline)
+            if (wait.TimerDueAt > deadline)
             {
-                _timerDueAt = deadline;
+                wait.TimerDueAt = deadline;
                 timer.Change(timeoutMilliseconds, Timeout.Infinite);
             }
         }
@@ -199,7 +216,7 @@ internal sealed partial class Process
         {
             // The exchange is a full fence: a sender that enqueued before it is seen below; one after it sees Waiting.
             Interlocked.Exchange(ref _schedule, Waiting);
-            if (_mailbox.IsEmpty && IsAlive && Volatile.Read(ref _timedOutGeneration) != _waitGeneration)
+            if (_mailbox.IsEmpty && IsAlive && !TimedOut)
             {
                 return;
             }
@@ -245,13 +262,13 @@ internal sealed partial class Process
             return true;
         }
 
-        if (TryTake(_match, _matchState, scanSaved: false, out var message))
+        if (TryTake(_wait?.Match, _wait?.MatchState, scanSaved: false, out var message))
         {
             Complete(message);
             return true;
         }
 
-        if (Volatile.Read(ref _timedOutGeneration) == _waitGeneration)
+        if (TimedOut)
         {
             Complete(null);
             return true;
@@ -263,22 +280,29 @@ internal sealed partial class Process
     private void Complete(object? message)
     {
         _receiving = false;
-        _match = null;
-        _matchState = null;
+        if (_wait is { } wait)
+        {
+            wait.Match = null;
+            wait.MatchState = null;
+        }
+
         Volatile.Write(ref _waitGeneration, _waitGeneration + 1);
 
         // Continuations run inline: the body resumes on this work item, so a batch of messages costs no extra hops.
         _source.SetResult(message);
     }
 
+    private bool TimedOut => _wait is { } wait && Volatile.Read(ref wait.TimedOutGeneration) == _waitGeneration;
+
     private void OnTimeout()
     {
-        var timer = _timer!;
+        var wait = Volatile.Read(ref _wait)!;
+        var timer = wait.Timer!;
         lock (timer)
         {
-            Interlocked.Exchange(ref _timerDueAt, long.MaxValue);
+            Interlocked.Exchange(ref wait.TimerDueAt, long.MaxValue);
             var generation = Volatile.Read(ref _waitGeneration);
-            var deadline = Volatile.Read(ref _waitDeadline);
+            var deadline = Volatile.Read(ref wait.Deadline);
             if (deadline == long.MaxValue)
             {
                 return;
@@ -289,12 +313,12 @@ internal sealed partial class Process
             var remaining = deadline - Stopwatch.GetTimestamp();
             if (remaining > 0)
             {
-                _timerDueAt = deadline;
+                wait.TimerDueAt = deadline;
                 timer.Change((int)Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency), Timeout.Infinite);
                 return;
             }
 
-            Volatile.Write(ref _timedOutGeneration, generation);
+            Volatile.Write(ref wait.TimedOutGeneration, generation);
         }
 
         Wake();
@@ -302,7 +326,7 @@ internal sealed partial class Process
 
     private bool TryTake(Func<object, object?, bool>? match, object? state, bool scanSaved, out object message)
     {
-        if (scanSaved && _saved is { Count: > 0 } saved)
+        if (scanSaved && _wait?.Saved is { Count: > 0 } saved)
         {
             for (var i = 0; i < saved.Count;)
             {
@@ -337,7 +361,7 @@ internal sealed partial class Process
                 return true;
             }
 
-            (_saved ??= []).Add(message);
+            (Wait.Saved ??= []).Add(message);
         }
 
         return false;
@@ -349,4 +373,34 @@ internal sealed partial class Process
 
     void IValueTaskSource<object?>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _source.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>
+    /// What a receive that is selective, timed or waiting on a call needs beyond the mailbox. Made on the process's
+    /// first such receive and kept: most processes only ever wait for their next message, and an idle process's size
+    /// is what a million of them cost.
+    /// </summary>
+    private sealed class WaitState
+    {
+        // Messages a selective receive looked at and skipped, oldest first; they come before the mailbox.
+        public List<object>? Saved;
+
+        // The pending receive's predicate and its state; null while the process runs or waits for any message.
+        public Func<object, object?, bool>? Match;
+        public object? MatchState;
+
+        public Timer? Timer;
+
+        // When the current wait times out (Stopwatch ticks; MaxValue for none), and when the timer is due to fire
+        // (MaxValue when not armed). Both are read by the timer thread.
+        public long Deadline = long.MaxValue;
+        public long TimerDueAt = long.MaxValue;
+
+        // The wait generation the timer ended. Every wait's generation is above zero, so the initial value ends none.
+        public int TimedOutGeneration;
+
+        // The monitor of the one call this process is waiting on (a process makes one call at a time). Lighter than a
+        // general monitor: only the target records it, and whoever clears CallTarget first removes it there.
+        public Process? CallTarget;
+        public MonitorRef CallRef;
+    }
 }

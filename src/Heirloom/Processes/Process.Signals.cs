@@ -20,11 +20,6 @@ internal sealed partial class Process
     // idle process's size is what a million of them cost. Taken away whole when the process exits.
     private Relations? _relations;
 
-    // The monitor of the one call this process is waiting on (a process makes one call at a time). Lighter than a
-    // general monitor: only the target records it, and whoever clears _callTarget first removes it there.
-    private Process? _callTarget;
-    private MonitorRef _callRef;
-
     internal bool IsAlive => _exitReason is null;
 
     internal string? RegisteredName => _relations?.Name;
@@ -58,10 +53,10 @@ internal sealed partial class Process
     internal void UnlinkCore(Pid pid)
     {
         var other = ResolveLocal(pid);
-        var (first, second) = Ordered(this, other);
-        lock (first.SyncRoot)
+        var (first, second) = LockOrder(this, other);
+        lock (first)
         {
-            lock (second.SyncRoot)
+            lock (second)
             {
                 _relations?.Links?.Remove(other);
                 other._relations?.Links?.Remove(this);
@@ -335,7 +330,7 @@ internal sealed partial class Process
             Node.Names.TryRemove(new KeyValuePair<string, Process>(name, this));
         }
 
-        Interlocked.Exchange(ref _callTarget, null)?.RemoveWatcher(_callRef);
+        EndCallMonitor();
         if (monitors is not null)
         {
             foreach (var (reference, target) in monitors)
@@ -380,10 +375,10 @@ internal sealed partial class Process
 
     internal static bool TryLink(Process a, Process b)
     {
-        var (first, second) = Ordered(a, b);
-        lock (first.SyncRoot)
+        var (first, second) = LockOrder(a, b);
+        lock (first)
         {
-            lock (second.SyncRoot)
+            lock (second)
             {
                 if (!a.IsAlive || !b.IsAlive)
                 {
@@ -429,7 +424,7 @@ internal sealed partial class Process
             return false;
         }
 
-        if (down.Ref == _callRef && Volatile.Read(ref _callTarget) is not null)
+        if (_wait is { } wait && down.Ref == wait.CallRef && Volatile.Read(ref wait.CallTarget) is not null)
         {
             return false;
         }
@@ -446,9 +441,9 @@ internal sealed partial class Process
         _received++;
         if (message is Down down)
         {
-            if (down.Ref == _callRef)
+            if (_wait is { } wait && down.Ref == wait.CallRef)
             {
-                Volatile.Write(ref _callTarget, null);
+                Volatile.Write(ref wait.CallTarget, null);
                 return;
             }
 
@@ -463,10 +458,11 @@ internal sealed partial class Process
     /// <see cref="EndCallMonitor"/> removes it with the same no-stray-Down guarantee as a flushing demonitor.</summary>
     internal MonitorRef MonitorCall(Process target)
     {
-        Debug.Assert(_callTarget is null, "A process makes one call at a time.");
+        var wait = Wait;
+        Debug.Assert(wait.CallTarget is null, "A process makes one call at a time.");
         var reference = Node.NewMonitorRef();
-        _callRef = reference;
-        Volatile.Write(ref _callTarget, target);
+        wait.CallRef = reference;
+        Volatile.Write(ref wait.CallTarget, target);
         if (!target.AddWatcher(reference, this))
         {
             Deliver(new Down(reference, target.Self, ExitReason.NoProc));
@@ -476,7 +472,13 @@ internal sealed partial class Process
     }
 
     /// <summary>Ends the call's monitor; a Down for it that is already on its way is then dropped as stale.</summary>
-    internal void EndCallMonitor() => Interlocked.Exchange(ref _callTarget, null)?.RemoveWatcher(_callRef);
+    internal void EndCallMonitor()
+    {
+        if (Volatile.Read(ref _wait) is { } wait)
+        {
+            Interlocked.Exchange(ref wait.CallTarget, null)?.RemoveWatcher(wait.CallRef);
+        }
+    }
 
     internal void AddMonitorHeld(MonitorRef reference, Process target)
     {
@@ -497,8 +499,19 @@ internal sealed partial class Process
         return other;
     }
 
-    private static (Process First, Process Second) Ordered(Process a, Process b) =>
-        a.Serial < b.Serial ? (a, b) : (b, a);
+    // Two processes' locks in the one order every thread takes them in; the same lock twice when they share a stripe
+    // (a monitor is reentrant).
+    private static (object First, object Second) LockOrder(Process a, Process b) =>
+        a.LockStripe <= b.LockStripe ? (a.SyncRoot, b.SyncRoot) : (b.SyncRoot, a.SyncRoot);
+
+    // The locks guarding links, monitors, the name and owned resources, shared by stripes of processes: a lock per
+    // process would add an object to every process, and the sections they guard are short and never take another
+    // lock (but in LockOrder's order), so sharing costs only rare contention between unrelated processes.
+    private static readonly object[] s_locks = [.. Enumerable.Range(0, 1024).Select(_ => new object())];
+
+    private int LockStripe => (int)Serial & (s_locks.Length - 1);
+
+    private object SyncRoot => s_locks[LockStripe];
 
     /// <summary>A process monitoring this one, and the registered name it monitors it by (OTP's
     /// <c>monitor(process, Name)</c>), which its Down carries; null for a monitor by pid.</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Threading.Tasks.Sources;
 
 namespace Heirloom.Processes;
 
@@ -20,7 +19,6 @@ internal sealed partial class Process
     // A mutable struct, used in place.
     private Mailbox _mailbox;
 
-    private ManualResetValueTaskSourceCore<object?> _source;
     private int _schedule;
     private int _reductions;
     private bool _receiving;
@@ -124,7 +122,7 @@ internal sealed partial class Process
             return new ValueTask<object?>((object?)null);
         }
 
-        _source.Reset();
+        ResetReceive();
         if (match is not null)
         {
             var wait = Wait;
@@ -135,7 +133,7 @@ internal sealed partial class Process
         _receiving = true;
         StartWait(timeoutMilliseconds);
 
-        var version = _source.Version;
+        var version = ReceiveVersion;
         ParkOrResume();
         return new ValueTask<object?>(this, version);
     }
@@ -195,15 +193,14 @@ internal sealed partial class Process
     private ValueTask<object?> Yield(object message)
     {
         _reductions = 0;
-        _source.Reset();
+        ResetReceive();
         _receiving = true;
-        _yielded = message;
+        _yielding = true;
+        _result = message;
         Volatile.Write(ref _schedule, Scheduled);
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        return new ValueTask<object?>(this, _source.Version);
+        return new ValueTask<object?>(this, ReceiveVersion);
     }
-
-    private object? _yielded;
 
     /// <summary>
     /// Parks the waiting body, or completes its wait at once when a message, a timeout or an exit is already
@@ -237,10 +234,10 @@ internal sealed partial class Process
     /// <summary>Runs on the thread pool when a waker scheduled this waiting process.</summary>
     private void Resume()
     {
-        if (_yielded is { } yielded)
+        if (_yielding)
         {
-            _yielded = null;
-            Complete(yielded);
+            _yielding = false;
+            Complete(_result);
             return;
         }
 
@@ -258,7 +255,7 @@ internal sealed partial class Process
         {
             _receiving = false;
             Volatile.Write(ref _waitGeneration, _waitGeneration + 1);
-            _source.SetException(new ProcessExitException(reason));
+            SetReceiveFailed(new ProcessExitException(reason));
             return true;
         }
 
@@ -287,9 +284,7 @@ internal sealed partial class Process
         }
 
         Volatile.Write(ref _waitGeneration, _waitGeneration + 1);
-
-        // Continuations run inline: the body resumes on this work item, so a batch of messages costs no extra hops.
-        _source.SetResult(message);
+        SetReceiveResult(message);
     }
 
     private bool TimedOut => _wait is { } wait && Volatile.Read(ref wait.TimedOutGeneration) == _waitGeneration;
@@ -366,13 +361,6 @@ internal sealed partial class Process
 
         return false;
     }
-
-    object? IValueTaskSource<object?>.GetResult(short token) => _source.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource<object?>.GetStatus(short token) => _source.GetStatus(token);
-
-    void IValueTaskSource<object?>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _source.OnCompleted(continuation, state, token, flags);
 
     /// <summary>
     /// What a receive that is selective, timed or waiting on a call needs beyond the mailbox. Made on the process's

@@ -14,9 +14,12 @@ internal sealed partial class Process : ProcessContext, IThreadPoolWorkItem, IVa
     private static readonly AsyncLocal<Process?> s_current = new();
     internal static readonly Func<object, object?, bool> s_invokeMatch = static (message, match) => ((Func<object, bool>)match!)(message);
 
-    // The body to start (a Func) until the first run starts it, then its task while it runs: one field, as the two
-    // never coexist.
+    // The body to start (a Func) until the first run starts it, then its task until it finishes: one field, as the
+    // two never coexist. Whoever takes the task out of it (one compare-exchange) finishes the process.
     private object? _body;
+
+    // Whether the body's task has a completion callback (see AfterBodyRan).
+    private bool _bodyWatched;
 
     internal Process(Node node, long serial, Func<ProcessContext, Task> body, Pid parent)
         : base(node, parent)
@@ -101,6 +104,8 @@ internal sealed partial class Process : ProcessContext, IThreadPoolWorkItem, IVa
             {
                 Resume();
             }
+
+            AfterBodyRan();
         }
         finally
         {
@@ -130,22 +135,56 @@ internal sealed partial class Process : ProcessContext, IThreadPoolWorkItem, IVa
             s_current.Value = null;
         }
 
+        // A full fence, paired with the one that resumes a parked body (see SignalReceiveCompleted).
+        Interlocked.Exchange(ref _body, task);
+    }
+
+    /// <summary>
+    /// Runs after the body's code stops running on a thread the kernel controls (a run of the process, a late receive
+    /// continuation) and makes sure someone will see the body finish. A body that finished is finished here. A body
+    /// parked in its own receive (its state machine is the receive's continuation state) needs nothing: only a run of
+    /// this process resumes it, and that run checks again. Any other body (awaiting a task, or receiving from a nested
+    /// method) gets a completion callback, once; it is never removed, so it covers everything after.
+    /// </summary>
+    /// <remarks>A body that lives parked in its receive, as most do, so costs no callback delegate. Two of these
+    /// checks may run at once (a run and a late continuation); both only ever finish the body through the one
+    /// compare-exchange on <see cref="_body"/>, and a stale look at the receive's state is safe because whoever
+    /// resumed the body checks after it.</remarks>
+    private void AfterBodyRan()
+    {
+        if (Volatile.Read(ref _body) is not Task task)
+        {
+            return;
+        }
+
         if (task.IsCompleted)
         {
-            Finish(task);
+            FinishOnce(task);
         }
-        else
+        else if (!_bodyWatched && Volatile.Read(ref _continuationState) != task && !Interlocked.Exchange(ref _bodyWatched, true))
         {
-            _body = task;
             task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnBodyCompleted);
         }
     }
 
-    private void OnBodyCompleted() => Finish((Task)_body!);
+    private void OnBodyCompleted()
+    {
+        if (Volatile.Read(ref _body) is Task task)
+        {
+            FinishOnce(task);
+        }
+    }
+
+    private void FinishOnce(Task task)
+    {
+        if (Interlocked.CompareExchange(ref _body, null, task) == task)
+        {
+            Finish(task);
+        }
+    }
 
     private void Finish(Task task)
     {
-        _body = null;
         if (task.IsCompletedSuccessfully)
         {
             Terminate(ExitReason.Normal);

@@ -56,9 +56,11 @@ internal sealed partial class Process
         if (Volatile.Read(ref _continuation) is { } continuation
             || (continuation = Interlocked.CompareExchange(ref _continuation, s_receiveCompleted, null)) is not null)
         {
-            // The exchange is a full fence: a run that publishes the body and then looks for it parked here sees it
-            // gone, or this run's own check after the body ran sees the body (see AfterBodyRan).
-            continuation(Interlocked.Exchange(ref _continuationState, null));
+            // Cleared before the body resumes, so a check after a run never takes a resumed body for a parked one;
+            // AfterBodyRan fences before it looks for a body not yet published by its first run.
+            var state = _continuationState;
+            _continuationState = null;
+            continuation(state);
         }
     }
 

@@ -135,7 +135,7 @@ internal sealed partial class Process : ProcessContext, IThreadPoolWorkItem, IVa
             s_current.Value = null;
         }
 
-        // A full fence, paired with the one that resumes a parked body (see SignalReceiveCompleted).
+        // A full fence, paired with the one in AfterBodyRan of a run that resumed the body meanwhile.
         Interlocked.Exchange(ref _body, task);
     }
 
@@ -152,7 +152,17 @@ internal sealed partial class Process : ProcessContext, IThreadPoolWorkItem, IVa
     /// resumed the body checks after it.</remarks>
     private void AfterBodyRan()
     {
-        if (Volatile.Read(ref _body) is not Task task)
+        var body = Volatile.Read(ref _body);
+        if (body is null)
+        {
+            // The first run may still be publishing the body's task while this run resumed it. The fence pairs with
+            // that publication's: either this run sees the task, or the first run sees the receive state this run
+            // cleared, and checks the body itself.
+            Interlocked.MemoryBarrier();
+            body = Volatile.Read(ref _body);
+        }
+
+        if (body is not Task task)
         {
             return;
         }

@@ -78,6 +78,81 @@ public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDi
         Assert.False(reopened.ContainsKey(2));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Many_writers_awaiting_durability_while_an_fsync_fails_each_get_an_answer_and_lose_no_acknowledged_write(int round)
+    {
+        const int Writers = 32, WritesEach = 300;
+        var seed = Environment.TickCount ^ round;
+        output.WriteLine($"seed {seed}");
+        var failAfter = new Random(seed).Next(5, 150);
+        var acknowledged = new ConcurrentBag<long>();
+        var refused = 0;
+        await using (var node = new Node())
+        {
+            var table = DurableTable.Open<long, long>(node, new TableOptions { Name = "t", Access = TableAccess.Public }, Options());
+            _files.Arm(FileOperation.Fsync, FaultInjectingFileSystem.IoError, path => path.EndsWith(".log", StringComparison.Ordinal), callsBeforeFailing: failAfter);
+            var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+            {
+                for (var i = 0; i < WritesEach; i++)
+                {
+                    var key = ((long)w << 32) | (uint)i;
+                    try
+                    {
+                        table.Insert(key, -key);
+                        await DurableTable.WhenDurableAsync(table);
+                        acknowledged.Add(key);
+                    }
+                    catch (TableException e) when (e.Error == TableError.StorageFailed)
+                    {
+                        Interlocked.Increment(ref refused);
+                        return;
+                    }
+                }
+            }));
+
+            await Task.WhenAll(writers).WaitAsync(TestKit.Patience);
+            output.WriteLine($"fsync {failAfter} failed; {acknowledged.Count} acknowledged, {refused} writers refused");
+            Assert.Equal(Writers, refused);
+        }
+
+        _files.Heal();
+        await using var reopened = new Node();
+        var again = DurableTable.Open<long, long>(reopened, new TableOptions { Name = "t" }, Options());
+        Assert.All(acknowledged, key => Assert.True(again.TryGetValue(key, out var value) && value == -key, $"acknowledged key {key} is lost"));
+    }
+
+    [Fact]
+    public async Task A_writer_that_blocks_on_another_durable_wait_where_the_flush_resumed_it_stalls_no_one()
+    {
+        const int Writers = 16, WritesEach = 50;
+        await using var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions { Name = "t", Access = TableAccess.Public }, Options());
+        var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < WritesEach; i++)
+            {
+                table.Insert(((long)w << 32) | (uint)i, i);
+                if (w == 0 && i > 0)
+                {
+                    // Blocks the thread that resumed it after the previous write: the flush loop's.
+                    DurableTable.WhenDurableAsync(table).AsTask().Wait();
+                }
+                else
+                {
+                    await DurableTable.WhenDurableAsync(table);
+                }
+            }
+        }));
+
+        await Task.WhenAll(writers).WaitAsync(TestKit.Patience);
+        var status = Assert.IsType<DurableTableStatus>(DurableTable.GetStatus(table));
+        Assert.Equal(status.LastSequence, status.DurableSequence);
+        Assert.Equal(Writers * WritesEach, table.Count);
+    }
+
     [Fact]
     public async Task Waiting_for_durability_of_a_table_that_is_not_durable_is_refused()
     {

@@ -167,10 +167,9 @@ internal static class DurabilityWorkloads
         var stop = false;
         var running = Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
         {
-            long key = (long)w << 40;
-            while (!Volatile.Read(ref stop))
+            for (long key = w; !Volatile.Read(ref stop); key += writers)
             {
-                table.Insert(key++, key);
+                table.Insert(key, key);
                 await DurableTable.WhenDurableAsync(table);
                 Volatile.Write(ref counts[w], counts[w] + 1);
             }
@@ -225,10 +224,11 @@ internal static class DurabilityWorkloads
         var stop = false;
         var threads = Enumerable.Range(0, writers).Select(w => new Thread(() =>
         {
-            long key = (long)w << 40;
-            while (!Volatile.Read(ref stop))
+            // Writer w inserts w, w + writers, w + 2 writers...: distinct keys with distinct hash codes (keys that
+            // differ only above bit 32 share Int64 hash codes, and their chains would grow with the run).
+            for (long key = w; !Volatile.Read(ref stop); key += writers)
             {
-                table.Insert(key++, key);
+                table.Insert(key, key);
                 counts[w]++;
             }
         })).ToArray();

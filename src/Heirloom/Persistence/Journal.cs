@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using Microsoft.Win32.SafeHandles;
 
@@ -341,6 +340,9 @@ internal sealed class Journal : IDisposable
     /// </summary>
     public void RequestFlush()
     {
+        // A full fence, as where the loop clears its flag: either the loop sees this writer's record or waiter, or
+        // this writer sees the flag down.
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _flushLoop) == 0 && Interlocked.CompareExchange(ref _flushLoop, 1, 0) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static journal => journal.FlushLoop(), this, preferLocal: false);
@@ -374,27 +376,32 @@ internal sealed class Journal : IDisposable
 
             ThrowIfFailedBefore(sequence);
             _durableWaiters.Add(new DurableWaiter(sequence, durable));
-            Volatile.Write(ref _durableWaiterCount, _durableWaiters.Count);
+            _durableWaiterCount++;
         }
 
         RequestFlush();
         return new ValueTask(durable.Task);
     }
 
-    // Asynchronous waiters for durability and their count (read without the gate to skip an empty list); the waiters
-    // an fsync covered, taken one at a time by whoever resumes them; and how many threads are resuming them now.
+    // Asynchronous waiters for durability; the waiters an fsync covered, resumed one at a time; how many of both there
+    // are (read without the gate to skip empty lists); and the number of the resumption running now (0 when none).
     // Guarded by _durableGate.
     private readonly List<DurableWaiter> _durableWaiters = [];
     private readonly Queue<TaskCompletionSource> _covered = new();
     private int _durableWaiterCount;
-    private int _resuming;
+    private long _resumption;
+    private long _resumptions;
 
     /// <summary>A writer waiting for its record to be on disk.</summary>
     private readonly record struct DurableWaiter(long Sequence, TaskCompletionSource Durable);
 
-    // How long a flush waits for writers being resumed to append again before its fsync: enough for a round's writers,
-    // and a bound, so that a resumed writer that blocks cannot hold back the fsync that others wait for.
-    private static readonly long s_resumedWritersWait = Stopwatch.Frequency / 500;
+    // Takes the flush loop's role from a resumption still running after ResumptionLimit (armed by each resumption).
+    private Timer? _resumptionWatch;
+
+    // How long the flush loop may spend resuming the writers of one fsync before another thread takes its role: longer
+    // than a round's writers take to append their next write, and a bound, so that a resumed writer that blocks or
+    // works long holds back no one else's fsync.
+    private static readonly TimeSpan ResumptionLimit = TimeSpan.FromMilliseconds(2);
 
     private void FlushLoop()
     {
@@ -402,9 +409,8 @@ internal sealed class Journal : IDisposable
         {
             try
             {
-                while (!_disposed && _failure is null && (Volatile.Read(ref _durableSequence) < LastSequence || Volatile.Read(ref _durableWaiterCount) > 0))
+                while (!_disposed && _failure is null && HasFlushWork())
                 {
-                    WaitForResumedWriters();
                     if (Volatile.Read(ref _durableSequence) < LastSequence)
                     {
                         FlushOrAwaitFlusher(letWritersIn: false);
@@ -418,7 +424,7 @@ internal sealed class Journal : IDisposable
             }
             catch (IOException e)
             {
-                Volatile.Write(ref _flushLoop, 0);
+                Interlocked.Exchange(ref _flushLoop, 0);
                 EndDurableWaits();
 
                 // Outside the flusher role: the handler closes the table, which disposes this journal.
@@ -426,7 +432,7 @@ internal sealed class Journal : IDisposable
                 return;
             }
 
-            Volatile.Write(ref _flushLoop, 0);
+            Interlocked.Exchange(ref _flushLoop, 0);
             if (_disposed || _failure is not null)
             {
                 EndDurableWaits();
@@ -435,100 +441,107 @@ internal sealed class Journal : IDisposable
 
             // A record appended (or a waiter added) after the last check but before the flag cleared requested no
             // flush of its own.
-            if ((Volatile.Read(ref _durableSequence) >= LastSequence && Volatile.Read(ref _durableWaiterCount) == 0) || Interlocked.CompareExchange(ref _flushLoop, 1, 0) != 0)
+            if (!HasFlushWork() || Interlocked.CompareExchange(ref _flushLoop, 1, 0) != 0)
             {
                 return;
             }
         }
     }
 
+    private bool HasFlushWork() => Volatile.Read(ref _durableSequence) < LastSequence || Volatile.Read(ref _durableWaiterCount) > 0;
+
     /// <summary>
     /// Resumes the waiters the fsyncs so far covered, each in place on this thread, so that writers keeping one write
-    /// in flight append their next record before the next fsync (group commit of whole rounds: with the resumptions
-    /// queued, every other fsync covered half of them). The loop's flag is down meanwhile: a resumed writer that
-    /// blocks for durability gets a loop of its own, which takes over the remaining resumptions after a short wait.
-    /// Returns whether this thread is still the flush loop.
+    /// in flight append their next record before the next fsync, which this loop then runs: group commit of whole
+    /// rounds, with no thread hop between rounds. (With the resumptions queued, every other fsync covered half of the
+    /// writers; with the loop handed to another thread after each round, each round paid for waking that thread.)
+    /// A resumption still running after <see cref="ResumptionLimit"/> loses the role to a new loop, which resumes the
+    /// rest. Returns whether this thread is still the flush loop.
     /// </summary>
     private bool ResumeCoveredWaiters()
     {
-        if (!TakeCoveredWaiters())
+        long resumption;
+        lock (_durableGate)
         {
-            return true;
-        }
-
-        Volatile.Write(ref _flushLoop, 0);
-        Interlocked.Increment(ref _resuming);
-        try
-        {
-            while (TryTakeCovered(out var durable))
+            if (!TakeCoveredWaiters())
             {
-                durable.SetResult();
+                return true;
             }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _resuming);
+
+            resumption = _resumption = ++_resumptions;
         }
 
-        return Interlocked.CompareExchange(ref _flushLoop, 1, 0) == 0;
-    }
-
-    /// <summary>Moves the waiters whose records are durable to the covered queue; false when there is none to resume.</summary>
-    private bool TakeCoveredWaiters()
-    {
-        if (Volatile.Read(ref _durableWaiterCount) == 0)
+        WatchResumption(ResumptionLimit);
+        while (true)
         {
+            TaskCompletionSource? durable;
             lock (_durableGate)
             {
-                return _covered.Count > 0;
+                if (_resumption != resumption)
+                {
+                    return false;
+                }
+
+                if (!_covered.TryDequeue(out durable))
+                {
+                    _resumption = 0;
+                    break;
+                }
+
+                _durableWaiterCount--;
             }
+
+            durable.SetResult();
         }
 
-        lock (_durableGate)
+        WatchResumption(Timeout.InfiniteTimeSpan);
+        return true;
+    }
+
+    /// <summary>Moves the waiters whose records are durable to the covered queue, holding the gate; false when there is
+    /// none to resume.</summary>
+    private bool TakeCoveredWaiters()
+    {
+        var durable = Volatile.Read(ref _durableSequence);
+        var kept = 0;
+        for (var i = 0; i < _durableWaiters.Count; i++)
         {
-            var durable = Volatile.Read(ref _durableSequence);
-            var kept = 0;
-            for (var i = 0; i < _durableWaiters.Count; i++)
+            var waiter = _durableWaiters[i];
+            if (waiter.Sequence <= durable)
             {
-                var waiter = _durableWaiters[i];
-                if (waiter.Sequence <= durable)
-                {
-                    _covered.Enqueue(waiter.Durable);
-                }
-                else
-                {
-                    _durableWaiters[kept++] = waiter;
-                }
+                _covered.Enqueue(waiter.Durable);
             }
-
-            _durableWaiters.RemoveRange(kept, _durableWaiters.Count - kept);
-            Volatile.Write(ref _durableWaiterCount, kept);
-            return _covered.Count > 0;
+            else
+            {
+                _durableWaiters[kept++] = waiter;
+            }
         }
+
+        _durableWaiters.RemoveRange(kept, _durableWaiters.Count - kept);
+        return _covered.Count > 0;
     }
 
-    private bool TryTakeCovered([NotNullWhen(true)] out TaskCompletionSource? durable)
+    private void WatchResumption(TimeSpan limit)
+    {
+        _resumptionWatch ??= new Timer(static journal => ((Journal)journal!).TakeOverResumption(), this, Timeout.Infinite, Timeout.Infinite);
+        _resumptionWatch.Change(limit, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The resumption that outlived its limit stops at its next waiter, and a new loop takes the role (the
+    /// flag stays up) and the remaining waiters.</summary>
+    private void TakeOverResumption()
     {
         lock (_durableGate)
         {
-            return _covered.TryDequeue(out durable);
-        }
-    }
+            if (_resumption == 0)
+            {
+                return;
+            }
 
-    /// <summary>Lets the writers another thread is resuming append before this fsync, for at most a short bound.</summary>
-    private void WaitForResumedWriters()
-    {
-        if (Volatile.Read(ref _resuming) == 0)
-        {
-            return;
+            _resumption = 0;
         }
 
-        var deadline = Stopwatch.GetTimestamp() + s_resumedWritersWait;
-        var spinner = default(SpinWait);
-        while (Volatile.Read(ref _resuming) > 0 && Stopwatch.GetTimestamp() < deadline)
-        {
-            spinner.SpinOnce(sleep1Threshold: -1);
-        }
+        ThreadPool.UnsafeQueueUserWorkItem(static journal => journal.FlushLoop(), this, preferLocal: false);
     }
 
     /// <summary>Ends every remaining wait once the journal failed or was closed: a waiter whose record an fsync covered
@@ -572,6 +585,7 @@ internal sealed class Journal : IDisposable
     public void Dispose()
     {
         _timer?.Dispose();
+        _resumptionWatch?.Dispose();
         Exclusively(() =>
         {
             if (!_disposed)

@@ -154,6 +154,37 @@ public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDi
     }
 
     [Fact]
+    public async Task A_resumed_writer_that_waits_for_the_other_writers_does_not_hold_them_back()
+    {
+        const int Writers = 16, WritesEach = 50;
+        await using var node = new Node();
+        var table = DurableTable.Open<long, long>(node, new TableOptions { Name = "t", Access = TableAccess.Public }, Options());
+        using var othersDone = new CountdownEvent(Writers - 1);
+        var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < WritesEach; i++)
+            {
+                table.Insert(((long)w << 32) | (uint)i, i);
+                await DurableTable.WhenDurableAsync(table);
+                if (w == 0 && i == 0)
+                {
+                    // Blocks whichever thread resumed it until every other writer has finished.
+                    othersDone.Wait(TestKit.Patience);
+                }
+            }
+
+            if (w != 0)
+            {
+                othersDone.Signal();
+            }
+        }));
+
+        await Task.WhenAll(writers).WaitAsync(TestKit.Patience);
+        Assert.True(othersDone.IsSet, "the other writers were held back by the one that waited for them");
+        Assert.Equal(Writers * WritesEach, table.Count);
+    }
+
+    [Fact]
     public async Task Waiting_for_durability_of_a_table_that_is_not_durable_is_refused()
     {
         await using var node = new Node();

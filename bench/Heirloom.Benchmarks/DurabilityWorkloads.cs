@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
@@ -79,7 +80,7 @@ internal static class DurabilityWorkloads
     /// acknowledged when durable with up to 1,024 in flight.</summary>
     private static async Task OwnerRowsAsync()
     {
-        var one = WritersPerSecond(1);
+        var one = WritersPerSecond(1).PerSecond;
         var inFlight = await OwnerInFlightPerSecondAsync(1024);
         Row("owner process, fsync Always, 1 write in flight", $"{one:N0} /s", "", null);
         Row("owner process, fsync Always, acknowledged when durable, 1,024 in flight", $"{inFlight:N0} /s ({inFlight / one:F1}x 1 in flight)", ">= 20x 1 in flight", inFlight >= 20 * one);
@@ -134,31 +135,31 @@ internal static class DurabilityWorkloads
         var one = WritersPerSecond(1);
         var eight = WritersPerSecond(8);
         var sixtyFour = WritersPerSecond(64);
-        Row("insert, fsync Always, 1 writer", $"{one:N0} /s", "", null);
-        Row("insert, fsync Always, 8 writers", $"{eight:N0} /s ({eight / one:F1}x 1 writer)", "", null);
-        Row("insert, fsync Always, 64 writers", $"{sixtyFour:N0} /s ({sixtyFour / one:F1}x 1 writer)", ">= 40x 1 writer", sixtyFour >= 40 * one);
+        Row("insert, fsync Always, 1 writer", one.Describe(), "", null);
+        Row("insert, fsync Always, 8 writers", eight.Describe(one.PerSecond), "", null);
+        Row("insert, fsync Always, 64 writers", sixtyFour.Describe(one.PerSecond), ">= 40x 1 writer", sixtyFour.PerSecond >= 40 * one.PerSecond);
         if (Directory.Exists(MemoryFileSystem))
         {
             // The same code, where an fsync costs nothing: what is left is appending and waking the writers that waited.
             var ceiling = WritersPerSecond(64, MemoryFileSystem);
-            Row($"the same 64 writers on tmpfs ({MemoryFileSystem}, an fsync costs nothing)", $"{ceiling:N0} /s ({ceiling / one:F1}x 1 writer on disk)", "(the ceiling)", null);
+            Row($"the same 64 writers on tmpfs ({MemoryFileSystem}, an fsync costs nothing)", $"{ceiling.PerSecond:N0} /s ({ceiling.PerSecond / one.PerSecond:F1}x 1 writer on disk)", "(the ceiling)", null);
         }
 
         var oneAwaiting = AwaitingWritersPerSecondAsync(1).GetAwaiter().GetResult();
         var sixtyFourAwaiting = AwaitingWritersPerSecondAsync(64).GetAwaiter().GetResult();
-        Row("insert then await WhenDurableAsync, fsync Always, 1 writer", $"{oneAwaiting:N0} /s", "", null);
-        Row("insert then await WhenDurableAsync, fsync Always, 64 writers", $"{sixtyFourAwaiting:N0} /s ({sixtyFourAwaiting / oneAwaiting:F1}x 1 writer)", ">= 40x 1 writer", sixtyFourAwaiting >= 40 * oneAwaiting);
+        Row("insert then await WhenDurableAsync, fsync Always, 1 writer", oneAwaiting.Describe(), "", null);
+        Row("insert then await WhenDurableAsync, fsync Always, 64 writers", sixtyFourAwaiting.Describe(oneAwaiting.PerSecond), ">= 40x 1 writer", sixtyFourAwaiting.PerSecond >= 40 * oneAwaiting.PerSecond);
         if (Directory.Exists(MemoryFileSystem))
         {
             var ceiling = AwaitingWritersPerSecondAsync(64, MemoryFileSystem).GetAwaiter().GetResult();
-            Row($"the same 64 awaiting writers on tmpfs ({MemoryFileSystem})", $"{ceiling:N0} /s ({ceiling / oneAwaiting:F1}x 1 writer on disk)", "(the ceiling)", null);
+            Row($"the same 64 awaiting writers on tmpfs ({MemoryFileSystem})", $"{ceiling.PerSecond:N0} /s ({ceiling.PerSecond / oneAwaiting.PerSecond:F1}x 1 writer on disk)", "(the ceiling)", null);
         }
     }
 
     /// <summary>Durable writes per second under fsync Always with <paramref name="writers"/> asynchronous writers, each
     /// inserting and then awaiting <see cref="DurableTable.WhenDurableAsync"/> before its next insert (writes do not
     /// block their thread: <see cref="DurabilityOptions.WritesWaitForFsync"/> is off).</summary>
-    private static async Task<double> AwaitingWritersPerSecondAsync(int writers, string? under = null)
+    private static async Task<WriterRate> AwaitingWritersPerSecondAsync(int writers, string? under = null)
     {
         using var scratch = new Scratch(under);
         var node = new Node();
@@ -176,15 +177,73 @@ internal static class DurabilityWorkloads
         })).ToArray();
 
         await Task.Delay(TimeSpan.FromSeconds(1)); // warm-up, not counted
+        using var fsyncs = new FsyncTally();
         var before = counts.Sum();
         var start = Stopwatch.GetTimestamp();
         await Task.Delay(Window);
         var done = counts.Sum() - before;
         var elapsed = Stopwatch.GetElapsedTime(start);
+        var (recordsPerFsync, fsyncMicroseconds) = fsyncs.Averages();
         Volatile.Write(ref stop, true);
         await Task.WhenAll(running);
         table.Delete();
-        return done / elapsed.TotalSeconds;
+        return new(done / elapsed.TotalSeconds, recordsPerFsync, fsyncMicroseconds);
+    }
+
+    /// <summary>Durable writes per second, with the journal's fsyncs meanwhile: records each made durable, and how long
+    /// each took.</summary>
+    private readonly record struct WriterRate(double PerSecond, double RecordsPerFsync, double FsyncMicroseconds)
+    {
+        public string Describe(double? baseline = null) =>
+            $"{PerSecond:N0} /s{(baseline is { } one ? $" ({PerSecond / one:F1}x 1 writer)" : "")}; {RecordsPerFsync:F1} records per fsync, fsync {FsyncMicroseconds:F0} µs";
+    }
+
+    /// <summary>Listens to the journal's fsync measures (<c>heirloom.journal.fsync.duration</c> and
+    /// <c>heirloom.journal.group_commit.size</c>) from its creation until disposed.</summary>
+    private sealed class FsyncTally : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly Lock _lock = new();
+        private long _fsyncs;
+        private long _records;
+        private double _seconds;
+
+        public FsyncTally()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name is "heirloom.journal.fsync.duration" or "heirloom.journal.group_commit.size")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, records, _, _) =>
+            {
+                lock (_lock)
+                {
+                    _fsyncs++;
+                    _records += records;
+                }
+            });
+            _listener.SetMeasurementEventCallback<double>((_, seconds, _, _) =>
+            {
+                lock (_lock)
+                {
+                    _seconds += seconds;
+                }
+            });
+            _listener.Start();
+        }
+
+        public (double RecordsPerFsync, double FsyncMicroseconds) Averages()
+        {
+            lock (_lock)
+            {
+                return _fsyncs == 0 ? (0, 0) : ((double)_records / _fsyncs, _seconds / _fsyncs * 1e6);
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
     }
 
     private const string MemoryFileSystem = "/dev/shm";
@@ -215,7 +274,7 @@ internal static class DurabilityWorkloads
 
     /// <summary>Inserts per second under fsync Always with <paramref name="writers"/> threads, over a fixed window, in a
     /// directory of the system's temporary one or <paramref name="under"/>.</summary>
-    private static double WritersPerSecond(int writers, string? under = null)
+    private static WriterRate WritersPerSecond(int writers, string? under = null)
     {
         using var scratch = new Scratch(under);
         var node = new Node();
@@ -238,11 +297,13 @@ internal static class DurabilityWorkloads
         }
 
         Thread.Sleep(TimeSpan.FromSeconds(1)); // warm-up, not counted
+        using var fsyncs = new FsyncTally();
         var before = counts.Sum();
         var start = Stopwatch.GetTimestamp();
         Thread.Sleep(Window);
         var done = counts.Sum() - before;
         var elapsed = Stopwatch.GetElapsedTime(start);
+        var (recordsPerFsync, fsyncMicroseconds) = fsyncs.Averages();
         Volatile.Write(ref stop, true);
         foreach (var thread in threads)
         {
@@ -250,7 +311,7 @@ internal static class DurabilityWorkloads
         }
 
         table.Delete();
-        return done / elapsed.TotalSeconds;
+        return new(done / elapsed.TotalSeconds, recordsPerFsync, fsyncMicroseconds);
     }
 
     /// <summary>Milliseconds to open a durable table of a million records: from the journal alone, then from a

@@ -50,12 +50,12 @@ internal static class ClusterWorkloads
             Row("single-row commits, one client (baseline)", $"{single:N0}/s", "", null);
             foreach (var writers in (int[])[1, 8, 64])
             {
-                var rate = await AcknowledgedWritesPerSecondAsync(server.ConnectionString, writers);
-                Row($"acknowledged writes, one owner, {writers} writers", $"{rate:N0}/s ({rate / single:F1}x single-row)", writers == 64 ? ">= 50x single-row" : "", writers == 64 ? rate / single >= 50 : null);
+                var (rate, perCommit) = await AcknowledgedWritesPerSecondAsync(server.ConnectionString, writers);
+                Row($"acknowledged writes, one owner, {writers} writers", $"{rate:N0}/s ({rate / single:F1}x single-row; {perCommit:F1} writes per commit)", writers == 64 ? ">= 50x single-row" : "", writers == 64 ? rate / single >= 50 : null);
             }
 
-            var local = await AcknowledgedWritesPerSecondAsync(server.ConnectionString, 64, localJournal: true);
-            Row("acknowledged from a local journal (shipped later), 64 writers", $"{local:N0}/s ({local / single:F1}x single-row)", "", null);
+            var (local, shippedPerCommit) = await AcknowledgedWritesPerSecondAsync(server.ConnectionString, 64, localJournal: true);
+            Row("acknowledged from a local journal (shipped later), 64 writers", $"{local:N0}/s ({local / single:F1}x single-row; {shippedPerCommit:F1} writes per commit)", "", null);
         }
 
         if (Runs("kill"))
@@ -123,13 +123,14 @@ internal static class ClusterWorkloads
     }
 
     /// <summary>Concurrent callers of the owning worker, each waiting for its write's commit before the next.</summary>
-    private static async Task<double> AcknowledgedWritesPerSecondAsync(string connectionString, int writers, bool localJournal = false)
+    private static async Task<(double PerSecond, double WritesPerCommit)> AcknowledgedWritesPerSecondAsync(string connectionString, int writers, bool localJournal = false)
     {
         var journal = localJournal ? Directory.CreateTempSubdirectory("heirloom-bench-spool-").FullName : null;
         await using var owner = await BenchNode.StartAsync(connectionString, $"w{writers}{(localJournal ? "l" : "")}", "a", journal);
         await owner.Table.WaitAsync(TimeSpan.FromSeconds(30));
         var next = 0L;
         var written = 0L;
+        var before = await ClusteredTable.GetStatusAsync(owner.Server);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
         {
@@ -140,13 +141,15 @@ internal static class ClusterWorkloads
             }
         })));
         var rate = written / clock.Elapsed.TotalSeconds;
+        var after = await ClusteredTable.GetStatusAsync(owner.Server);
+        var perCommit = (double)(after.CommittedWrites - before.CommittedWrites) / Math.Max(1, after.Commits - before.Commits);
         await owner.DisposeAsync();
         if (journal is not null)
         {
             Directory.Delete(journal, recursive: true);
         }
 
-        return rate;
+        return (rate, perCommit);
     }
 
     private static async Task<(double P50, double P99)> TakeoverAfterKillAsync(string connectionString, int kills)

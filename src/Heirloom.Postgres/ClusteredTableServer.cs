@@ -62,7 +62,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     {
         if (request is ClusteredTableStatusRequest)
         {
-            return CallResult.Reply(new ClusteredTableStatus(options.Name, cluster.NodeId, _role, _ownership?.Epoch ?? 0, _follower.Applied, _takeovers, _fencings, _lastTakeover, _lastFencing));
+            return CallResult.Reply(new ClusteredTableStatus(options.Name, cluster.NodeId, _role, _ownership?.Epoch ?? 0, _follower.Applied, _takeovers, _fencings, _lastTakeover, _lastFencing, _replica?.Commits ?? 0, _replica?.CommittedWrites ?? 0));
         }
 
         return await base.HandleCallAsync(request, from);

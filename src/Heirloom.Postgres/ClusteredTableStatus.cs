@@ -10,4 +10,7 @@ namespace Heirloom.Postgres;
 /// <param name="Fencings">How many times this node lost it.</param>
 /// <param name="LastTakeover">From getting the lock to the table being handed to the manager, at the last takeover.</param>
 /// <param name="LastFencing">Why this node last lost the table, if it did.</param>
-public sealed record ClusteredTableStatus(string Name, string NodeId, ClusteredTableRole Role, long Epoch, long Applied, int Takeovers, int Fencings, TimeSpan? LastTakeover, FencedException? LastFencing);
+/// <param name="Commits">The commits this node made to PostgreSQL since it last took the table; 0 when it does not own it.</param>
+/// <param name="CommittedWrites">The writes those commits carried: divided by <paramref name="Commits"/>, how many
+/// writes shared each commit (group commit).</param>
+public sealed record ClusteredTableStatus(string Name, string NodeId, ClusteredTableRole Role, long Epoch, long Applied, int Takeovers, int Fencings, TimeSpan? LastTakeover, FencedException? LastFencing, long Commits, long CommittedWrites);

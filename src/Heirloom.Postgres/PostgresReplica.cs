@@ -51,9 +51,20 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
     public bool WritesWaitForCommit { get; }
 
     /// <summary>Commits so far, and the writes they carried (for the group-commit ratio).</summary>
-    public long Commits { get; private set; }
+    public long Commits => Volatile.Read(ref _commits);
 
-    public long CommittedWrites { get; private set; }
+    public long CommittedWrites => Volatile.Read(ref _committedWrites);
+
+    private long _commits;
+    private long _committedWrites;
+
+    // The writes the last commit carried: a new commit waits up to GatherLimit for as many to be queued, since writers
+    // keeping one write in flight come back once their commit is acknowledged, and a commit started at the first of
+    // them would carry one and leave the rest for the next (PostgreSQL's commit_delay, with the writers counted).
+    private int _lastCommitWrites;
+    private int _gatherTarget;
+    private TaskCompletionSource? _gathered;
+    private static readonly TimeSpan GatherLimit = TimeSpan.FromMilliseconds(1);
 
     public void Append(JournalRecord record)
     {
@@ -70,6 +81,12 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
             if (_queue.Count == 1)
             {
                 _pending.Release();
+            }
+
+            if (_gathered is not null && _queue.Count >= _gatherTarget)
+            {
+                _gathered.TrySetResult();
+                _gathered = null;
             }
         }
     }
@@ -165,6 +182,7 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
             while (true)
             {
                 await _pending.WaitAsync(_stop.Token).ConfigureAwait(false);
+                await GatherAsync().ConfigureAwait(false);
                 List<JournalRecord> batch;
                 lock (_lock)
                 {
@@ -181,6 +199,8 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
                     _spool?.Shipped(last);
                     Acknowledge(last, count);
                 }
+
+                _lastCommitWrites = batch.Count;
 
                 batch.Clear();
             }
@@ -199,14 +219,39 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
         }
     }
 
+    /// <summary>Waits, at most <see cref="GatherLimit"/>, until as many writes are queued as the last commit carried.</summary>
+    private async Task GatherAsync()
+    {
+        Task gathered;
+        lock (_lock)
+        {
+            if (_queue.Count >= _lastCommitWrites)
+            {
+                return;
+            }
+
+            _gatherTarget = _lastCommitWrites;
+            _gathered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            gathered = _gathered.Task;
+        }
+
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        limit.CancelAfter(GatherLimit);
+        await gathered.WaitAsync(limit.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        lock (_lock)
+        {
+            _gathered = null;
+        }
+    }
+
     private void Acknowledge(long last, int writes)
     {
         List<TaskCompletionSource>? done = null;
         lock (_lock)
         {
             _committed = last;
-            Commits++;
-            CommittedWrites += writes;
+            Volatile.Write(ref _commits, _commits + 1);
+            Volatile.Write(ref _committedWrites, _committedWrites + writes);
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {
                 if (_waiters[i].Sequence <= last)

@@ -23,6 +23,9 @@ public sealed class ClusteredTableTests(PostgresServer server)
         await Task.WhenAll(writes);
         Assert.Equal(500L, await server.ScalarAsync<long>($"SELECT count(*) FROM {schema}.rows WHERE state IS NOT NULL"));
         Assert.Equal(ClusteredTableRole.Standby, (await second.StatusAsync()).Role);
+        var owner = await first.StatusAsync();
+        Assert.Equal(500L, owner.CommittedWrites);
+        Assert.InRange(owner.Commits, 1L, 499L);   // 500 callers at once share commits
 
         await first.DisposeAsync();
         var taken = await second.Table.WaitAsync(Patience);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Heirloom.Demo;
 
 /// <summary>The demo's command line.</summary>
-internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int ManagerCrashEvery, bool Dashboard = false)
+internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int ManagerCrashEvery, bool Dashboard = false, string? DurableDirectory = null)
 {
     public const string Usage = """
         Heirloom demo: a supervised worker keeps writing records into a table that a TableManager keeps alive,
@@ -18,6 +18,8 @@ internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int 
           --crash-rate <per second>     worker crashes per second; 0 none (default 50)
           --manager-crash-every <n>     also crash the manager every n-th crash; 0 never (default 10)
           --dashboard                   serve the live observer page on a free loopback port and print its URL
+          --durable <directory>         keep the table on disk there (fsync Always); a record counts as written once
+                                        its fsync is done, and the summary checks them on disk too
           --help                        show this help
         """;
 
@@ -33,6 +35,10 @@ internal sealed record DemoOptions(TimeSpan Duration, int CrashesPerSecond, int 
                     return null;
                 case "--dashboard":
                     options = options with { Dashboard = true };
+                    break;
+                case "--durable" when !string.IsNullOrWhiteSpace(value):
+                    options = options with { DurableDirectory = Path.GetFullPath(value) };
+                    i++;
                     break;
                 case "--duration" when Positive(value, out var seconds):
                     options = options with { Duration = TimeSpan.FromSeconds(seconds) };

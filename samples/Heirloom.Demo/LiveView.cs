@@ -2,8 +2,9 @@ using Heirloom.Tables;
 
 namespace Heirloom.Demo;
 
-/// <summary>The console view: redrawn in place on a terminal, a line per second when the output is redirected.</summary>
-internal sealed class LiveView(DemoStats stats, Table<long, string> table)
+/// <summary>The console view: redrawn in place on a terminal, a line per second when the output is redirected. It checks
+/// the table under its name each time: a durable table closed with a dead manager is reopened as a new table.</summary>
+internal sealed class LiveView(DemoStats stats, Func<Table<long, string>?> table)
 {
     private long _verified;
     private long _lost;
@@ -59,14 +60,29 @@ internal sealed class LiveView(DemoStats stats, Table<long, string> table)
 
     private void Verify(long acknowledged)
     {
-        for (var key = _verified + 1; key <= acknowledged; key++)
+        // Between a table's close and its reopening there is none to check; the next draw checks the records instead.
+        if (table() is not { IsDeleted: false } current)
         {
-            if (!table.ContainsKey(key))
-            {
-                _lost++;
-            }
+            return;
         }
 
+        var lost = 0L;
+        try
+        {
+            for (var key = _verified + 1; key <= acknowledged; key++)
+            {
+                if (!current.ContainsKey(key))
+                {
+                    lost++;
+                }
+            }
+        }
+        catch (TableException e) when (e.Error is TableError.NoSuchTable or TableError.StorageFailed)
+        {
+            return;
+        }
+
+        _lost += lost;
         _verified = Math.Max(_verified, acknowledged);
     }
 }

@@ -1,5 +1,6 @@
 using Heirloom.Behaviours;
 using Heirloom.Management;
+using Heirloom.Persistence;
 using Heirloom.Tables;
 
 namespace Heirloom.Demo;
@@ -30,27 +31,34 @@ internal sealed class RecordWriter(DemoStats stats) : TableWorker<long, string>
     protected override ValueTask<ServerResult> HandleTableCastAsync(object message) =>
         message is "crash" ? throw new InvalidOperationException("chaos: the worker crashed") : ValueTask.FromResult(ServerResult.Ok);
 
-    protected override ValueTask<ServerResult> HandleTableInfoAsync(object message)
+    protected override async ValueTask<ServerResult> HandleTableInfoAsync(object message)
     {
         if (message is "tick")
         {
-            WriteSome();
+            await WriteSomeAsync();
             Tick();
         }
 
-        return ValueTask.FromResult(ServerResult.Ok);
+        return ServerResult.Ok;
     }
 
-    private void WriteSome()
+    private async ValueTask WriteSomeAsync()
     {
+        var last = 0L;
         for (var i = 0; i < RecordsPerTick; i++)
         {
-            var key = _next++;
-            Table.Insert(key, $"record {key} by {Self}");
-
-            // Only now is the record acknowledged: it is in the table.
-            stats.Acknowledge(key);
+            last = _next++;
+            Table.Insert(last, $"record {last} by {Self}");
         }
+
+        // Only now are the records acknowledged: they are in the table and, for a durable table, on disk (the records
+        // join the journal at once and share one fsync).
+        if (DurableTable.TryGetStatus(Table, out _))
+        {
+            await DurableTable.WhenDurableAsync(Table);
+        }
+
+        stats.Acknowledge(last);
     }
 
     private void Tick()

@@ -60,8 +60,16 @@ internal struct Mailbox
 
         message = next.Message!;
         next.Message = null;
+        var consumed = _head;
         Volatile.Write(ref _head, next);
-        if (_first is not null)
+        if (consumed is not null)
+        {
+            // Unlinks the node this one replaces as the stub. A dead node that a collection found still in use (and
+            // promoted) would otherwise keep every later node alive through its Next, so that each collection promoted
+            // the whole stream of messages since the last (nepotism). No producer writes it again: it is not the tail.
+            consumed.Next = null;
+        }
+        else if (_first is not null)
         {
             Volatile.Write(ref _first, null);
         }
@@ -69,7 +77,8 @@ internal struct Mailbox
         return true;
     }
 
-    /// <summary>Counts the messages visible now, for introspection; safe from any thread.</summary>
+    /// <summary>Counts the messages visible now, for introspection; safe from any thread (one that reads as the consumer
+    /// takes a message may count fewer, as the consumed node is unlinked).</summary>
     public readonly int Count()
     {
         var count = 0;

@@ -524,7 +524,14 @@ internal sealed class Journal : IDisposable
     private void WatchResumption(TimeSpan limit)
     {
         _resumptionWatch ??= new Timer(static journal => ((Journal)journal!).TakeOverResumption(), this, Timeout.Infinite, Timeout.Infinite);
-        _resumptionWatch.Change(limit, Timeout.InfiniteTimeSpan);
+        try
+        {
+            _resumptionWatch.Change(limit, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed meanwhile: the loop ends at its next check, and ends the remaining waits itself.
+        }
     }
 
     /// <summary>The resumption that outlived its limit stops at its next waiter, and a new loop takes the role (the

@@ -184,6 +184,46 @@ public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDi
         Assert.Equal(Writers * WritesEach, table.Count);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Deleting_a_table_while_many_writers_await_durability_answers_each_of_them(int round)
+    {
+        const int Writers = 32;
+        var acknowledged = new ConcurrentBag<long>();
+        await using (var node = new Node())
+        {
+            var table = DurableTable.Open<long, long>(node, new TableOptions { Name = "t", Access = TableAccess.Public }, Options());
+            var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+            {
+                for (var i = 0; ; i++)
+                {
+                    var key = ((long)w << 32) | (uint)i;
+                    try
+                    {
+                        table.Insert(key, key);
+                        await DurableTable.WhenDurableAsync(table);
+                        acknowledged.Add(key);
+                    }
+                    catch (TableException)
+                    {
+                        return;
+                    }
+                }
+            })).ToArray();
+
+            await Task.Delay(20 * round);
+            table.Delete();
+            await Task.WhenAll(writers).WaitAsync(TestKit.Patience);
+        }
+
+        await using var reopened = new Node();
+        var again = DurableTable.Open<long, long>(reopened, new TableOptions { Name = "t" }, Options());
+        Assert.NotEmpty(acknowledged);
+        Assert.All(acknowledged, key => Assert.True(again.ContainsKey(key), $"acknowledged key {key} is lost"));
+    }
+
     [Fact]
     public async Task Waiting_for_durability_of_a_table_that_is_not_durable_is_refused()
     {

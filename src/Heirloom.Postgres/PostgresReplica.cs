@@ -235,9 +235,7 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
             gathered = _gathered.Task;
         }
 
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        limit.CancelAfter(GatherLimit);
-        await gathered.WaitAsync(limit.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await gathered.WaitAsync(GatherLimit, _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         lock (_lock)
         {
             _gathered = null;

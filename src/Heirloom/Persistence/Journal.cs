@@ -360,8 +360,6 @@ internal sealed class Journal : IDisposable
             return ValueTask.CompletedTask;
         }
 
-        ThrowIfFailedBefore(sequence);
-
         // Its own task, whose one continuation the flush loop runs in place (a task shared by many awaiters resumes
         // only the first in place and queues the others).
         var durable = new TaskCompletionSource();

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Heirloom.Processes;
 using Heirloom.Tables;
+using Heirloom.Tables.Storage;
 
 namespace Heirloom.Persistence;
 
@@ -50,13 +51,13 @@ public static class DurableTable
                 files.Delete(temporary); // a snapshot interrupted before its rename
             }
 
-            var (sequence, objects, damaged) = NewestGoodSnapshot(directory, options.Type, keyCodec, valueCodec);
+            var (sequence, snapshot, damaged) = NewestGoodSnapshot(directory, options.Type, keyCodec, valueCodec);
             JournaledStore<TKey, TValue>? journaled = null;
             var table = Table.Create<TKey, TValue>(node, options, null, null, store =>
             {
-                foreach (var (key, value) in objects)
+                if (snapshot is { } image)
                 {
-                    store.Insert(key, value);
+                    LoadSnapshot(store, image.Body.Span, image.Path, keyCodec, valueCodec);
                 }
 
                 try
@@ -146,7 +147,7 @@ public static class DurableTable
     /// The newest snapshot that reads back whole, with the last journal sequence it includes (0 and nothing when there
     /// is none), and the newest damaged one skipped on the way, if any.
     /// </summary>
-    private static (long Sequence, List<KeyValuePair<TKey, TValue>> Objects, (string Path, TableFileException Error)? Damaged) NewestGoodSnapshot<TKey, TValue>(string directory, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    private static (long Sequence, (string Path, Memory<byte> Body)? Snapshot, (string Path, TableFileException Error)? Damaged) NewestGoodSnapshot<TKey, TValue>(string directory, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
     {
         (string, TableFileException)? damaged = null;
         var snapshots = DurableFiles.Snapshots(directory);
@@ -162,7 +163,7 @@ public static class DurableTable
 
             // An intact snapshot that cannot be used is a mistake (wrong types or codecs), not damage: it stops here.
             // Its checksum was just checked, and its count is what its writer counted.
-            var (info, objects) = TableFile.Read(bytes, path, keyCodec, valueCodec, verify: false);
+            var (info, body) = TableFile.ReadBody(bytes, path, keyCodec.Name, valueCodec.Name, verify: false);
             if (info.Type != type)
             {
                 throw new TableFileException(TableFileError.WrongType, $"{path} holds a {info.Type} table; it cannot be opened as {type}.");
@@ -173,9 +174,23 @@ public static class DurableTable
                 throw new TableFileException(TableFileError.BadFile, $"{path} says it includes journal records to {info.JournalSequence}, but its name says {sequence}.");
             }
 
-            return (sequence, objects, damaged);
+            return (sequence, (path, body), damaged);
         }
 
-        return (0, [], damaged);
+        return (0, null, damaged);
+    }
+
+    /// <summary>Fills a new engine from a snapshot's objects, one at a time: an engine that keeps objects encoded takes
+    /// the codecs' bytes as they are, any other gets each object decoded.</summary>
+    private static void LoadSnapshot<TKey, TValue>(TableStore<TKey, TValue> store, ReadOnlySpan<byte> body, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+        where TKey : notnull
+    {
+        if (store is IEncodedObjectLoader encoded)
+        {
+            TableFile.ForEachObject(body, path, encoded.LoadEncoded);
+            return;
+        }
+
+        TableFile.ForEachObject(body, path, (key, value) => store.Insert(TableFile.Decode(key, keyCodec, path), TableFile.Decode(value, valueCodec, path)));
     }
 }

@@ -209,25 +209,52 @@ public static class TableFile
     /// <exception cref="TableFileException">What is wrong with the file.</exception>
     internal static (TableFileInfo Info, List<KeyValuePair<TKey, TValue>> Objects) Read<TKey, TValue>(byte[] bytes, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, bool verify)
     {
-        var (info, bodyStart) = ParseHeader(bytes, path);
-        if (info.KeyCodec != keyCodec.Name || info.ValueCodec != valueCodec.Name)
-        {
-            throw new TableFileException(TableFileError.WrongCodec, $"{path} was written with codecs {info.KeyCodec}/{info.ValueCodec}, not {keyCodec.Name}/{valueCodec.Name}.");
-        }
-
-        var bodyEnd = bytes.Length - ChecksumLength;
-        if (verify && !IsIntact(bytes))
-        {
-            throw new TableFileException(TableFileError.ChecksumMismatch, $"{path}: the contents do not match the file's checksum; the file is corrupt.");
-        }
-
-        var objects = ReadObjects(bytes.AsSpan(bodyStart, bodyEnd - bodyStart), keyCodec, valueCodec, path);
+        var (info, body) = ReadBody(bytes, path, keyCodec.Name, valueCodec.Name, verify);
+        var objects = new List<KeyValuePair<TKey, TValue>>();
+        ForEachObject(body.Span, path, (key, value) => objects.Add(new(Decode(key, keyCodec, path), Decode(value, valueCodec, path))));
         if (verify && objects.Count != info.ObjectCount)
         {
             throw new TableFileException(TableFileError.InvalidObjectCount, $"{path} holds {objects.Count} objects but its header says {info.ObjectCount}.");
         }
 
         return (info, objects);
+    }
+
+    /// <summary>The header and where the objects lie in a file's bytes, checked against the codecs' names and (with
+    /// <paramref name="verify"/>) the checksum.</summary>
+    /// <exception cref="TableFileException">What is wrong with the file.</exception>
+    internal static (TableFileInfo Info, Memory<byte> Body) ReadBody(byte[] bytes, string path, string keyCodec, string valueCodec, bool verify)
+    {
+        var (info, bodyStart) = ParseHeader(bytes, path);
+        if (info.KeyCodec != keyCodec || info.ValueCodec != valueCodec)
+        {
+            throw new TableFileException(TableFileError.WrongCodec, $"{path} was written with codecs {info.KeyCodec}/{info.ValueCodec}, not {keyCodec}/{valueCodec}.");
+        }
+
+        if (verify && !IsIntact(bytes))
+        {
+            throw new TableFileException(TableFileError.ChecksumMismatch, $"{path}: the contents do not match the file's checksum; the file is corrupt.");
+        }
+
+        return (info, bytes.AsMemory(bodyStart, bytes.Length - ChecksumLength - bodyStart));
+    }
+
+    /// <summary>Hands each object's key and value bytes, as their codecs wrote them, to <paramref name="visit"/>, in
+    /// file order; returns how many there were. Nothing is decoded or copied.</summary>
+    /// <exception cref="TableFileException">The objects end inside one (a truncated or damaged file).</exception>
+    internal static long ForEachObject(ReadOnlySpan<byte> body, string path, EncodedObjectVisitor visit)
+    {
+        long count = 0;
+        var position = 0;
+        while (position < body.Length)
+        {
+            var key = Frame(body, ref position, path);
+            var value = Frame(body, ref position, path);
+            visit(key, value);
+            count++;
+        }
+
+        return count;
     }
 
     private static (TableFileInfo Info, int BodyStart) ParseHeader(byte[] bytes, string path)
@@ -271,21 +298,7 @@ public static class TableFile
         return (new TableFileInfo(version, (TableType)type, (TableAccess)access, name, count, journalSequence, keyCodec, valueCodec, checksum), reader.Position);
     }
 
-    private static List<KeyValuePair<TKey, TValue>> ReadObjects<TKey, TValue>(ReadOnlySpan<byte> body, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, string path)
-    {
-        var objects = new List<KeyValuePair<TKey, TValue>>();
-        var position = 0;
-        while (position < body.Length)
-        {
-            var key = Decode(body, ref position, keyCodec, path);
-            var value = Decode(body, ref position, valueCodec, path);
-            objects.Add(new(key, value));
-        }
-
-        return objects;
-    }
-
-    private static T Decode<T>(ReadOnlySpan<byte> body, ref int position, ICodec<T> codec, string path)
+    private static ReadOnlySpan<byte> Frame(ReadOnlySpan<byte> body, ref int position, string path)
     {
         if (body.Length - position < 4)
         {
@@ -299,17 +312,22 @@ public static class TableFile
             throw new TableFileException(TableFileError.Truncated, $"{path}: an object at byte {position} claims {length} bytes that are not there.");
         }
 
+        var frame = body.Slice(position, length);
+        position += length;
+        return frame;
+    }
+
+    /// <summary>Decodes one key or value, turning a codec's complaint into a clear file error.</summary>
+    /// <exception cref="TableFileException">The codec cannot read the bytes.</exception>
+    internal static T Decode<T>(ReadOnlySpan<byte> data, ICodec<T> codec, string path)
+    {
         try
         {
-            return codec.Read(body.Slice(position, length));
+            return codec.Read(data);
         }
         catch (Exception e) when (e is not TableFileException)
         {
-            throw new TableFileException(TableFileError.BadFile, $"{path}: the {codec.Name} codec cannot read the object at byte {position}: {e.Message}", e);
-        }
-        finally
-        {
-            position += length;
+            throw new TableFileException(TableFileError.BadFile, $"{path}: the {codec.Name} codec cannot read an object: {e.Message}", e);
         }
     }
 

@@ -1,0 +1,12 @@
+namespace Heirloom.Persistence;
+
+/// <summary>An engine that keeps objects as their codecs' bytes, and so takes a snapshot's objects without decoding
+/// them. Loading happens before the table exists, from one thread.</summary>
+internal interface IEncodedObjectLoader
+{
+    /// <summary>Inserts an object given as its key's and value's encoded bytes, as an insert of the decoded object
+    /// would (a set replaces, a bag adds).</summary>
+    /// <param name="key">The key's bytes, valid only during the call.</param>
+    /// <param name="value">The value's bytes, valid only during the call.</param>
+    void LoadEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value);
+}

@@ -47,6 +47,12 @@ internal static class SideBySide
     private static readonly Lazy<Task<(double Median, double P99)>> HandOffLatency =
         new(() => ManagerWorkloads.HandOffLatencyAsync(2000));
 
+    private static readonly Lazy<Task<(double Kill, double Build)>> Chain = new(ProcessScaleWorkloads.ChainAsync);
+
+    private static readonly Lazy<Task<(double Kill, double Build)>> Star = new(ProcessScaleWorkloads.StarAsync);
+
+    private static readonly Lazy<Task<(double Kill, double Build)>> Monitors = new(ProcessScaleWorkloads.MonitorsAsync);
+
     private static readonly Row[] Rows =
     [
         new("ping_pong_round_trip", "ping_pong_round_trip", "ns", "<= 500 ns", () => WithNode(n => Measure.MedianAsync(200_000, ops => ProcessWorkloads.PingPongAsync(n, ops))), (h, _) => h <= 500),
@@ -61,6 +67,12 @@ internal static class SideBySide
         new("restart_latency_p99", "restart_latency", "ns", "(reported)", async () => (await RestartLatency.Value).P99, (_, _) => true),
         new("handoff_latency_median", "handoff_latency", "ns", "<= 50 us", async () => (await HandOffLatency.Value).Median, (h, _) => h <= 50_000),
         new("handoff_latency_p99", "handoff_latency", "ns", "(reported)", async () => (await HandOffLatency.Value).P99, (_, _) => true),
+        new("chain_1m_kill", "chain_1m_kill", "ms", "<= Erlang's time", async () => (await Chain.Value).Kill, (h, e) => h <= e),
+        new("chain_1m_build", "chain_1m_kill", "ms", "(reported)", async () => (await Chain.Value).Build, (_, _) => true),
+        new("star_1m_links", "star_1m_links", "ms", "<= Erlang's time", async () => (await Star.Value).Kill, (h, e) => h <= e),
+        new("star_1m_build", "star_1m_links", "ms", "(reported)", async () => (await Star.Value).Build, (_, _) => true),
+        new("monitors_1m", "monitors_1m", "ms", "<= Erlang's time", async () => (await Monitors.Value).Kill, (h, e) => h <= e),
+        new("monitors_1m_build", "monitors_1m", "ms", "(reported)", async () => (await Monitors.Value).Build, (_, _) => true),
         PairedTableRow("set_insert_1m", "<= 2x dictionary", () => (() => TableWorkloads.TableInsert(TableType.Set, TableWorkloads.Shuffled), () => TableWorkloads.DictionaryInsert(TableWorkloads.Shuffled)), (h, _, d) => h <= 2 * d),
         PairedTableRow("set_lookup_1m_in_order", "<= 1.25x dictionary, >= 10x Erlang", () => SetLookups(TableWorkloads.Million, TableWorkloads.InOrder), SetLookupGoal),
         PairedTableRow("set_lookup_1m_shuffled", "<= 1.25x dictionary, >= 10x Erlang", () => SetLookups(TableWorkloads.Million, TableWorkloads.Shuffled), SetLookupGoal),
@@ -112,6 +124,12 @@ internal static class SideBySide
         var rows = Rows.Where(r => only.Length == 0 || only.Contains(r.Name) || only.Contains(r.Measure)).ToArray();
         var erlang = RunErlang(rows.Select(r => r.Measure).Distinct());
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; Erlang/OTP {ErlangVersion()}");
+        if (ProcessScaleWorkloads.NonDefaultSizes().ToArray() is { Length: > 0 } sizes)
+        {
+            // The process-scale rows keep their names (a million processes) whatever N ran; say which N did.
+            Console.WriteLine($"Process-scale rows ran with {string.Join(", ", sizes)} instead of a million.");
+        }
+
         Console.WriteLine();
         Console.WriteLine("| measure | Erlang/OTP | Heirloom | ConcurrentDictionary | Erlang / Heirloom | Heirloom / dictionary | goal | met |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");

@@ -1,5 +1,5 @@
 #!/usr/bin/env escript
-%%! +P 2000000
+%%! +P 4000000
 %% The Erlang/OTP side of Heirloom's side-by-side comparison. Prints one line per measure:
 %%   <name> <value>
 %% where the value is the median over 11 batches, in nanoseconds per operation (bytes for memory).
@@ -35,7 +35,10 @@ main(Args) ->
         {update_counter_hot_key, fun() -> median(fun update_counter/1, 1000000) end},
         {set_lookup_two_workers_speedup, fun() -> two_worker_speedup() end},
         {memory_per_entry, fun() -> memory_per_entry() end},
-        {handoff_latency, fun() -> kazoo_handoff_latency(20) end}
+        {handoff_latency, fun() -> kazoo_handoff_latency(20) end},
+        {chain_1m_kill, fun() -> scale(chain_1m_kill, chain_1m_build, fun chain/1, scale_size("CHAIN_LENGTH")) end},
+        {star_1m_links, fun() -> scale(star_1m_links, star_1m_build, fun star/1, scale_size("STAR_SIZE")) end},
+        {monitors_1m, fun() -> scale(monitors_1m, monitors_1m_build, fun monitors/1, scale_size("MONITOR_COUNT")) end}
     ],
     [print(Name, F()) || {Name, F} <- Measures, Only =:= [] orelse lists:member(Name, Only)],
     ok.
@@ -292,3 +295,114 @@ kazoo_one_handoff() ->
     T0 = erlang:monotonic_time(nanosecond),
     exit(whereis(kazoo_worker), kill),
     receive {owned, _} -> erlang:monotonic_time(nanosecond) - T0 end.
+
+%% Process-scale measures: N processes (a million unless the environment variable named sets N; Heirloom's side reads
+%% the same one), three runs, medians in milliseconds. Each prints the death-propagation time under the measure's own
+%% name and, under a second name, the time to build the processes.
+scale_size(Var) ->
+    case os:getenv(Var) of
+        false -> ?M;
+        Value -> list_to_integer(Value)
+    end.
+
+scale(Name, BuildName, Run, N) ->
+    Limit = erlang:system_info(process_limit),
+    %% The default limit (262,144) is below a million; the %%! line raises it, and a run must not silently fail short.
+    Limit >= 2 * N orelse error({process_limit_too_low, Limit, N}),
+    Runs = [Run(N) || _ <- lists:seq(1, 3)],
+    Kill = lists:nth(2, lists:sort([K || {K, _} <- Runs])),
+    Build = lists:nth(2, lists:sort([B || {_, B} <- Runs])),
+    [{Name, Kill}, {BuildName, Build}].
+
+ms(Nanoseconds) -> Nanoseconds / 1.0e6.
+
+now_ns() -> erlang:monotonic_time(nanosecond).
+
+idle() -> receive stop -> ok end.
+
+%% Waits until no process is ready to run, then 100 ms more, so that every process built is parked in its receive
+%% (and every monitor request handled) before the timed part starts.
+wait_quiet() ->
+    case erlang:statistics(total_run_queue_lengths_all) of
+        0 -> timer:sleep(100);
+        _ -> timer:sleep(10), wait_quiet()
+    end.
+
+%% Waits until the node has no more processes than Base. Polled every millisecond with a sleep, not a busy loop, so
+%% that the poller does not take a scheduler from the dying processes on a two-core machine; 1 ms of resolution.
+wait_count(Base) ->
+    case erlang:system_info(process_count) =< Base of
+        true -> ok;
+        false -> timer:sleep(1), wait_count(Base)
+    end.
+
+%% A chain of N processes, each spawn_linking the next and then waiting in a receive; the head is killed. The exit
+%% travels head to tail, and a process of the chain dies only of its predecessor's exit signal, so the tail's 'DOWN'
+%% (from a monitor set once the chain is built) means every process of the chain is dead: one monitor observes it
+%% without adding work per process. The count of processes is checked afterwards, untimed.
+chain(N) ->
+    Self = self(),
+    Base = erlang:system_info(process_count),
+    T0 = now_ns(),
+    Head = spawn(fun() -> chain_link(N - 1, Self) end),
+    Tail = receive {chain_tail, Pid} -> Pid end,
+    T1 = now_ns(),
+    wait_quiet(),
+    Ref = monitor(process, Tail),
+    T2 = now_ns(),
+    exit(Head, kill),
+    receive {'DOWN', Ref, process, Tail, killed} -> ok end,
+    T3 = now_ns(),
+    wait_count(Base),
+    {ms(T3 - T2), ms(T1 - T0)}.
+
+chain_link(0, Top) -> Top ! {chain_tail, self()}, idle();
+chain_link(K, Top) -> spawn_link(fun() -> chain_link(K - 1, Top) end), idle().
+
+%% One hub process spawn_linking N processes that wait in a receive; the hub is killed. No process of the star dies
+%% last by construction, and a monitor on each would add N 'DOWN's to the time, so "all dead" is the node's process
+%% count back to what it was before the hub was spawned.
+star(N) ->
+    Self = self(),
+    Base = erlang:system_info(process_count),
+    T0 = now_ns(),
+    Hub = spawn(fun() -> star_spawn(N), Self ! star_built, idle() end),
+    receive star_built -> ok end,
+    T1 = now_ns(),
+    wait_quiet(),
+    T2 = now_ns(),
+    exit(Hub, kill),
+    wait_count(Base),
+    T3 = now_ns(),
+    {ms(T3 - T2), ms(T1 - T0)}.
+
+star_spawn(0) -> ok;
+star_spawn(K) -> spawn_link(fun idle/0), star_spawn(K - 1).
+
+%% One target monitored by N processes, each waiting for its 'DOWN' and exiting once it has it; the target is killed.
+%% "All Downs delivered" is every watcher gone: the node's process count back to what it was before the target was
+%% spawned. Each watcher reports once its monitor is set (monitor/2 returns before the target has handled the
+%% request, hence also the wait for a quiet node).
+monitors(N) ->
+    Self = self(),
+    Base = erlang:system_info(process_count),
+    Target = spawn(fun idle/0),
+    T0 = now_ns(),
+    watchers(N, Target, Self),
+    [receive watching -> ok end || _ <- lists:seq(1, N)],
+    T1 = now_ns(),
+    wait_quiet(),
+    T2 = now_ns(),
+    exit(Target, kill),
+    wait_count(Base),
+    T3 = now_ns(),
+    {ms(T3 - T2), ms(T1 - T0)}.
+
+watchers(0, _, _) -> ok;
+watchers(K, Target, Top) ->
+    spawn(fun() ->
+        Ref = monitor(process, Target),
+        Top ! watching,
+        receive {'DOWN', Ref, process, Target, _} -> ok end
+    end),
+    watchers(K - 1, Target, Top).

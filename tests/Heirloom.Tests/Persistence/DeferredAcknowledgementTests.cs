@@ -213,7 +213,9 @@ public sealed class DeferredAcknowledgementTests(ITestOutputHelper output) : IDi
                 }
             })).ToArray();
 
-            await Task.Delay(20 * round);
+            // Deleted once some writes are acknowledged (more each round), not after a fixed time: on a loaded machine
+            // a fixed delay could end before the first fsync, and the check below would have nothing to check.
+            await TestKit.WaitUntil(() => acknowledged.Count >= 10 * round);
             table.Delete();
             await Task.WhenAll(writers).WaitAsync(TestKit.Patience);
         }

@@ -86,6 +86,9 @@ internal abstract class RecordingStore<TKey, TValue>(TableStore<TKey, TValue> in
 
     public override bool Delete(TKey key) => Take(key).Length > 0;
 
+    public override bool DeleteObject(TKey key, TValue value) =>
+        WriteKey(key, value, static (store, k, v) => store.DeleteObject(k, v), static deleted => deleted);
+
     public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match) =>
         WriteKey(key, (state, match), static (store, k, s) => store.DeleteWhere(k, s.state, s.match), static deleted => deleted > 0);
 

@@ -12,7 +12,7 @@ namespace Heirloom.Persistence;
 /// pass through to the wrapped engine.
 /// </summary>
 internal abstract class RecordingStore<TKey, TValue>(TableStore<TKey, TValue> inner, bool uniqueKeys, Lock writeLock, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
-    : TableStore<TKey, TValue>
+    : TableStore<TKey, TValue>, IWrappingStore
     where TKey : notnull
 {
     private readonly ArrayBufferWriter<byte> _buffer = new();
@@ -28,6 +28,8 @@ internal abstract class RecordingStore<TKey, TValue>(TableStore<TKey, TValue> in
     public override int BytesPerObject => inner.BytesPerObject;
 
     public override bool IsFixed => inner.IsFixed;
+
+    object IWrappingStore.InnerStore => inner;
 
     protected TableStore<TKey, TValue> Inner => inner;
 

@@ -24,7 +24,7 @@ namespace Heirloom.Persistence;
 /// returned, whatever grew meanwhile: no key is visited twice, next/2 works from a deleted key, and fixing the table
 /// needs no tombstones (<see cref="Fix"/> only counts).</para>
 /// </remarks>
-internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, TValue>
+internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, TValue>, IOffHeapStore
     where TKey : notnull
 {
     private const int LockCount = 1 << NativeBuckets.MinimumBits;

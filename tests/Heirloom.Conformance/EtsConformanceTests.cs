@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
 using Xunit.Abstractions;
@@ -8,8 +9,9 @@ namespace Heirloom.Conformance;
 
 /// <summary>
 /// Differential conformance: random operation sequences run on real ETS (through escript) and on Heirloom, results
-/// compared exactly, as multisets where ETS leaves the order unspecified. Needs Erlang/OTP (apt-get install -y
-/// erlang-nox); without it the test fails rather than skips, so CI can never pass it silently.
+/// compared exactly, as multisets where ETS leaves the order unspecified, over both storages (on the GC heap and off
+/// it). Needs Erlang/OTP (apt-get install -y erlang-nox); without it the test fails rather than skips, so CI can never
+/// pass it silently.
 /// </summary>
 public sealed class EtsConformanceTests(ITestOutputHelper output)
 {
@@ -17,24 +19,32 @@ public sealed class EtsConformanceTests(ITestOutputHelper output)
     private const int OperationsPerSequence = 60;
 
     [Theory]
-    [InlineData(TableType.Set, "set")]
-    [InlineData(TableType.OrderedSet, "ordered_set")]
-    [InlineData(TableType.Bag, "bag")]
-    [InlineData(TableType.DuplicateBag, "duplicate_bag")]
-    public Task Random_sequences_give_the_same_results_as_ets(TableType type, string erlangType) =>
-        CompareWithEts(type, erlangType, SequencesPerType, OperationsPerSequence, keys: 12);
+    [InlineData(TableType.Set, "set", TableStorage.Heap)]
+    [InlineData(TableType.Set, "set", TableStorage.OffHeap)]
+    [InlineData(TableType.OrderedSet, "ordered_set", TableStorage.Heap)]
+    [InlineData(TableType.OrderedSet, "ordered_set", TableStorage.OffHeap)]
+    [InlineData(TableType.Bag, "bag", TableStorage.Heap)]
+    [InlineData(TableType.Bag, "bag", TableStorage.OffHeap)]
+    [InlineData(TableType.DuplicateBag, "duplicate_bag", TableStorage.Heap)]
+    [InlineData(TableType.DuplicateBag, "duplicate_bag", TableStorage.OffHeap)]
+    public Task Random_sequences_give_the_same_results_as_ets(TableType type, string erlangType, TableStorage storage) =>
+        CompareWithEts(type, erlangType, storage, SequencesPerType, OperationsPerSequence, keys: 12);
 
     /// <summary>Fewer, longer sequences over 400 keys: tables of hundreds of objects, so hash tables grow and ordered
     /// sets split their nodes, still compared with ETS operation by operation.</summary>
     [Theory]
-    [InlineData(TableType.Set, "set")]
-    [InlineData(TableType.OrderedSet, "ordered_set")]
-    [InlineData(TableType.Bag, "bag")]
-    [InlineData(TableType.DuplicateBag, "duplicate_bag")]
-    public Task Long_sequences_over_many_keys_give_the_same_results_as_ets(TableType type, string erlangType) =>
-        CompareWithEts(type, erlangType, sequenceCount: 4, operationCount: 1_500, keys: 400);
+    [InlineData(TableType.Set, "set", TableStorage.Heap)]
+    [InlineData(TableType.Set, "set", TableStorage.OffHeap)]
+    [InlineData(TableType.OrderedSet, "ordered_set", TableStorage.Heap)]
+    [InlineData(TableType.OrderedSet, "ordered_set", TableStorage.OffHeap)]
+    [InlineData(TableType.Bag, "bag", TableStorage.Heap)]
+    [InlineData(TableType.Bag, "bag", TableStorage.OffHeap)]
+    [InlineData(TableType.DuplicateBag, "duplicate_bag", TableStorage.Heap)]
+    [InlineData(TableType.DuplicateBag, "duplicate_bag", TableStorage.OffHeap)]
+    public Task Long_sequences_over_many_keys_give_the_same_results_as_ets(TableType type, string erlangType, TableStorage storage) =>
+        CompareWithEts(type, erlangType, storage, sequenceCount: 4, operationCount: 1_500, keys: 400);
 
-    private async Task CompareWithEts(TableType type, string erlangType, int sequenceCount, int operationCount, int keys)
+    private async Task CompareWithEts(TableType type, string erlangType, TableStorage storage, int sequenceCount, int operationCount, int keys)
     {
         var baseSeed = Environment.GetEnvironmentVariable("HEIRLOOM_CONFORMANCE_SEED") is { } fixedSeed ? int.Parse(fixedSeed) : Environment.TickCount;
         output.WriteLine($"base seed {baseSeed} (set HEIRLOOM_CONFORMANCE_SEED to replay)");
@@ -48,7 +58,8 @@ public sealed class EtsConformanceTests(ITestOutputHelper output)
         foreach (var (seed, ops) in sequences)
         {
             var expected = erlang[seed];
-            var table = Table.New<long, long>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+            var options = new TableOptions { Type = type, Access = TableAccess.Public };
+            var table = storage == TableStorage.OffHeap ? OffHeapTable.New<long, long>(node, options) : Table.New<long, long>(node, options);
             for (var i = 0; i < ops.Count; i++)
             {
                 var actual = ops[i].Apply(table);

@@ -28,6 +28,13 @@ public sealed record DurabilityOptions(string Directory)
     /// </summary>
     public bool WritesWaitForFsync { get; init; } = true;
 
+    /// <summary>
+    /// Where the table keeps its objects in memory: <see cref="TableStorage.Heap"/> (the default) or
+    /// <see cref="TableStorage.OffHeap"/>, for large tables, encoded by the table's codecs outside the GC heap. The
+    /// journal, snapshots and recovery are the same over either; a directory written with one opens with the other.
+    /// </summary>
+    public TableStorage Storage { get; init; } = TableStorage.Heap;
+
     /// <summary>The file layer the table writes through: the operating system's, or one that injects faults.</summary>
     internal DurableFileSystem FileSystem { get; init; } = DurableFileSystem.Real;
 }

@@ -22,7 +22,7 @@ public static class DurableTable
     /// <typeparam name="TValue">The value type.</typeparam>
     /// <param name="node">The node.</param>
     /// <param name="options">Type, access, name, heir.</param>
-    /// <param name="durability">Directory, fsync policy, snapshot threshold.</param>
+    /// <param name="durability">Directory, fsync policy, snapshot threshold, storage (on or off the GC heap).</param>
     /// <param name="keyCodec">How keys are written; default the built-in codec.</param>
     /// <param name="valueCodec">How values are written; default the built-in codec.</param>
     /// <exception cref="JournalCorruptedException">The journal is damaged before its end, or records are missing.</exception>
@@ -53,7 +53,8 @@ public static class DurableTable
 
             var (sequence, snapshot, damaged) = NewestGoodSnapshot(directory, options.Type, keyCodec, valueCodec);
             JournaledStore<TKey, TValue>? journaled = null;
-            var table = Table.Create<TKey, TValue>(node, options, null, null, store =>
+            var engine = durability.Storage == TableStorage.OffHeap ? OffHeapTable.NewEngine(options.Type, keyCodec, valueCodec) : null;
+            var table = Table.Create<TKey, TValue>(node, options, null, null, engine: engine, wrap: store =>
             {
                 if (snapshot is { } image)
                 {

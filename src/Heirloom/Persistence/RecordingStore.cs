@@ -12,7 +12,7 @@ namespace Heirloom.Persistence;
 /// pass through to the wrapped engine.
 /// </summary>
 internal abstract class RecordingStore<TKey, TValue>(TableStore<TKey, TValue> inner, bool uniqueKeys, Lock writeLock, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
-    : TableStore<TKey, TValue>
+    : TableStore<TKey, TValue>, IWrappingStore
     where TKey : notnull
 {
     private readonly ArrayBufferWriter<byte> _buffer = new();
@@ -28,6 +28,8 @@ internal abstract class RecordingStore<TKey, TValue>(TableStore<TKey, TValue> in
     public override int BytesPerObject => inner.BytesPerObject;
 
     public override bool IsFixed => inner.IsFixed;
+
+    object IWrappingStore.InnerStore => inner;
 
     protected TableStore<TKey, TValue> Inner => inner;
 
@@ -85,6 +87,9 @@ internal abstract class RecordingStore<TKey, TValue>(TableStore<TKey, TValue> in
         WriteKey(key, 0, static (store, k, _) => store.Take(k), static taken => taken.Length > 0);
 
     public override bool Delete(TKey key) => Take(key).Length > 0;
+
+    public override bool DeleteObject(TKey key, TValue value) =>
+        WriteKey(key, value, static (store, k, v) => store.DeleteObject(k, v), static deleted => deleted);
 
     public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match) =>
         WriteKey(key, (state, match), static (store, k, s) => store.DeleteWhere(k, s.state, s.match), static deleted => deleted > 0);

@@ -99,8 +99,9 @@ internal abstract class TableStore<TKey, TValue>
 
     public abstract bool Delete(TKey key);
 
-    /// <summary>Deletes the exact object; in a duplicate bag, every identical copy, as ETS's delete_object.</summary>
-    public bool DeleteObject(TKey key, TValue value) =>
+    /// <summary>Deletes the exact object; in a duplicate bag, every identical copy, as ETS's delete_object. Values are
+    /// compared with their default equality; a store that keeps objects as bytes compares the bytes instead.</summary>
+    public virtual bool DeleteObject(TKey key, TValue value) =>
         DeleteWhere(key, value, static (_, v, expected) => EqualityComparer<TValue>.Default.Equals(v, expected)) > 0;
 
     /// <summary>Deletes the objects of a key whose values match, atomically; returns how many went.</summary>

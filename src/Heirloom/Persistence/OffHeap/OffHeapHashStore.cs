@@ -1,0 +1,1102 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Heirloom.Tables;
+using Heirloom.Tables.Storage;
+
+namespace Heirloom.Persistence;
+
+/// <summary>
+/// Set, bag and duplicate-bag storage off the GC heap: every object is one <see cref="NativeRecord"/> (its key and
+/// value encoded by the table's codecs), chained from a native bucket array. Nothing per object lives on the GC heap.
+/// </summary>
+/// <remarks>
+/// <para>Keys are equal when their encoded bytes are equal, and hashed over those bytes; in a bag, a value is a
+/// duplicate when its encoded bytes are equal. With the built-in codecs that is .NET equality, except that the doubles
+/// -0.0 and 0.0 are different keys and NaNs are equal only to a NaN with the same payload.</para>
+/// <para>Locking: records are freed when deleted, so readers take the stripe lock of the key's bucket too (held only
+/// to find and copy bytes, which are decoded after it is released). A batch holds every stripe, so it is isolated
+/// without the lock-free readers' epoch check. Growing doubles the bucket array under every stripe.</para>
+/// <para>Order: keys are traversed by (reversed hash, key bytes), split-ordered hashing. With 2^k buckets, bucket b
+/// holds the hashes whose low k bits are b, that is the reversed hashes of one contiguous range, and each chain is kept
+/// sorted. A key's place in the order does not depend on the table's size, so a traversal resumes after the last key it
+/// returned, whatever grew meanwhile: no key is visited twice, next/2 works from a deleted key, and fixing the table
+/// needs no tombstones (<see cref="Fix"/> only counts).</para>
+/// </remarks>
+internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, TValue>, IOffHeapStore
+    where TKey : notnull
+{
+    private const int LockCount = 1 << NativeBuckets.MinimumBits;
+
+    // Objects copied out per lock taken while traversing (whole keys: a bag's values of one key are never split).
+    private const int ChunkObjects = 64;
+
+    private readonly ICodec<TKey> _keyCodec;
+    private readonly ICodec<TValue> _valueCodec;
+    private readonly bool _isBag;
+    private readonly bool _keepsDuplicates;
+    private readonly StripeLock[] _locks = new StripeLock[LockCount];
+
+    // Per stripe, guarded by it: the objects, and the bytes their records take.
+    private readonly int[] _counts = new int[LockCount];
+    private readonly long[] _bytes = new long[LockCount];
+    private readonly NativeBuckets _memory = new();
+
+    // Objects a stripe may hold before the table doubles: one per bucket on average. Guarded by every stripe.
+    private int _budget = 1;
+    private int _fixCount;
+
+    public OffHeapHashStore(TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    {
+        Debug.Assert(type != TableType.OrderedSet, "Ordered sets use the ordered off-heap store.");
+        _isBag = type is TableType.Bag or TableType.DuplicateBag;
+        _keepsDuplicates = type == TableType.DuplicateBag;
+        _keyCodec = keyCodec;
+        _valueCodec = valueCodec;
+    }
+
+    public override long Count
+    {
+        get
+        {
+            long total = 0;
+            for (var i = 0; i < LockCount; i++)
+            {
+                total += Volatile.Read(ref _counts[i]);
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Every native byte the table holds: its records and its bucket array.</summary>
+    public long NativeBytes
+    {
+        get
+        {
+            var total = _memory.Current.Footprint;
+            for (var i = 0; i < LockCount; i++)
+            {
+                total += Volatile.Read(ref _bytes[i]);
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>The native bytes per object, rounded up, so that count times this is the table's real footprint.</summary>
+    public override int BytesPerObject
+    {
+        get
+        {
+            var count = Math.Max(1, Count);
+            return (int)Math.Min(int.MaxValue, (NativeBytes + count - 1) / count);
+        }
+    }
+
+    public override bool IsFixed => Volatile.Read(ref _fixCount) > 0;
+
+    public override StoreCapabilities Capabilities => StoreCapabilities.None;
+
+    public override bool TryGetValue(TKey key, out TValue value)
+    {
+        var probe = EncodeKey(key, out var keyLength, out var hash);
+        byte[]? copy = null;
+        var length = 0;
+        try
+        {
+            var hold = LockBucket(hash);
+            try
+            {
+                var link = Seek(hold.Buckets, hash, probe.Slice(0, keyLength), out var found);
+                if (found)
+                {
+                    var bytes = NativeRecord.ValueOf(*link);
+                    length = bytes.Length;
+                    copy = ArrayPool<byte>.Shared.Rent(length);
+                    bytes.CopyTo(copy);
+                }
+            }
+            finally
+            {
+                Unlock(hold);
+            }
+        }
+        finally
+        {
+            EncodeBuffer.Return(probe);
+        }
+
+        if (copy is null)
+        {
+            value = default!;
+            return false;
+        }
+
+        try
+        {
+            value = _valueCodec.Read(copy.AsSpan(0, length));
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    public override TValue[] Lookup(TKey key)
+    {
+        var chunk = new RecordChunk();
+        var probe = EncodeKey(key, out var keyLength, out var hash);
+        try
+        {
+            var hold = LockBucket(hash);
+            try
+            {
+                var link = Seek(hold.Buckets, hash, probe.Slice(0, keyLength), out var found);
+                for (var record = found ? *link : null; record is not null && SameKey(record, hash, probe.Slice(0, keyLength)); record = record->Next)
+                {
+                    chunk.AddValue(record);
+                }
+            }
+            finally
+            {
+                Unlock(hold);
+            }
+        }
+        finally
+        {
+            EncodeBuffer.Return(probe);
+        }
+
+        return DecodeValues(chunk);
+    }
+
+    public override bool ContainsKey(TKey key)
+    {
+        var probe = EncodeKey(key, out var keyLength, out var hash);
+        try
+        {
+            return Contains(probe.Slice(0, keyLength), hash);
+        }
+        finally
+        {
+            EncodeBuffer.Return(probe);
+        }
+    }
+
+    // Inside this thread's batch every stripe is held already, and the ordinary reads see that and take none.
+    public override bool ContainsKeyInBatch(TKey key) => ContainsKey(key);
+
+    public override TValue[] LookupInBatch(TKey key) => Lookup(key);
+
+    public override void Insert(TKey key, TValue value)
+    {
+        var buffer = EncodeObject(key, value, out var keyLength, out var hash);
+        try
+        {
+            var record = NativeRecord.Create(Reverse(hash), buffer.Slice(0, keyLength), buffer.Slice(keyLength, buffer.WrittenCount - keyLength));
+            var hold = LockBucket(hash);
+            bool outgrew;
+            try
+            {
+                outgrew = InsertLocked(hold, record, hash, replace: true, out _);
+            }
+            finally
+            {
+                Unlock(hold);
+            }
+
+            GrowIf(outgrew, hold.Buckets);
+        }
+        finally
+        {
+            EncodeBuffer.Return(buffer);
+        }
+    }
+
+    public override bool InsertNew(TKey key, TValue value)
+    {
+        var buffer = EncodeObject(key, value, out var keyLength, out var hash);
+        try
+        {
+            var record = NativeRecord.Create(Reverse(hash), buffer.Slice(0, keyLength), buffer.Slice(keyLength, buffer.WrittenCount - keyLength));
+            var hold = LockBucket(hash);
+            bool outgrew, inserted;
+            try
+            {
+                outgrew = InsertLocked(hold, record, hash, replace: false, out inserted);
+            }
+            finally
+            {
+                Unlock(hold);
+            }
+
+            GrowIf(outgrew, hold.Buckets);
+            return inserted;
+        }
+        finally
+        {
+            EncodeBuffer.Return(buffer);
+        }
+    }
+
+    public override TValue[] Take(TKey key)
+    {
+        var chunk = RecordChunk.Rent();
+        try
+        {
+            WithRun(key, chunk, static (store, first, hash, key, stripe, taken) =>
+            {
+                for (var record = *first; record is not null && SameKey(record, hash, key); record = record->Next)
+                {
+                    taken!.AddValue(record);
+                }
+
+                return store.RemoveRun(first, hash, key, stripe, []);
+            });
+
+            // Decoded once the lock is released: the bytes are the objects, whatever the codec makes of them.
+            return DecodeValues(chunk);
+        }
+        finally
+        {
+            RecordChunk.Return(chunk);
+        }
+    }
+
+    public override bool Delete(TKey key) =>
+        WithRun(key, null, static (store, first, hash, key, stripe, _) => store.RemoveRun(first, hash, key, stripe, [])) > 0;
+
+    /// <summary>Deletes the objects of the key whose encoded value equals <paramref name="value"/>'s: off-heap, an
+    /// object is its bytes.</summary>
+    public override bool DeleteObject(TKey key, TValue value)
+    {
+        var expected = RecordChunk.Rent();
+        var buffer = EncodeBuffer.Rent();
+        try
+        {
+            OffHeapEncoding.Encode(_valueCodec, buffer, value, "value");
+            expected.AddBytes(buffer.WrittenSpan);
+        }
+        finally
+        {
+            EncodeBuffer.Return(buffer);
+        }
+
+        try
+        {
+            return WithRun(key, expected, static (store, first, hash, key, stripe, expected) =>
+            {
+                var run = RunLength(*first, hash, key);
+                Span<bool> remove = run <= 64 ? stackalloc bool[run] : new bool[run];
+                var record = *first;
+                for (var i = 0; i < run; i++, record = record->Next)
+                {
+                    remove[i] = NativeRecord.ValueOf(record).SequenceEqual(expected!.Value(0));
+                }
+
+                return store.RemoveRun(first, hash, key, stripe, remove);
+            }) > 0;
+        }
+        finally
+        {
+            RecordChunk.Return(expected);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the key's objects that <paramref name="match"/> accepts. The function runs with no lock held, on the
+    /// values as they were read; they are removed only if the key's objects are still those bytes, and otherwise read
+    /// and matched again (so the match may run more than once: keep it pure). A reader inside the function therefore
+    /// never waits for the lock it runs under.
+    /// </summary>
+    public override int DeleteWhere<TState>(TKey key, TState state, Func<TKey, TValue, TState, bool> match)
+    {
+        var seen = RecordChunk.Rent();
+        var probe = EncodeKey(key, out var keyLength, out var hash);
+        try
+        {
+            while (true)
+            {
+                Snapshot(probe.Slice(0, keyLength), hash, seen);
+                if (seen.Count == 0)
+                {
+                    return 0;
+                }
+
+                var remove = new bool[seen.Count];
+                var any = false;
+                for (var i = 0; i < remove.Length; i++)
+                {
+                    any |= remove[i] = match(key, _valueCodec.Read(seen.Value(i)), state);
+                }
+
+                if (!any)
+                {
+                    return 0;
+                }
+
+                var removed = WithRun(probe.Slice(0, keyLength), hash, seen, (store, first, hash, keyBytes, stripe, seen) =>
+                    RunEquals(*first, hash, keyBytes, seen!) ? store.RemoveRun(first, hash, keyBytes, stripe, remove) : -1);
+                if (removed >= 0)
+                {
+                    return removed;
+                }
+            }
+        }
+        finally
+        {
+            EncodeBuffer.Return(probe);
+            RecordChunk.Return(seen);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the key's objects that <paramref name="where"/> accepts with what <paramref name="replace"/> makes of
+    /// them, each in its place. As <see cref="DeleteWhere"/>, the functions run with no lock held and their results are
+    /// stored only if the key's objects are still the bytes they saw (else they run again); every replacement is
+    /// encoded before any is stored, so a codec or function that throws changes nothing.
+    /// </summary>
+    public override int ReplaceWhere(TKey key, Func<TKey, TValue, bool> where, Func<TKey, TValue, TValue> replace)
+    {
+        var seen = RecordChunk.Rent();
+        var probe = EncodeKey(key, out var keyLength, out var hash);
+        var replacements = new List<nint>();
+        try
+        {
+            while (true)
+            {
+                FreeAll(replacements);
+                Snapshot(probe.Slice(0, keyLength), hash, seen);
+                for (var i = 0; i < seen.Count; i++)
+                {
+                    var current = _valueCodec.Read(seen.Value(i));
+                    replacements.Add(where(key, current) ? (nint)NewRecord(hash, probe.Slice(0, keyLength), replace(key, current)) : 0);
+                }
+
+                if (replacements.TrueForAll(static r => r == 0))
+                {
+                    return 0;
+                }
+
+                var replaced = WithRun(probe.Slice(0, keyLength), hash, seen, (store, first, hash, keyBytes, stripe, seen) =>
+                    RunEquals(*first, hash, keyBytes, seen!) ? store.SwapRecords(first, replacements, stripe) : -1);
+                if (replaced >= 0)
+                {
+                    return replaced;
+                }
+            }
+        }
+        finally
+        {
+            FreeAll(replacements);
+            EncodeBuffer.Return(probe);
+            RecordChunk.Return(seen);
+        }
+    }
+
+    /// <summary>
+    /// The atomic update of a key (sets only). The function runs with no lock held, on the value as read; its result
+    /// is stored only if the key still holds those bytes (or is still absent), and otherwise it runs again on the new
+    /// value, as <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/>'s AddOrUpdate does. The
+    /// outcome is the same as running it under the key's lock, for a function of its arguments only.
+    /// </summary>
+    public override TValue Update<TState>(TKey key, TState state, UpdateFunc<TKey, TValue, TState> update, out bool found)
+    {
+        Debug.Assert(!_isBag, "Updates apply to sets only.");
+        var seen = RecordChunk.Rent();
+        var buffer = EncodeKey(key, out var keyLength, out var hash);
+        try
+        {
+            while (true)
+            {
+                Snapshot(buffer.Slice(0, keyLength), hash, seen);
+                found = seen.Count > 0;
+                var current = found ? _valueCodec.Read(seen.Value(0)) : default!;
+                if (!update(key, found, current, state, out var next))
+                {
+                    return current;
+                }
+
+                // Encoded after the key, before any lock: a codec that throws leaves the table as it was.
+                buffer.Truncate(keyLength);
+                OffHeapEncoding.Encode(_valueCodec, buffer, next, "value");
+                if (TryStoreUpdate(buffer, keyLength, hash, seen))
+                {
+                    return next;
+                }
+            }
+        }
+        finally
+        {
+            EncodeBuffer.Return(buffer);
+            RecordChunk.Return(seen);
+        }
+    }
+
+    public override void Clear()
+    {
+        // Called inside a batch (every stripe held already); taking them again is then free.
+        LockAllWriters();
+        try
+        {
+            _memory.Reset();
+            _budget = 1;
+            Array.Clear(_counts);
+            Array.Clear(_bytes);
+        }
+        finally
+        {
+            UnlockAllWriters();
+        }
+    }
+
+    public override IEnumerable<KeyValuePair<TKey, TValue>> Enumerate(bool reverse)
+    {
+        // Hash tables have one order both ways, as ETS's foldr on a set.
+        var chunk = new RecordChunk();
+        var cursor = Cursor.Start;
+        while (CopyNext(ref cursor, chunk, ChunkObjects, withValues: true))
+        {
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                yield return new(_keyCodec.Read(chunk.Key(i)), _valueCodec.Read(chunk.Value(i)));
+            }
+        }
+    }
+
+    public override bool TryFirst(out TKey key) => TryNextFrom(Cursor.Start, out key);
+
+    public override bool TryLast(out TKey key) => TryFirst(out key);
+
+    public override bool TryNext(TKey key, out TKey next)
+    {
+        var probe = EncodeKey(key, out var keyLength, out var hash);
+        try
+        {
+            var keyBytes = probe.Slice(0, keyLength);
+
+            // A fixed table accepts any key: its place in the order is known whether or not it is still there.
+            if (!IsFixed && !Contains(keyBytes, hash))
+            {
+                throw new TableException(TableError.BadKey, $"Key {key} is not in the table: next/previous from a key needs the key to exist, unless the table is fixed (Table.Fix) while traversing.");
+            }
+
+            return TryNextFrom(new Cursor(Reverse(hash), keyBytes.ToArray()), out next);
+        }
+        finally
+        {
+            EncodeBuffer.Return(probe);
+        }
+    }
+
+    public override bool TryPrevious(TKey key, out TKey previous) => TryNext(key, out previous);
+
+    public override void Fix()
+    {
+        LockAllWriters();
+        _fixCount++;
+        UnlockAllWriters();
+    }
+
+    public override void Unfix()
+    {
+        LockAllWriters();
+        try
+        {
+            if (_fixCount == 0)
+            {
+                throw new TableException(TableError.BadArgument, "The table is not fixed.");
+            }
+
+            _fixCount--;
+        }
+        finally
+        {
+            UnlockAllWriters();
+        }
+    }
+
+    // Inside this thread's batch every stripe is already held (growing, fixing, clearing): nothing to take, nothing to
+    // free.
+    protected override void LockAllWriters()
+    {
+        if (BatchHeldByThisThread)
+        {
+            return;
+        }
+
+        for (var i = 0; i < LockCount; i++)
+        {
+            EnterStripe(i);
+        }
+    }
+
+    protected override void UnlockAllWriters()
+    {
+        if (BatchHeldByThisThread)
+        {
+            return;
+        }
+
+        for (var i = LockCount - 1; i >= 0; i--)
+        {
+            _locks[i].Exit();
+        }
+    }
+
+    /// <summary>Reverses the bits of a hash: its place in the traversal order.</summary>
+    private static uint Reverse(uint value)
+    {
+        value = ((value >> 1) & 0x55555555u) | ((value & 0x55555555u) << 1);
+        value = ((value >> 2) & 0x33333333u) | ((value & 0x33333333u) << 2);
+        value = ((value >> 4) & 0x0F0F0F0Fu) | ((value & 0x0F0F0F0Fu) << 4);
+        return BinaryPrimitives.ReverseEndianness(value);
+    }
+
+    /// <summary>The link (a bucket's head or a record's next) to the first record not ordered before the key, and
+    /// whether that record holds the key. Caller holds the bucket's stripe.</summary>
+    private static NativeRecord** Seek(NativeBuckets.BucketArray buckets, uint hash, ReadOnlySpan<byte> key, out bool found)
+    {
+        var order = Reverse(hash);
+        var link = &buckets.Heads[hash & buckets.Mask];
+        while (*link is not null)
+        {
+            var comparison = NativeRecord.Compare(*link, order, key);
+            if (comparison >= 0)
+            {
+                found = comparison == 0;
+                return link;
+            }
+
+            link = &(*link)->Next;
+        }
+
+        found = false;
+        return link;
+    }
+
+    private static bool SameKey(NativeRecord* record, uint hash, ReadOnlySpan<byte> key) =>
+        NativeRecord.Compare(record, Reverse(hash), key) == 0;
+
+    private EncodeBuffer EncodeKey(TKey key, out int keyLength, out uint hash)
+    {
+        var buffer = EncodeBuffer.Rent();
+        try
+        {
+            OffHeapEncoding.Encode(_keyCodec, buffer, key, "key");
+        }
+        catch
+        {
+            EncodeBuffer.Return(buffer);
+            throw;
+        }
+
+        keyLength = buffer.WrittenCount;
+        hash = ByteHash.Compute(buffer.Slice(0, keyLength));
+        return buffer;
+    }
+
+    /// <summary>The key's bytes, then the value's, in one buffer.</summary>
+    private EncodeBuffer EncodeObject(TKey key, TValue value, out int keyLength, out uint hash)
+    {
+        var buffer = EncodeKey(key, out keyLength, out hash);
+        try
+        {
+            OffHeapEncoding.Encode(_valueCodec, buffer, value, "value");
+        }
+        catch
+        {
+            EncodeBuffer.Return(buffer);
+            throw;
+        }
+
+        return buffer;
+    }
+
+    private bool Contains(ReadOnlySpan<byte> key, uint hash)
+    {
+        var hold = LockBucket(hash);
+        try
+        {
+            Seek(hold.Buckets, hash, key, out var found);
+            return found;
+        }
+        finally
+        {
+            Unlock(hold);
+        }
+    }
+
+    private TValue[] DecodeValues(RecordChunk chunk)
+    {
+        if (chunk.Count == 0)
+        {
+            return [];
+        }
+
+        var values = new TValue[chunk.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = _valueCodec.Read(chunk.Value(i));
+        }
+
+        return values;
+    }
+
+    /// <summary>Links a new record in its place: a set replaces the key's record (or, unless <paramref name="replace"/>,
+    /// keeps it and frees the new one); a bag appends it after the key's values unless it is a duplicate. Returns whether
+    /// the stripe outgrew its budget. Caller holds the stripe.</summary>
+    private bool InsertLocked(Hold hold, NativeRecord* record, uint hash, bool replace, out bool inserted)
+    {
+        var link = Seek(hold.Buckets, hash, NativeRecord.KeyOf(record), out var found);
+        inserted = !found || (replace && (_isBag ? AppendToBag(link, record, hold.Stripe) : Swap(link, record, hold.Stripe)));
+        if (!found)
+        {
+            record->Next = *link;
+            *link = record;
+            return Added(hold.Stripe, record);
+        }
+
+        if (!inserted)
+        {
+            NativeRecord.Free(record);
+        }
+
+        return false;
+    }
+
+    /// <summary>Appends a bag value after the key's others (insertion order), unless a plain bag holds its bytes.</summary>
+    private bool AppendToBag(NativeRecord** first, NativeRecord* record, int stripe)
+    {
+        var last = *first;
+        while (true)
+        {
+            if (!_keepsDuplicates && NativeRecord.ValueOf(last).SequenceEqual(NativeRecord.ValueOf(record)))
+            {
+                return false;
+            }
+
+            if (last->Next is null || !NativeRecord.SameKey(last->Next, record))
+            {
+                break;
+            }
+
+            last = last->Next;
+        }
+
+        record->Next = last->Next;
+        last->Next = record;
+        Added(stripe, record);
+        return true;
+    }
+
+    /// <summary>Puts <paramref name="record"/> where the record at <paramref name="link"/> was, and frees that one.</summary>
+    private bool Swap(NativeRecord** link, NativeRecord* record, int stripe)
+    {
+        var old = *link;
+        record->Next = old->Next;
+        *link = record;
+        _bytes[stripe] += NativeRecord.Footprint(record) - NativeRecord.Footprint(old);
+        NativeRecord.Free(old);
+        return true;
+    }
+
+    private bool Added(int stripe, NativeRecord* record)
+    {
+        _bytes[stripe] += NativeRecord.Footprint(record);
+        return ++_counts[stripe] > _budget;
+    }
+
+    private void Removed(int stripe, NativeRecord* record)
+    {
+        _bytes[stripe] -= NativeRecord.Footprint(record);
+        _counts[stripe]--;
+        NativeRecord.Free(record);
+    }
+
+    /// <summary>A new record for the key, with a value encoded here (so it may throw, before anything changed).</summary>
+    private NativeRecord* NewRecord(uint hash, ReadOnlySpan<byte> key, TValue value)
+    {
+        var buffer = EncodeBuffer.Rent();
+        try
+        {
+            OffHeapEncoding.Encode(_valueCodec, buffer, value, "value");
+            return NativeRecord.Create(Reverse(hash), key, buffer.WrittenSpan);
+        }
+        finally
+        {
+            EncodeBuffer.Return(buffer);
+        }
+    }
+
+    private static void FreeAll(List<nint> records)
+    {
+        foreach (var record in records)
+        {
+            if (record != 0)
+            {
+                NativeRecord.Free((NativeRecord*)record);
+            }
+        }
+
+        records.Clear();
+    }
+
+    /// <summary>Copies the values of a key, in order, into <paramref name="chunk"/> (emptied first).</summary>
+    private void Snapshot(ReadOnlySpan<byte> key, uint hash, RecordChunk chunk)
+    {
+        chunk.Clear();
+        var hold = LockBucket(hash);
+        try
+        {
+            var first = Seek(hold.Buckets, hash, key, out var found);
+            for (var record = found ? *first : null; record is not null && SameKey(record, hash, key); record = record->Next)
+            {
+                chunk.AddValue(record);
+            }
+        }
+        finally
+        {
+            Unlock(hold);
+        }
+    }
+
+    /// <summary>Whether the key's run still holds exactly the values a snapshot copied, in order.</summary>
+    private static bool RunEquals(NativeRecord* first, uint hash, ReadOnlySpan<byte> key, RecordChunk seen)
+    {
+        var record = first;
+        for (var i = 0; i < seen.Count; i++, record = record->Next)
+        {
+            if (record is null || !SameKey(record, hash, key) || !NativeRecord.ValueOf(record).SequenceEqual(seen.Value(i)))
+            {
+                return false;
+            }
+        }
+
+        return record is null || !SameKey(record, hash, key);
+    }
+
+    private static int RunLength(NativeRecord* first, uint hash, ReadOnlySpan<byte> key)
+    {
+        var run = 0;
+        for (var record = first; record is not null && SameKey(record, hash, key); record = record->Next)
+        {
+            run++;
+        }
+
+        return run;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on the key's run of records under its stripe, when the key is there; 0 when it
+    /// is not. The action gets the link to the run's first record.
+    /// </summary>
+    private int WithRun(TKey key, RecordChunk? chunk, RunAction action)
+    {
+        var probe = EncodeKey(key, out var keyLength, out var hash);
+        try
+        {
+            return WithRun(probe.Slice(0, keyLength), hash, chunk, action);
+        }
+        finally
+        {
+            EncodeBuffer.Return(probe);
+        }
+    }
+
+    private int WithRun(ReadOnlySpan<byte> key, uint hash, RecordChunk? chunk, RunAction action)
+    {
+        var hold = LockBucket(hash);
+        try
+        {
+            var first = Seek(hold.Buckets, hash, key, out var found);
+            return found ? action(this, first, hash, key, hold.Stripe, chunk) : 0;
+        }
+        finally
+        {
+            Unlock(hold);
+        }
+    }
+
+    /// <summary>Unlinks and frees the run's records that <paramref name="remove"/> marks (all when it is empty).
+    /// Caller holds the stripe.</summary>
+    private int RemoveRun(NativeRecord** first, uint hash, ReadOnlySpan<byte> key, int stripe, ReadOnlySpan<bool> remove)
+    {
+        var removed = 0;
+        var link = first;
+        for (var i = 0; *link is not null && SameKey(*link, hash, key); i++)
+        {
+            if (remove.Length > 0 && !remove[i])
+            {
+                link = &(*link)->Next;
+                continue;
+            }
+
+            var record = *link;
+            *link = record->Next;
+            Removed(stripe, record);
+            removed++;
+        }
+
+        return removed;
+    }
+
+    /// <summary>Swaps each non-zero replacement in for the record at the same place of the run, and hands them to the
+    /// table (the list is emptied). Caller holds the stripe.</summary>
+    private int SwapRecords(NativeRecord** first, List<nint> replacements, int stripe)
+    {
+        var swapped = 0;
+        var link = first;
+        foreach (var replacement in replacements)
+        {
+            if (replacement != 0)
+            {
+                Swap(link, (NativeRecord*)replacement, stripe);
+                swapped++;
+            }
+
+            link = &(*link)->Next;
+        }
+
+        replacements.Clear();
+        return swapped;
+    }
+
+    /// <summary>Stores an update's value (encoded after the key in <paramref name="buffer"/>) if the key still holds
+    /// what <paramref name="seen"/> copied (or is still absent when it copied nothing).</summary>
+    private bool TryStoreUpdate(EncodeBuffer buffer, int keyLength, uint hash, RecordChunk seen)
+    {
+        var key = buffer.Slice(0, keyLength);
+        var value = buffer.Slice(keyLength, buffer.WrittenCount - keyLength);
+        var hold = LockBucket(hash);
+        var outgrew = false;
+        try
+        {
+            var link = Seek(hold.Buckets, hash, key, out var found);
+            if (found != seen.Count > 0 || (found && !NativeRecord.ValueOf(*link).SequenceEqual(seen.Value(0))))
+            {
+                return false;
+            }
+
+            if (found && value.Length == (*link)->ValueLength)
+            {
+                // Readers copy under this stripe too, so an overwrite in place is never seen half done.
+                NativeRecord.SetValue(*link, value);
+            }
+            else if (found)
+            {
+                Swap(link, NativeRecord.Create(Reverse(hash), key, value), hold.Stripe);
+            }
+            else
+            {
+                var record = NativeRecord.Create(Reverse(hash), key, value);
+                record->Next = *link;
+                *link = record;
+                outgrew = Added(hold.Stripe, record);
+            }
+        }
+        finally
+        {
+            Unlock(hold);
+        }
+
+        GrowIf(outgrew, hold.Buckets);
+        return true;
+    }
+
+    /// <summary>The first key after the cursor, or false at the end.</summary>
+    private bool TryNextFrom(Cursor cursor, out TKey key)
+    {
+        var chunk = new RecordChunk();
+        if (CopyNext(ref cursor, chunk, 1, withValues: false))
+        {
+            key = _keyCodec.Read(chunk.Key(0));
+            return true;
+        }
+
+        key = default!;
+        return false;
+    }
+
+    /// <summary>
+    /// Copies the objects that follow the cursor in traversal order, at least one key's worth and whole keys only,
+    /// from one bucket under its stripe, and moves the cursor past them; false when none follow. The cursor is a place
+    /// in the order, which resizing never changes: with 2^k buckets, the bucket holding reversed hash r is the one at
+    /// position r's top k bits, reversed.
+    /// </summary>
+    private bool CopyNext(ref Cursor cursor, RecordChunk chunk, int limit, bool withValues)
+    {
+        chunk.Clear();
+        while (cursor.From <= uint.MaxValue)
+        {
+            var order = (uint)cursor.From;
+            var hash = Reverse(order);
+            var hold = LockBucket(hash);
+            try
+            {
+                var buckets = hold.Buckets;
+                var record = First(buckets.Heads[hash & buckets.Mask], order, cursor.AfterKey);
+                for (; record is not null; record = record->Next)
+                {
+                    if (chunk.Count >= limit && !SameKeyAsLast(record, chunk))
+                    {
+                        break;
+                    }
+
+                    chunk.Add(record, withValues);
+                }
+
+                if (record is not null)
+                {
+                    cursor = new Cursor(chunk.Order(chunk.Count - 1), chunk.Key(chunk.Count - 1).ToArray());
+                    return true;
+                }
+
+                // The bucket is done: go on from the start of the next bucket's range.
+                var shift = 32 - buckets.Bits;
+                cursor = new Cursor(((cursor.From >> shift) + 1) << shift, null);
+            }
+            finally
+            {
+                Unlock(hold);
+            }
+
+            if (chunk.Count > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The first record of a chain after the cursor: ordered after (order, key), or, with no key, from order on.</summary>
+    private static NativeRecord* First(NativeRecord* record, uint order, byte[]? afterKey)
+    {
+        while (record is not null && (afterKey is null ? record->Order < order : NativeRecord.Compare(record, order, afterKey) <= 0))
+        {
+            record = record->Next;
+        }
+
+        return record;
+    }
+
+    private static bool SameKeyAsLast(NativeRecord* record, RecordChunk chunk) =>
+        record->Order == chunk.Order(chunk.Count - 1) && NativeRecord.KeyOf(record).SequenceEqual(chunk.Key(chunk.Count - 1));
+
+    /// <summary>Locks the stripe of a hash's bucket and reads the bucket array it guards. The stripe is the hash's low
+    /// bits, the same at every size, and growing holds every stripe, so the array read here stays current until the
+    /// stripe is released.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Hold LockBucket(uint hash)
+    {
+        var stripe = (int)(hash & (LockCount - 1));
+        var locked = EnterStripe(stripe);
+        return new Hold(stripe, locked, _memory.Current);
+    }
+
+    private void Unlock(Hold hold)
+    {
+        if (hold.Locked)
+        {
+            _locks[hold.Stripe].Exit();
+        }
+    }
+
+    /// <summary>Takes a stripe's lock; false when this thread's batch already holds it (the batch frees it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool EnterStripe(int index) => _locks[index].TryEnter() || WaitForStripe(index);
+
+    /// <summary>Waits for a stripe held by another thread: held for a few copies, so spinning is cheaper than blocking,
+    /// except behind a batch, which may run long and is waited for on its gate.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool WaitForStripe(int index)
+    {
+        var spinner = default(SpinWait);
+        do
+        {
+            if ((BatchEpoch & 1) == 0)
+            {
+                spinner.SpinOnce();
+            }
+            else if (BatchHeldByThisThread)
+            {
+                return false;
+            }
+            else
+            {
+                WaitForBatch();
+            }
+        }
+        while (!_locks[index].TryEnter());
+        return true;
+    }
+
+    /// <summary>Grows the table after an add outgrew its stripe's budget; growing takes every stripe, so it never runs
+    /// under one.</summary>
+    private void GrowIf(bool outgrew, NativeBuckets.BucketArray seen)
+    {
+        if (outgrew)
+        {
+            Grow(seen);
+        }
+    }
+
+    private void Grow(NativeBuckets.BucketArray seen)
+    {
+        LockAllWriters();
+        try
+        {
+            if (_memory.Current != seen || seen.Bits >= 30)
+            {
+                return;
+            }
+
+            var grown = new NativeBuckets.BucketArray(seen.Bits + 1);
+            for (var bucket = 0; bucket < seen.Length; bucket++)
+            {
+                Split(seen.Heads[bucket], seen.Bits, &grown.Heads[bucket], &grown.Heads[bucket + seen.Length]);
+            }
+
+            _memory.Replace(grown);
+            _budget = Math.Max(1, grown.Length / LockCount);
+        }
+        finally
+        {
+            UnlockAllWriters();
+        }
+    }
+
+    /// <summary>Splits a chain between bucket b and bucket b + 2^k of a table twice the size: by hash bit k, which is
+    /// bit 31 - k of the reversed hash. The chain is sorted by reversed hash and its keys share their top k bits, so the
+    /// records with that bit clear all come first: one cut, no re-sorting.</summary>
+    private static void Split(NativeRecord* chain, int bits, NativeRecord** low, NativeRecord** high)
+    {
+        var bit = 1u << (31 - bits);
+        *low = chain;
+        var link = low;
+        while (*link is not null && ((*link)->Order & bit) == 0)
+        {
+            link = &(*link)->Next;
+        }
+
+        *high = *link;
+        *link = null;
+    }
+
+    /// <summary>Acts on a key's run of records under its stripe; returns a count (or -1 for "changed, retry").</summary>
+    private delegate int RunAction(OffHeapHashStore<TKey, TValue> store, NativeRecord** first, uint hash, ReadOnlySpan<byte> key, int stripe, RecordChunk? chunk);
+
+    /// <summary>A place in the traversal order: after (From, AfterKey), or from reversed hash From on when AfterKey is
+    /// null. From past <see cref="uint.MaxValue"/> is the end.</summary>
+    private readonly record struct Cursor(ulong From, byte[]? AfterKey)
+    {
+        public static Cursor Start => new(0, null);
+    }
+
+    /// <summary>A stripe held (or, inside this thread's batch, already held) and the bucket array it guards.</summary>
+    private readonly record struct Hold(int Stripe, bool Locked, NativeBuckets.BucketArray Buckets);
+}

@@ -9,10 +9,10 @@ namespace Heirloom.Benchmarks;
 /// <summary>
 /// The durability measures, all in one run on one machine: durable insert per fsync policy against in-memory insert,
 /// group commit with 1, 8 and 64 writers under fsync Always, recovery of a million records, and a snapshot of a
-/// million records while writers run, and one owner process with many writes in flight. Usage: <c>durability [insert] [group-commit] [owner] [recovery] [snapshot]</c> (default
-/// all). Files go to the system's temporary directory.
+/// million records while writers run, and one owner process with many writes in flight. Usage: <c>durability [insert] [group-commit] [owner] [recovery] [snapshot] [big [entries]]</c> (default
+/// all but big). Files go to the system's temporary directory.
 /// </summary>
-internal static class DurabilityWorkloads
+internal static partial class DurabilityWorkloads
 {
     private const int Inserts = 200_000;
     private const int Million = 1_000_000;
@@ -20,14 +20,22 @@ internal static class DurabilityWorkloads
 
     public static async Task<int> RunAsync(string[] sections)
     {
-        string[] known = ["insert", "group-commit", "owner", "recovery", "snapshot"];
+        string[] known = ["insert", "group-commit", "owner", "recovery", "snapshot", "big"];
+        // "big" takes the entry count after it; it runs only when named, as it holds ten million entries.
+        var bigEntries = BigDefault;
+        if (Array.IndexOf(sections, "big") is var big and >= 0 && big + 1 < sections.Length && int.TryParse(sections[big + 1], out var entries))
+        {
+            bigEntries = entries;
+            sections = [.. sections.Where((_, i) => i != big + 1)];
+        }
+
         if (sections.Except(known).FirstOrDefault() is { } unknown)
         {
             Console.Error.WriteLine($"Unknown section '{unknown}'; the sections are {string.Join(", ", known)}.");
             return 2;
         }
 
-        bool Runs(string section) => sections.Length == 0 || sections.Contains(section);
+        bool Runs(string section) => (sections.Length == 0 && section != "big") || sections.Contains(section);
 
         Console.WriteLine($"Heirloom durability, {Environment.ProcessorCount} cores, {RuntimeVersion()}, files in {Path.GetTempPath()}");
         Console.WriteLine();
@@ -54,6 +62,11 @@ internal static class DurabilityWorkloads
             var (journalOnly, fromSnapshot) = await RecoveryMillisecondsAsync();
             Row("recover 1M records from the journal", $"{journalOnly:F0} ms", "<= 1000 ms", journalOnly <= 1000);
             Row("recover 1M records from a snapshot", $"{fromSnapshot:F0} ms", "<= 1000 ms", fromSnapshot <= 1000);
+        }
+
+        if (Runs("big"))
+        {
+            await BigRowsAsync(bigEntries);
         }
 
         if (Runs("snapshot"))

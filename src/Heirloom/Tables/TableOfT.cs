@@ -163,11 +163,7 @@ public sealed class Table<TKey, TValue> : Table
                 }
             }
 
-            foreach (var (key, value) in all)
-            {
-                _store.Insert(key, value);
-            }
-
+            _store.InsertAll(all);
             return true;
         }
         finally
@@ -470,10 +466,7 @@ public sealed class Table<TKey, TValue> : Table
         _store.EnterBatch();
         try
         {
-            foreach (var (key, value) in objects)
-            {
-                _store.Insert(key, value);
-            }
+            _store.InsertAll(objects);
         }
         finally
         {

@@ -242,6 +242,56 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
         }
     }
 
+    /// <summary>Encodes every object first, so that one its codecs cannot encode leaves the table unchanged.</summary>
+    public override void InsertAll(IReadOnlyList<KeyValuePair<TKey, TValue>> objects)
+    {
+        var records = new nint[objects.Count];
+        var hashes = new uint[objects.Count];
+        var inserted = 0;
+        try
+        {
+            for (var i = 0; i < records.Length; i++)
+            {
+                var buffer = EncodeObject(objects[i].Key, objects[i].Value, out var keyLength, out hashes[i]);
+                try
+                {
+                    records[i] = (nint)NativeRecord.Create(Reverse(hashes[i]), buffer.Slice(0, keyLength), buffer.Slice(keyLength, buffer.WrittenCount - keyLength));
+                }
+                finally
+                {
+                    EncodeBuffer.Return(buffer);
+                }
+            }
+
+            for (; inserted < records.Length; inserted++)
+            {
+                var hold = LockBucket(hashes[inserted]);
+                bool outgrew;
+                try
+                {
+                    outgrew = InsertLocked(hold, (NativeRecord*)records[inserted], hashes[inserted], replace: true, out _);
+                }
+                finally
+                {
+                    Unlock(hold);
+                }
+
+                GrowIf(outgrew, hold.Buckets);
+            }
+        }
+        finally
+        {
+            // Records built but not handed to the table (a codec failed, or nothing was inserted yet).
+            for (var i = inserted; i < records.Length; i++)
+            {
+                if (records[i] != 0)
+                {
+                    NativeRecord.Free((NativeRecord*)records[i]);
+                }
+            }
+        }
+    }
+
     public override TValue[] Take(TKey key)
     {
         var chunk = RecordChunk.Rent();

@@ -95,6 +95,16 @@ internal abstract class TableStore<TKey, TValue>
 
     public abstract bool InsertNew(TKey key, TValue value);
 
+    /// <summary>Inserts objects in order, inside a batch the caller holds. A store that encodes objects encodes them all
+    /// before inserting any, so that one it cannot encode leaves the table unchanged.</summary>
+    public virtual void InsertAll(IReadOnlyList<KeyValuePair<TKey, TValue>> objects)
+    {
+        foreach (var (key, value) in objects)
+        {
+            Insert(key, value);
+        }
+    }
+
     public abstract TValue[] Take(TKey key);
 
     public abstract bool Delete(TKey key);

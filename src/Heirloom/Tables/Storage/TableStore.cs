@@ -1,8 +1,9 @@
 namespace Heirloom.Tables.Storage;
 
 /// <summary>
-/// The storage engine behind a table. Reads take no lock and never throw because of concurrent writes; single-key
-/// writes are atomic; a batch runs inside <see cref="EnterBatch"/>/<see cref="ExitBatch"/>, which excludes all other
+/// The storage engine behind a table. Reads never throw because of concurrent writes (the heap engines read without a
+/// lock; engines that free an object's memory when it is deleted hold a short one to copy it out); single-key writes
+/// are atomic; a batch runs inside <see cref="EnterBatch"/>/<see cref="ExitBatch"/>, which excludes all other
 /// writers and makes readers wait until the batch is complete, so batches are atomic and isolated.
 /// </summary>
 internal abstract class TableStore<TKey, TValue>

@@ -80,6 +80,21 @@ internal abstract class RecordingStore<TKey, TValue>(TableStore<TKey, TValue> in
             return 0;
         });
 
+    public override void InsertAll(IReadOnlyList<KeyValuePair<TKey, TValue>> objects) =>
+        Recorded(objects, static (RecordingStore<TKey, TValue> store, IReadOnlyList<KeyValuePair<TKey, TValue>> objects, out long sequence) =>
+        {
+            // Inside a batch (as tables call it) each key is recorded once, as it stands when the batch ends; outside
+            // one, each gets its record and the write waits for the last.
+            store.Inner.InsertAll(objects);
+            sequence = 0;
+            foreach (var (key, _) in objects)
+            {
+                sequence = store.Record(key);
+            }
+
+            return 0;
+        });
+
     public override bool InsertNew(TKey key, TValue value) =>
         WriteKey(key, value, static (store, k, v) => store.InsertNew(k, v), static inserted => inserted);
 

@@ -12,7 +12,10 @@ namespace Heirloom.Tables;
 /// </summary>
 /// <remarks>
 /// Values are stored as given, not copied: store immutable values (records, readonly structs, strings), since a
-/// mutable object changed after insertion changes for every reader at once, outside the table's atomicity.
+/// mutable object changed after insertion changes for every reader at once, outside the table's atomicity. Tables built
+/// with <c>OffHeapTable.New</c> (or durable ones opened with off-heap storage) are the exception: they keep encoded
+/// copies outside the GC heap, so an insert copies in and a read copies out, keys and bag values are compared by their
+/// encodings, and the functions given to updates of their sets and bags may run more than once (see OffHeapTable).
 /// </remarks>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TValue">The value type.</typeparam>
@@ -163,11 +166,7 @@ public sealed class Table<TKey, TValue> : Table
                 }
             }
 
-            foreach (var (key, value) in all)
-            {
-                _store.Insert(key, value);
-            }
-
+            _store.InsertAll(all);
             return true;
         }
         finally
@@ -470,10 +469,7 @@ public sealed class Table<TKey, TValue> : Table
         _store.EnterBatch();
         try
         {
-            foreach (var (key, value) in objects)
-            {
-                _store.Insert(key, value);
-            }
+            _store.InsertAll(objects);
         }
         finally
         {

@@ -8,21 +8,32 @@ namespace Heirloom.Tests.Tables;
 /// <summary>Ports of ets_SUITE's concurrency cases, with many threads and randomized interleavings.</summary>
 public sealed class TableConcurrencyTests(ITestOutputHelper output)
 {
-    public static TheoryData<TableType> AllTypes => [TableType.Set, TableType.OrderedSet, TableType.Bag, TableType.DuplicateBag];
+    public static TheoryData<TableType, TableStorage> AllTypesOnBothStorages =>
+        new()
+        {
+            { TableType.Set, TableStorage.Heap }, { TableType.OrderedSet, TableStorage.Heap }, { TableType.Bag, TableStorage.Heap }, { TableType.DuplicateBag, TableStorage.Heap },
+            { TableType.Set, TableStorage.OffHeap }, { TableType.OrderedSet, TableStorage.OffHeap }, { TableType.Bag, TableStorage.OffHeap }, { TableType.DuplicateBag, TableStorage.OffHeap },
+        };
 
-    public static TheoryData<TableType, bool> AllTypesInMemoryAndDurable =>
-        new() { { TableType.Set, false }, { TableType.OrderedSet, false }, { TableType.Bag, false }, { TableType.DuplicateBag, false }, { TableType.Set, true }, { TableType.OrderedSet, true } };
+    public static TheoryData<TableType, bool, TableStorage> AllTypesInMemoryAndDurable =>
+        new()
+        {
+            { TableType.Set, false, TableStorage.Heap }, { TableType.OrderedSet, false, TableStorage.Heap }, { TableType.Bag, false, TableStorage.Heap }, { TableType.DuplicateBag, false, TableStorage.Heap },
+            { TableType.Set, true, TableStorage.Heap }, { TableType.OrderedSet, true, TableStorage.Heap },
+            { TableType.Set, false, TableStorage.OffHeap }, { TableType.OrderedSet, false, TableStorage.OffHeap }, { TableType.Bag, false, TableStorage.OffHeap }, { TableType.DuplicateBag, false, TableStorage.OffHeap },
+            { TableType.Set, true, TableStorage.OffHeap }, { TableType.OrderedSet, true, TableStorage.OffHeap },
+        };
 
     [Theory]
     [MemberData(nameof(AllTypesInMemoryAndDurable))]
-    public async Task Batch_inserts_and_delete_all_objects_are_seen_whole_or_not_at_all(TableType type, bool durable)
+    public async Task Batch_inserts_and_delete_all_objects_are_seen_whole_or_not_at_all(TableType type, bool durable, TableStorage storage)
     {
         await using var node = new Node();
         using var directory = new TemporaryDirectory("batches");
         var options = new TableOptions { Type = type, Access = TableAccess.Public };
         var table = durable
-            ? DurableTable.Open(node, options, new DurabilityOptions(directory.Path) { Fsync = FsyncPolicy.None }, Codecs.For<int>(), Codecs.For<int>())
-            : Table.New<int, int>(node, options);
+            ? DurableTable.Open(node, options, new DurabilityOptions(directory.Path) { Fsync = FsyncPolicy.None, Storage = storage }, Codecs.For<int>(), Codecs.For<int>())
+            : NewTable<int, int>(node, options, storage);
         const int Batch = 50;
         using var stop = new CancellationTokenSource();
         var writer = Task.Run(() =>
@@ -51,11 +62,13 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
         await writer;
     }
 
-    [Fact]
-    public async Task Select_replace_is_a_compare_and_swap_under_threads()
+    [Theory]
+    [InlineData(TableStorage.Heap)]
+    [InlineData(TableStorage.OffHeap)]
+    public async Task Select_replace_is_a_compare_and_swap_under_threads(TableStorage storage)
     {
         await using var node = new Node();
-        var table = Table.New<int, long>(node, new TableOptions { Access = TableAccess.Public });
+        var table = NewTable<int, long>(node, new TableOptions { Access = TableAccess.Public }, storage);
         table.Insert(1, 0);
         const int Threads = 8, PerThread = 2_000;
 
@@ -77,13 +90,15 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
         Assert.Equal([(long)Threads * PerThread], table.Lookup(1));
     }
 
-    [Fact]
-    public async Task Ordered_iteration_under_churn_is_sorted_and_never_repeats()
+    [Theory]
+    [InlineData(TableStorage.Heap)]
+    [InlineData(TableStorage.OffHeap)]
+    public async Task Ordered_iteration_under_churn_is_sorted_and_never_repeats(TableStorage storage)
     {
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         await using var node = new Node();
-        var table = Table.New<int, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        var table = NewTable<int, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public }, storage);
         for (var k = 0; k < 2_000; k += 2)
         {
             table.Insert(k, k);
@@ -139,13 +154,13 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(AllTypes))]
-    public async Task Traversals_under_churn_never_throw_and_never_repeat_an_object(TableType type)
+    [MemberData(nameof(AllTypesOnBothStorages))]
+    public async Task Traversals_under_churn_never_throw_and_never_repeat_an_object(TableType type, TableStorage storage)
     {
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         await using var node = new Node();
-        var table = Table.New<int, int>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+        var table = NewTable<int, int>(node, new TableOptions { Type = type, Access = TableAccess.Public }, storage);
         using var stop = new CancellationTokenSource();
         var churn = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
         {
@@ -178,11 +193,11 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(AllTypes))]
-    public async Task Size_is_exact_once_concurrent_writers_finish(TableType type)
+    [MemberData(nameof(AllTypesOnBothStorages))]
+    public async Task Size_is_exact_once_concurrent_writers_finish(TableType type, TableStorage storage)
     {
         await using var node = new Node();
-        var table = Table.New<int, int>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+        var table = NewTable<int, int>(node, new TableOptions { Type = type, Access = TableAccess.Public }, storage);
         const int Threads = 8, PerThread = 5_000;
         await Task.WhenAll(Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
         {
@@ -203,14 +218,16 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(TableType.Set)]
-    [InlineData(TableType.OrderedSet)]
-    public async Task Writers_batches_and_growth_interleave_without_losing_a_write_and_a_function_writing_its_own_table_is_refused(TableType type)
+    [InlineData(TableType.Set, TableStorage.Heap)]
+    [InlineData(TableType.OrderedSet, TableStorage.Heap)]
+    [InlineData(TableType.Set, TableStorage.OffHeap)]
+    [InlineData(TableType.OrderedSet, TableStorage.OffHeap)]
+    public async Task Writers_batches_and_growth_interleave_without_losing_a_write_and_a_function_writing_its_own_table_is_refused(TableType type, TableStorage storage)
     {
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         await using var node = new Node();
-        var table = Table.New<int, long>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+        var table = NewTable<int, long>(node, new TableOptions { Type = type, Access = TableAccess.Public }, storage);
         const int Threads = 8, PerThread = 20_000, HotKeys = 4;
         var batched = new long[Threads];
         var refused = new long[Threads];
@@ -262,11 +279,13 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
         Assert.Equal(HotKeys + fresh, table.Count);
     }
 
-    [Fact]
-    public async Task Update_counter_loses_no_increment_under_threads()
+    [Theory]
+    [InlineData(TableStorage.Heap)]
+    [InlineData(TableStorage.OffHeap)]
+    public async Task Update_counter_loses_no_increment_under_threads(TableStorage storage)
     {
         await using var node = new Node();
-        var table = Table.New<int, long>(node, new TableOptions { Access = TableAccess.Public });
+        var table = NewTable<int, long>(node, new TableOptions { Access = TableAccess.Public }, storage);
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
         {
             for (var i = 0; i < 10_000; i++)
@@ -335,4 +354,8 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
             Assert.True(result.Item1, $"round {round}: lost key {result.Item2}");
         }
     }
+
+    private static Table<TKey, TValue> NewTable<TKey, TValue>(Node node, TableOptions options, TableStorage storage)
+        where TKey : notnull =>
+        storage == TableStorage.OffHeap ? OffHeapTable.New<TKey, TValue>(node, options) : Table.New<TKey, TValue>(node, options);
 }

@@ -147,30 +147,18 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
 
     public override TValue[] Lookup(TKey key)
     {
-        var chunk = new RecordChunk();
+        var chunk = RecordChunk.Rent();
         var probe = EncodeKey(key, out var keyLength, out var hash);
         try
         {
-            var hold = LockBucket(hash);
-            try
-            {
-                var link = Seek(hold.Buckets, hash, probe.Slice(0, keyLength), out var found);
-                for (var record = found ? *link : null; record is not null && SameKey(record, hash, probe.Slice(0, keyLength)); record = record->Next)
-                {
-                    chunk.AddValue(record);
-                }
-            }
-            finally
-            {
-                Unlock(hold);
-            }
+            Snapshot(probe.Slice(0, keyLength), hash, chunk);
+            return DecodeValues(chunk);
         }
         finally
         {
             EncodeBuffer.Return(probe);
+            RecordChunk.Return(chunk);
         }
-
-        return DecodeValues(chunk);
     }
 
     public override bool ContainsKey(TKey key)
@@ -239,6 +227,56 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
         finally
         {
             EncodeBuffer.Return(buffer);
+        }
+    }
+
+    /// <summary>Encodes every object first, so that one its codecs cannot encode leaves the table unchanged.</summary>
+    public override void InsertAll(IReadOnlyList<KeyValuePair<TKey, TValue>> objects)
+    {
+        var records = new nint[objects.Count];
+        var hashes = new uint[objects.Count];
+        var inserted = 0;
+        try
+        {
+            for (var i = 0; i < records.Length; i++)
+            {
+                var buffer = EncodeObject(objects[i].Key, objects[i].Value, out var keyLength, out hashes[i]);
+                try
+                {
+                    records[i] = (nint)NativeRecord.Create(Reverse(hashes[i]), buffer.Slice(0, keyLength), buffer.Slice(keyLength, buffer.WrittenCount - keyLength));
+                }
+                finally
+                {
+                    EncodeBuffer.Return(buffer);
+                }
+            }
+
+            for (; inserted < records.Length; inserted++)
+            {
+                var hold = LockBucket(hashes[inserted]);
+                bool outgrew;
+                try
+                {
+                    outgrew = InsertLocked(hold, (NativeRecord*)records[inserted], hashes[inserted], replace: true, out _);
+                }
+                finally
+                {
+                    Unlock(hold);
+                }
+
+                GrowIf(outgrew, hold.Buckets);
+            }
+        }
+        finally
+        {
+            // Records built but not handed to the table (a codec failed, or nothing was inserted yet).
+            for (var i = inserted; i < records.Length; i++)
+            {
+                if (records[i] != 0)
+                {
+                    NativeRecord.Free((NativeRecord*)records[i]);
+                }
+            }
         }
     }
 
@@ -910,15 +948,17 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
     /// <summary>The first key after the cursor, or false at the end.</summary>
     private bool TryNextFrom(Cursor cursor, out TKey key)
     {
-        var chunk = new RecordChunk();
-        if (CopyNext(ref cursor, chunk, 1, withValues: false))
+        var chunk = RecordChunk.Rent();
+        try
         {
-            key = _keyCodec.Read(chunk.Key(0));
-            return true;
+            var found = CopyNext(ref cursor, chunk, 1, withValues: false);
+            key = found ? _keyCodec.Read(chunk.Key(0)) : default!;
+            return found;
         }
-
-        key = default!;
-        return false;
+        finally
+        {
+            RecordChunk.Return(chunk);
+        }
     }
 
     /// <summary>

@@ -113,6 +113,39 @@ internal sealed unsafe class OffHeapOrderedStore<TKey, TValue> : TableStore<TKey
 
     public override bool InsertNew(TKey key, TValue value) => Put(key, value, replace: false);
 
+    /// <summary>Encodes every object first, so that one its codecs cannot encode leaves the table unchanged.</summary>
+    public override void InsertAll(IReadOnlyList<KeyValuePair<TKey, TValue>> objects)
+    {
+        var records = new nint[objects.Count];
+        var inserted = 0;
+        try
+        {
+            for (var i = 0; i < records.Length; i++)
+            {
+                records[i] = (nint)NewRecord(objects[i].Key, objects[i].Value);
+            }
+
+            lock (_lock)
+            {
+                for (; inserted < records.Length; inserted++)
+                {
+                    Put(objects[inserted].Key, (NativeRecord*)records[inserted], replace: true);
+                }
+            }
+        }
+        finally
+        {
+            // Records built but not handed to the table (a codec failed, or nothing was inserted yet).
+            for (var i = inserted; i < records.Length; i++)
+            {
+                if (records[i] != 0)
+                {
+                    NativeRecord.Free((NativeRecord*)records[i]);
+                }
+            }
+        }
+    }
+
     public override TValue[] Take(TKey key)
     {
         var taken = RecordChunk.Rent();
@@ -334,22 +367,29 @@ internal sealed unsafe class OffHeapOrderedStore<TKey, TValue> : TableStore<TKey
         var record = NewRecord(key, value);
         lock (_lock)
         {
-            if (!Locate(key, out var leaf, out var index))
+            return Put(key, record, replace);
+        }
+    }
+
+    /// <summary>Stores a record built for <paramref name="key"/>, or frees it when the key is there and
+    /// <paramref name="replace"/> is false. Caller holds the lock.</summary>
+    private bool Put(TKey key, NativeRecord* record, bool replace)
+    {
+        if (!Locate(key, out var leaf, out var index))
+        {
+            InsertAt(leaf, index, record, key);
+            return true;
+        }
+
+        if (replace)
+        {
+            Swap(leaf, index, record);
+            if (index == 0)
             {
-                InsertAt(leaf, index, record, key);
-                return true;
+                Leaves[leaf].First = key;
             }
 
-            if (replace)
-            {
-                Swap(leaf, index, record);
-                if (index == 0)
-                {
-                    Leaves[leaf].First = key;
-                }
-
-                return true;
-            }
+            return true;
         }
 
         NativeRecord.Free(record);

@@ -1,8 +1,9 @@
 namespace Heirloom.Tables.Storage;
 
 /// <summary>
-/// The storage engine behind a table. Reads take no lock and never throw because of concurrent writes; single-key
-/// writes are atomic; a batch runs inside <see cref="EnterBatch"/>/<see cref="ExitBatch"/>, which excludes all other
+/// The storage engine behind a table. Reads never throw because of concurrent writes (the heap engines read without a
+/// lock; engines that free an object's memory when it is deleted hold a short one to copy it out); single-key writes
+/// are atomic; a batch runs inside <see cref="EnterBatch"/>/<see cref="ExitBatch"/>, which excludes all other
 /// writers and makes readers wait until the batch is complete, so batches are atomic and isolated.
 /// </summary>
 internal abstract class TableStore<TKey, TValue>
@@ -94,6 +95,16 @@ internal abstract class TableStore<TKey, TValue>
     public abstract void Insert(TKey key, TValue value);
 
     public abstract bool InsertNew(TKey key, TValue value);
+
+    /// <summary>Inserts objects in order, inside a batch the caller holds. A store that encodes objects encodes them all
+    /// before inserting any, so that one it cannot encode leaves the table unchanged.</summary>
+    public virtual void InsertAll(IReadOnlyList<KeyValuePair<TKey, TValue>> objects)
+    {
+        foreach (var (key, value) in objects)
+        {
+            Insert(key, value);
+        }
+    }
 
     public abstract TValue[] Take(TKey key);
 

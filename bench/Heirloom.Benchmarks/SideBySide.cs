@@ -6,7 +6,8 @@ namespace Heirloom.Benchmarks;
 
 /// <summary>
 /// Runs each measure on Erlang/OTP (bench/erlang/bench.escript, through escript) and on Heirloom in one run on
-/// one machine, and prints both with their ratio and the goal. Usage: <c>compare [measure ...]</c>.
+/// one machine, and prints both with their ratio and the goal. Usage: <c>compare [measure ...]</c>. The process-scale
+/// rows build a million processes unless CHAIN_LENGTH, STAR_SIZE or MONITOR_COUNT say otherwise (both sides read them).
 /// </summary>
 internal static class SideBySide
 {

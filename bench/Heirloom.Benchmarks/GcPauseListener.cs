@@ -8,7 +8,9 @@ namespace Heirloom.Benchmarks;
 /// stopping managed threads) to GCRestartEEEnd (they run again), and the runtime raises that pair for every
 /// suspension, whichever the generation and whether the collection is blocking or background (a background collection
 /// suspends twice, briefly). Sampling <c>GC.GetGCMemoryInfo</c> instead would see only the last collection of each
-/// kind when two come between samples. The events reach an in-process listener through EventPipe, a little after
+/// kind when two come between samples. A pause so measured includes the time to stop the threads, which
+/// <c>GC.GetTotalPauseDuration</c> leaves out for a blocking collection (its pause starts with the collection itself).
+/// The events reach an in-process listener through EventPipe, a little after
 /// they happen and stamped with the time they happened, so a window is read once its events have arrived
 /// (<see cref="WaitForAsync"/>).
 /// </summary>

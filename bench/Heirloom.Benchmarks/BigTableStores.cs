@@ -4,14 +4,15 @@ using Heirloom.Tables;
 
 namespace Heirloom.Benchmarks;
 
-/// <summary>The .NET stores the big-table measure runs, by name; each runs in a child
-/// process of its own. A store is one entry: it makes the store on the node and runs the measure on it.</summary>
+/// <summary>The .NET stores the big-table measure runs, by name; each runs in a child process of its own. A store is
+/// one entry: it makes the store on the node and runs the measure on it.</summary>
 internal static class BigTableStores
 {
     private static readonly TableOptions Options = new() { Type = TableType.Set, Access = TableAccess.Public };
 
-    // The off-heap table is one more entry, once Heirloom.Persistence.OffHeapTable exists:
-    //   ["off-heap"] = (node, w) => BigTableRun.MeasureAsync("off-heap", new TableStore(OffHeapTable.New<long, string>(node, Options), nativeMemory: true), w),
+    // The off-heap table is one more entry, once Heirloom.Persistence.OffHeapTable exists (its objects live outside the
+    // managed heap, so the memory it reports in its TableInfo is added to the heap's growth):
+    //   ["off-heap"] = (node, w) => BigTableRun.MeasureAsync("off-heap", new TableStore(Heirloom.Persistence.OffHeapTable.New<long, string>(node, Options), nativeMemory: true), w),
     public static IReadOnlyDictionary<string, Func<Node, BigTableWorkload, Task<BigTableResult>>> All { get; } =
         new Dictionary<string, Func<Node, BigTableWorkload, Task<BigTableResult>>>
         {

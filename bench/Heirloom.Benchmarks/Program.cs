@@ -2,7 +2,8 @@ using BenchmarkDotNet.Running;
 using Heirloom.Benchmarks;
 
 // `compare` runs the side-by-side table against Erlang/OTP, `durability` the durable-table measures, `cluster` the
-// clustered-table measures, `web` the load on the web sample; anything else goes to BenchmarkDotNet.
+// clustered-table measures, `web` the load on the web sample, `big-table` ten-million-entry tables and the collector's
+// pauses; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "compare")
 {
     return await SideBySide.RunAsync(args[1..]);
@@ -16,6 +17,11 @@ if (args.Length > 0 && args[0] == "durability")
 if (args.Length > 0 && args[0] == "cluster")
 {
     return await ClusterWorkloads.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "big-table")
+{
+    return await BigTable.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "web")

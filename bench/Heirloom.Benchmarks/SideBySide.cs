@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Heirloom.Processes;
 using Heirloom.Tables;
@@ -7,7 +6,8 @@ namespace Heirloom.Benchmarks;
 
 /// <summary>
 /// Runs each measure on Erlang/OTP (bench/erlang/bench.escript, through escript) and on Heirloom in one run on
-/// one machine, and prints both with their ratio and the goal. Usage: <c>compare [measure ...]</c>.
+/// one machine, and prints both with their ratio and the goal. Usage: <c>compare [measure ...]</c>. The process-scale
+/// rows build a million processes unless CHAIN_LENGTH, STAR_SIZE or MONITOR_COUNT say otherwise (both sides read them).
 /// </summary>
 internal static class SideBySide
 {
@@ -122,8 +122,8 @@ internal static class SideBySide
     public static async Task<int> RunAsync(string[] only)
     {
         var rows = Rows.Where(r => only.Length == 0 || only.Contains(r.Name) || only.Contains(r.Measure)).ToArray();
-        var erlang = RunErlang(rows.Select(r => r.Measure).Distinct());
-        Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; Erlang/OTP {ErlangVersion()}");
+        var erlang = ErlangTwin.Run("bench.escript", rows.Select(r => r.Measure).Distinct());
+        Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; Erlang/OTP {ErlangTwin.Version()}");
         if (ProcessScaleWorkloads.NonDefaultSizes().ToArray() is { Length: > 0 } sizes)
         {
             // The process-scale rows keep their names (a million processes) whatever N ran; say which N did.
@@ -152,43 +152,5 @@ internal static class SideBySide
     {
         await using var node = new Node();
         return await measure(node);
-    }
-
-    private static Dictionary<string, double> RunErlang(IEnumerable<string> names)
-    {
-        var script = Path.Combine(FindRepositoryRoot(), "bench", "erlang", "bench.escript");
-        var start = new ProcessStartInfo("escript", [script, .. names]) { RedirectStandardOutput = true };
-        using var erl = Process.Start(start) ?? throw new InvalidOperationException("Could not start escript; install Erlang/OTP (apt-get install -y erlang-nox).");
-        var results = new Dictionary<string, double>();
-        while (erl.StandardOutput.ReadLine() is { } line)
-        {
-            var parts = line.Split(' ');
-            results[parts[0]] = double.Parse(parts[1], CultureInfo.InvariantCulture);
-        }
-
-        erl.WaitForExit();
-        return erl.ExitCode == 0 ? results : throw new InvalidOperationException($"escript {script} failed with exit code {erl.ExitCode}.");
-    }
-
-    private static string ErlangVersion()
-    {
-        var start = new ProcessStartInfo("erl", ["-noshell", "-eval", "io:format(\"~s\", [erlang:system_info(otp_release)]), halt()."]) { RedirectStandardOutput = true };
-        using var erl = Process.Start(start)!;
-        var version = erl.StandardOutput.ReadToEnd();
-        erl.WaitForExit();
-        return version;
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Heirloom.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Run the comparison from inside the Heirloom repository.");
     }
 }

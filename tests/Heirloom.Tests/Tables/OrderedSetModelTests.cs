@@ -1,3 +1,4 @@
+using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
 using Xunit.Abstractions;
@@ -5,34 +6,39 @@ using Xunit.Abstractions;
 namespace Heirloom.Tests.Tables;
 
 /// <summary>The ordered set against SortedDictionary as a model, over key spaces large enough to split and empty many
-/// tree nodes, and under concurrent writers.</summary>
+/// tree nodes, and under concurrent writers; on the heap and off it.</summary>
 public sealed class OrderedSetModelTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData(200)]
-    [InlineData(5_000)]
-    [InlineData(50_000)]
-    public Task Random_operations_match_a_sorted_dictionary(int keySpace) =>
-        MatchesSortedDictionary(random => random.Next(keySpace), (random, key) => key + random.Next(keySpace / 10 + 1));
+    [InlineData(200, TableStorage.Heap)]
+    [InlineData(5_000, TableStorage.Heap)]
+    [InlineData(50_000, TableStorage.Heap)]
+    [InlineData(200, TableStorage.OffHeap)]
+    [InlineData(5_000, TableStorage.OffHeap)]
+    [InlineData(50_000, TableStorage.OffHeap)]
+    public Task Random_operations_match_a_sorted_dictionary(int keySpace, TableStorage storage) =>
+        MatchesSortedDictionary(storage, random => random.Next(keySpace), (random, key) => key + random.Next(keySpace / 10 + 1));
 
     /// <summary>Long keys take a vectorised search; these span the whole range, extremes included.</summary>
     [Theory]
-    [InlineData(200)]
-    [InlineData(50_000)]
-    public Task Random_operations_on_long_keys_across_the_whole_range_match_a_sorted_dictionary(int keySpace)
+    [InlineData(200, TableStorage.Heap)]
+    [InlineData(50_000, TableStorage.Heap)]
+    [InlineData(200, TableStorage.OffHeap)]
+    [InlineData(50_000, TableStorage.OffHeap)]
+    public Task Random_operations_on_long_keys_across_the_whole_range_match_a_sorted_dictionary(int keySpace, TableStorage storage)
     {
         var keys = Enumerable.Range(0, keySpace).Select(i => (long)(((ulong)i * 0x9E3779B97F4A7C15UL) ^ (ulong)keySpace)).Concat([long.MinValue, long.MaxValue, 0, -1, 1]).ToArray();
-        return MatchesSortedDictionary(random => keys[random.Next(keys.Length)], (random, key) => Math.Max(key, keys[random.Next(keys.Length)]));
+        return MatchesSortedDictionary(storage, random => keys[random.Next(keys.Length)], (random, key) => Math.Max(key, keys[random.Next(keys.Length)]));
     }
 
-    private async Task MatchesSortedDictionary<TKey>(Func<Random, TKey> nextKey, Func<Random, TKey, TKey> highFrom)
+    private async Task MatchesSortedDictionary<TKey>(TableStorage storage, Func<Random, TKey> nextKey, Func<Random, TKey, TKey> highFrom)
         where TKey : struct, IComparable<TKey>
     {
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         var random = new Random(seed);
         await using var node = new Node();
-        var table = Table.New<TKey, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        var table = NewTable<TKey, int>(node, storage);
         var model = new SortedDictionary<TKey, int>();
         for (var step = 0; step < 60_000; step++)
         {
@@ -75,14 +81,16 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
         Assert.Equal(model.Count, table.Count);
     }
 
-    [Fact]
-    public async Task Backward_walks_and_previous_keys_miss_nothing_while_writers_split_leaves_beside_them()
+    [Theory]
+    [InlineData(TableStorage.Heap)]
+    [InlineData(TableStorage.OffHeap)]
+    public async Task Backward_walks_and_previous_keys_miss_nothing_while_writers_split_leaves_beside_them(TableStorage storage)
     {
         // Few stable keys over a narrow range, so that nearly every backward step meets a leaf splitting beside it.
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         await using var node = new Node();
-        var table = Table.New<long, long>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        var table = NewTable<long, long>(node, storage);
         for (long k = 0; k < 20_000; k += 100)
         {
             table.Insert(k, k);
@@ -130,13 +138,15 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
         await Task.WhenAll(writers);
     }
 
-    [Fact]
-    public async Task Readers_always_find_stable_keys_while_writers_split_and_empty_nodes()
+    [Theory]
+    [InlineData(TableStorage.Heap)]
+    [InlineData(TableStorage.OffHeap)]
+    public async Task Readers_always_find_stable_keys_while_writers_split_and_empty_nodes(TableStorage storage)
     {
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         await using var node = new Node();
-        var table = Table.New<long, long>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        var table = NewTable<long, long>(node, storage);
 
         // Multiples of 10 are stable; everything else churns, so leaves and inner nodes split all the time. Long keys,
         // negative ones included, take the vectorised search.
@@ -186,11 +196,13 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
         await Task.WhenAll(writers);
     }
 
-    [Fact]
-    public async Task A_reader_never_finds_keys_of_a_tree_emptied_by_delete_all_objects()
+    [Theory]
+    [InlineData(TableStorage.Heap)]
+    [InlineData(TableStorage.OffHeap)]
+    public async Task A_reader_never_finds_keys_of_a_tree_emptied_by_delete_all_objects(TableStorage storage)
     {
         await using var node = new Node();
-        var table = Table.New<int, int>(node, new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public });
+        var table = NewTable<int, int>(node, storage);
         for (var k = 0; k < 1_000; k++)
         {
             table.Insert(k, k);
@@ -215,5 +227,12 @@ public sealed class OrderedSetModelTests(ITestOutputHelper output)
 
         Assert.Equal(["apple", "fig", "pear"], table.ToList().Select(p => p.Key));
         Assert.True(table.ContainsKey("APPLE"));
+    }
+
+    private static Table<TKey, TValue> NewTable<TKey, TValue>(Node node, TableStorage storage)
+        where TKey : notnull
+    {
+        var options = new TableOptions { Type = TableType.OrderedSet, Access = TableAccess.Public };
+        return storage == TableStorage.OffHeap ? OffHeapTable.New<TKey, TValue>(node, options) : Table.New<TKey, TValue>(node, options);
     }
 }

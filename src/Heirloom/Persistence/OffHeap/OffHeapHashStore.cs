@@ -32,6 +32,9 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
     // Objects copied out per lock taken while traversing (whole keys: a bag's values of one key are never split).
     private const int ChunkObjects = 64;
 
+    // Values up to this many bytes are copied out to the stack.
+    private const int SmallValue = 256;
+
     private readonly ICodec<TKey> _keyCodec;
     private readonly ICodec<TValue> _valueCodec;
     private readonly bool _isBag;
@@ -101,9 +104,11 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
 
     public override bool TryGetValue(TKey key, out TValue value)
     {
+        // Small values are copied to the stack, larger ones to a pooled array.
+        Span<byte> small = stackalloc byte[SmallValue];
         var probe = EncodeKey(key, out var keyLength, out var hash);
-        byte[]? copy = null;
-        var length = 0;
+        byte[]? pooled = null;
+        var length = -1;
         try
         {
             var hold = LockBucket(hash);
@@ -114,8 +119,7 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
                 {
                     var bytes = NativeRecord.ValueOf(*link);
                     length = bytes.Length;
-                    copy = ArrayPool<byte>.Shared.Rent(length);
-                    bytes.CopyTo(copy);
+                    bytes.CopyTo(length <= SmallValue ? small : pooled = ArrayPool<byte>.Shared.Rent(length));
                 }
             }
             finally
@@ -128,20 +132,17 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
             EncodeBuffer.Return(probe);
         }
 
-        if (copy is null)
-        {
-            value = default!;
-            return false;
-        }
-
         try
         {
-            value = _valueCodec.Read(copy.AsSpan(0, length));
-            return true;
+            value = length < 0 ? default! : _valueCodec.Read(pooled is null ? small[..length] : pooled.AsSpan(0, length));
+            return length >= 0;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(copy);
+            if (pooled is not null)
+            {
+                ArrayPool<byte>.Shared.Return(pooled);
+            }
         }
     }
 
@@ -1004,13 +1005,14 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
                 Unlock(hold);
             }
 
-            if (chunk.Count > 0)
+            // Whole buckets so far: go on to the next one until the chunk is full.
+            if (chunk.Count >= limit)
             {
                 return true;
             }
         }
 
-        return false;
+        return chunk.Count > 0;
     }
 
     /// <summary>The first record of a chain after the cursor: ordered after (order, key), or, with no key, from order on.</summary>

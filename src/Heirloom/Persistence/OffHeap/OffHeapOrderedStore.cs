@@ -434,11 +434,18 @@ internal sealed unsafe class OffHeapOrderedStore<TKey, TValue> : TableStore<TKey
         NativeRecord.Free(old);
     }
 
-    /// <summary>Inserts a record at its place, splitting a full leaf in two halves first.</summary>
+    /// <summary>Inserts a record at its place, making room in a full leaf first: a record past its end starts a new
+    /// leaf (keys arriving in order then fill every leaf), any other splits it in two halves.</summary>
     private void InsertAt(int leafIndex, int index, NativeRecord* record, TKey key)
     {
         var leaf = Leaves[leafIndex];
-        if (leaf.Count == NativeLeaves<TKey>.Capacity)
+        if (leaf.Count == NativeLeaves<TKey>.Capacity && index == leaf.Count)
+        {
+            leaf = new NativeLeaves<TKey>.Leaf();
+            Leaves.Insert(leafIndex + 1, leaf);
+            index = 0;
+        }
+        else if (leaf.Count == NativeLeaves<TKey>.Capacity)
         {
             var right = Split(leafIndex);
             if (index > leaf.Count)

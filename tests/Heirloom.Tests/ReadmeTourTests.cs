@@ -115,4 +115,27 @@ public sealed class ReadmeTourTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task The_off_heap_table_tour_runs_as_written()
+    {
+        await using var node = new Node();
+        var directory = Directory.CreateTempSubdirectory("heirloom-readme-").FullName;
+        try
+        {
+            var durability = new DurabilityOptions(Path.Combine(directory, "sessions")) { Fsync = FsyncPolicy.Always };
+            var cache = OffHeapTable.New<long, string>(node, new TableOptions { Name = "cache", Access = TableAccess.Public });
+            cache.Insert(42, "ada");
+            Assert.Equal("ada", cache.Lookup(42)[0]);
+            var durableOptions = durability with { Directory = Path.Combine(directory, "cache"), Storage = TableStorage.OffHeap };
+            var cached = DurableTable.Open<long, string>(node, new TableOptions { Name = "cached" }, durableOptions);
+            cached.Insert(1, "grace");
+            cached.Delete();
+            Assert.Equal("grace", DurableTable.Open<long, string>(node, new TableOptions { Name = "cached" }, durableOptions).Lookup(1)[0]);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }

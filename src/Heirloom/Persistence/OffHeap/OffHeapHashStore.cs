@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Heirloom.Tables;
 using Heirloom.Tables.Storage;
 
@@ -24,7 +23,7 @@ namespace Heirloom.Persistence;
 /// returned, whatever grew meanwhile: no key is visited twice, next/2 works from a deleted key, and fixing the table
 /// needs no tombstones (<see cref="Fix"/> only counts).</para>
 /// </remarks>
-internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, TValue>, IOffHeapStore
+internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore<TKey, TValue>, IOffHeapStore
     where TKey : notnull
 {
     private const int LockCount = 1 << NativeBuckets.MinimumBits;
@@ -492,47 +491,6 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
         }
     }
 
-    public override IEnumerable<KeyValuePair<TKey, TValue>> Enumerate(bool reverse)
-    {
-        // Hash tables have one order both ways, as ETS's foldr on a set.
-        var chunk = new RecordChunk();
-        var cursor = Cursor.Start;
-        while (CopyNext(ref cursor, chunk, ChunkObjects, withValues: true))
-        {
-            for (var i = 0; i < chunk.Count; i++)
-            {
-                yield return new(_keyCodec.Read(chunk.Key(i)), _valueCodec.Read(chunk.Value(i)));
-            }
-        }
-    }
-
-    public override bool TryFirst(out TKey key) => TryNextFrom(Cursor.Start, out key);
-
-    public override bool TryLast(out TKey key) => TryFirst(out key);
-
-    public override bool TryNext(TKey key, out TKey next)
-    {
-        var probe = EncodeKey(key, out var keyLength, out var hash);
-        try
-        {
-            var keyBytes = probe.Slice(0, keyLength);
-
-            // A fixed table accepts any key: its place in the order is known whether or not it is still there.
-            if (!IsFixed && !Contains(keyBytes, hash))
-            {
-                throw new TableException(TableError.BadKey, $"Key {key} is not in the table: next/previous from a key needs the key to exist, unless the table is fixed (Table.Fix) while traversing.");
-            }
-
-            return TryNextFrom(new Cursor(Reverse(hash), keyBytes.ToArray()), out next);
-        }
-        finally
-        {
-            EncodeBuffer.Return(probe);
-        }
-    }
-
-    public override bool TryPrevious(TKey key, out TKey previous) => TryNext(key, out previous);
-
     public override void Fix()
     {
         LockAllWriters();
@@ -558,35 +516,6 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
         }
     }
 
-    // Inside this thread's batch every stripe is already held (growing, fixing, clearing): nothing to take, nothing to
-    // free.
-    protected override void LockAllWriters()
-    {
-        if (BatchHeldByThisThread)
-        {
-            return;
-        }
-
-        for (var i = 0; i < LockCount; i++)
-        {
-            EnterStripe(i);
-        }
-    }
-
-    protected override void UnlockAllWriters()
-    {
-        if (BatchHeldByThisThread)
-        {
-            return;
-        }
-
-        for (var i = LockCount - 1; i >= 0; i--)
-        {
-            _locks[i].Exit();
-        }
-    }
-
-    /// <summary>Reverses the bits of a hash: its place in the traversal order.</summary>
     private static uint Reverse(uint value)
     {
         value = ((value >> 1) & 0x55555555u) | ((value & 0x55555555u) << 1);
@@ -946,199 +875,6 @@ internal sealed unsafe class OffHeapHashStore<TKey, TValue> : TableStore<TKey, T
         return true;
     }
 
-    /// <summary>The first key after the cursor, or false at the end.</summary>
-    private bool TryNextFrom(Cursor cursor, out TKey key)
-    {
-        var chunk = RecordChunk.Rent();
-        try
-        {
-            var found = CopyNext(ref cursor, chunk, 1, withValues: false);
-            key = found ? _keyCodec.Read(chunk.Key(0)) : default!;
-            return found;
-        }
-        finally
-        {
-            RecordChunk.Return(chunk);
-        }
-    }
-
-    /// <summary>
-    /// Copies the objects that follow the cursor in traversal order, at least one key's worth and whole keys only,
-    /// from one bucket under its stripe, and moves the cursor past them; false when none follow. The cursor is a place
-    /// in the order, which resizing never changes: with 2^k buckets, the bucket holding reversed hash r is the one at
-    /// position r's top k bits, reversed.
-    /// </summary>
-    private bool CopyNext(ref Cursor cursor, RecordChunk chunk, int limit, bool withValues)
-    {
-        chunk.Clear();
-        while (cursor.From <= uint.MaxValue)
-        {
-            var order = (uint)cursor.From;
-            var hash = Reverse(order);
-            var hold = LockBucket(hash);
-            try
-            {
-                var buckets = hold.Buckets;
-                var record = First(buckets.Heads[hash & buckets.Mask], order, cursor.AfterKey);
-                for (; record is not null; record = record->Next)
-                {
-                    if (chunk.Count >= limit && !SameKeyAsLast(record, chunk))
-                    {
-                        break;
-                    }
-
-                    chunk.Add(record, withValues);
-                }
-
-                if (record is not null)
-                {
-                    cursor = new Cursor(chunk.Order(chunk.Count - 1), chunk.Key(chunk.Count - 1).ToArray());
-                    return true;
-                }
-
-                // The bucket is done: go on from the start of the next bucket's range.
-                var shift = 32 - buckets.Bits;
-                cursor = new Cursor(((cursor.From >> shift) + 1) << shift, null);
-            }
-            finally
-            {
-                Unlock(hold);
-            }
-
-            // Whole buckets so far: go on to the next one until the chunk is full.
-            if (chunk.Count >= limit)
-            {
-                return true;
-            }
-        }
-
-        return chunk.Count > 0;
-    }
-
-    /// <summary>The first record of a chain after the cursor: ordered after (order, key), or, with no key, from order on.</summary>
-    private static NativeRecord* First(NativeRecord* record, uint order, byte[]? afterKey)
-    {
-        while (record is not null && (afterKey is null ? record->Order < order : NativeRecord.Compare(record, order, afterKey) <= 0))
-        {
-            record = record->Next;
-        }
-
-        return record;
-    }
-
-    private static bool SameKeyAsLast(NativeRecord* record, RecordChunk chunk) =>
-        record->Order == chunk.Order(chunk.Count - 1) && NativeRecord.KeyOf(record).SequenceEqual(chunk.Key(chunk.Count - 1));
-
-    /// <summary>Locks the stripe of a hash's bucket and reads the bucket array it guards. The stripe is the hash's low
-    /// bits, the same at every size, and growing holds every stripe, so the array read here stays current until the
-    /// stripe is released.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Hold LockBucket(uint hash)
-    {
-        var stripe = (int)(hash & (LockCount - 1));
-        var locked = EnterStripe(stripe);
-        return new Hold(stripe, locked, _memory.Current);
-    }
-
-    private void Unlock(Hold hold)
-    {
-        if (hold.Locked)
-        {
-            _locks[hold.Stripe].Exit();
-        }
-    }
-
-    /// <summary>Takes a stripe's lock; false when this thread's batch already holds it (the batch frees it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool EnterStripe(int index) => _locks[index].TryEnter() || WaitForStripe(index);
-
-    /// <summary>Waits for a stripe held by another thread: held for a few copies, so spinning is cheaper than blocking,
-    /// except behind a batch, which may run long and is waited for on its gate.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool WaitForStripe(int index)
-    {
-        var spinner = default(SpinWait);
-        do
-        {
-            if ((BatchEpoch & 1) == 0)
-            {
-                spinner.SpinOnce();
-            }
-            else if (BatchHeldByThisThread)
-            {
-                return false;
-            }
-            else
-            {
-                WaitForBatch();
-            }
-        }
-        while (!_locks[index].TryEnter());
-        return true;
-    }
-
-    /// <summary>Grows the table after an add outgrew its stripe's budget; growing takes every stripe, so it never runs
-    /// under one.</summary>
-    private void GrowIf(bool outgrew, NativeBuckets.BucketArray seen)
-    {
-        if (outgrew)
-        {
-            Grow(seen);
-        }
-    }
-
-    private void Grow(NativeBuckets.BucketArray seen)
-    {
-        LockAllWriters();
-        try
-        {
-            if (_memory.Current != seen || seen.Bits >= 30)
-            {
-                return;
-            }
-
-            var grown = new NativeBuckets.BucketArray(seen.Bits + 1);
-            for (var bucket = 0; bucket < seen.Length; bucket++)
-            {
-                Split(seen.Heads[bucket], seen.Bits, &grown.Heads[bucket], &grown.Heads[bucket + seen.Length]);
-            }
-
-            _memory.Replace(grown);
-            _budget = Math.Max(1, grown.Length / LockCount);
-        }
-        finally
-        {
-            UnlockAllWriters();
-        }
-    }
-
-    /// <summary>Splits a chain between bucket b and bucket b + 2^k of a table twice the size: by hash bit k, which is
-    /// bit 31 - k of the reversed hash. The chain is sorted by reversed hash and its keys share their top k bits, so the
-    /// records with that bit clear all come first: one cut, no re-sorting.</summary>
-    private static void Split(NativeRecord* chain, int bits, NativeRecord** low, NativeRecord** high)
-    {
-        var bit = 1u << (31 - bits);
-        *low = chain;
-        var link = low;
-        while (*link is not null && ((*link)->Order & bit) == 0)
-        {
-            link = &(*link)->Next;
-        }
-
-        *high = *link;
-        *link = null;
-    }
-
     /// <summary>Acts on a key's run of records under its stripe; returns a count (or -1 for "changed, retry").</summary>
     private delegate int RunAction(OffHeapHashStore<TKey, TValue> store, NativeRecord** first, uint hash, ReadOnlySpan<byte> key, int stripe, RecordChunk? chunk);
-
-    /// <summary>A place in the traversal order: after (From, AfterKey), or from reversed hash From on when AfterKey is
-    /// null. From past <see cref="uint.MaxValue"/> is the end.</summary>
-    private readonly record struct Cursor(ulong From, byte[]? AfterKey)
-    {
-        public static Cursor Start => new(0, null);
-    }
-
-    /// <summary>A stripe held (or, inside this thread's batch, already held) and the bucket array it guards.</summary>
-    private readonly record struct Hold(int Stripe, bool Locked, NativeBuckets.BucketArray Buckets);
 }

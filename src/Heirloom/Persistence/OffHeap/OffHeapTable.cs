@@ -19,9 +19,10 @@ namespace Heirloom.Persistence;
 /// <c>DeleteObject</c> finds a value), when their encodings are equal. With the built-in codecs that is .NET equality,
 /// except that the doubles -0.0 and 0.0 differ and a NaN equals only a NaN with the same payload; with a JSON codec,
 /// objects equal when they serialize alike. Ordered sets order keys with <see cref="Comparer{T}.Default"/>.</para>
-/// <para>Functions given to AddOrUpdate, TryUpdate, SelectDelete and SelectReplace of a set or bag run outside the
-/// key's lock and run again if another writer changed the key meanwhile: keep them pure. Every other operation
-/// behaves as on the heap. A codec that throws on write surfaces as a <see cref="TableException"/>
+/// <para>Functions given to AddOrUpdate, TryUpdate, SelectDelete and SelectReplace of a set, bag or duplicate bag run
+/// outside the key's lock, and their result is stored only if the key still holds the bytes they saw, else they run
+/// again: keep them pure (an ordered set runs them once, under its lock). Every other operation behaves as on the
+/// heap. A codec that throws on write surfaces as a <see cref="TableException"/>
 /// (<see cref="TableError.BadArgument"/>) and leaves the table unchanged.</para>
 /// <para>The memory is freed when the table is deleted (explicitly, or with its owner); a table never deleted is freed
 /// when it becomes unreachable. <see cref="Table.GetInfo"/> reports the native bytes in use.</para>

@@ -1,0 +1,140 @@
+using System.Runtime.CompilerServices;
+
+namespace Heirloom.Persistence;
+
+/// <summary>The off-heap hash store's locks and growth: 64 stripe locks, each guarding the buckets whose index has its
+/// low six bits; growing doubles the bucket array while holding them all.</summary>
+internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
+{
+    // Inside this thread's batch every stripe is already held (growing, fixing, clearing): nothing to take, nothing to
+    // free.
+    protected override void LockAllWriters()
+    {
+        if (BatchHeldByThisThread)
+        {
+            return;
+        }
+
+        for (var i = 0; i < LockCount; i++)
+        {
+            EnterStripe(i);
+        }
+    }
+
+    protected override void UnlockAllWriters()
+    {
+        if (BatchHeldByThisThread)
+        {
+            return;
+        }
+
+        for (var i = LockCount - 1; i >= 0; i--)
+        {
+            _locks[i].Exit();
+        }
+    }
+
+    /// <summary>Reverses the bits of a hash: its place in the traversal order.</summary>
+    /// <summary>Locks the stripe of a hash's bucket and reads the bucket array it guards. The stripe is the hash's low
+    /// bits, the same at every size, and growing holds every stripe, so the array read here stays current until the
+    /// stripe is released.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Hold LockBucket(uint hash)
+    {
+        var stripe = (int)(hash & (LockCount - 1));
+        var locked = EnterStripe(stripe);
+        return new Hold(stripe, locked, _memory.Current);
+    }
+
+    private void Unlock(Hold hold)
+    {
+        if (hold.Locked)
+        {
+            _locks[hold.Stripe].Exit();
+        }
+    }
+
+    /// <summary>Takes a stripe's lock; false when this thread's batch already holds it (the batch frees it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool EnterStripe(int index) => _locks[index].TryEnter() || WaitForStripe(index);
+
+    /// <summary>Waits for a stripe held by another thread: held for a few copies, so spinning is cheaper than blocking,
+    /// except behind a batch, which may run long and is waited for on its gate.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool WaitForStripe(int index)
+    {
+        var spinner = default(SpinWait);
+        do
+        {
+            if ((BatchEpoch & 1) == 0)
+            {
+                spinner.SpinOnce();
+            }
+            else if (BatchHeldByThisThread)
+            {
+                return false;
+            }
+            else
+            {
+                WaitForBatch();
+            }
+        }
+        while (!_locks[index].TryEnter());
+        return true;
+    }
+
+    /// <summary>Grows the table after an add outgrew its stripe's budget; growing takes every stripe, so it never runs
+    /// under one.</summary>
+    private void GrowIf(bool outgrew, NativeBuckets.BucketArray seen)
+    {
+        if (outgrew)
+        {
+            Grow(seen);
+        }
+    }
+
+    private void Grow(NativeBuckets.BucketArray seen)
+    {
+        LockAllWriters();
+        try
+        {
+            if (_memory.Current != seen || seen.Bits >= 30)
+            {
+                return;
+            }
+
+            var grown = new NativeBuckets.BucketArray(seen.Bits + 1);
+            for (var bucket = 0; bucket < seen.Length; bucket++)
+            {
+                Split(seen.Heads[bucket], seen.Bits, &grown.Heads[bucket], &grown.Heads[bucket + seen.Length]);
+            }
+
+            _memory.Replace(grown);
+            _budget = Math.Max(1, grown.Length / LockCount);
+        }
+        finally
+        {
+            UnlockAllWriters();
+        }
+    }
+
+    /// <summary>Splits a chain between bucket b and bucket b + 2^k of a table twice the size: by hash bit k, which is
+    /// bit 31 - k of the reversed hash. The chain is sorted by reversed hash and its keys share their top k bits, so the
+    /// records with that bit clear all come first: one cut, no re-sorting.</summary>
+    private static void Split(NativeRecord* chain, int bits, NativeRecord** low, NativeRecord** high)
+    {
+        var bit = 1u << (31 - bits);
+        *low = chain;
+        var link = low;
+        while (*link is not null && ((*link)->Order & bit) == 0)
+        {
+            link = &(*link)->Next;
+        }
+
+        *high = *link;
+        *link = null;
+    }
+
+    /// <summary>A stripe held (or, inside this thread's batch, already held) and the bucket array it guards.</summary>
+    private readonly record struct Hold(int Stripe, bool Locked, NativeBuckets.BucketArray Buckets);
+}

@@ -1,0 +1,24 @@
+namespace Heirloom.Persistence;
+
+/// <summary>Loading a snapshot's objects as they are: a snapshot holds each object as its codecs wrote it, which is
+/// exactly what a record holds, so nothing is decoded or encoded again.</summary>
+internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedObjectLoader
+{
+    public void LoadEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        var hash = ByteHash.Compute(key);
+        var record = NativeRecord.Create(Reverse(hash), key, value);
+        var hold = LockBucket(hash);
+        bool outgrew;
+        try
+        {
+            outgrew = InsertLocked(hold, record, hash, replace: true, out _);
+        }
+        finally
+        {
+            Unlock(hold);
+        }
+
+        GrowIf(outgrew, hold.Buckets);
+    }
+}

@@ -58,7 +58,7 @@ public static class DurableTable
             {
                 if (snapshot is { } image)
                 {
-                    LoadSnapshot(store, image.Body.Span, image.Path, keyCodec, valueCodec);
+                    LoadSnapshot(store, image.Body.Span, image.Count, image.Path, keyCodec, valueCodec);
                 }
 
                 try
@@ -148,7 +148,7 @@ public static class DurableTable
     /// The newest snapshot that reads back whole, with the last journal sequence it includes (0 and nothing when there
     /// is none), and the newest damaged one skipped on the way, if any.
     /// </summary>
-    private static (long Sequence, (string Path, Memory<byte> Body)? Snapshot, (string Path, TableFileException Error)? Damaged) NewestGoodSnapshot<TKey, TValue>(string directory, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    private static (long Sequence, (string Path, Memory<byte> Body, long Count)? Snapshot, (string Path, TableFileException Error)? Damaged) NewestGoodSnapshot<TKey, TValue>(string directory, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
     {
         (string, TableFileException)? damaged = null;
         var snapshots = DurableFiles.Snapshots(directory);
@@ -175,7 +175,7 @@ public static class DurableTable
                 throw new TableFileException(TableFileError.BadFile, $"{path} says it includes journal records to {info.JournalSequence}, but its name says {sequence}.");
             }
 
-            return (sequence, (path, body), damaged);
+            return (sequence, (path, body, info.ObjectCount), damaged);
         }
 
         return (0, null, damaged);
@@ -183,11 +183,13 @@ public static class DurableTable
 
     /// <summary>Fills a new engine from a snapshot's objects, one at a time: an engine that keeps objects encoded takes
     /// the codecs' bytes as they are, any other gets each object decoded.</summary>
-    private static void LoadSnapshot<TKey, TValue>(TableStore<TKey, TValue> store, ReadOnlySpan<byte> body, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    private static void LoadSnapshot<TKey, TValue>(TableStore<TKey, TValue> store, ReadOnlySpan<byte> body, long count, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
         where TKey : notnull
     {
         if (store is IEncodedObjectLoader encoded)
         {
+            // Each object takes at least its two 4-byte length prefixes, which bounds what a header may ask room for.
+            encoded.Reserve(Math.Min(count, body.Length / 8));
             TableFile.ForEachObject(body, path, encoded.LoadEncoded);
             return;
         }

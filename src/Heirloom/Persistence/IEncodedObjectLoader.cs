@@ -9,4 +9,9 @@ internal interface IEncodedObjectLoader
     /// <param name="key">The key's bytes, valid only during the call.</param>
     /// <param name="value">The value's bytes, valid only during the call.</param>
     void LoadEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value);
+
+    /// <summary>Makes room for about <paramref name="count"/> objects before they are loaded, so that loading them
+    /// does not grow the engine step by step.</summary>
+    /// <param name="count">The number of objects the snapshot's header gives.</param>
+    void Reserve(long count);
 }

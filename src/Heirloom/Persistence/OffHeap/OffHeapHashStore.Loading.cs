@@ -21,4 +21,13 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
 
         GrowIf(outgrew, hold.Buckets);
     }
+
+    public void Reserve(long count)
+    {
+        // Doubling an empty table only allocates its bucket array; each step is as cheap as the array it makes.
+        while (_memory.Current is var buckets && buckets.Length < count && buckets.Bits < 30)
+        {
+            Grow(buckets);
+        }
+    }
 }

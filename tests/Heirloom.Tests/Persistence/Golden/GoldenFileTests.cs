@@ -14,7 +14,7 @@ namespace Heirloom.Tests.Persistence.Golden;
 public sealed class GoldenFileTests : IDisposable
 {
     // A <string, GoldenCart> set: four carts, a snapshot at record 4, then an update, a delete, a batch and a delete.
-    private static readonly Dictionary<string, string> CartsV1 = new()
+    internal static readonly Dictionary<string, string> CartsV1 = new()
     {
         ["journal-00000000000000000001.log"] = "2f3039c9419d180adcfb37789e1e6d1a5af761b14375935a73e757b58979d68e",
         ["journal-00000000000000000005.log"] = "82b4de7b4ffe05ab1b3ca540dfcd13e7e38f738da6766ccb47cdf2144b94805a",

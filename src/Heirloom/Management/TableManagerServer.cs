@@ -212,13 +212,20 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         }
 
         var target = Find(entry.Spec);
-        if (target is { IsNone: false, IsAlive: true } pid)
+        if (target is { IsNone: false, IsAlive: true } pid && Mismatch(entry, pid) is { } mismatch)
+        {
+            // A worker of other types would never take the table: it is told why and exits; its replacement is tried.
+            entry.Failure = mismatch;
+            pid.Send(new HandOffRefused(mismatch));
+            Context.Node.Report(new HandOffRefusedReport(Self, entry.Spec.Name, pid, mismatch));
+        }
+        else if (target is { IsNone: false, IsAlive: true } worker)
         {
             try
             {
-                entry.Table.GiveAway(pid, entry.Spec.Gift);
+                entry.Table.GiveAway(worker, entry.Spec.Gift);
                 entry.HandOffs++;
-                Watch(entry, pid);
+                Watch(entry, worker);
                 return;
             }
             catch (TableException)
@@ -230,6 +237,24 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         }
 
         ScheduleRetry(entry);
+    }
+
+    /// <summary>Why a worker cannot take the table: it is a <see cref="TableWorker{TKey, TValue}"/> of other key or
+    /// value types than the table's; null when it can (or is no table worker, whose types are unknown).</summary>
+    private static TableTypeMismatchException? Mismatch(Entry entry, Pid worker)
+    {
+        for (var type = worker.Resolve().Behaviour; type is not null; type = type.BaseType)
+        {
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(TableWorker<,>))
+            {
+                var (key, value) = (type.GenericTypeArguments[0], type.GenericTypeArguments[1]);
+                return key == entry.Table.KeyType && value == entry.Table.ValueType
+                    ? null
+                    : new TableTypeMismatchException(entry.Spec.Name, entry.Table.KeyType, entry.Table.ValueType, worker, key, value);
+            }
+        }
+
+        return null;
     }
 
     private Pid Find(ManagedTable spec)
@@ -253,6 +278,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     private void Watch(Entry entry, Pid worker)
     {
         entry.State = ManagedTableState.HandedOff;
+        entry.Failure = null;
         entry.WaitingSince = null;
         entry.WorkerMonitor = Context.Monitor(worker);
     }

@@ -60,6 +60,7 @@ public sealed class ManagedTablesHealthCheck : IHealthCheck
     private static string Describe(ManagedTableStatus table) => table.State switch
     {
         ManagedTableState.HandedOff => $"handed off to {table.Owner}",
+        ManagedTableState.Failed when table.Failure is Persistence.TableFileException refused => $"cannot be opened: {refused.Message}",
         ManagedTableState.Failed => $"storage failed ({table.Failure?.Message}); reopened {table.Reopens} times so far",
         _ when table.Failure is { } refused => $"not handed to its worker: {refused.Message} Waiting for a worker that can take it for {table.WaitingFor?.TotalSeconds ?? 0:0.###} s",
         _ => $"waiting for its worker for {table.WaitingFor?.TotalSeconds ?? 0:0.###} s",

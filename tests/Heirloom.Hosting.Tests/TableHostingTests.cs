@@ -261,13 +261,32 @@ public sealed class TableHostingTests : IDisposable
         Assert.Contains("is a TableWorker<System.String, System.String>", tables.Description);
         var logged = _logs.Entries.First(e => e.Id.Id == 1008);
         Assert.Equal(LogLevel.Error, logged.Level);
-        Assert.Contains("managed table counts was not handed to", logged.Message);
+        Assert.Contains("managed table counts was not handed on", logged.Message);
         Assert.IsType<TableTypeMismatchException>(logged.Exception);
 
         // The right worker gets the table and readiness recovers.
         await GenServer.StartAsync(node, () => new Counter(), new GenServerOptions { Name = "counter" });
         await WaitFor(async () => (await health.CheckHealthAsync(c => c.Tags.Contains("ready"))).Status == HealthStatus.Healthy);
         await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Readiness_names_a_managed_table_whose_directory_holds_other_types()
+    {
+        await using (var writer = new Node())
+        {
+            DurableTable.Open<string, string>(writer, new TableOptions { Name = "counts" }, new DurabilityOptions(_directory)).Insert("a", "text");
+        }
+
+        await using var node = new Node();
+        var table = ManagedTable.Durable<string, long>("counts", new DurabilityOptions(_directory)) with { FindMeName = "counter" };
+        await TableManager.StartAsync(node, new TableManagerOptions { Tables = [table], InitialBackoff = TimeSpan.FromMinutes(1), MaxBackoff = TimeSpan.FromMinutes(1) });
+
+        var result = await new ManagedTablesHealthCheck(node).CheckHealthAsync(new HealthCheckContext());
+
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.Contains("counts: cannot be opened:", result.Description);
+        Assert.Contains("written with codecs utf8/utf8; it cannot be opened as a Set table with codecs utf8/i64", result.Description);
     }
 
     private static async Task WaitFor(Func<Task<bool>> condition)

@@ -78,7 +78,7 @@ public sealed class MismatchedTypesTests : IDisposable
     }
 
     [Fact]
-    public async Task A_managed_durable_table_opened_with_other_types_than_its_directory_holds_is_refused_naming_both_codec_pairs()
+    public async Task A_managed_durable_table_whose_directory_holds_other_types_is_refused_with_the_reason_and_the_other_tables_go_on()
     {
         var durability = new DurabilityOptions(_temporary.Path);
         await using (var node = new Node())
@@ -88,9 +88,35 @@ public sealed class MismatchedTypesTests : IDisposable
 
         await using (var node = new Node())
         {
-            var error = await Assert.ThrowsAnyAsync<Exception>(() => TableManager.StartAsync(node, Manage(ManagedTable.Durable<string, Cart>("carts", durability, valueCodec: new JsonCodec<Cart>("cart")))));
-            Assert.Contains("codecs utf8/i64; it cannot be opened as a Set table with codecs utf8/cart", error.ToString());
-            Assert.Empty(TableManager.Running(node));
+            var reports = new ConcurrentQueue<HandOffRefusedReport>();
+            node.Reported += (_, report) =>
+            {
+                if (report is HandOffRefusedReport refused)
+                {
+                    reports.Enqueue(refused);
+                }
+            };
+            var options = Manage(ManagedTable.Durable<string, Cart>("carts", durability, valueCodec: new JsonCodec<Cart>("cart"))) with { InitialBackoff = TimeSpan.FromMinutes(1), MaxBackoff = TimeSpan.FromMinutes(1) };
+            var manager = await TableManager.StartAsync(node, options with { Tables = [.. options.Tables, ManagedTable.For<string, long>("other") with { FindMeName = "other" }] });
+
+            var statuses = await TableManager.GetStatusAsync(manager);
+            var carts = Assert.Single(statuses, s => s.Name == "carts");
+            Assert.Equal((ManagedTableState.Failed, Pid.None), (carts.State, carts.Owner));
+            var refused = Assert.IsType<TableFileException>(carts.Failure);
+            Assert.Equal(TableFileError.WrongCodec, refused.Error);
+            Assert.Contains("codecs utf8/i64; it cannot be opened as a Set table with codecs utf8/cart", refused.Message);
+            Assert.Equal(("carts", Pid.None), (Assert.Single(reports).TableName, Assert.Single(reports).Worker));
+            Assert.Null(node.Tables.WhereIs("carts"));
+
+            // The manager's other table is handed on as usual.
+            var other = await GenServer.StartAsync(node, () => new Counter<long>(), new GenServerOptions { Name = "other" });
+            Assert.Equal(0L, await GenServer.CallAsync<long>(other, "count", TestKit.Patience));
+        }
+
+        // Nothing was written: the directory still opens with its own types.
+        await using (var node = new Node())
+        {
+            Assert.Equal(1L, DurableTable.Open<string, long>(node, new TableOptions { Name = "carts" }, durability).Lookup("a").Single());
         }
     }
 }

@@ -125,15 +125,23 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         _spool?.Dispose();
     }
 
-    /// <summary>Records the table in PostgreSQL if it is new, and checks that every node agrees on its type and codecs.</summary>
+    /// <summary>
+    /// Records the table in PostgreSQL if it is new, and checks that every node agrees on its type, codecs and codec
+    /// versions, before this node waits for the table's lock: a node that cannot read the table's rows never takes it.
+    /// A codec is recorded as table files record it (its name, and <c>@v</c> and its version above 1); a name this
+    /// node's codec lists as an alias matches.
+    /// </summary>
+    /// <exception cref="CodecVersionException">The table's rows were written at a newer codec version than this node's:
+    /// by a newer release.</exception>
+    /// <exception cref="InvalidOperationException">Another type, other codecs, or an older codec version.</exception>
     private async Task RegisterAsync(CancellationToken cancellation)
     {
         await using var batch = cluster.Source.CreateBatch();
         var insert = new NpgsqlBatchCommand($"INSERT INTO {cluster.Schema.Tables} (name, table_type, key_codec, value_codec) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING");
         insert.Parameters.Add(new() { Value = options.Name });
         insert.Parameters.Add(new() { Value = options.Type.ToString() });
-        insert.Parameters.Add(new() { Value = keyCodec.Name });
-        insert.Parameters.Add(new() { Value = valueCodec.Name });
+        insert.Parameters.Add(new() { Value = Recorded(keyCodec.Name, keyCodec.Version) });
+        insert.Parameters.Add(new() { Value = Recorded(valueCodec.Name, valueCodec.Version) });
         var select = new NpgsqlBatchCommand($"SELECT table_type, key_codec, value_codec FROM {cluster.Schema.Tables} WHERE name = $1");
         select.Parameters.Add(new() { Value = options.Name });
         batch.BatchCommands.Add(insert);
@@ -141,12 +149,47 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         await using var reader = await batch.ExecuteReaderAsync(cancellation);
         await reader.ReadAsync(cancellation);
         var (type, keys, values) = (reader.GetString(0), reader.GetString(1), reader.GetString(2));
-        if (type != options.Type.ToString() || keys != keyCodec.Name || values != valueCodec.Name)
+        var ((keyName, keyVersion), (valueName, valueVersion)) = (Parse(keys), Parse(values));
+        if (type != options.Type.ToString() || !Matches(keyCodec, keyName) || !Matches(valueCodec, valueName))
         {
             throw new InvalidOperationException(
                 $"Clustered table '{options.Name}' is a {type} table of ({keys}, {values}) in PostgreSQL, but this node opens it as a " +
-                $"{options.Type} table of ({keyCodec.Name}, {valueCodec.Name}). Use the same type and codecs on every node, or another name.");
+                $"{options.Type} table of ({Recorded(keyCodec.Name, keyCodec.Version)}, {Recorded(valueCodec.Name, valueCodec.Version)}). Use the same type and codecs on every node, or another name.");
         }
+
+        CheckVersion(keyCodec, keyName, keyVersion);
+        CheckVersion(valueCodec, valueName, valueVersion);
+    }
+
+    /// <summary>Refuses a table whose rows this node's codec cannot read, naming both versions.</summary>
+    private void CheckVersion<T>(ICodec<T> codec, string name, int version)
+    {
+        var where = $"Clustered table '{options.Name}' (in {cluster.Schema.Tables})";
+        if (version > codec.Version)
+        {
+            throw new CodecVersionException(where, name, version, codec.OldestVersion, codec.Version);
+        }
+
+        if (version < codec.Version)
+        {
+            throw new InvalidOperationException(
+                $"{where} holds {name} values at version {version}, but this node writes version {codec.Version}. Every node of a cluster must " +
+                $"write a clustered table at the version its rows hold: run this release with the version {version} codec until every node has it, " +
+                "then move the table to the new version by writing its data to a table of another name.");
+        }
+    }
+
+    private static bool Matches<T>(ICodec<T> codec, string name) => name == codec.Name || codec.Aliases.Contains(name);
+
+    /// <summary>A codec as files and the cluster record it: the name, and for a version above 1 <c>@v</c> and the version.</summary>
+    private static string Recorded(string name, int version) => version == 1 ? name : $"{name}@v{version}";
+
+    private static (string Name, int Version) Parse(string recorded)
+    {
+        var at = recorded.LastIndexOf("@v", StringComparison.Ordinal);
+        return at > 0 && int.TryParse(recorded.AsSpan(at + 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) && version > 1
+            ? (recorded[..at], version)
+            : (recorded, 1);
     }
 
     private void QueueCatchUp(Pid self)

@@ -9,8 +9,10 @@ namespace Heirloom.Benchmarks;
 /// <summary>
 /// The durability measures, all in one run on one machine: durable insert per fsync policy against in-memory insert,
 /// group commit with 1, 8 and 64 writers under fsync Always, recovery of a million records, and a snapshot of a
-/// million records while writers run, and one owner process with many writes in flight. Usage: <c>durability [insert] [group-commit] [owner] [recovery] [snapshot]</c> (default
-/// all). Files go to the system's temporary directory.
+/// million records while writers run, one owner process with many writes in flight, and opening a million entries
+/// written at codec version 1 with a step to version 2 against plain recovery. Usage: <c>durability [insert]
+/// [group-commit] [owner] [recovery] [snapshot] [upgrade] [entries=N]</c> (default all; <c>entries</c> sets the upgrade's
+/// size, 1,000,000 unless given). Files go to the system's temporary directory.
 /// </summary>
 internal static class DurabilityWorkloads
 {
@@ -18,9 +20,17 @@ internal static class DurabilityWorkloads
     private const int Million = 1_000_000;
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(3);
 
-    public static async Task<int> RunAsync(string[] sections)
+    public static async Task<int> RunAsync(string[] arguments)
     {
-        string[] known = ["insert", "group-commit", "owner", "recovery", "snapshot"];
+        var entries = Million;
+        if (arguments.FirstOrDefault(a => a.StartsWith("entries=", StringComparison.Ordinal)) is { } size && (!int.TryParse(size.AsSpan(8), out entries) || entries < 10))
+        {
+            Console.Error.WriteLine($"'{size}' is not a number of entries (at least 10): give entries=N, such as entries=10000.");
+            return 2;
+        }
+
+        var sections = arguments.Where(a => !a.StartsWith("entries=", StringComparison.Ordinal)).ToArray();
+        string[] known = ["insert", "group-commit", "owner", "recovery", "snapshot", "upgrade"];
         if (sections.Except(known).FirstOrDefault() is { } unknown)
         {
             Console.Error.WriteLine($"Unknown section '{unknown}'; the sections are {string.Join(", ", known)}.");
@@ -61,6 +71,14 @@ internal static class DurabilityWorkloads
             var (snapshot, before, during) = await SnapshotWhileWritingAsync();
             Row("snapshot 1M records while 2 writers run", $"{snapshot:F0} ms", "(reported)", null);
             Row("writers' rate during the snapshot", $"{during:N0} /s ({during / before:P0} of before)", "writers never stop", during > 0);
+        }
+
+        if (Runs("upgrade"))
+        {
+            _ = await UpgradeWorkload.RunAsync(1_000); // warm-up: both paths' code compiled and JSON metadata built
+            var (plain, upgrade) = await UpgradeWorkload.RunAsync(entries);
+            Row($"open {entries:N0} JSON entries written at v1, plain recovery", $"{plain:F0} ms", "", null);
+            Row($"open them with a v1 -> v2 step (upgrade, then a v2 snapshot)", $"{upgrade:F0} ms ({upgrade / plain:F2}x plain)", "<= 3x plain recovery", upgrade <= 3 * plain);
         }
 
         return 0;

@@ -206,6 +206,16 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     {
         var target = RecordedCodec.Of(valueCodec);
         await using var connection = await cluster.Source.OpenConnectionAsync(_stopping.Token);
+        await using (var current = new NpgsqlCommand($"SELECT value_codec FROM {cluster.Schema.Tables} WHERE name = $1", connection))
+        {
+            // Nothing to upgrade (the usual takeover): no row lock is taken, so commits and lease checks never wait here.
+            current.Parameters.Add(new() { Value = options.Name });
+            if (await current.ExecuteScalarAsync(_stopping.Token) as string == target)
+            {
+                return;
+            }
+        }
+
         await using var transaction = await connection.BeginTransactionAsync(_stopping.Token);
         string recorded;
         await using (var row = new NpgsqlCommand($"SELECT value_codec FROM {cluster.Schema.Tables} WHERE name = $1 AND epoch = $2 FOR UPDATE", connection, transaction))

@@ -9,8 +9,11 @@ namespace Heirloom.Benchmarks;
 /// <summary>
 /// The durability measures, all in one run on one machine: durable insert per fsync policy against in-memory insert,
 /// group commit with 1, 8 and 64 writers under fsync Always, recovery of a million records, and a snapshot of a
-/// million records while writers run, and one owner process with many writes in flight. Usage: <c>durability [insert] [group-commit] [owner] [recovery] [snapshot] [big [entries]]</c> (default
-/// all but big). Files go to the system's temporary directory.
+/// million records while writers run, one owner process with many writes in flight, opening a million entries
+/// written at codec version 1 with a step to version 2 against plain recovery, and a big table (ten million entries)
+/// on each storage. Usage: <c>durability [insert] [group-commit] [owner] [recovery] [snapshot] [upgrade] [big]
+/// [entries=N]</c> (default all but big; <c>entries</c> sets the size of upgrade, 1,000,000 unless given, and of big,
+/// 10,000,000 unless given). Files go to the system's temporary directory.
 /// </summary>
 internal static partial class DurabilityWorkloads
 {
@@ -18,17 +21,24 @@ internal static partial class DurabilityWorkloads
     private const int Million = 1_000_000;
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(3);
 
-    public static async Task<int> RunAsync(string[] sections)
+    public static async Task<int> RunAsync(string[] arguments)
     {
-        string[] known = ["insert", "group-commit", "owner", "recovery", "snapshot", "big"];
-        // "big" takes the entry count after it; it runs only when named, as it holds ten million entries.
-        var bigEntries = BigDefault;
-        if (Array.IndexOf(sections, "big") is var big and >= 0 && big + 1 < sections.Length && int.TryParse(sections[big + 1], out var entries))
+        int? entries = null;
+        if (arguments.FirstOrDefault(a => a.StartsWith("entries=", StringComparison.Ordinal)) is { } size)
         {
-            bigEntries = entries;
-            sections = [.. sections.Where((_, i) => i != big + 1)];
+            if (!int.TryParse(size.AsSpan(8), out var parsed) || parsed < 10)
+            {
+                Console.Error.WriteLine($"'{size}' is not a number of entries (at least 10): give entries=N, such as entries=10000.");
+                return 2;
+            }
+
+            entries = parsed;
         }
 
+        var sections = arguments.Where(a => !a.StartsWith("entries=", StringComparison.Ordinal)).ToArray();
+
+        // "big" holds ten million entries: it runs only when named.
+        string[] known = ["insert", "group-commit", "owner", "recovery", "snapshot", "upgrade", "big"];
         if (sections.Except(known).FirstOrDefault() is { } unknown)
         {
             Console.Error.WriteLine($"Unknown section '{unknown}'; the sections are {string.Join(", ", known)}.");
@@ -66,7 +76,7 @@ internal static partial class DurabilityWorkloads
 
         if (Runs("big"))
         {
-            await BigRowsAsync(bigEntries);
+            await BigRowsAsync(entries ?? BigDefault);
         }
 
         if (Runs("snapshot"))
@@ -74,6 +84,15 @@ internal static partial class DurabilityWorkloads
             var (snapshot, before, during) = await SnapshotWhileWritingAsync();
             Row("snapshot 1M records while 2 writers run", $"{snapshot:F0} ms", "(reported)", null);
             Row("writers' rate during the snapshot", $"{during:N0} /s ({during / before:P0} of before)", "writers never stop", during > 0);
+        }
+
+        if (Runs("upgrade"))
+        {
+            _ = await UpgradeWorkload.RunAsync(1_000); // warm-up: both paths' code compiled and JSON metadata built
+            var upgradeEntries = entries ?? Million;
+            var (plain, upgrade) = await UpgradeWorkload.RunAsync(upgradeEntries);
+            Row($"open {upgradeEntries:N0} JSON entries written at v1, plain recovery", $"{plain:F0} ms", "", null);
+            Row($"open them with a v1 -> v2 step (upgrade, then a v2 snapshot)", $"{upgrade:F0} ms ({upgrade / plain:F2}x plain)", "<= 3x plain recovery", upgrade <= 3 * plain);
         }
 
         return 0;

@@ -63,7 +63,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
         {
             Kind.TableFile => DumpTableFile(path),
             Kind.Segment => DumpSegment(path, keyCodec, valueCodec),
-            _ => Usage($"{path} is a directory; dump takes one of its files (heirloom info '{path}' lists them)."),
+            _ => DumpDirectory(path),
         });
     }
 
@@ -129,7 +129,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             json.WriteStartObject();
             json.WriteString("path", path);
             json.WriteString("kind", info.JournalSequence > 0 || DurableDirectory.IsSnapshotName(path) ? "snapshot" : "table file");
-            WriteShape(json, info.Version, info.Type, info.Access, info.KeyCodec, info.ValueCodec);
+            WriteShape(json, info.Version, info.Type, info.Access, info.KeyCodec, info.KeyCodecVersion, info.ValueCodec, info.ValueCodecVersion);
             json.WriteString("name", info.Name);
             json.WriteNumber("objects", info.ObjectCount);
             json.WriteNumber("journalSequence", info.JournalSequence);
@@ -170,6 +170,39 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
         return Whole;
     }
 
+    /// <summary>Writes a durable table's objects as opening it would recover them, one JSON line per object; the
+    /// values are as stored (no upgrade step runs), and a note goes to standard error when the files read hold more
+    /// than one codec version.</summary>
+    private int DumpDirectory(string directory)
+    {
+        if (DurableDirectory.Snapshots(directory).Count == 0 && DurableDirectory.Segments(directory).Count == 0)
+        {
+            throw new NoTableDataException($"{directory} holds no snapshot and no journal segment: it is not a durable table's directory, or its table was never opened.");
+        }
+
+        var table = RecoveredTable.Read(directory);
+        if (table.Codecs.Count > 1)
+        {
+            error.WriteLine($"heirloom: note: the files read hold values under codecs {string.Join(" and ", table.Codecs)}; values are shown as stored, not upgraded (opening the table with its upgrade steps rewrites them at the newest version).");
+        }
+
+        var (keyCodec, valueCodec) = table.Shown;
+        foreach (var (key, value) in table.Objects)
+        {
+            WriteLine(json =>
+            {
+                json.WriteStartObject();
+                json.WritePropertyName("key");
+                ValueWriter.Write(json, keyCodec, key);
+                json.WritePropertyName("value");
+                ValueWriter.Write(json, valueCodec, value);
+                json.WriteEndObject();
+            });
+        }
+
+        return Whole;
+    }
+
     private int SegmentInfo(string path)
     {
         var scan = ReadSegment(path, "info", _ => { });
@@ -180,7 +213,7 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
             json.WriteString("kind", "journal segment");
             if (scan.Header is { } header)
             {
-                WriteShape(json, JournalSegmentHeader.Version, header.Type, header.Access, header.KeyCodec, header.ValueCodec);
+                WriteShape(json, JournalSegmentHeader.Version, header.Type, header.Access, header.KeyCodec, header.KeyCodecVersion, header.ValueCodec, header.ValueCodecVersion);
             }
 
             json.WriteNumber("firstSequence", scan.FirstSequence);
@@ -294,7 +327,8 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
                 damagedSnapshots.Add(Path.GetFileName(path));
             }
 
-            output.WriteLine($"{Path.GetFileName(path)}: snapshot to record {sequence:N0}, {new FileInfo(path).Length:N0} bytes, {(intact ? "whole" : "DAMAGED (checksum mismatch)")}");
+            var codecs = intact ? $", codecs {TableFile.ReadInfo(path).Codecs}" : "";
+            output.WriteLine($"{Path.GetFileName(path)}: snapshot to record {sequence:N0}, {new FileInfo(path).Length:N0} bytes, {(intact ? "whole" : "DAMAGED (checksum mismatch)")}{codecs}");
         }
 
         var from = recoverFrom ?? 0;
@@ -317,7 +351,8 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
                 }
 
                 last = needed ? Math.Max(last, scan.LastSequence) : last;
-                output.WriteLine($"{name}: {DescribeRecords(scan)}, {new FileInfo(path).Length:N0} bytes{(scan.TornBytes > 0 && scan.Header is not null ? $", torn last write of {scan.TornBytes} bytes" : "")}{missing}");
+                var codecs = scan.Header is { } header ? $", codecs {header.Codecs}" : "";
+                output.WriteLine($"{name}: {DescribeRecords(scan)}, {new FileInfo(path).Length:N0} bytes{codecs}{(scan.TornBytes > 0 && scan.Header is not null ? $", torn last write of {scan.TornBytes} bytes" : "")}{missing}");
             }
             catch (Exception e) when (e is JournalCorruptedException or InvalidDataException)
             {
@@ -350,14 +385,16 @@ internal sealed class Inspector(TextWriter output, TextWriter error)
     /// <summary>The path holds no table data at all: not damage, not a usage error.</summary>
     private sealed class NoTableDataException(string message) : Exception(message);
 
-    /// <summary>What a file says of the table it belongs to: format version, type, access and codecs.</summary>
-    private static void WriteShape(Utf8JsonWriter json, int version, Heirloom.Tables.TableType type, Heirloom.Tables.TableAccess access, string keyCodec, string valueCodec)
+    /// <summary>What a file says of the table it belongs to: format version, type, access, and codecs with their versions.</summary>
+    private static void WriteShape(Utf8JsonWriter json, int version, Heirloom.Tables.TableType type, Heirloom.Tables.TableAccess access, string keyCodec, int keyCodecVersion, string valueCodec, int valueCodecVersion)
     {
         json.WriteNumber("version", version);
         json.WriteString("type", type.ToString());
         json.WriteString("access", access.ToString());
         json.WriteString("keyCodec", keyCodec);
+        json.WriteNumber("keyCodecVersion", keyCodecVersion);
         json.WriteString("valueCodec", valueCodec);
+        json.WriteNumber("valueCodecVersion", valueCodecVersion);
     }
 
     private void WriteLine(Action<Utf8JsonWriter> write)

@@ -5,8 +5,9 @@ using System.Text.Json;
 
 namespace Heirloom.Cli;
 
-/// <summary>Writes a value's codec bytes as JSON: built-in codecs as their values, JSON codecs as the JSON itself, and
-/// anything else (a custom codec, or no codec known) as base64.</summary>
+/// <summary>Writes a value's codec bytes as JSON: built-in codecs as their values, JSON codecs (and any codec whose
+/// bytes are a JSON object or array) as the JSON itself, and anything else (a custom codec, or no codec known) as
+/// base64.</summary>
 internal static class ValueWriter
 {
     public static void Write(Utf8JsonWriter json, string? codec, byte[] bytes)
@@ -43,7 +44,9 @@ internal static class ValueWriter
             case "utf8":
                 json.WriteStringValue(Encoding.UTF8.GetString(bytes));
                 break;
-            case not null when codec.StartsWith("json:", StringComparison.Ordinal) && IsJson(bytes):
+            // A JSON codec's bytes as JSON: one named after a CLR type (json:...), or any other (a stable name)
+            // whose bytes are a JSON object or array.
+            case not null when (codec.StartsWith("json:", StringComparison.Ordinal) || (bytes.Length > 0 && bytes[0] is (byte)'{' or (byte)'[')) && IsJson(bytes):
                 json.WriteRawValue(bytes);
                 break;
             default:

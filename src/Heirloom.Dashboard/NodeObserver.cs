@@ -282,6 +282,7 @@ internal sealed class NodeObserver : IDisposable
             CrashReport crash => new { at = DateTimeOffset.UtcNow, kind = "crash", pid = crash.Pid.ToString(), name = crash.RegisteredName, text = crash.Exception.GetType().Name + ": " + crash.Exception.Message },
             SupervisorReport s => new { at = DateTimeOffset.UtcNow, kind = s.Event.ToString(), pid = s.Pid.ToString(), name = s.ChildId, text = $"child {s.ChildId ?? "(dynamic)"} {s.Child}: {s.Reason}" },
             StorageFailureReport f => new { at = DateTimeOffset.UtcNow, kind = f.TableClosed ? "storage failure" : "snapshot failure", pid = f.Pid.ToString(), name = f.TableName, text = f.Exception.Message },
+            HandOffRefusedReport h => new { at = DateTimeOffset.UtcNow, kind = "hand-off refused", pid = h.Pid.ToString(), name = (string?)h.TableName, text = h.Exception.Message },
             _ => null,
         };
         if (report is CrashReport)

@@ -27,6 +27,9 @@ internal static partial class HeirloomLog
     [LoggerMessage(EventId = 1007, EventName = "SnapshotFailed", Level = LogLevel.Warning, Message = "Durable table {TableName} in {Directory}: a snapshot or compaction failed; the table goes on with its journal")]
     public static partial void SnapshotFailed(ILogger logger, Exception exception, string? tableName, string directory);
 
+    [LoggerMessage(EventId = 1008, EventName = "TableHandOffRefused", Level = LogLevel.Error, Message = "Table manager {Manager}: managed table {TableName} was not handed on (worker {Worker})")]
+    public static partial void TableHandOffRefused(ILogger logger, Exception exception, Pid manager, string tableName, Pid worker);
+
     [LoggerMessage(EventId = 1010, EventName = "RootSupervisorGaveUp", Level = LogLevel.Critical, Message = "Root supervisor {Supervisor} exited with {Reason}; {Consequence}")]
     public static partial void RootSupervisorGaveUp(ILogger logger, Pid supervisor, ExitReason reason, string consequence);
 

@@ -8,7 +8,8 @@ namespace Heirloom.Hosting;
 /// <summary>
 /// Readiness of the node's managed tables: healthy when every table of every running <see cref="TableManager"/> is
 /// handed off to its worker; unhealthy while one waits for its worker (at start, or between a worker's crash and its
-/// replacement) or its storage has failed. Tag it for readiness only: a table waiting for its worker is no reason to
+/// replacement), its worker was refused it (a <see cref="TableWorker{TKey, TValue}"/> of other key or value types; the
+/// reason is given), or its storage has failed. Tag it for readiness only: a table waiting for its worker is no reason to
 /// restart the service. Register it with
 /// <c>services.AddHealthChecks().AddCheck&lt;ManagedTablesHealthCheck&gt;("heirloom-tables", tags: ["ready"])</c>.
 /// </summary>
@@ -59,7 +60,9 @@ public sealed class ManagedTablesHealthCheck : IHealthCheck
     private static string Describe(ManagedTableStatus table) => table.State switch
     {
         ManagedTableState.HandedOff => $"handed off to {table.Owner}",
+        ManagedTableState.Failed when table.Failure is Persistence.TableFileException refused => $"cannot be opened: {refused.Message}",
         ManagedTableState.Failed => $"storage failed ({table.Failure?.Message}); reopened {table.Reopens} times so far",
+        _ when table.Failure is { } refused => $"not handed to its worker: {refused.Message} Waiting for a worker that can take it for {table.WaitingFor?.TotalSeconds ?? 0:0.###} s",
         _ => $"waiting for its worker for {table.WaitingFor?.TotalSeconds ?? 0:0.###} s",
     };
 }

@@ -1,4 +1,5 @@
 using Heirloom.Behaviours;
+using Heirloom.Management;
 using Heirloom.Persistence;
 using Heirloom.Processes;
 using Microsoft.Extensions.Logging;
@@ -28,6 +29,9 @@ internal sealed class NodeReportLogger(ILogger<NodeReportLogger> logger)
                 break;
             case StorageFailureReport storage:
                 HeirloomLog.SnapshotFailed(logger, storage.Exception, storage.TableName, storage.Directory);
+                break;
+            case HandOffRefusedReport refused:
+                HeirloomLog.TableHandOffRefused(logger, refused.Exception, refused.Pid, refused.TableName, refused.Worker);
                 break;
         }
     }

@@ -25,4 +25,10 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 2007, EventName = "LeftoversDiscarded", Level = LogLevel.Error, Message = "Node {NodeId} discarded {Writes} acknowledged writes of clustered table {Table} left in its local journal at epoch {SpoolEpoch}: another node owned the table since (now epoch {Epoch})")]
     public static partial void LeftoversDiscarded(ILogger logger, string nodeId, string table, int writes, long spoolEpoch, long epoch);
+
+    [LoggerMessage(EventId = 2008, EventName = "TableUpgraded", Level = LogLevel.Information, Message = "Node {NodeId} took clustered table {Table} at codec {From} and rewrote its {Rows} keys at {To}")]
+    public static partial void TableUpgraded(ILogger logger, string nodeId, string table, string from, string to, int rows);
+
+    [LoggerMessage(EventId = 2009, EventName = "TableRefused", Level = LogLevel.Error, Message = "Node {NodeId} does not take clustered table {Table}: it cannot read the table's rows; waiting")]
+    public static partial void TableRefused(ILogger logger, string nodeId, string table, Exception reason);
 }

@@ -17,7 +17,8 @@ namespace Heirloom.Postgres;
 internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster, ClusteredTableOptions options, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec) : GenServer
     where TKey : notnull
 {
-    private readonly TableFollower<TKey, TValue> _follower = new(cluster, options.Name, options.Type, keyCodec, valueCodec);
+    // The follower reads rows with the codecs at the versions the table records; the replica writes at their own.
+    private readonly TableFollower<TKey, TValue> _follower = new(cluster, options.Name, options.Type, new ReadingCodec<TKey>(keyCodec), new ReadingCodec<TValue>(valueCodec));
     private readonly CancellationTokenSource _stopping = CancellationTokenSource.CreateLinkedTokenSource(cluster.Stopping);
     private ClusteredTableRole _role;
     private TableOwnership? _ownership;
@@ -35,6 +36,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
 
     // What the manager's open takes, once, in its own process: the standby caught up and the replica at this epoch.
     private Ready? _ready;
+    private Exception? _lastRefusal;
 
     protected override async ValueTask<InitResult> InitAsync()
     {
@@ -62,7 +64,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     {
         if (request is ClusteredTableStatusRequest)
         {
-            return CallResult.Reply(new ClusteredTableStatus(options.Name, cluster.NodeId, _role, _ownership?.Epoch ?? 0, _follower.Applied, _takeovers, _fencings, _lastTakeover, _lastFencing, _replica?.Commits ?? 0, _replica?.CommittedWrites ?? 0));
+            return CallResult.Reply(new ClusteredTableStatus(options.Name, cluster.NodeId, _role, _ownership?.Epoch ?? 0, _follower.Applied, _takeovers, _fencings, _lastTakeover, _lastFencing, _replica?.Commits ?? 0, _replica?.CommittedWrites ?? 0) { Refusal = _lastRefusal });
         }
 
         return await base.HandleCallAsync(request, from);
@@ -85,6 +87,14 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
                 break;
             case Acquired acquired:
                 await TakeOverAsync(acquired.Ownership);
+                break;
+            case AcquireFailed { Reason: CodecVersionException or InvalidOperationException } refused:
+                // This node cannot read the table's rows (a newer release upgraded it): it waits, following nothing,
+                // and looks again every follow interval, in case the table's codecs change back (a restore).
+                ClusterLog.TableRefused(cluster.Logger, cluster.NodeId, options.Name, refused.Reason);
+                _lastRefusal = refused.Reason;
+                await Task.Delay(cluster.Options.FollowInterval, _stopping.Token).ConfigureAwait(false);
+                StartAcquiring();
                 break;
             case AcquireFailed failed:
                 ClusterLog.AcquireFailed(cluster.Logger, cluster.NodeId, options.Name, failed.Reason);
@@ -125,15 +135,23 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         _spool?.Dispose();
     }
 
-    /// <summary>Records the table in PostgreSQL if it is new, and checks that every node agrees on its type and codecs.</summary>
+    /// <summary>
+    /// Records the table in PostgreSQL if it is new, and checks that every node agrees on its type, codecs and codec
+    /// versions, before this node waits for the table's lock: a node that cannot read the table's rows never takes it.
+    /// A codec is recorded as table files record it (its name, and <c>@v</c> and its version above 1); a name this
+    /// node's codec lists as an alias matches.
+    /// </summary>
+    /// <exception cref="CodecVersionException">The table's values were written at a newer codec version than this
+    /// node's (by a newer release), or at an older one its codec has no upgrade step from.</exception>
+    /// <exception cref="InvalidOperationException">Another type or other codecs, or keys at another codec version.</exception>
     private async Task RegisterAsync(CancellationToken cancellation)
     {
         await using var batch = cluster.Source.CreateBatch();
         var insert = new NpgsqlBatchCommand($"INSERT INTO {cluster.Schema.Tables} (name, table_type, key_codec, value_codec) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING");
         insert.Parameters.Add(new() { Value = options.Name });
         insert.Parameters.Add(new() { Value = options.Type.ToString() });
-        insert.Parameters.Add(new() { Value = keyCodec.Name });
-        insert.Parameters.Add(new() { Value = valueCodec.Name });
+        insert.Parameters.Add(new() { Value = RecordedCodec.Of(keyCodec) });
+        insert.Parameters.Add(new() { Value = RecordedCodec.Of(valueCodec) });
         var select = new NpgsqlBatchCommand($"SELECT table_type, key_codec, value_codec FROM {cluster.Schema.Tables} WHERE name = $1");
         select.Parameters.Add(new() { Value = options.Name });
         batch.BatchCommands.Add(insert);
@@ -141,12 +159,118 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         await using var reader = await batch.ExecuteReaderAsync(cancellation);
         await reader.ReadAsync(cancellation);
         var (type, keys, values) = (reader.GetString(0), reader.GetString(1), reader.GetString(2));
-        if (type != options.Type.ToString() || keys != keyCodec.Name || values != valueCodec.Name)
+        if (type != options.Type.ToString() || !RecordedCodec.NameMatches(keyCodec, keys) || !RecordedCodec.NameMatches(valueCodec, values))
         {
             throw new InvalidOperationException(
                 $"Clustered table '{options.Name}' is a {type} table of ({keys}, {values}) in PostgreSQL, but this node opens it as a " +
-                $"{options.Type} table of ({keyCodec.Name}, {valueCodec.Name}). Use the same type and codecs on every node, or another name.");
+                $"{options.Type} table of ({RecordedCodec.Of(keyCodec)}, {RecordedCodec.Of(valueCodec)}). Use the same type and codecs on every node, or another name.");
         }
+
+        if (Refusal(keys, values) is { } refusal)
+        {
+            throw refusal;
+        }
+    }
+
+    /// <summary>Why this node cannot take a table whose rows are recorded under these codecs, or null when it can: its
+    /// value codec must read the recorded version (its own, or an older one through its upgrade steps); keys are
+    /// never upgraded in a cluster, so the key codec's version must be the recorded one.</summary>
+    private Exception? Refusal(string keys, string values)
+    {
+        var keyVersion = RecordedCodec.Parse(keys).Version;
+        if (keyVersion != keyCodec.Version)
+        {
+            return keyVersion > keyCodec.Version
+                ? new CodecVersionException($"Clustered table '{options.Name}'", RecordedCodec.Parse(keys).Name, keyVersion, keyCodec.Version, keyCodec.Version)
+                : new InvalidOperationException($"Clustered table '{options.Name}' holds keys of {keys} at version {keyVersion}, but this node writes version {keyCodec.Version}; a clustered table's keys are not upgraded. Keep the key codec's version, and move the table's data to a table of another name to change it.");
+        }
+
+        try
+        {
+            RecordedCodec.ReadableVersion(valueCodec, values, options.Name);
+            return null;
+        }
+        catch (CodecVersionException e)
+        {
+            return e;
+        }
+    }
+
+    /// <summary>
+    /// Taking a table whose values are recorded at an older version (or under an older name): rewrites every row's
+    /// values at this node's version, through the codec's upgrade steps, and records the new codec, in one transaction
+    /// fenced by the epoch, before the table is handed on. Followers of this release read on at the new version; nodes
+    /// of the older release can no longer read the table, and refuse it.
+    /// </summary>
+    private async Task UpgradeRowsAsync(TableOwnership ownership)
+    {
+        var target = RecordedCodec.Of(valueCodec);
+        await using var connection = await cluster.Source.OpenConnectionAsync(_stopping.Token);
+        await using (var current = new NpgsqlCommand($"SELECT value_codec FROM {cluster.Schema.Tables} WHERE name = $1", connection))
+        {
+            // Nothing to upgrade (the usual takeover): no row lock is taken, so commits and lease checks never wait here.
+            current.Parameters.Add(new() { Value = options.Name });
+            if (await current.ExecuteScalarAsync(_stopping.Token) as string == target)
+            {
+                return;
+            }
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(_stopping.Token);
+        string recorded;
+        await using (var row = new NpgsqlCommand($"SELECT value_codec FROM {cluster.Schema.Tables} WHERE name = $1 AND epoch = $2 FOR UPDATE", connection, transaction))
+        {
+            row.Parameters.Add(new() { Value = options.Name });
+            row.Parameters.Add(new() { Value = ownership.Epoch });
+            recorded = await row.ExecuteScalarAsync(_stopping.Token) as string
+                ?? throw new FencedException(options.Name, ownership.Epoch, $"Clustered table '{options.Name}' was taken over by another node while this node took it (epoch {ownership.Epoch}).");
+        }
+
+        if (recorded == target)
+        {
+            return;
+        }
+
+        var version = RecordedCodec.ReadableVersion(valueCodec, recorded, options.Name);
+        var keys = new List<byte[]>();
+        var states = new List<byte[]>();
+        if (version != valueCodec.Version)
+        {
+            await using (var rows = new NpgsqlCommand($"SELECT key, state FROM {cluster.Schema.Rows} WHERE table_name = $1 AND state IS NOT NULL", connection, transaction))
+            {
+                rows.Parameters.Add(new() { Value = options.Name });
+                await using var reader = await rows.ExecuteReaderAsync(_stopping.Token);
+                var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+                while (await reader.ReadAsync(_stopping.Token))
+                {
+                    var values = KeyStateEncoding.Decode(reader.GetFieldValue<byte[]>(1)).Select(old =>
+                    {
+                        buffer.ResetWrittenCount();
+                        valueCodec.Write(buffer, valueCodec.ReadVersion(version, old));
+                        return buffer.WrittenSpan.ToArray();
+                    }).ToList();
+                    keys.Add(reader.GetFieldValue<byte[]>(0));
+                    states.Add(KeyStateEncoding.Encode(values)!);
+                }
+            }
+
+            await using var rewrite = new NpgsqlCommand($"UPDATE {cluster.Schema.Rows} r SET state = u.s FROM unnest($2::bytea[], $3::bytea[]) AS u(k, s) WHERE r.table_name = $1 AND r.key = u.k", connection, transaction);
+            rewrite.Parameters.Add(new() { Value = options.Name });
+            rewrite.Parameters.Add(new() { Value = keys.ToArray() });
+            rewrite.Parameters.Add(new() { Value = states.ToArray() });
+            await rewrite.ExecuteNonQueryAsync(_stopping.Token);
+        }
+
+        await using (var record = new NpgsqlCommand($"UPDATE {cluster.Schema.Tables} SET value_codec = $2 WHERE name = $1", connection, transaction))
+        {
+            record.Parameters.Add(new() { Value = options.Name });
+            record.Parameters.Add(new() { Value = target });
+            await record.ExecuteNonQueryAsync(_stopping.Token);
+        }
+
+        await transaction.CommitAsync(_stopping.Token);
+        _follower.ReadValuesAt(valueCodec.Version);
+        ClusterLog.TableUpgraded(cluster.Logger, cluster.NodeId, options.Name, recorded, target, keys.Count);
     }
 
     private void QueueCatchUp(Pid self)
@@ -196,7 +320,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         {
             try
             {
-                var ownership = await TableOwnership.AcquireAsync(cluster, options.Name, self, stopping).ConfigureAwait(false);
+                var ownership = await TableOwnership.AcquireAsync(cluster, options.Name, self, Refusal, stopping).ConfigureAwait(false);
                 if (stopping.IsCancellationRequested || !self.IsAlive)
                 {
                     await ownership.DisposeAsync().ConfigureAwait(false);
@@ -232,6 +356,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         {
             lastSequence = await ShipLeftoversAsync(ownership);
             await _follower.CatchUpAsync(_stopping.Token);
+            await UpgradeRowsAsync(ownership);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or FencedException)
         {
@@ -239,6 +364,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             return;
         }
 
+        _lastRefusal = null;
         Volatile.Write(ref _ready, new Ready(_follower.Standby, _replica, lastSequence));
         _role = ClusteredTableRole.Owner;
         _takeovers++;

@@ -13,4 +13,9 @@ namespace Heirloom.Postgres;
 /// <param name="Commits">The commits this node made to PostgreSQL since it last took the table; 0 when it does not own it.</param>
 /// <param name="CommittedWrites">The writes those commits carried: divided by <paramref name="Commits"/>, how many
 /// writes shared each commit (group commit).</param>
-public sealed record ClusteredTableStatus(string Name, string NodeId, ClusteredTableRole Role, long Epoch, long Applied, int Takeovers, int Fencings, TimeSpan? LastTakeover, FencedException? LastFencing, long Commits, long CommittedWrites);
+public sealed record ClusteredTableStatus(string Name, string NodeId, ClusteredTableRole Role, long Epoch, long Applied, int Takeovers, int Fencings, TimeSpan? LastTakeover, FencedException? LastFencing, long Commits, long CommittedWrites)
+{
+    /// <summary>Why this node last refused to take the table while it waited for it (it cannot read the table's rows:
+    /// a newer release upgraded them), until it takes it; null otherwise.</summary>
+    public Exception? Refusal { get; init; }
+}

@@ -12,7 +12,7 @@ namespace Heirloom.Postgres;
 /// above every earlier one's, so the rows above the last applied sequence are exactly what changed since; a takeover
 /// reads only those, however large the table is.
 /// </summary>
-internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, string table, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, string table, TableType type, ReadingCodec<TKey> keyCodec, ReadingCodec<TValue> valueCodec)
     where TKey : notnull
 {
     public ReplicaStandby<TKey, TValue> Standby { get; private set; } = new(type, keyCodec, valueCodec);
@@ -31,6 +31,16 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
         {
             last.Parameters.Add(new() { Value = table });
             applied = (long)(await last.ExecuteScalarAsync(cancellation).ConfigureAwait(false) ?? 0L);
+        }
+
+        await using (var codecs = new NpgsqlCommand($"SELECT key_codec, value_codec FROM {cluster.Schema.Tables} WHERE name = $1", connection, transaction))
+        {
+            codecs.Parameters.Add(new() { Value = table });
+            await using var reader = await codecs.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+            {
+                ReadAt(reader.GetString(0), reader.GetString(1));
+            }
         }
 
         await using (var rows = new NpgsqlCommand($"SELECT key, state FROM {cluster.Schema.Rows} WHERE table_name = $1 AND state IS NOT NULL", connection, transaction))
@@ -58,14 +68,22 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
             return (int)Math.Min(Standby.Count, int.MaxValue);
         }
 
+        // The table's codecs come in the same statement, so they are those the rows were written with (an owner that
+        // upgrades a table rewrites its rows and its codecs in one transaction).
         await using var command = cluster.Source.CreateCommand(
-            $"SELECT key, state, sequence FROM {cluster.Schema.Rows} WHERE table_name = $1 AND sequence > $2 ORDER BY sequence");
+            $"SELECT r.key, r.state, r.sequence, t.key_codec, t.value_codec FROM {cluster.Schema.Rows} r JOIN {cluster.Schema.Tables} t ON t.name = r.table_name " +
+            "WHERE r.table_name = $1 AND r.sequence > $2 ORDER BY r.sequence");
         command.Parameters.Add(new() { Value = table });
         command.Parameters.Add(new() { Value = Applied });
         await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
         var applied = 0;
         while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
         {
+            if (applied == 0)
+            {
+                ReadAt(reader.GetString(3), reader.GetString(4));
+            }
+
             var state = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
             Standby.Apply(new JournalEntry(reader.GetFieldValue<byte[]>(0), KeyStateEncoding.Decode(state)));
             Applied = Math.Max(Applied, reader.GetInt64(2));
@@ -73,5 +91,17 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
         }
 
         return applied;
+    }
+
+    /// <summary>Reads the values of the rows that follow at <paramref name="version"/>: the table's rows were rewritten
+    /// at it.</summary>
+    public void ReadValuesAt(int version) => valueCodec.ReadingVersion = version;
+
+    /// <summary>Reads the rows that follow at the versions the table records.</summary>
+    /// <exception cref="CodecVersionException">This node cannot read them (a newer release upgraded the table).</exception>
+    private void ReadAt(string keys, string values)
+    {
+        keyCodec.ReadingVersion = RecordedCodec.ReadableVersion(keyCodec.Codec, keys, table);
+        valueCodec.ReadingVersion = RecordedCodec.ReadableVersion(valueCodec.Codec, values, table);
     }
 }

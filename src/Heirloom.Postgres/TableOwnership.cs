@@ -46,7 +46,14 @@ internal sealed class TableOwnership : IAsyncDisposable
 
     /// <summary>Waits (as long as it takes) for the table's lock, then takes the table by bumping its epoch. While it
     /// waits, it ends the session of an owner whose lease expired (frozen, or silent), which releases the lock.</summary>
-    public static async Task<TableOwnership> AcquireAsync(PostgresCluster cluster, string table, Pid holder, CancellationToken cancellation)
+    /// <param name="cluster">The cluster.</param>
+    /// <param name="table">The table.</param>
+    /// <param name="holder">The process that holds the ownership.</param>
+    /// <param name="refuse">Given the table's recorded key and value codecs once the lock is held, and before the
+    /// epoch is bumped: why this node must not take the table (it cannot read its rows), or null. A refusal gives the
+    /// lock up and is thrown.</param>
+    /// <param name="cancellation">Stops waiting.</param>
+    public static async Task<TableOwnership> AcquireAsync(PostgresCluster cluster, string table, Pid holder, Func<string, string, Exception?> refuse, CancellationToken cancellation)
     {
         var connection = await cluster.DedicatedSource.OpenConnectionAsync(cancellation).ConfigureAwait(false);
         try
@@ -59,6 +66,17 @@ internal sealed class TableOwnership : IAsyncDisposable
             while (!await TryLockAsync(cluster, connection, table, cancellation).ConfigureAwait(false))
             {
                 await EndExpiredOwnerAsync(cluster, connection, table, cancellation).ConfigureAwait(false);
+            }
+
+            // Holding the lock, nobody else changes the table's codecs: an owner upgrading it holds the lock too.
+            await using (var codecs = new NpgsqlCommand($"SELECT key_codec, value_codec FROM {cluster.Schema.Tables} WHERE name = $1", connection))
+            {
+                codecs.Parameters.Add(new() { Value = table });
+                await using var recorded = await codecs.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+                if (await recorded.ReadAsync(cancellation).ConfigureAwait(false) && refuse(recorded.GetString(0), recorded.GetString(1)) is { } refusal)
+                {
+                    throw refusal;
+                }
             }
 
             await using var take = new NpgsqlCommand(

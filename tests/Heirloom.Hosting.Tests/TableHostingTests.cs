@@ -21,6 +21,7 @@ public sealed class TableHostingTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("heirloom-hosting-").FullName;
     private readonly FaultInjectingFileSystem _files = new();
+    private readonly CapturingLoggerProvider _logs = new();
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
@@ -41,10 +42,15 @@ public sealed class TableHostingTests : IDisposable
         }
     }
 
+    /// <summary>Written for a table of strings, not of counts.</summary>
+    private sealed class TextWorker : TableWorker<string, string>
+    {
+    }
+
     private IHost BuildHost()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
+        builder.Logging.ClearProviders().AddProvider(_logs);
         var table = ManagedTable.Durable<string, long>("counts", new DurabilityOptions(_directory) { FileSystem = _files }) with { FindMeName = "counter" };
 
         // The manager alone in its tree: the tests start and kill the worker themselves.
@@ -235,6 +241,52 @@ public sealed class TableHostingTests : IDisposable
         }
 
         return null;
+    }
+
+    [Fact]
+    public async Task A_worker_of_other_types_is_refused_the_table_and_readiness_and_the_log_say_why()
+    {
+        using var host = BuildHost();
+        await host.StartAsync();
+        var node = host.Services.GetRequiredService<Node>();
+        var health = host.Services.GetRequiredService<HealthCheckService>();
+
+        var wrong = await GenServer.StartAsync(node, () => new TextWorker(), new GenServerOptions { Name = "counter" });
+        var reason = await node.WhenExited(wrong).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.IsType<TableTypeMismatchException>(reason.Exception);
+        var tables = (await health.CheckHealthAsync(c => c.Tags.Contains("ready"))).Entries["heirloom-tables"];
+        Assert.Equal(HealthStatus.Unhealthy, tables.Status);
+        Assert.Contains("counts: not handed to its worker: The managed table 'counts' holds <System.String, System.Int64>, but its worker", tables.Description);
+        Assert.Contains("is a TableWorker<System.String, System.String>", tables.Description);
+        var logged = _logs.Entries.First(e => e.Id.Id == 1008);
+        Assert.Equal(LogLevel.Error, logged.Level);
+        Assert.Contains("managed table counts was not handed on", logged.Message);
+        Assert.IsType<TableTypeMismatchException>(logged.Exception);
+
+        // The right worker gets the table and readiness recovers.
+        await GenServer.StartAsync(node, () => new Counter(), new GenServerOptions { Name = "counter" });
+        await WaitFor(async () => (await health.CheckHealthAsync(c => c.Tags.Contains("ready"))).Status == HealthStatus.Healthy);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Readiness_names_a_managed_table_whose_directory_holds_other_types()
+    {
+        await using (var writer = new Node())
+        {
+            DurableTable.Open<string, string>(writer, new TableOptions { Name = "counts" }, new DurabilityOptions(_directory)).Insert("a", "text");
+        }
+
+        await using var node = new Node();
+        var table = ManagedTable.Durable<string, long>("counts", new DurabilityOptions(_directory)) with { FindMeName = "counter" };
+        await TableManager.StartAsync(node, new TableManagerOptions { Tables = [table], InitialBackoff = TimeSpan.FromMinutes(1), MaxBackoff = TimeSpan.FromMinutes(1) });
+
+        var result = await new ManagedTablesHealthCheck(node).CheckHealthAsync(new HealthCheckContext());
+
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.Contains("counts: cannot be opened:", result.Description);
+        Assert.Contains("written with codecs utf8/utf8; it cannot be opened as a Set table with codecs utf8/i64", result.Description);
     }
 
     private static async Task WaitFor(Func<Task<bool>> condition)

@@ -26,7 +26,7 @@ internal sealed class InProcessNode : IAsyncDisposable
     /// <summary>Completes when the worker gets the table (again, after <see cref="ExpectTable"/>).</summary>
     public Task<Table<long, long>> Table => _table.Task;
 
-    public static async Task<InProcessNode> StartAsync(string connectionString, string schema, string nodeId, string table = "ledger", bool writesWaitForCommit = false, DurabilityOptions? localJournal = null, int maxUnshippedWrites = 10_000)
+    public static async Task<InProcessNode> StartAsync(string connectionString, string schema, string nodeId, string table = "ledger", bool writesWaitForCommit = false, DurabilityOptions? localJournal = null, int maxUnshippedWrites = 10_000, ICodec<long>? valueCodec = null)
     {
         var node = new InProcessNode(new Node());
         node.Cluster = await PostgresCluster.StartAsync(node.Node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId });
@@ -45,7 +45,7 @@ internal sealed class InProcessNode : IAsyncDisposable
                     WritesWaitForCommit = writesWaitForCommit,
                     LocalJournal = localJournal,
                     MaxUnshippedWrites = maxUnshippedWrites,
-                }, id: "clustered"),
+                }, valueCodec: valueCodec, id: "clustered"),
             ],
         });
         node.Server = (await Supervisor.WhichChildrenAsync(supervisor)).Single(c => c.Id == "clustered").Pid;

@@ -9,7 +9,8 @@ public enum ManagedTableState
     /// <summary>A worker owns it; the manager is its heir.</summary>
     HandedOff,
 
-    /// <summary>Its durable storage failed and it was closed (a full disk, say); the manager opens it again from its
+    /// <summary>Its durable storage failed and it was closed (a full disk, say), or it could not be opened because its
+    /// directory holds other types, codecs or codec versions than configured; the manager opens it again from its
     /// directory, with backoff, and hands it on once that succeeds.</summary>
     Failed,
 }

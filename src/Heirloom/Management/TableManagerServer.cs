@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Heirloom.Behaviours;
+using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
 
@@ -49,7 +50,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
                     return ValueTask.FromResult(CallResult.Reply(false));
                 }
 
-                entry.Table.ForceDelete();
+                entry.Table?.ForceDelete();
                 return ValueTask.FromResult(CallResult.Reply(true));
             default:
                 return base.HandleCallAsync(request, from);
@@ -63,7 +64,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
             case TableTransfer transfer when transfer.Table.Name is { } name && _entries.TryGetValue(name, out var entry) && entry.Table == transfer.Table:
                 // Back from a dead worker, or from anyone who gave it to us: in either order with the Down, the
                 // table is with us now, so look for the next owner (unless a Down already made us start).
-                if (entry.Table.Owner == Self && entry.State != ManagedTableState.Discovering)
+                if (transfer.Table.Owner == Self && entry.State != ManagedTableState.Discovering)
                 {
                     StartDiscovery(entry);
                 }
@@ -106,12 +107,28 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     {
         var node = Context.Node;
         var table = node.Tables.WhereIs(spec.Name);
-        var entry = new Entry(spec, table ?? spec.Create(node, spec.Options with { Name = spec.Name, Heir = Self, HeirData = spec.Gift }));
+        try
+        {
+            table ??= spec.Create(node, spec.Options with { Name = spec.Name, Heir = Self, HeirData = spec.Gift });
+        }
+        catch (TableFileException e) when (e.Error is TableFileError.WrongCodec or TableFileError.WrongType or TableFileError.NewerCodecVersion or TableFileError.MissingUpgradeStep)
+        {
+            // The directory holds a table of other types, codecs or codec versions than configured: no worker may get
+            // it, and the manager's other tables go on. It stays failed, with the reason, and is tried again with
+            // backoff (the files may be restored meanwhile).
+            var refused = new Entry(spec, null) { State = ManagedTableState.Failed, Failure = e, WaitingSince = Stopwatch.GetTimestamp(), Delay = options.InitialBackoff };
+            _entries[spec.Name] = refused;
+            node.Report(new HandOffRefusedReport(Self, spec.Name, Pid.None, e));
+            ScheduleRetry(refused);
+            return;
+        }
+
+        var entry = new Entry(spec, table);
         _entries[spec.Name] = entry;
 
         // Adopting makes this manager the heir (and the owner, if the table was left with the node); a table made
         // just now is already ours.
-        var owner = entry.Table.Adopt(Context.Process, spec.Gift);
+        var owner = table.Adopt(Context.Process, spec.Gift);
         if (owner is not null && owner != Context.Process)
         {
             Watch(entry, owner.Self);
@@ -125,14 +142,19 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     private void OnWorkerDown(Entry entry)
     {
         entry.WorkerMonitor = default;
-        if (entry.Table.Failure is { } failure)
+        if (entry.Table is not { } table)
+        {
+            return;
+        }
+
+        if (table.Failure is { } failure)
         {
             // The worker died of the failure before its table's TableFailed was handled.
             OnTableFailed(entry, failure);
             return;
         }
 
-        if (entry.Table.IsDeleted)
+        if (table.IsDeleted)
         {
             // Deleted outside the manager (by its owner): nothing to keep.
             _entries.Remove(entry.Spec.Name);
@@ -140,7 +162,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         }
 
         // The transfer normally came first; if not, the table is with the node now, or will be ours shortly.
-        if (entry.Table.Adopt(Context.Process, entry.Spec.Gift) == Context.Process && entry.State == ManagedTableState.HandedOff)
+        if (table.Adopt(Context.Process, entry.Spec.Gift) == Context.Process && entry.State == ManagedTableState.HandedOff)
         {
             StartDiscovery(entry);
         }
@@ -200,7 +222,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     /// (<see cref="Table.GiveAway"/>); anything short of success schedules another attempt.</summary>
     private void TryHandOff(Entry entry)
     {
-        if (entry.State != ManagedTableState.Discovering || entry.Table.Owner != Self)
+        if (entry.State != ManagedTableState.Discovering || entry.Table is not { } table || table.Owner != Self)
         {
             return;
         }
@@ -212,13 +234,20 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         }
 
         var target = Find(entry.Spec);
-        if (target is { IsNone: false, IsAlive: true } pid)
+        if (target is { IsNone: false, IsAlive: true } pid && Mismatch(entry.Spec.Name, table, pid) is { } mismatch)
+        {
+            // A worker of other types would never take the table: it is told why and exits; its replacement is tried.
+            entry.Failure = mismatch;
+            pid.Send(new HandOffRefused(mismatch));
+            Context.Node.Report(new HandOffRefusedReport(Self, entry.Spec.Name, pid, mismatch));
+        }
+        else if (target is { IsNone: false, IsAlive: true } worker)
         {
             try
             {
-                entry.Table.GiveAway(pid, entry.Spec.Gift);
+                table.GiveAway(worker, entry.Spec.Gift);
                 entry.HandOffs++;
-                Watch(entry, pid);
+                Watch(entry, worker);
                 return;
             }
             catch (TableException)
@@ -230,6 +259,24 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         }
 
         ScheduleRetry(entry);
+    }
+
+    /// <summary>Why a worker cannot take the table: it is a <see cref="TableWorker{TKey, TValue}"/> of other key or
+    /// value types than the table's; null when it can (or is no table worker, whose types are unknown).</summary>
+    private static TableTypeMismatchException? Mismatch(string name, Table table, Pid worker)
+    {
+        for (var type = worker.Resolve().Behaviour; type is not null; type = type.BaseType)
+        {
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(TableWorker<,>))
+            {
+                var (key, value) = (type.GenericTypeArguments[0], type.GenericTypeArguments[1]);
+                return key == table.KeyType && value == table.ValueType
+                    ? null
+                    : new TableTypeMismatchException(name, table.KeyType, table.ValueType, worker, key, value);
+            }
+        }
+
+        return null;
     }
 
     private Pid Find(ManagedTable spec)
@@ -253,6 +300,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     private void Watch(Entry entry, Pid worker)
     {
         entry.State = ManagedTableState.HandedOff;
+        entry.Failure = null;
         entry.WaitingSince = null;
         entry.WorkerMonitor = Context.Monitor(worker);
     }
@@ -270,19 +318,20 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     private ManagedTableStatus StatusOf(Entry entry) => new(
         entry.Spec.Name,
         entry.State,
-        entry.Table.Owner,
-        entry.Table.Heir,
+        entry.Table?.Owner ?? Pid.None,
+        entry.Table?.Heir ?? Pid.None,
         entry.WaitingSince is { } since ? Stopwatch.GetElapsedTime(since) : null,
         entry.HandOffs,
         entry.FailedHandOffs,
         entry.Failure,
         entry.Reopens);
 
-    private sealed class Entry(ManagedTable spec, Table table)
+    /// <summary>A managed table; its <see cref="Table"/> is null only while it could not be opened at all.</summary>
+    private sealed class Entry(ManagedTable spec, Table? table)
     {
         public ManagedTable Spec { get; } = spec;
 
-        public Table Table { get; set; } = table;
+        public Table? Table { get; set; } = table;
 
         public Exception? Failure { get; set; }
 

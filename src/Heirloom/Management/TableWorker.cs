@@ -8,7 +8,8 @@ namespace Heirloom.Management;
 /// that arrive before a <see cref="TableManager"/> hands it the table (its name can be registered from the start, so the
 /// manager finds it) wait, in order, and are handled once the table is here. The handlers below therefore always have
 /// <see cref="Table"/>. <see cref="OnTableAsync"/> is the "ready" event, where the worker rebuilds what it derives from
-/// the table, before any waiting request is handled.
+/// the table, before any waiting request is handled. A table of other key or value types is never taken: a manager
+/// does not hand it over, and the worker exits with a <see cref="TableTypeMismatchException"/> naming both types.
 /// </summary>
 /// <typeparam name="TKey">The table's key type.</typeparam>
 /// <typeparam name="TValue">The table's value type.</typeparam>
@@ -115,6 +116,18 @@ public abstract class TableWorker<TKey, TValue> : GenServer
             _table = table;
             await OnTableAsync(table, transfer.Gift);
             return await HandleWaitingAsync();
+        }
+
+        // Waiting for a table of other types would hang every request until its timeout: fail now, naming both types.
+        // The table, given to this worker, goes back to its heir when the worker exits.
+        if (message is HandOffRefused refused)
+        {
+            return ServerResult.Stop(Processes.ExitReason.Error(refused.Reason));
+        }
+
+        if (_table is null && message is TableTransfer { Table: var other })
+        {
+            return ServerResult.Stop(Processes.ExitReason.Error(new TableTypeMismatchException(other.Name ?? other.ToString(), other.KeyType, other.ValueType, Self, typeof(TKey), typeof(TValue))));
         }
 
         if (_table is null)

@@ -40,7 +40,7 @@ public static class DurableTable
         valueCodec ??= Codecs.For<TValue>();
         var directory = durability.Directory;
         var files = durability.FileSystem;
-        var header = new JournalSegmentHeader(options.Type, options.Access, keyCodec.Name, valueCodec.Name);
+        var header = JournalSegmentHeader.For(options.Type, options.Access, keyCodec, valueCodec);
         Directory.CreateDirectory(directory);
         var directoryLock = DurableFiles.Lock(directory);
         Journal? journal = null;
@@ -52,18 +52,19 @@ public static class DurableTable
             }
 
             var (sequence, snapshot, damaged) = NewestGoodSnapshot(directory, options.Type, keyCodec, valueCodec);
+            var upgraded = snapshot is { } found && (found.KeyReader != keyCodec || found.ValueReader != valueCodec);
             JournaledStore<TKey, TValue>? journaled = null;
             var engine = durability.Storage == TableStorage.OffHeap ? OffHeapTable.NewEngine(options.Type, keyCodec, valueCodec) : null;
             var table = Table.Create<TKey, TValue>(node, options, null, null, engine: engine, wrap: store =>
             {
                 if (snapshot is { } image)
                 {
-                    LoadSnapshot(store, image.Body.Span, image.Count, image.Path, keyCodec, valueCodec);
+                    LoadSnapshot(store, image.Body.Span, image.Count, image.Path, image.KeyReader, image.ValueReader, encoded: !upgraded);
                 }
 
                 try
                 {
-                    journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (_, _, record) => JournaledStore<TKey, TValue>.Replay(store, record, keyCodec, valueCodec), e => journaled?.OnBackgroundFailure(e), (duration, records) => DurabilityMetrics.Of(node).OnFsync(options.Name, duration, records));
+                    journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (segment, path) => ReplayerFor(store, segment, path, keyCodec, valueCodec, ref upgraded), e => journaled?.OnBackgroundFailure(e), (duration, records) => DurabilityMetrics.Of(node).OnFsync(options.Name, duration, records));
                 }
                 catch (JournalCorruptedException e) when (damaged is not null)
                 {
@@ -73,6 +74,11 @@ public static class DurableTable
                 return journaled = new JournaledStore<TKey, TValue>(store, options.Type is TableType.Set or TableType.OrderedSet, journal, keyCodec, valueCodec, durability, files, directoryLock, sequence);
             });
             journaled!.Table = table;
+            if (upgraded)
+            {
+                journaled.SnapshotAfterUpgrade();
+            }
+
             return table;
         }
         catch
@@ -148,7 +154,7 @@ public static class DurableTable
     /// The newest snapshot that reads back whole, with the last journal sequence it includes (0 and nothing when there
     /// is none), and the newest damaged one skipped on the way, if any.
     /// </summary>
-    private static (long Sequence, (string Path, Memory<byte> Body, long Count)? Snapshot, (string Path, TableFileException Error)? Damaged) NewestGoodSnapshot<TKey, TValue>(string directory, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    private static (long Sequence, (string Path, Memory<byte> Body, long Count, ICodec<TKey> KeyReader, ICodec<TValue> ValueReader)? Snapshot, (string Path, TableFileException Error)? Damaged) NewestGoodSnapshot<TKey, TValue>(string directory, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
     {
         (string, TableFileException)? damaged = null;
         var snapshots = DurableFiles.Snapshots(directory);
@@ -164,7 +170,7 @@ public static class DurableTable
 
             // An intact snapshot that cannot be used is a mistake (wrong types or codecs), not damage: it stops here.
             // Its checksum was just checked, and its count is what its writer counted.
-            var (info, body) = TableFile.ReadBody(bytes, path, keyCodec.Name, valueCodec.Name, verify: false);
+            var (info, body, keyReader, valueReader) = TableFile.ReadBody(bytes, path, keyCodec, valueCodec, verify: false);
             if (info.Type != type)
             {
                 throw new TableFileException(TableFileError.WrongType, $"{path} holds a {info.Type} table; it cannot be opened as {type}.");
@@ -175,25 +181,44 @@ public static class DurableTable
                 throw new TableFileException(TableFileError.BadFile, $"{path} says it includes journal records to {info.JournalSequence}, but its name says {sequence}.");
             }
 
-            return (sequence, (path, body, info.ObjectCount), damaged);
+            return (sequence, (path, body, info.ObjectCount, keyReader, valueReader), damaged);
         }
 
         return (0, null, damaged);
     }
 
     /// <summary>Fills a new engine from a snapshot's objects, one at a time: an engine that keeps objects encoded takes
-    /// the codecs' bytes as they are, any other gets each object decoded.</summary>
-    private static void LoadSnapshot<TKey, TValue>(TableStore<TKey, TValue> store, ReadOnlySpan<byte> body, long count, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    /// the codecs' bytes as they are (when <paramref name="encoded"/>: they are the current codecs' bytes), any other
+    /// gets each object decoded (and upgraded, by readers of an older version).</summary>
+    private static void LoadSnapshot<TKey, TValue>(TableStore<TKey, TValue> store, ReadOnlySpan<byte> body, long count, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, bool encoded)
         where TKey : notnull
     {
-        if (store is IEncodedObjectLoader encoded)
+        if (encoded && store is IEncodedObjectLoader loader)
         {
             // Each object takes at least its two 4-byte length prefixes, which bounds what a header may ask room for.
-            encoded.Reserve(Math.Min(count, body.Length / 8));
-            TableFile.ForEachObject(body, path, encoded.LoadEncoded);
+            loader.Reserve(Math.Min(count, body.Length / 8));
+            TableFile.ForEachObject(body, path, loader.LoadEncoded);
             return;
         }
 
         TableFile.ForEachObject(body, path, (key, value) => store.Insert(TableFile.Decode(key, keyCodec, path), TableFile.Decode(value, valueCodec, path)));
+    }
+
+    /// <summary>What replays a journal segment's records: with the table's codecs, or with readers that upgrade an
+    /// older version (or an alias), noting in <paramref name="upgraded"/> that the table is to be rewritten; null when
+    /// the segment's codecs are not the table's.</summary>
+    /// <exception cref="CodecVersionException">The segment holds a version the codecs cannot read.</exception>
+    private static JournalRecordHandler? ReplayerFor<TKey, TValue>(TableStore<TKey, TValue> store, JournalSegmentHeader segment, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, ref bool upgraded)
+        where TKey : notnull
+    {
+        if (!CodecResolution.NameMatches(keyCodec, segment.KeyCodec) || !CodecResolution.NameMatches(valueCodec, segment.ValueCodec))
+        {
+            return null;
+        }
+
+        var keyReader = CodecResolution.ReaderFor(keyCodec, segment.KeyCodec, segment.KeyCodecVersion, path);
+        var valueReader = CodecResolution.ReaderFor(valueCodec, segment.ValueCodec, segment.ValueCodecVersion, path);
+        upgraded |= keyReader != keyCodec || valueReader != valueCodec;
+        return (_, _, record) => JournaledStore<TKey, TValue>.Replay(store, record, keyReader, valueReader);
     }
 }

@@ -104,12 +104,16 @@ internal sealed class Journal : IDisposable
     /// <summary>
     /// Reads the directory's segments, replaying every record after <paramref name="afterSequence"/> (what a snapshot
     /// already holds), truncates a torn tail, and opens the last segment for appending. Every segment read must have
-    /// been written for <paramref name="header"/>'s table type and codecs.
+    /// been written for <paramref name="header"/>'s table type; <paramref name="replayFor"/> gives, for each segment's
+    /// header and path, what replays its records (reading older codec versions through their upgrade steps), or null
+    /// when its codecs are not the table's. Appending continues the last segment only when it has
+    /// <paramref name="header"/>'s codecs and versions; otherwise a new segment starts, so a segment's records are all
+    /// of one version.
     /// </summary>
     /// <exception cref="JournalCorruptedException">A bad record is followed by valid ones, or records are missing.</exception>
     /// <exception cref="TableFileException">A segment was written for another table type or other codecs, or a record
     /// does not decode with the codecs given.</exception>
-    public static Journal Open(DurableFileSystem files, string directory, JournalSegmentHeader header, long afterSequence, FsyncPolicy policy, JournalRecordHandler replay, Action<IOException>? onBackgroundFailure = null, Action<TimeSpan, long>? onFsync = null)
+    public static Journal Open(DurableFileSystem files, string directory, JournalSegmentHeader header, long afterSequence, FsyncPolicy policy, Func<JournalSegmentHeader, string, JournalRecordHandler?> replayFor, Action<IOException>? onBackgroundFailure = null, Action<TimeSpan, long>? onFsync = null)
     {
         var segments = DurableFiles.Segments(directory);
 
@@ -135,32 +139,44 @@ internal sealed class Journal : IDisposable
                 throw new JournalCorruptedException(path, 0, $"the segment starts at record {firstSequence} where {last + 1} was due");
             }
 
-            scan = Scan(path, firstSequence, allowTornTail: i == segments.Count - 1, header, (sequence, offset, payload) =>
+            scan = Scan(path, firstSequence, allowTornTail: i == segments.Count - 1, found =>
             {
-                if (sequence > afterSequence)
+                var replay = found.Type == header.Type ? replayFor(found, path) : null;
+                if (replay is null)
                 {
-                    ReplayOne(replay, header, path, sequence, offset, payload);
+                    throw new TableFileException(found.Type == header.Type ? TableFileError.WrongCodec : TableFileError.WrongType,
+                        $"{path} holds a {found.Type} table written with codecs {found.Codecs}; it cannot be opened as a {header.Type} table with codecs {header.Codecs}. Open it with the key and value types (and codecs) it was written with.{CodecResolution.RenameHint(found.ValueCodec, header.ValueCodec)}");
                 }
+
+                return (sequence, offset, payload) =>
+                {
+                    if (sequence > afterSequence)
+                    {
+                        ReplayOne(replay, found, path, sequence, offset, payload);
+                    }
+                };
             });
             lastInSegment = scan.LastSequence;
             last = Math.Max(afterSequence, lastInSegment);
         }
 
         // Appending continues the last segment only if its records reach the snapshot's; otherwise a new one starts.
-        var segment = segments.Count > 0 && lastInSegment == last
+        // A segment of other codecs or versions (an upgrade) is cut to its valid records and closed; records then go to
+        // a new segment, unless it holds none, when its header is rewritten.
+        var segment = segments.Count > 0 && lastInSegment == last && (scan.Header is null || scan.Records == 0 || scan.Header.SameCodecs(header))
             ? ContinueSegment(files, segments[^1].Path, segments[^1].FirstSequence, scan, header)
-            : NewSegment(files, directory, last + 1, header);
+            : NewSegment(files, directory, last + 1, header, cutTornTailOf: segments.Count > 0 && lastInSegment == last ? (segments[^1].Path, scan) : null);
         return new Journal(files, directory, header, segment, last, policy, onBackgroundFailure, onFsync);
     }
 
     /// <summary>
     /// Reads one segment's header and records in order, checking each record's checksum and sequence. With
     /// <paramref name="allowTornTail"/>, a last record cut short (and nothing valid after it) ends the scan; any other
-    /// damage throws. With <paramref name="expected"/>, a segment written for another table type or codecs is refused.
+    /// damage throws. <paramref name="onHeader"/> gets the segment's header before any record, and gives what receives
+    /// the records (or throws, to refuse the segment).
     /// </summary>
     /// <exception cref="JournalCorruptedException">The segment is damaged.</exception>
-    /// <exception cref="TableFileException">The segment does not match <paramref name="expected"/>.</exception>
-    public static JournalSegmentSummary Scan(string path, long firstSequence, bool allowTornTail, JournalSegmentHeader? expected, JournalRecordHandler onRecord)
+    public static JournalSegmentSummary Scan(string path, long firstSequence, bool allowTornTail, Func<JournalSegmentHeader, JournalRecordHandler> onHeader)
     {
         var bytes = File.ReadAllBytes(path);
         JournalSegmentHeader? header;
@@ -183,11 +199,7 @@ internal sealed class Journal : IDisposable
                 : throw new JournalCorruptedException(path, 0, "its header is cut short, yet it is not the newest segment");
         }
 
-        if (expected is not null && !header.Matches(expected))
-        {
-            throw new TableFileException(header.Type == expected.Type ? TableFileError.WrongCodec : TableFileError.WrongType,
-                $"{path} holds a {header.Type} table written with codecs {header.Codecs}; it cannot be opened as a {expected.Type} table with codecs {expected.Codecs}. Open it with the key and value types (and codecs) it was written with.");
-        }
+        var onRecord = onHeader(header);
 
         long offset = headerLength, sequence = firstSequence;
         while (offset < bytes.Length)
@@ -656,9 +668,11 @@ internal sealed class Journal : IDisposable
         try
         {
             var length = scan.ValidLength;
-            var headerLength = (scan.Header ?? header).ToBytes().Length;
-            if (scan.Header is null)
+            var rewrite = scan.Header is null || !scan.Header.SameCodecs(header);
+            var headerLength = (rewrite ? header : scan.Header!).ToBytes().Length;
+            if (rewrite)
             {
+                Debug.Assert(scan.Records == 0, "only a segment without records gets another header");
                 files.SetLength(file, path, 0);
                 files.Write(file, path, header.ToBytes(), 0);
                 length = headerLength;
@@ -680,8 +694,16 @@ internal sealed class Journal : IDisposable
 
     /// <summary>Creates a segment, writes its header, and makes both the file and its name durable. A failed directory
     /// sync goes to <paramref name="onDirectorySyncFailure"/> (the journal fails); any other failure removes the new file.</summary>
-    private static Segment NewSegment(DurableFileSystem files, string directory, long firstSequence, JournalSegmentHeader header, Func<IOException, IOException>? onDirectorySyncFailure = null)
+    private static Segment NewSegment(DurableFileSystem files, string directory, long firstSequence, JournalSegmentHeader header, Func<IOException, IOException>? onDirectorySyncFailure = null, (string Path, JournalSegmentSummary Scan)? cutTornTailOf = null)
     {
+        if (cutTornTailOf is { Scan.TornBytes: > 0 } previous)
+        {
+            // The previous segment will no longer be the newest, where alone a torn record is taken for an interrupted write.
+            using var torn = files.OpenExisting(previous.Path);
+            files.SetLength(torn, previous.Path, previous.Scan.ValidLength);
+            files.FlushToDisk(torn, previous.Path);
+        }
+
         var path = DurableFiles.SegmentPath(directory, firstSequence);
         var bytes = header.ToBytes();
         var file = files.CreateNew(path);

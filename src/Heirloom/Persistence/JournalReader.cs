@@ -36,7 +36,7 @@ public static class JournalReader
             throw new ArgumentException($"'{path}' is not a journal segment: its name must be journal-<first sequence>.log.", nameof(path));
         }
 
-        return Journal.Scan(path, first, allowTornTail, expected: null, (sequence, offset, payload) =>
+        return Journal.Scan(path, first, allowTornTail, _ => (sequence, offset, payload) =>
         {
             List<JournalEntry> entries;
             try

@@ -12,8 +12,8 @@ namespace Heirloom.Persistence;
 /// </summary>
 /// <param name="Type">The table's type.</param>
 /// <param name="Access">The table's access when the segment was started.</param>
-/// <param name="KeyCodec">The name of the codec its keys were written with.</param>
-/// <param name="ValueCodec">The name of the codec its values were written with.</param>
+/// <param name="KeyCodec">The name of the codec its keys were written with (without its version).</param>
+/// <param name="ValueCodec">The name of the codec its values were written with (without its version).</param>
 public sealed record JournalSegmentHeader(TableType Type, TableAccess Access, string KeyCodec, string ValueCodec)
 {
     /// <summary>The format version written.</summary>
@@ -24,15 +24,26 @@ public sealed record JournalSegmentHeader(TableType Type, TableAccess Access, st
     /// <summary>The bytes every journal segment starts with.</summary>
     internal static ReadOnlySpan<byte> Magic => "HEIRJRNL"u8;
 
-    /// <summary>The codecs as the messages name them: key codec/value codec.</summary>
-    public string Codecs => $"{KeyCodec}/{ValueCodec}";
+    /// <summary>The version of the codec its keys were written with (1 for segments written before codecs had versions).</summary>
+    public int KeyCodecVersion { get; init; } = 1;
+
+    /// <summary>The version of the codec its values were written with (1 for segments written before codecs had versions).</summary>
+    public int ValueCodecVersion { get; init; } = 1;
+
+    /// <summary>The codecs as the messages name them: key codec/value codec, each with <c>@v</c> and its version when
+    /// above 1.</summary>
+    public string Codecs => $"{CodecIdentity.Format(KeyCodec, KeyCodecVersion)}/{CodecIdentity.Format(ValueCodec, ValueCodecVersion)}";
+
+    /// <summary>The header a table with these codecs writes.</summary>
+    internal static JournalSegmentHeader For<TKey, TValue>(TableType type, TableAccess access, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec) =>
+        new(type, access, keyCodec.Name, valueCodec.Name) { KeyCodecVersion = keyCodec.Version, ValueCodecVersion = valueCodec.Version };
 
     /// <summary>The header's bytes: magic, version u32, type u8, access u8, two length-prefixed (u16) UTF-8 codec
-    /// names, and the CRC-32C of all that.</summary>
+    /// names (each with <c>@v</c> and its version when above 1), and the CRC-32C of all that.</summary>
     internal byte[] ToBytes()
     {
-        var key = Encoding.UTF8.GetBytes(KeyCodec);
-        var value = Encoding.UTF8.GetBytes(ValueCodec);
+        var key = Encoding.UTF8.GetBytes(CodecIdentity.Format(KeyCodec, KeyCodecVersion));
+        var value = Encoding.UTF8.GetBytes(CodecIdentity.Format(ValueCodec, ValueCodecVersion));
         var bytes = new byte[Magic.Length + 4 + 2 + 2 + key.Length + 2 + value.Length + ChecksumLength];
         var span = bytes.AsSpan();
         Magic.CopyTo(span);
@@ -96,13 +107,16 @@ public sealed record JournalSegmentHeader(TableType Type, TableAccess Access, st
         }
 
         length = at + ChecksumLength;
-        return new JournalSegmentHeader(type, access, key, value);
+        var (keyName, keyVersion) = CodecIdentity.Parse(key);
+        var (valueName, valueVersion) = CodecIdentity.Parse(value);
+        return new JournalSegmentHeader(type, access, keyName, valueName) { KeyCodecVersion = keyVersion, ValueCodecVersion = valueVersion };
     }
 
-    /// <summary>Whether a segment with this header may be read by a table of <paramref name="expected"/>'s type and
-    /// codecs (the access may differ: it is the opener's to choose).</summary>
-    internal bool Matches(JournalSegmentHeader expected) =>
-        Type == expected.Type && KeyCodec == expected.KeyCodec && ValueCodec == expected.ValueCodec;
+    /// <summary>Whether records may be appended after those of a segment with this header by a table whose header is
+    /// <paramref name="other"/>: the same type and the same codecs at the same versions (the access may differ: it is
+    /// the opener's to choose).</summary>
+    internal bool SameCodecs(JournalSegmentHeader other) =>
+        Type == other.Type && Codecs == other.Codecs;
 
     private static int WriteName(Span<byte> span, int at, byte[] name)
     {

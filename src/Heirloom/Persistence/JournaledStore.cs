@@ -131,6 +131,30 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         return 0;
     }
 
+    /// <summary>Writes a snapshot at the codecs' current versions right after opening read values of an older version
+    /// (or under an old name), so that no later open reads them again; the segments from before are retired as usual.
+    /// A failure leaves the table on its journal (what it read stays readable) and is reported.</summary>
+    public void SnapshotAfterUpgrade()
+    {
+        _snapshotting.Wait();
+        IOException failure;
+        try
+        {
+            TakeSnapshot();
+            return;
+        }
+        catch (IOException e)
+        {
+            failure = e;
+        }
+        finally
+        {
+            _snapshotting.Release();
+        }
+
+        OnSnapshotFailed(failure);
+    }
+
     private long TakeSnapshot()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _released), this);

@@ -73,8 +73,8 @@ public static class TableFile
         WriteString(header, name);
         WriteInt64(header, count);
         WriteInt64(header, journalSequence);
-        WriteString(header, keyCodec.Name);
-        WriteString(header, valueCodec.Name);
+        WriteString(header, CodecIdentity.Of(keyCodec));
+        WriteString(header, CodecIdentity.Of(valueCodec));
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(header.WrittenSpan);
         hash.AppendData(body.WrittenSpan);
@@ -158,7 +158,7 @@ public static class TableFile
     {
         var bytes = File.ReadAllBytes(path);
         var header = ReadInfo(bytes, path);
-        var (info, objects) = Read(bytes, path, new RawCodec(header.KeyCodec), new RawCodec(header.ValueCodec), verify: true);
+        var (info, objects) = Read(bytes, path, new RawCodec(header.KeyCodec, header.KeyCodecVersion), new RawCodec(header.ValueCodec, header.ValueCodecVersion), verify: true);
         return new TableFileContents(info, objects);
     }
 
@@ -209,9 +209,9 @@ public static class TableFile
     /// <exception cref="TableFileException">What is wrong with the file.</exception>
     internal static (TableFileInfo Info, List<KeyValuePair<TKey, TValue>> Objects) Read<TKey, TValue>(byte[] bytes, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, bool verify)
     {
-        var (info, body) = ReadBody(bytes, path, keyCodec.Name, valueCodec.Name, verify);
+        var (info, body, keyReader, valueReader) = ReadBody(bytes, path, keyCodec, valueCodec, verify);
         var objects = new List<KeyValuePair<TKey, TValue>>();
-        ForEachObject(body.Span, path, (key, value) => objects.Add(new(Decode(key, keyCodec, path), Decode(value, valueCodec, path))));
+        ForEachObject(body.Span, path, (key, value) => objects.Add(new(Decode(key, keyReader, path), Decode(value, valueReader, path))));
         if (verify && objects.Count != info.ObjectCount)
         {
             throw new TableFileException(TableFileError.InvalidObjectCount, $"{path} holds {objects.Count} objects but its header says {info.ObjectCount}.");
@@ -220,23 +220,28 @@ public static class TableFile
         return (info, objects);
     }
 
-    /// <summary>The header and where the objects lie in a file's bytes, checked against the codecs' names and (with
-    /// <paramref name="verify"/>) the checksum.</summary>
-    /// <exception cref="TableFileException">What is wrong with the file.</exception>
-    internal static (TableFileInfo Info, Memory<byte> Body) ReadBody(byte[] bytes, string path, string keyCodec, string valueCodec, bool verify)
+    /// <summary>The header and where the objects lie in a file's bytes, checked against the codecs' names and versions
+    /// and (with <paramref name="verify"/>) the checksum, with the codecs that read its keys and values: the codecs
+    /// given, or readers that upgrade what the file holds to their current version (an older version or an alias).</summary>
+    /// <exception cref="TableFileException">What is wrong with the file; a <see cref="CodecVersionException"/> when it
+    /// holds a codec version the codecs cannot read.</exception>
+    internal static (TableFileInfo Info, Memory<byte> Body, ICodec<TKey> KeyReader, ICodec<TValue> ValueReader) ReadBody<TKey, TValue>(byte[] bytes, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, bool verify)
     {
         var (info, bodyStart) = ParseHeader(bytes, path);
-        if (info.KeyCodec != keyCodec || info.ValueCodec != valueCodec)
+        if (!CodecResolution.NameMatches(keyCodec, info.KeyCodec) || !CodecResolution.NameMatches(valueCodec, info.ValueCodec))
         {
-            throw new TableFileException(TableFileError.WrongCodec, $"{path} was written with codecs {info.KeyCodec}/{info.ValueCodec}, not {keyCodec}/{valueCodec}.");
+            throw new TableFileException(TableFileError.WrongCodec, $"{path} was written with codecs {info.Codecs}, not {CodecIdentity.Of(keyCodec)}/{CodecIdentity.Of(valueCodec)}.{CodecResolution.RenameHint(info.ValueCodec, valueCodec.Name)}");
         }
+
+        var keyReader = CodecResolution.ReaderFor(keyCodec, info.KeyCodec, info.KeyCodecVersion, path);
+        var valueReader = CodecResolution.ReaderFor(valueCodec, info.ValueCodec, info.ValueCodecVersion, path);
 
         if (verify && !IsIntact(bytes))
         {
             throw new TableFileException(TableFileError.ChecksumMismatch, $"{path}: the contents do not match the file's checksum; the file is corrupt.");
         }
 
-        return (info, bytes.AsMemory(bodyStart, bytes.Length - ChecksumLength - bodyStart));
+        return (info, bytes.AsMemory(bodyStart, bytes.Length - ChecksumLength - bodyStart), keyReader, valueReader);
     }
 
     /// <summary>Hands each object's key and value bytes, as their codecs wrote them, to <paramref name="visit"/>, in
@@ -295,7 +300,9 @@ public static class TableFile
         }
 
         var checksum = Convert.ToHexString(bytes.AsSpan(bytes.Length - ChecksumLength));
-        return (new TableFileInfo(version, (TableType)type, (TableAccess)access, name, count, journalSequence, keyCodec, valueCodec, checksum), reader.Position);
+        var (keyName, keyVersion) = CodecIdentity.Parse(keyCodec);
+        var (valueName, valueVersion) = CodecIdentity.Parse(valueCodec);
+        return (new TableFileInfo(version, (TableType)type, (TableAccess)access, name, count, journalSequence, keyName, valueName, checksum) { KeyCodecVersion = keyVersion, ValueCodecVersion = valueVersion }, reader.Position);
     }
 
     private static ReadOnlySpan<byte> Frame(ReadOnlySpan<byte> body, ref int position, string path)

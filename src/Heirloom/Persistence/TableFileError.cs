@@ -26,4 +26,12 @@ public enum TableFileError
 
     /// <summary>The table could not be created: its name is taken (<c>cannot_create_table</c>).</summary>
     CannotCreateTable,
+
+    /// <summary>The file was written by a newer version of a codec than the reader's: by a newer release
+    /// (<see cref="CodecVersionException"/>).</summary>
+    NewerCodecVersion,
+
+    /// <summary>The file was written by an older version of a codec than the reader's, and the reader has no upgrade
+    /// step from it (<see cref="CodecVersionException"/>).</summary>
+    MissingUpgradeStep,
 }

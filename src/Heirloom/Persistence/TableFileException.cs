@@ -1,7 +1,7 @@
 namespace Heirloom.Persistence;
 
 /// <summary>A table file could not be read or loaded; <see cref="Error"/> says why. No table is left behind.</summary>
-public sealed class TableFileException : IOException
+public class TableFileException : IOException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="error">The cause.</param>

@@ -113,8 +113,8 @@ public sealed class CliTests : IDisposable
         Assert.Contains("does not exist", missing.Error);
 
         var directory = Run("dump", _temporary.Path);
-        Assert.Equal(2, directory.Code);
-        Assert.Contains("dump takes one of its files", directory.Error);
+        Assert.Equal(3, directory.Code);
+        Assert.Contains("holds no snapshot and no journal segment", directory.Error);
 
         var segment = (await DurableDirectory()).Last(f => f.EndsWith(".log", StringComparison.Ordinal));
         var mistyped = Run("dump", segment, "--key-codec", "int64");

@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace Heirloom.Processes;
 
 /// <summary>Termination: the steps of an exit, and the delivery of exit signals along links without recursion.</summary>
@@ -35,22 +37,34 @@ internal sealed partial class Process
             (relations, _relations) = (_relations, null);
         }
 
-        BeginExit(relations, crash);
+        // An exit, once begun, always finishes (links signalled, monitors fired, waiters answered), even when a hook
+        // of what the process owned throws: the failure is rethrown only after that, so that no waiter for this exit,
+        // or for the exits it causes, waits for ever.
+        ExceptionDispatchInfo? failure = null;
+        try
+        {
+            BeginExit(relations, crash);
+        }
+        catch (Exception e)
+        {
+            failure = ExceptionDispatchInfo.Capture(e);
+        }
+
         if (relations?.Links is not { Count: > 0 } links)
         {
             FinishExit(relations, reason);
-            return true;
         }
-
-        var exit = new ExitInProgress(this, reason, relations, links);
-        if (t_exitsUnderWay is { } underWay)
+        else if (t_exitsUnderWay is { } underWay)
         {
             // The outermost exit on this thread signals this one's links and finishes it, after this call returns.
-            underWay.Push(exit);
-            return true;
+            underWay.Push(new ExitInProgress(this, reason, relations, links));
+        }
+        else
+        {
+            RunExits(new ExitInProgress(this, reason, relations, links));
         }
 
-        RunExits(exit);
+        failure?.Throw();
         return true;
     }
 
@@ -59,18 +73,19 @@ internal sealed partial class Process
     {
         var underWay = t_exitsUnderWay = new Stack<ExitInProgress>();
         underWay.Push(outermost);
+        ExceptionDispatchInfo? failure = null;
         try
         {
             while (underWay.TryPeek(out var exit))
             {
-                if (exit.TryTakeLink(out var linked))
+                try
                 {
-                    exit.Process.SignalLinked(linked, exit.Reason);
+                    Step(underWay, exit);
                 }
-                else
+                catch (Exception e)
                 {
-                    underWay.Pop();
-                    exit.Process.FinishExit(exit.Relations, exit.Reason);
+                    // A hook that threw in a linked process's exit; the exits under way still finish, then it is rethrown.
+                    failure ??= ExceptionDispatchInfo.Capture(e);
                 }
             }
         }
@@ -78,6 +93,21 @@ internal sealed partial class Process
         {
             t_exitsUnderWay = null;
         }
+
+        failure?.Throw();
+    }
+
+    /// <summary>Signals the next link of the exit on top, or finishes it once it has none left.</summary>
+    private static void Step(Stack<ExitInProgress> underWay, ExitInProgress exit)
+    {
+        if (exit.TryTakeLink(out var linked))
+        {
+            exit.Process.SignalLinked(linked, exit.Reason);
+            return;
+        }
+
+        underWay.Pop();
+        exit.Process.FinishExit(exit.Relations, exit.Reason);
     }
 
     /// <summary>What an exit does before anyone is told: the crash report, the tables passed on, the name freed, the

@@ -89,6 +89,48 @@ public sealed class LinkChainTests
         await TestKit.WaitUntil(() => node.ProcessCount == 0 && node.Tables.All().Count == 0);
     }
 
+    [Fact]
+    public async Task Every_exit_of_a_chain_finishes_when_a_hook_of_one_process_throws()
+    {
+        // One process in the middle owns something whose exit hook throws. The exits along the chain must still all
+        // finish (every waiter answered, every process gone); the hook's failure reaches the code that killed the head.
+        await using var node = new Node();
+        const int length = 1_000;
+        var pids = new Pid[length];
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        Func<ProcessContext, Task> Link(int position) => async ctx =>
+        {
+            pids[position] = ctx.Self;
+            if (position + 1 < length)
+            {
+                ctx.SpawnLink(Link(position + 1));
+            }
+            else
+            {
+                ready.SetResult();
+            }
+
+            await TestKit.Idle(ctx);
+        };
+
+        node.Spawn(Link(0));
+        await ready.Task.WaitAsync(TestKit.Patience);
+        Assert.True(pids[length / 2].Resolve().TryAddOwned(new ThrowingHook()));
+        var exits = pids.Select(node.WhenExited).ToArray();
+
+        var failure = Assert.Throws<InvalidOperationException>(() => node.Exit(pids[0], ExitReason.Kill));
+
+        Assert.Equal("hook failed", failure.Message);
+        Assert.All(await Task.WhenAll(exits).WaitAsync(TestKit.Patience), reason => Assert.Equal(ExitReason.Killed, reason));
+        await TestKit.WaitUntil(() => node.ProcessCount == 0);
+    }
+
+    private sealed class ThrowingHook : IProcessOwned
+    {
+        public void OnOwnerExit(Heirloom.Processes.Process owner) => throw new InvalidOperationException("hook failed");
+    }
+
     /// <summary>Spawns a chain where each process links the next, and returns its ends once the whole chain runs.
     /// The tail crashes on "crash"; with <paramref name="trapping"/>, the head traps exits and reports the first.</summary>
     private static async Task<(Pid Head, Pid Tail)> SpawnChainAsync(Node node, int length, TaskCompletionSource<ExitSignal>? trapping = null)

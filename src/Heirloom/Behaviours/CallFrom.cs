@@ -1,27 +1,47 @@
+using Stopwatch = System.Diagnostics.Stopwatch;
 using Heirloom.Processes;
 
 namespace Heirloom.Behaviours;
 
 /// <summary>
 /// The caller of a <see cref="GenServer"/> call, to reply to (Erlang's <c>From</c>). A handler may keep it and reply
-/// later, from any code. Each call gets exactly one reply at most; once the caller has given up (timeout), a late reply
-/// is dropped instead of reaching the caller as a stray message.
+/// later, from any code. Each call gets exactly one reply at most; once the caller has given up (timeout,
+/// cancellation), a late reply is dropped instead of reaching the caller as a stray message, and a call the server had
+/// not yet started is never started.
 /// </summary>
 public sealed class CallFrom
 {
+    // Pending -> Started (the server's loop, one CAS just before the handler runs) -> Replied (a reply was claimed and
+    // is on its way). The caller's give-up moves Pending, Started or Expired to Abandoned; a server that finds the call's
+    // deadline passed moves Pending to Expired and skips it. Replied and Abandoned are final: whichever CAS reaches one
+    // of them decides the call's outcome, so the caller always knows whether the handler had begun.
     private const int Pending = 0;
-    private const int Replied = 1;
-    private const int Abandoned = 2;
+    private const int Started = 1;
+    private const int Replied = 2;
+    private const int Expired = 3;
+    private const int Abandoned = 4;
 
     private readonly TaskCompletionSource<object?>? _outsideCaller;
     private int _state;
 
-    internal CallFrom(Pid caller) => Caller = caller;
+    internal CallFrom(Pid caller, long deadline)
+    {
+        Caller = caller;
+        Deadline = deadline;
+    }
 
-    internal CallFrom(TaskCompletionSource<object?> outsideCaller) => _outsideCaller = outsideCaller;
+    internal CallFrom(TaskCompletionSource<object?> outsideCaller, long deadline)
+    {
+        _outsideCaller = outsideCaller;
+        Deadline = deadline;
+    }
 
     /// <summary>The monitor the calling process holds on the server for this call.</summary>
     internal MonitorRef Monitor { get; init; }
+
+    /// <summary>When the caller gives up (a <see cref="Stopwatch"/> timestamp); <see cref="long.MaxValue"/> for never.
+    /// It travels with the call so that the server can skip a call whose caller is about to stop waiting.</summary>
+    internal long Deadline { get; }
 
     /// <summary>The calling process; <see cref="Pid.None"/> when the call came from outside any process.</summary>
     public Pid Caller { get; }
@@ -32,9 +52,9 @@ public sealed class CallFrom
     public bool Reply(object? value)
     {
         // A killed server sends nothing, as in OTP, so the caller sees the server's exit instead. Claiming the reply
-        // before sending it is what lets a timed-out caller know whether a reply is on its way; once claimed, the
+        // before sending it is what lets a caller giving up know whether a reply is on its way; once claimed, the
         // reply is delivered even if the server is killed meanwhile, since the caller now waits for it.
-        if (Process.CurrentProcess is { IsAlive: false } || Interlocked.CompareExchange(ref _state, Replied, Pending) != Pending)
+        if (Process.CurrentProcess is { IsAlive: false } || !TryClaimReply())
         {
             return false;
         }
@@ -51,8 +71,56 @@ public sealed class CallFrom
         return true;
     }
 
-    /// <summary>The caller gives up; false when a reply was already claimed and is on its way.</summary>
-    internal bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Pending) == Pending;
+    private bool TryClaimReply()
+    {
+        var state = Volatile.Read(ref _state);
+        while (state is Pending or Started)
+        {
+            var seen = Interlocked.CompareExchange(ref _state, Replied, state);
+            if (seen == state)
+            {
+                return true;
+            }
+
+            state = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>The server's loop takes the call, just before its handler runs: false when the caller has given up or
+    /// the deadline has passed, and then the call is never handled.</summary>
+    internal bool TryStart()
+    {
+        if (Deadline != long.MaxValue && Stopwatch.GetTimestamp() >= Deadline)
+        {
+            // The caller stops waiting at its deadline: a handler started now would run for nobody. The caller is told
+            // "not started" when its own give-up comes.
+            Interlocked.CompareExchange(ref _state, Expired, Pending);
+            return false;
+        }
+
+        return Interlocked.CompareExchange(ref _state, Started, Pending) == Pending;
+    }
+
+    /// <summary>The caller gives up (its timeout, its token, the server's exit): says whether the handler had begun,
+    /// or that it is too late because a reply was claimed (it is on its way) or another give-up came first.</summary>
+    internal CallGiveUp TryGiveUp()
+    {
+        var state = Volatile.Read(ref _state);
+        while (state is Pending or Started or Expired)
+        {
+            var seen = Interlocked.CompareExchange(ref _state, Abandoned, state);
+            if (seen == state)
+            {
+                return state == Started ? CallGiveUp.Started : CallGiveUp.NotStarted;
+            }
+
+            state = seen;
+        }
+
+        return CallGiveUp.TooLate;
+    }
 
     internal sealed record CallReply(CallFrom From, object? Value);
 
@@ -62,9 +130,12 @@ public sealed class CallFrom
     {
         if (_outsideCaller is not null)
         {
-            if (TryAbandon())
+            var gaveUp = TryGiveUp();
+            if (gaveUp != CallGiveUp.TooLate)
             {
-                _outsideCaller.TrySetCanceled(token);
+                _outsideCaller.TrySetException(new OperationCanceledException(
+                    gaveUp == CallGiveUp.Started ? "The call was cancelled; the server had started handling it." : "The call was cancelled; the server had not started handling it, and never will.",
+                    token));
             }
         }
         else

@@ -128,6 +128,13 @@ public abstract partial class GenServer
         switch (message)
         {
             case CallRequest call:
+                if (!call.From.TryStart())
+                {
+                    // The caller gave up (or is about to, its deadline passed) before the server reached the call: it
+                    // is told the call never started, so the handler must not run.
+                    return (null, null);
+                }
+
                 var reply = await HandleCallAsync(call.Request, call.From);
                 if (reply.HasReply)
                 {
@@ -180,7 +187,7 @@ public abstract partial class GenServer
     private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var thread = ProcessThread.Current;
-        var from = new CallFrom(caller.Self) { Monitor = caller.MonitorCall(target) };
+        var from = new CallFrom(caller.Self, DeadlineAfter(timeout)) { Monitor = caller.MonitorCall(target) };
         target.Deliver(new CallRequest(request, from));
 
         // Cancellation reaches the waiting caller as a message, so its receive wakes for it as for the reply.
@@ -207,11 +214,17 @@ public abstract partial class GenServer
 
         if (answer is null or CallCancelled)
         {
-            if (from.TryAbandon())
+            var gaveUp = from.TryGiveUp();
+            if (gaveUp != CallGiveUp.TooLate)
             {
                 caller.EndCallMonitor();
-                cancellationToken.ThrowIfCancellationRequested();
-                throw new TimeoutException($"The call to {target.Self} got no reply within {timeout}.");
+                var started = gaveUp == CallGiveUp.Started ? "had started handling it" : "had not started handling it, and never will";
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException($"The call to {target.Self} was cancelled; the server {started}.", cancellationToken);
+                }
+
+                throw new TimeoutException($"The call to {target.Self} got no reply within {timeout}; the server {started}.");
             }
 
             // The server claimed the reply just as the wait ended: it is already on its way.
@@ -220,7 +233,7 @@ public abstract partial class GenServer
 
         if (answer is Down down)
         {
-            if (from.TryAbandon())
+            if (from.TryGiveUp() != CallGiveUp.TooLate)
             {
                 throw new CallFailedException(target.Self, down.Reason);
             }
@@ -246,7 +259,7 @@ public abstract partial class GenServer
     /// </summary>
     private static async ValueTask<object?> ReceiveAfterBlockingCheckAsync(Process caller, Process target, CallFrom from, ProcessThread thread, TimeSpan timeout)
     {
-        if (thread != ProcessThread.Current && thread.IsStillRunning(caller, grace: s_blockingCheck) && from.TryAbandon())
+        if (thread != ProcessThread.Current && thread.IsStillRunning(caller, grace: s_blockingCheck) && from.TryGiveUp() != CallGiveUp.TooLate)
         {
             caller.EndCallMonitor();
             throw new InvalidOperationException(
@@ -262,7 +275,7 @@ public abstract partial class GenServer
     private static async ValueTask<object?> CallFromOutsideAsync(Pid server, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var reply = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var from = new CallFrom(reply);
+        var from = new CallFrom(reply, DeadlineAfter(timeout));
         await using var cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((CallFrom)state!).Cancel(token), from);
         var process = server.Resolve();
         var exited = process.Node.WhenExited(server);
@@ -284,14 +297,21 @@ public abstract partial class GenServer
         if (first == exited)
         {
             // A reply claimed before the exit (or by the server's code still running after a kill) wins over it.
-            return from.TryAbandon() ? throw new CallFailedException(server, await exited.ConfigureAwait(false)) : await reply.Task.ConfigureAwait(false);
+            return from.TryGiveUp() != CallGiveUp.TooLate ? throw new CallFailedException(server, await exited.ConfigureAwait(false)) : await reply.Task.ConfigureAwait(false);
         }
 
-        if (from.TryAbandon())
+        var gaveUp = from.TryGiveUp();
+        if (gaveUp != CallGiveUp.TooLate)
         {
-            throw new TimeoutException($"The call to {server} got no reply within {timeout}.");
+            throw new TimeoutException($"The call to {server} got no reply within {timeout}; the server {(gaveUp == CallGiveUp.Started ? "had started handling it" : "had not started handling it, and never will")}.");
         }
 
         return await reply.Task.ConfigureAwait(false);
     }
+
+    /// <summary>The caller's deadline for a call with this timeout, as a <see cref="System.Diagnostics.Stopwatch"/>
+    /// timestamp; <see cref="long.MaxValue"/> for an infinite one.</summary>
+    private static long DeadlineAfter(TimeSpan timeout) => timeout == Timeout.InfiniteTimeSpan
+        ? long.MaxValue
+        : System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
 }

@@ -1,5 +1,5 @@
-using Stopwatch = System.Diagnostics.Stopwatch;
 using Heirloom.Processes;
+using Stopwatch = System.Diagnostics.Stopwatch;
 
 namespace Heirloom.Behaviours;
 
@@ -122,6 +122,9 @@ public sealed class CallFrom
         return CallGiveUp.TooLate;
     }
 
+    /// <summary>Whether the handler had begun when the caller's token stopped an outside call.</summary>
+    internal bool CanceledAfterStart { get; private set; }
+
     internal sealed record CallReply(CallFrom From, object? Value);
 
     /// <summary>The caller's cancellation token fired: a caller outside processes stops waiting at once, unless a reply
@@ -133,9 +136,8 @@ public sealed class CallFrom
             var gaveUp = TryGiveUp();
             if (gaveUp != CallGiveUp.TooLate)
             {
-                _outsideCaller.TrySetException(new OperationCanceledException(
-                    gaveUp == CallGiveUp.Started ? "The call was cancelled; the server had started handling it." : "The call was cancelled; the server had not started handling it, and never will.",
-                    token));
+                CanceledAfterStart = gaveUp == CallGiveUp.Started;
+                _outsideCaller.TrySetCanceled(token);
             }
         }
         else

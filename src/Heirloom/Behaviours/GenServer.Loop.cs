@@ -184,7 +184,7 @@ public abstract partial class GenServer
 
     // Not pooled: a caller blocking on the task (.Result, GetAwaiter().GetResult()) must block on a real task, which
     // the blocking check then fails with a clear message, and not read a pooled box before it completes.
-    private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, object request, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var thread = ProcessThread.Current;
         var from = new CallFrom(caller.Self, DeadlineAfter(timeout)) { Monitor = caller.MonitorCall(target) };
@@ -218,13 +218,10 @@ public abstract partial class GenServer
             if (gaveUp != CallGiveUp.TooLate)
             {
                 caller.EndCallMonitor();
-                var started = gaveUp == CallGiveUp.Started ? "had started handling it" : "had not started handling it, and never will";
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    throw new OperationCanceledException($"The call to {target.Self} was cancelled; the server {started}.", cancellationToken);
-                }
-
-                throw new TimeoutException($"The call to {target.Self} got no reply within {timeout}; the server {started}.");
+                var started = gaveUp == CallGiveUp.Started;
+                throw cancellationToken.IsCancellationRequested
+                    ? new CallCanceledException(target.Self, name, started, cancellationToken)
+                    : new CallTimeoutException(target.Self, name, timeout, started);
             }
 
             // The server claimed the reply just as the wait ended: it is already on its way.
@@ -233,9 +230,10 @@ public abstract partial class GenServer
 
         if (answer is Down down)
         {
-            if (from.TryGiveUp() != CallGiveUp.TooLate)
+            var gaveUp = from.TryGiveUp();
+            if (gaveUp != CallGiveUp.TooLate)
             {
-                throw new CallFailedException(target.Self, down.Reason);
+                throw new CallFailedException(target.Self, name, down.Reason, gaveUp == CallGiveUp.Started);
             }
 
             // A killed server's code runs on until its next receive, so it may have claimed the reply after its Down
@@ -272,7 +270,7 @@ public abstract partial class GenServer
         return await caller.ReceiveAsync(s_isAnswer, from, timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - s_blockingCheck);
     }
 
-    private static async ValueTask<object?> CallFromOutsideAsync(Pid server, object request, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async ValueTask<object?> CallFromOutsideAsync(Pid server, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var reply = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var from = new CallFrom(reply, DeadlineAfter(timeout));
@@ -281,7 +279,7 @@ public abstract partial class GenServer
         var exited = process.Node.WhenExited(server);
         if (exited.IsCompleted)
         {
-            throw new CallFailedException(server, ExitReason.NoProc);
+            throw new CallFailedException(server, name, ExitReason.NoProc, handlerStarted: false);
         }
 
         server.Send(new CallRequest(request, from));
@@ -291,19 +289,25 @@ public abstract partial class GenServer
         await cancel.CancelAsync().ConfigureAwait(false);
         if (first == reply.Task || reply.Task.IsCompleted)
         {
-            return await reply.Task.ConfigureAwait(false);
+            return reply.Task.IsCanceled
+                ? throw new CallCanceledException(server, name, from.CanceledAfterStart, cancellationToken)
+                : await reply.Task.ConfigureAwait(false);
         }
 
+        CallGiveUp gaveUp;
         if (first == exited)
         {
             // A reply claimed before the exit (or by the server's code still running after a kill) wins over it.
-            return from.TryGiveUp() != CallGiveUp.TooLate ? throw new CallFailedException(server, await exited.ConfigureAwait(false)) : await reply.Task.ConfigureAwait(false);
+            gaveUp = from.TryGiveUp();
+            return gaveUp != CallGiveUp.TooLate
+                ? throw new CallFailedException(server, name, await exited.ConfigureAwait(false), gaveUp == CallGiveUp.Started)
+                : await reply.Task.ConfigureAwait(false);
         }
 
-        var gaveUp = from.TryGiveUp();
+        gaveUp = from.TryGiveUp();
         if (gaveUp != CallGiveUp.TooLate)
         {
-            throw new TimeoutException($"The call to {server} got no reply within {timeout}; the server {(gaveUp == CallGiveUp.Started ? "had started handling it" : "had not started handling it, and never will")}.");
+            throw new CallTimeoutException(server, name, timeout, gaveUp == CallGiveUp.Started);
         }
 
         return await reply.Task.ConfigureAwait(false);

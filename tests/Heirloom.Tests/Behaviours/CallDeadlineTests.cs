@@ -62,8 +62,8 @@ public sealed class CallDeadlineTests
     /// the exception is not a give-up.</summary>
     private static bool? HandlerStarted(Exception e) => e switch
     {
-        _ when e.Message.Contains("had not started", StringComparison.Ordinal) => false,
-        _ when e.Message.Contains("had started", StringComparison.Ordinal) => true,
+        CallTimeoutException timeout => timeout.HandlerStarted,
+        CallCanceledException cancelled => cancelled.HandlerStarted,
         _ => null,
     };
 
@@ -91,7 +91,7 @@ public sealed class CallDeadlineTests
         await using var node = new Node();
         var (server, handled, release) = await StartBusyAsync(node);
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(async () => await GenServer.CallAsync(server, new Work(1, TimeSpan.Zero), Short));
+        var error = await Assert.ThrowsAsync<CallTimeoutException>(async () => await GenServer.CallAsync(server, new Work(1, TimeSpan.Zero), Short));
         Assert.False(HandlerStarted(error));
 
         await FlushAsync(server, release);
@@ -104,7 +104,7 @@ public sealed class CallDeadlineTests
         await using var node = new Node();
         var (server, handled, release) = await StartBusyAsync(node);
 
-        var error = await node.Run(ctx => Assert.ThrowsAnyAsync<Exception>(async () => await GenServer.CallAsync(server, new Work(1, TimeSpan.Zero), Short)));
+        var error = await node.Run(ctx => Assert.ThrowsAsync<CallTimeoutException>(async () => await GenServer.CallAsync(server, new Work(1, TimeSpan.Zero), Short)));
         Assert.False(HandlerStarted(error));
 
         await FlushAsync(server, release);
@@ -120,7 +120,7 @@ public sealed class CallDeadlineTests
 
         var call = GenServer.CallAsync(server, new Work(1, TimeSpan.Zero), Timeout.InfiniteTimeSpan, cancel.Token).AsTask();
         await cancel.CancelAsync();
-        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        var error = await Assert.ThrowsAsync<CallCanceledException>(() => call);
         Assert.Equal(cancel.Token, error.CancellationToken);
         Assert.False(HandlerStarted(error));
 
@@ -140,7 +140,7 @@ public sealed class CallDeadlineTests
         {
             var pending = GenServer.CallAsync(server, new Work(1, TimeSpan.Zero), Timeout.InfiniteTimeSpan, cancel.Token);
             calling.SetResult();
-            return await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await pending);
+            return await Assert.ThrowsAsync<CallCanceledException>(async () => await pending);
         });
         await calling.Task;
         await cancel.CancelAsync();
@@ -165,7 +165,7 @@ public sealed class CallDeadlineTests
         var call = GenServer.CallAsync(server, new Hold(1, release.Task), Timeout.InfiniteTimeSpan, cancel.Token).AsTask();
         await entered.Task.WaitAsync(TestKit.Patience);
         await cancel.CancelAsync();
-        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        var error = await Assert.ThrowsAsync<CallCanceledException>(() => call);
         Assert.True(HandlerStarted(error));
         await FlushAsync(server, release);
     }

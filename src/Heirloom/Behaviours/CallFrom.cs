@@ -9,7 +9,7 @@ namespace Heirloom.Behaviours;
 /// cancellation), a late reply is dropped instead of reaching the caller as a stray message, and a call the server had
 /// not yet started is never started.
 /// </summary>
-public sealed class CallFrom
+public sealed class CallFrom : IExitObserver
 {
     // Pending -> Started (the server's loop, one CAS just before the handler runs) -> Replied (a reply was claimed and
     // is on its way). The caller's give-up moves Pending, Started or Expired to Abandoned; a server that finds the call's
@@ -21,7 +21,7 @@ public sealed class CallFrom
     private const int Expired = 3;
     private const int Abandoned = 4;
 
-    private readonly TaskCompletionSource<object?>? _outsideCaller;
+    private readonly OutsideCall? _outsideCaller;
     private int _state;
 
     internal CallFrom(Pid caller, long deadline)
@@ -30,7 +30,7 @@ public sealed class CallFrom
         Deadline = deadline;
     }
 
-    internal CallFrom(TaskCompletionSource<object?> outsideCaller, long deadline)
+    internal CallFrom(OutsideCall outsideCaller, long deadline)
     {
         _outsideCaller = outsideCaller;
         Deadline = deadline;
@@ -61,7 +61,7 @@ public sealed class CallFrom
 
         if (_outsideCaller is not null)
         {
-            _outsideCaller.TrySetResult(value);
+            _outsideCaller.Complete(this, value);
         }
         else
         {
@@ -122,9 +122,6 @@ public sealed class CallFrom
         return CallGiveUp.TooLate;
     }
 
-    /// <summary>Whether the handler had begun when the caller's token stopped an outside call.</summary>
-    internal bool CanceledAfterStart { get; private set; }
-
     internal sealed record CallReply(CallFrom From, object? Value);
 
     /// <summary>The caller's cancellation token fired: a caller outside processes stops waiting at once, unless a reply
@@ -133,16 +130,17 @@ public sealed class CallFrom
     {
         if (_outsideCaller is not null)
         {
-            var gaveUp = TryGiveUp();
-            if (gaveUp != CallGiveUp.TooLate)
-            {
-                CanceledAfterStart = gaveUp == CallGiveUp.Started;
-                _outsideCaller.TrySetCanceled(token);
-            }
+            _outsideCaller.Cancel(this, token);
         }
         else
         {
             Caller.Resolve().Deliver(new CallCancelled(this));
         }
     }
+
+    /// <summary>The server exited: a caller outside processes stops waiting, unless a reply was already claimed.</summary>
+    void IExitObserver.OnExit(MonitorRef reference, Pid pid, ExitReason reason) => _outsideCaller?.ServerExited(this, reason);
+
+    /// <summary>The caller's deadline passed: a caller outside processes stops waiting, unless a reply was claimed.</summary>
+    internal void DeadlinePassed() => _outsideCaller?.DeadlinePassed(this);
 }

@@ -270,52 +270,9 @@ public abstract partial class GenServer
         return await caller.ReceiveAsync(s_isAnswer, from, timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - s_blockingCheck);
     }
 
-    private static async ValueTask<object?> CallFromOutsideAsync(Pid server, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var reply = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var from = new CallFrom(reply, DeadlineAfter(timeout));
-        await using var cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((CallFrom)state!).Cancel(token), from);
-        var process = server.Resolve();
-        var exited = process.Node.WhenExited(server);
-        if (exited.IsCompleted)
-        {
-            throw new CallFailedException(server, name, ExitReason.NoProc, handlerStarted: false);
-        }
-
-        server.Send(new CallRequest(request, from));
-        using var cancel = new CancellationTokenSource();
-        var expired = Task.Delay(timeout, cancel.Token);
-        var first = await Task.WhenAny(reply.Task, exited, expired).ConfigureAwait(false);
-        await cancel.CancelAsync().ConfigureAwait(false);
-        if (first == reply.Task || reply.Task.IsCompleted)
-        {
-            return reply.Task.IsCanceled
-                ? throw new CallCanceledException(server, name, from.CanceledAfterStart, cancellationToken)
-                : await reply.Task.ConfigureAwait(false);
-        }
-
-        CallGiveUp gaveUp;
-        if (first == exited)
-        {
-            // A reply claimed before the exit (or by the server's code still running after a kill) wins over it.
-            gaveUp = from.TryGiveUp();
-            return gaveUp != CallGiveUp.TooLate
-                ? throw new CallFailedException(server, name, await exited.ConfigureAwait(false), gaveUp == CallGiveUp.Started)
-                : await reply.Task.ConfigureAwait(false);
-        }
-
-        gaveUp = from.TryGiveUp();
-        if (gaveUp != CallGiveUp.TooLate)
-        {
-            throw new CallTimeoutException(server, name, timeout, gaveUp == CallGiveUp.Started);
-        }
-
-        return await reply.Task.ConfigureAwait(false);
-    }
-
     /// <summary>The caller's deadline for a call with this timeout, as a <see cref="System.Diagnostics.Stopwatch"/>
     /// timestamp; <see cref="long.MaxValue"/> for an infinite one.</summary>
-    private static long DeadlineAfter(TimeSpan timeout) => timeout == Timeout.InfiniteTimeSpan
+    internal static long DeadlineAfter(TimeSpan timeout) => timeout == Timeout.InfiniteTimeSpan
         ? long.MaxValue
         : System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
 }

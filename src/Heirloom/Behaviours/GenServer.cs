@@ -203,7 +203,7 @@ public abstract partial class GenServer
 
         return current is { } caller && caller.Node == target.Node
             ? CallFromProcessAsync(caller, target, name, request, wait, cancellationToken)
-            : CallFromOutsideAsync(server, name, request, wait, cancellationToken);
+            : OutsideCall.Start(target, name, request, wait, cancellationToken);
     }
 
     /// <summary>Calls a registered server; see <see cref="CallAsync(Pid, object, TimeSpan?, CancellationToken)"/>.</summary>

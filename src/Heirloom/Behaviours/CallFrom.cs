@@ -24,15 +24,21 @@ public sealed class CallFrom : IExitObserver
     private readonly OutsideCall? _outsideCaller;
     private int _state;
 
-    internal CallFrom(Pid caller, long deadline)
+    // The request, until the server takes it: the CallFrom is itself the message a call sends, one object fewer per
+    // call, and a handler that keeps it to reply later does not keep the request alive.
+    private object? _request;
+
+    internal CallFrom(Pid caller, object request, long deadline)
     {
         Caller = caller;
+        _request = request;
         Deadline = deadline;
     }
 
-    internal CallFrom(OutsideCall outsideCaller, long deadline)
+    internal CallFrom(OutsideCall outsideCaller, object request, long deadline)
     {
         _outsideCaller = outsideCaller;
+        _request = request;
         Deadline = deadline;
     }
 
@@ -88,10 +94,13 @@ public sealed class CallFrom : IExitObserver
         return false;
     }
 
-    /// <summary>The server's loop takes the call, just before its handler runs: false when the caller has given up or
-    /// the deadline has passed, and then the call is never handled.</summary>
-    internal bool TryStart()
+    /// <summary>The server's loop takes the call and its request, just before its handler runs: false when the caller
+    /// has given up or the deadline has passed, and then the call is never handled.</summary>
+    internal bool TryStart(out object request)
     {
+        // Only the server's loop takes the request, once; it reads it before the CAS that publishes Started.
+        request = _request!;
+        _request = null;
         if (Deadline != long.MaxValue && Stopwatch.GetTimestamp() >= Deadline)
         {
             // The caller stops waiting at its deadline: a handler started now would run for nobody. The caller is told

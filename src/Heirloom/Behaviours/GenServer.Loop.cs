@@ -127,18 +127,18 @@ public abstract partial class GenServer
     {
         switch (message)
         {
-            case CallRequest call:
-                if (!call.From.TryStart())
+            case CallFrom call:
+                if (!call.TryStart(out var callRequest))
                 {
                     // The caller gave up (or is about to, its deadline passed) before the server reached the call: it
                     // is told the call never started, so the handler must not run.
                     return (null, null);
                 }
 
-                var reply = await HandleCallAsync(call.Request, call.From);
+                var reply = await HandleCallAsync(callRequest, call);
                 if (reply.HasReply)
                 {
-                    call.From.Reply(reply.Value);
+                    call.Reply(reply.Value);
                 }
 
                 return (reply.StopReason, reply.ContinueWith);
@@ -187,8 +187,8 @@ public abstract partial class GenServer
     private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var thread = ProcessThread.Current;
-        var from = new CallFrom(caller.Self, DeadlineAfter(timeout)) { Monitor = caller.MonitorCall(target) };
-        target.Deliver(new CallRequest(request, from));
+        var from = new CallFrom(caller.Self, request, DeadlineAfter(timeout)) { Monitor = caller.MonitorCall(target) };
+        target.Deliver(from);
 
         // Cancellation reaches the waiting caller as a message, so its receive wakes for it as for the reply.
         var cancellation = cancellationToken.CanBeCanceled

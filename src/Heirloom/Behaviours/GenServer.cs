@@ -296,8 +296,6 @@ public abstract partial class GenServer
         }
     }
 
-    internal sealed record CallRequest(object Request, CallFrom From);
-
     internal sealed record CastRequest(object Message);
 
     internal sealed record StopRequest(ExitReason Reason);

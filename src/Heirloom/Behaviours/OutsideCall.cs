@@ -8,7 +8,7 @@ namespace Heirloom.Behaviours;
 
 /// <summary>
 /// The reply slot of a call made from outside any process: the value-task source its caller awaits, pooled per thread
-/// and reset per call. A call costs its <see cref="CallFrom"/>, its request and the request's envelope; the slot, the
+/// and reset per call. A call costs its <see cref="CallFrom"/> (which is also the message) and its envelope; the slot, the
 /// wait for the server's exit (the call's <see cref="CallFrom"/> watches the server as an <see cref="IExitObserver"/>)
 /// and the timeout (an entry in <see cref="CallDeadlines"/>, scanned by one shared timer) cost nothing more.
 /// </summary>
@@ -66,7 +66,7 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
 
     private ValueTask<object?> StartCore(Process server, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var from = new CallFrom(this, GenServer.DeadlineAfter(timeout));
+        var from = new CallFrom(this, request, GenServer.DeadlineAfter(timeout));
         (_from, _server, _serverName, _timeout, _arrivals) = (from, server, name, timeout, 2);
         _monitor = server.Node.NewMonitorRef();
         if (!server.AddWatcher(_monitor, from))
@@ -88,7 +88,7 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
             _cancellation = cancellationToken.UnsafeRegister(s_cancel, from);
         }
 
-        server.Deliver(new GenServer.CallRequest(request, from));
+        server.Deliver(from);
         Arrive();
         return new ValueTask<object?>(this, version);
     }

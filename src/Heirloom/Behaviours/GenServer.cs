@@ -144,6 +144,8 @@ public abstract partial class GenServer
     /// </list>
     /// A reply claimed by the server before the caller gave up is still returned, even when the server exits or is
     /// killed before it arrives.
+    /// <para>As any <see cref="ValueTask{TResult}"/>, the result may be awaited once; call
+    /// <see cref="ValueTask{TResult}.AsTask"/> to await it more than once or to combine it with other tasks.</para>
     /// </remarks>
     /// <param name="server">The server.</param>
     /// <param name="request">The request; may not be null.</param>

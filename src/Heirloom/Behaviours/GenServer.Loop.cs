@@ -271,8 +271,11 @@ public abstract partial class GenServer
     }
 
     /// <summary>The caller's deadline for a call with this timeout, as a <see cref="System.Diagnostics.Stopwatch"/>
-    /// timestamp; <see cref="long.MaxValue"/> for an infinite one.</summary>
-    internal static long DeadlineAfter(TimeSpan timeout) => timeout == Timeout.InfiniteTimeSpan
-        ? long.MaxValue
-        : System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+    /// timestamp; <see cref="long.MaxValue"/> for an infinite one (or one too far to count).</summary>
+    internal static long DeadlineAfter(TimeSpan timeout)
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var ticks = timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency;
+        return timeout == Timeout.InfiniteTimeSpan || ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
+    }
 }

@@ -24,21 +24,23 @@ public sealed class CallFrom : IExitObserver
     private readonly OutsideCall? _outsideCaller;
     private int _state;
 
-    // The request, until the server takes it: the CallFrom is itself the message a call sends, one object fewer per
-    // call, and a handler that keeps it to reply later does not keep the request alive.
-    private object? _request;
+    // The request until the server takes it, then, for a caller in a process, the reply until the caller takes it: the
+    // CallFrom is itself the message a call sends and the message its reply comes back in, two objects fewer per call,
+    // and a handler that keeps it to reply later does not keep the request alive. The server takes the request before
+    // it can reply, and a reply is written before the CallFrom is delivered back, so the two never overlap.
+    private object? _payload;
 
     internal CallFrom(Pid caller, object request, long deadline)
     {
         Caller = caller;
-        _request = request;
+        _payload = request;
         Deadline = deadline;
     }
 
     internal CallFrom(OutsideCall outsideCaller, object request, long deadline)
     {
         _outsideCaller = outsideCaller;
-        _request = request;
+        _payload = request;
         Deadline = deadline;
     }
 
@@ -71,7 +73,8 @@ public sealed class CallFrom : IExitObserver
         }
         else
         {
-            Caller.Resolve().Deliver(new CallReply(this, value));
+            _payload = value;
+            Caller.Resolve().Deliver(this);
         }
 
         return true;
@@ -99,8 +102,8 @@ public sealed class CallFrom : IExitObserver
     internal bool TryStart(out object request)
     {
         // Only the server's loop takes the request, once; it reads it before the CAS that publishes Started.
-        request = _request!;
-        _request = null;
+        request = _payload!;
+        _payload = null;
         if (Deadline != long.MaxValue && Stopwatch.GetTimestamp() >= Deadline)
         {
             // The caller stops waiting at its deadline: a handler started now would run for nobody. The caller is told
@@ -131,7 +134,13 @@ public sealed class CallFrom : IExitObserver
         return CallGiveUp.TooLate;
     }
 
-    internal sealed record CallReply(CallFrom From, object? Value);
+    /// <summary>The reply, for the calling process that received this CallFrom back (see <see cref="Reply"/>).</summary>
+    internal object? TakeReply()
+    {
+        var reply = _payload;
+        _payload = null;
+        return reply;
+    }
 
     /// <summary>The caller's cancellation token fired: a caller outside processes stops waiting at once, unless a reply
     /// was already claimed; a caller in a process is woken by a <see cref="CallCancelled"/> and decides there.</summary>

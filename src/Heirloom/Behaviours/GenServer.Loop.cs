@@ -170,7 +170,7 @@ public abstract partial class GenServer
 
     private static readonly Func<object, object?, bool> s_isAnswer = static (message, state) => message switch
     {
-        CallFrom.CallReply reply => reply.From == state,
+        CallFrom reply => reply == state,
         Down down => down.Ref == ((CallFrom)state!).Monitor,
         CallCancelled cancelled => cancelled.From == state,
         _ => false,
@@ -180,7 +180,7 @@ public abstract partial class GenServer
         message is CallCancelled cancelled && cancelled.From == state;
 
     private static readonly Func<object, object?, bool> s_isReply = static (message, state) =>
-        message is CallFrom.CallReply reply && reply.From == state;
+        message == state;
 
     // Not pooled: a caller blocking on the task (.Result, GetAwaiter().GetResult()) must block on a real task, which
     // the blocking check then fails with a clear message, and not read a pooled box before it completes.
@@ -242,7 +242,7 @@ public abstract partial class GenServer
         }
 
         caller.EndCallMonitor();
-        return ((CallFrom.CallReply)answer!).Value;
+        return ((CallFrom)answer!).TakeReply();
     }
 
     // How long a call from a process waits before checking that its thread is not blocked on it, and how long the

@@ -12,7 +12,7 @@ public static class CounterEndpoints
     public const string TableName = "counters";
 
     /// <summary>Maps <c>POST /counters/{user}</c> (add one; 200 with the new count once acknowledged, 503 when the
-    /// worker is being replaced), <c>GET /counters/{user}</c>, and the same two on a plain
+    /// worker did not take the request, as when it is being replaced), <c>GET /counters/{user}</c>, and the same two on a plain
     /// <see cref="ConcurrentDictionary{TKey, TValue}"/> under <c>/baseline</c> to compare against.</summary>
     public static IEndpointRouteBuilder MapCounters(this IEndpointRouteBuilder app)
     {
@@ -23,11 +23,17 @@ public static class CounterEndpoints
                 var count = await GenServer.CallAsync<long>(node, CounterWorker.Name, new CounterWorker.Increment(user, 1), TimeSpan.FromSeconds(5), aborted);
                 return Results.Ok(count);
             }
-            catch (CallFailedException)
+            catch (CallFailedException e)
             {
-                // The worker died or is being restarted: the write may or may not have happened, and was not
-                // acknowledged. The client retries.
-                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+                // Not acknowledged. When the worker had not started the request (it was dead, being replaced, or too
+                // busy to reach it in time), the write did not happen and the client may retry (503). When it had,
+                // the outcome is unknown: 504 for a timeout, 500 for a crash in the handler.
+                return Results.StatusCode(e switch
+                {
+                    { HandlerStarted: false } => StatusCodes.Status503ServiceUnavailable,
+                    CallTimeoutException => StatusCodes.Status504GatewayTimeout,
+                    _ => StatusCodes.Status500InternalServerError,
+                });
             }
         });
         app.MapGet("/counters/{user}", (string user, Node node) =>

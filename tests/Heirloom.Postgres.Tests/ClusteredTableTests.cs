@@ -117,7 +117,7 @@ public sealed class ClusteredTableTests(PostgresServer server)
                 {
                     acknowledged.Add(await GenServer.CallAsync<long>(node.Node, "writer", key, TimeSpan.FromSeconds(10)));
                 }
-                catch (Exception e) when (e is CallFailedException or NoProcessException or TimeoutException)
+                catch (Exception e) when (e is CallFailedException or NoProcessException)
                 {
                     await Task.Delay(5);
                 }

@@ -76,7 +76,7 @@ public sealed class LocalJournalTests : IDisposable
                             Interlocked.Increment(ref whileStalled);
                         }
                     }
-                    catch (Exception e) when (e is CallFailedException or NoProcessException or TimeoutException)
+                    catch (Exception e) when (e is CallFailedException or NoProcessException)
                     {
                         await Task.Delay(5);
                     }

@@ -127,11 +127,18 @@ public abstract partial class GenServer
     {
         switch (message)
         {
-            case CallRequest call:
-                var reply = await HandleCallAsync(call.Request, call.From);
+            case CallFrom call:
+                if (!call.TryStart(out var callRequest))
+                {
+                    // The caller gave up (or is about to, its deadline passed) before the server reached the call: it
+                    // is told the call never started, so the handler must not run.
+                    return (null, null);
+                }
+
+                var reply = await HandleCallAsync(callRequest, call);
                 if (reply.HasReply)
                 {
-                    call.From.Reply(reply.Value);
+                    call.Reply(reply.Value);
                 }
 
                 return (reply.StopReason, reply.ContinueWith);
@@ -163,7 +170,7 @@ public abstract partial class GenServer
 
     private static readonly Func<object, object?, bool> s_isAnswer = static (message, state) => message switch
     {
-        CallFrom.CallReply reply => reply.From == state,
+        CallFrom reply => reply == state,
         Down down => down.Ref == ((CallFrom)state!).Monitor,
         CallCancelled cancelled => cancelled.From == state,
         _ => false,
@@ -173,15 +180,15 @@ public abstract partial class GenServer
         message is CallCancelled cancelled && cancelled.From == state;
 
     private static readonly Func<object, object?, bool> s_isReply = static (message, state) =>
-        message is CallFrom.CallReply reply && reply.From == state;
+        message == state;
 
     // Not pooled: a caller blocking on the task (.Result, GetAwaiter().GetResult()) must block on a real task, which
     // the blocking check then fails with a clear message, and not read a pooled box before it completes.
-    private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, object request, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var thread = ProcessThread.Current;
-        var from = new CallFrom(caller.Self) { Monitor = caller.MonitorCall(target) };
-        target.Deliver(new CallRequest(request, from));
+        var from = new CallFrom(caller.Self, request, DeadlineAfter(timeout)) { Monitor = caller.MonitorCall(target) };
+        target.Deliver(from);
 
         // Cancellation reaches the waiting caller as a message, so its receive wakes for it as for the reply.
         var cancellation = cancellationToken.CanBeCanceled
@@ -207,11 +214,14 @@ public abstract partial class GenServer
 
         if (answer is null or CallCancelled)
         {
-            if (from.TryAbandon())
+            var gaveUp = from.TryGiveUp();
+            if (gaveUp != CallGiveUp.TooLate)
             {
                 caller.EndCallMonitor();
-                cancellationToken.ThrowIfCancellationRequested();
-                throw new TimeoutException($"The call to {target.Self} got no reply within {timeout}.");
+                var started = gaveUp == CallGiveUp.Started;
+                throw cancellationToken.IsCancellationRequested
+                    ? new CallCanceledException(target.Self, name, started, cancellationToken)
+                    : new CallTimeoutException(target.Self, name, timeout, started);
             }
 
             // The server claimed the reply just as the wait ended: it is already on its way.
@@ -220,9 +230,10 @@ public abstract partial class GenServer
 
         if (answer is Down down)
         {
-            if (from.TryAbandon())
+            var gaveUp = from.TryGiveUp();
+            if (gaveUp != CallGiveUp.TooLate)
             {
-                throw new CallFailedException(target.Self, down.Reason);
+                throw new CallFailedException(target.Self, name, down.Reason, gaveUp == CallGiveUp.Started);
             }
 
             // A killed server's code runs on until its next receive, so it may have claimed the reply after its Down
@@ -231,7 +242,7 @@ public abstract partial class GenServer
         }
 
         caller.EndCallMonitor();
-        return ((CallFrom.CallReply)answer!).Value;
+        return ((CallFrom)answer!).TakeReply();
     }
 
     // How long a call from a process waits before checking that its thread is not blocked on it, and how long the
@@ -246,7 +257,7 @@ public abstract partial class GenServer
     /// </summary>
     private static async ValueTask<object?> ReceiveAfterBlockingCheckAsync(Process caller, Process target, CallFrom from, ProcessThread thread, TimeSpan timeout)
     {
-        if (thread != ProcessThread.Current && thread.IsStillRunning(caller, grace: s_blockingCheck) && from.TryAbandon())
+        if (thread != ProcessThread.Current && thread.IsStillRunning(caller, grace: s_blockingCheck) && from.TryGiveUp() != CallGiveUp.TooLate)
         {
             caller.EndCallMonitor();
             throw new InvalidOperationException(
@@ -259,39 +270,12 @@ public abstract partial class GenServer
         return await caller.ReceiveAsync(s_isAnswer, from, timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - s_blockingCheck);
     }
 
-    private static async ValueTask<object?> CallFromOutsideAsync(Pid server, object request, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>The caller's deadline for a call with this timeout, as a <see cref="System.Diagnostics.Stopwatch"/>
+    /// timestamp; <see cref="long.MaxValue"/> for an infinite one (or one too far to count).</summary>
+    internal static long DeadlineAfter(TimeSpan timeout)
     {
-        var reply = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var from = new CallFrom(reply);
-        await using var cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((CallFrom)state!).Cancel(token), from);
-        var process = server.Resolve();
-        var exited = process.Node.WhenExited(server);
-        if (exited.IsCompleted)
-        {
-            throw new CallFailedException(server, ExitReason.NoProc);
-        }
-
-        server.Send(new CallRequest(request, from));
-        using var cancel = new CancellationTokenSource();
-        var expired = Task.Delay(timeout, cancel.Token);
-        var first = await Task.WhenAny(reply.Task, exited, expired).ConfigureAwait(false);
-        await cancel.CancelAsync().ConfigureAwait(false);
-        if (first == reply.Task || reply.Task.IsCompleted)
-        {
-            return await reply.Task.ConfigureAwait(false);
-        }
-
-        if (first == exited)
-        {
-            // A reply claimed before the exit (or by the server's code still running after a kill) wins over it.
-            return from.TryAbandon() ? throw new CallFailedException(server, await exited.ConfigureAwait(false)) : await reply.Task.ConfigureAwait(false);
-        }
-
-        if (from.TryAbandon())
-        {
-            throw new TimeoutException($"The call to {server} got no reply within {timeout}.");
-        }
-
-        return await reply.Task.ConfigureAwait(false);
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var ticks = timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency;
+        return timeout == Timeout.InfiniteTimeSpan || ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
     }
 }

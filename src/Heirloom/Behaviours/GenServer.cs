@@ -123,8 +123,30 @@ public abstract partial class GenServer
 
     /// <summary>
     /// Calls a server and waits for its reply. A dead or unknown server fails at once; the server dying during the
-    /// call fails it with the server's reason; on timeout the call throws and a late reply is dropped.
+    /// call fails it with the server's reason; on timeout or cancellation the caller stops waiting and a late reply is
+    /// dropped. The call carries its deadline: a server that reaches a call whose caller has given up (or whose
+    /// deadline has passed) skips it without running its handler.
     /// </summary>
+    /// <remarks>
+    /// What the caller may conclude from each outcome:
+    /// <list type="bullet">
+    /// <item>A reply: the handler ran and replied (a handler that stops the server after replying still replied).</item>
+    /// <item><see cref="CallFailedException"/> with <see cref="CallFailedException.HandlerStarted"/> false (the server
+    /// was not alive, exited before reaching the request, or did not reach it in time, a
+    /// <see cref="CallTimeoutException"/>): the handler never ran and never will; the request had no effect and may be
+    /// retried.</item>
+    /// <item><see cref="CallFailedException"/> with <see cref="CallFailedException.HandlerStarted"/> true (the server
+    /// exited while handling the request, or the timeout came while it did): the outcome is unknown; the handler may
+    /// have made its effects, in part or whole, and may still make them after the caller gave up. Retry only a request
+    /// that is safe to apply twice.</item>
+    /// <item><see cref="CallCanceledException"/> (an <see cref="OperationCanceledException"/> carrying the token):
+    /// the caller's token fired; its <see cref="CallCanceledException.HandlerStarted"/> means the same as above.</item>
+    /// </list>
+    /// A reply claimed by the server before the caller gave up is still returned, even when the server exits or is
+    /// killed before it arrives.
+    /// <para>As any <see cref="ValueTask{TResult}"/>, the result may be awaited once; call
+    /// <see cref="ValueTask{TResult}.AsTask"/> to await it more than once or to combine it with other tasks.</para>
+    /// </remarks>
     /// <param name="server">The server.</param>
     /// <param name="request">The request; may not be null.</param>
     /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
@@ -132,23 +154,29 @@ public abstract partial class GenServer
     /// had already begun to send is still returned, any later one is dropped.</param>
     /// <returns>The reply.</returns>
     /// <exception cref="CallFailedException">The server was not alive, or exited before replying.</exception>
-    /// <exception cref="TimeoutException">No reply within the timeout.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
+    /// <exception cref="CallTimeoutException">No reply within the timeout (a <see cref="CallFailedException"/>).</exception>
+    /// <exception cref="CallCanceledException"><paramref name="cancellationToken"/> was cancelled first (an
+    /// <see cref="OperationCanceledException"/>).</exception>
     public static ValueTask<object?> CallAsync(Pid server, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        s_calls.HasListeners() ? TracedCallAsync(server, request, timeout, cancellationToken) : CallCoreAsync(server, request, timeout, cancellationToken);
+        CallNamedAsync(server, name: null, request, timeout, cancellationToken);
+
+    /// <summary>A call to <paramref name="server"/>, found by <paramref name="name"/> when not null, which failures name.</summary>
+    private static ValueTask<object?> CallNamedAsync(Pid server, string? name, object request, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        s_calls.HasListeners() ? TracedCallAsync(server, name, request, timeout, cancellationToken) : CallCoreAsync(server, name, request, timeout, cancellationToken);
 
     private static readonly ActivitySource s_calls = new(HeirloomInstrumentation.ActivitySourceName);
 
     /// <summary>A call inside a <c>heirloom.call</c> activity, tagged with the server and the request's type, its
     /// status the error when the call fails.</summary>
-    private static async ValueTask<object?> TracedCallAsync(Pid server, object request, TimeSpan? timeout, CancellationToken cancellationToken)
+    private static async ValueTask<object?> TracedCallAsync(Pid server, string? name, object request, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         using var activity = s_calls.StartActivity("heirloom.call");
         activity?.SetTag("heirloom.server", server.ToString());
+        activity?.SetTag("heirloom.server.name", name);
         activity?.SetTag("heirloom.request", request?.GetType().Name);
         try
         {
-            return await CallCoreAsync(server, request!, timeout, cancellationToken).ConfigureAwait(false);
+            return await CallCoreAsync(server, name, request!, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -158,12 +186,12 @@ public abstract partial class GenServer
         }
     }
 
-    private static ValueTask<object?> CallCoreAsync(Pid server, object request, TimeSpan? timeout, CancellationToken cancellationToken)
+    private static ValueTask<object?> CallCoreAsync(Pid server, string? name, object request, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (cancellationToken.IsCancellationRequested)
         {
-            return ValueTask.FromCanceled<object?>(cancellationToken);
+            return ValueTask.FromException<object?>(new CallCanceledException(server, name, handlerStarted: false, cancellationToken));
         }
 
         var target = server.Resolve();
@@ -176,8 +204,8 @@ public abstract partial class GenServer
         }
 
         return current is { } caller && caller.Node == target.Node
-            ? CallFromProcessAsync(caller, target, request, wait, cancellationToken)
-            : CallFromOutsideAsync(server, request, wait, cancellationToken);
+            ? CallFromProcessAsync(caller, target, name, request, wait, cancellationToken)
+            : OutsideCall.Start(target, name, request, wait, cancellationToken);
     }
 
     /// <summary>Calls a registered server; see <see cref="CallAsync(Pid, object, TimeSpan?, CancellationToken)"/>.</summary>
@@ -186,12 +214,15 @@ public abstract partial class GenServer
     /// <param name="request">The request; may not be null.</param>
     /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <exception cref="CallFailedException">No process has the name, or the server exited before replying.</exception>
+    /// <exception cref="CallFailedException">No process has the name, or the server exited before replying; its
+    /// message names the server by <paramref name="name"/>.</exception>
+    /// <exception cref="CallTimeoutException">No reply within the timeout (a <see cref="CallFailedException"/>).</exception>
+    /// <exception cref="CallCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     public static ValueTask<object?> CallAsync(Node node, string name, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(node);
         return node.WhereIs(name) is { IsNone: false } server
-            ? CallAsync(server, request, timeout, cancellationToken)
+            ? CallNamedAsync(server, name, request, timeout, cancellationToken)
             : ValueTask.FromException<object?>(new CallFailedException(name));
     }
 
@@ -203,9 +234,9 @@ public abstract partial class GenServer
     /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="CallFailedException">The server was not alive, or exited before replying.</exception>
-    /// <exception cref="TimeoutException">No reply within the timeout.</exception>
+    /// <exception cref="CallTimeoutException">No reply within the timeout (a <see cref="CallFailedException"/>).</exception>
     /// <exception cref="UnexpectedReplyException">The reply is not a <typeparamref name="TReply"/>.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
+    /// <exception cref="CallCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     public static async ValueTask<TReply> CallAsync<TReply>(Pid server, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         As<TReply>(server, name: null, request, await CallAsync(server, request, timeout, cancellationToken).ConfigureAwait(false));
 
@@ -218,9 +249,9 @@ public abstract partial class GenServer
     /// <param name="timeout">How long to wait; default <see cref="DefaultCallTimeout"/>.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="CallFailedException">No process has the name, or the server exited before replying.</exception>
-    /// <exception cref="TimeoutException">No reply within the timeout.</exception>
+    /// <exception cref="CallTimeoutException">No reply within the timeout (a <see cref="CallFailedException"/>).</exception>
     /// <exception cref="UnexpectedReplyException">The reply is not a <typeparamref name="TReply"/>.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
+    /// <exception cref="CallCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     public static async ValueTask<TReply> CallAsync<TReply>(Node node, string name, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         As<TReply>(Pid.None, name, request, await CallAsync(node, name, request, timeout, cancellationToken).ConfigureAwait(false));
 
@@ -263,11 +294,9 @@ public abstract partial class GenServer
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"Server {server} did not stop within {wait}.");
+            throw new TimeoutException($"Server {server} did not stop within {Durations.Format(wait)}.");
         }
     }
-
-    internal sealed record CallRequest(object Request, CallFrom From);
 
     internal sealed record CastRequest(object Message);
 

@@ -163,7 +163,7 @@ internal sealed partial class Process
         {
             foreach (var (reference, watcher) in watchers)
             {
-                watcher.Process.Deliver(new Down(reference, Self, reason) { Name = watcher.ByName });
+                watcher.Notify(reference, this, reason);
             }
         }
 

@@ -276,7 +276,7 @@ internal sealed partial class Process
                 _relations?.Name,
                 _relations?.Links?.Select(p => p.Self).ToArray() ?? [],
                 _relations?.Monitors?.Values.Select(p => p.Self).ToArray() ?? [],
-                _relations?.Watchers?.Values.Select(w => w.Process.Self).ToArray() ?? [],
+                _relations?.Watchers?.Values.Where(w => w.Target is Process).Select(w => ((Process)w.Target).Self).ToArray() ?? [],
                 MessageQueueLength,
                 _trapExit,
                 Parent,
@@ -305,7 +305,13 @@ internal sealed partial class Process
         }
     }
 
-    internal bool AddWatcher(MonitorRef reference, Process watcher, string? byName = null)
+    internal bool AddWatcher(MonitorRef reference, Process watcher, string? byName = null) => AddWatcher(reference, new Watcher(watcher, byName));
+
+    /// <summary>Watches this process from outside any process: <paramref name="observer"/> is told of the exit where a
+    /// monitoring process would get its Down. False when the process has exited (or is exiting) already.</summary>
+    internal bool AddWatcher(MonitorRef reference, IExitObserver observer) => AddWatcher(reference, new Watcher(observer, ByName: null));
+
+    private bool AddWatcher(MonitorRef reference, Watcher watcher)
     {
         lock (SyncRoot)
         {
@@ -314,13 +320,13 @@ internal sealed partial class Process
                 return false;
             }
 
-            (Related.Watchers ??= [])[reference] = new Watcher(watcher, byName);
+            (Related.Watchers ??= [])[reference] = watcher;
 
             return true;
         }
     }
 
-    private bool RemoveWatcher(MonitorRef reference)
+    internal bool RemoveWatcher(MonitorRef reference)
     {
         lock (SyncRoot)
         {
@@ -426,9 +432,22 @@ internal sealed partial class Process
 
     private object SyncRoot => s_locks[LockStripe];
 
-    /// <summary>A process monitoring this one, and the registered name it monitors it by (OTP's
-    /// <c>monitor(process, Name)</c>), which its Down carries; null for a monitor by pid.</summary>
-    private readonly record struct Watcher(Process Process, string? ByName);
+    /// <summary>A process monitoring this one (or an <see cref="IExitObserver"/> outside processes), and the registered
+    /// name it monitors it by (OTP's <c>monitor(process, Name)</c>), which its Down carries; null for a monitor by pid.</summary>
+    private readonly record struct Watcher(object Target, string? ByName)
+    {
+        public void Notify(MonitorRef reference, Process exited, ExitReason reason)
+        {
+            if (Target is Process process)
+            {
+                process.Deliver(new Down(reference, exited.Self, reason) { Name = ByName });
+            }
+            else
+            {
+                ((IExitObserver)Target).OnExit(reference, exited.Self, reason);
+            }
+        }
+    }
 
     /// <summary>What a process is related to: its links, the monitors it holds and those held on it, its registered
     /// name, what it owns (its tables, passed on or released first thing when it exits) and who waits for its exit.</summary>

@@ -129,7 +129,7 @@ internal static partial class RuntimeScenarios
         {
             return $"{await GenServer.CallAsync(server, request, timeout)}";
         }
-        catch (TimeoutException)
+        catch (CallTimeoutException)
         {
             return "{exit,timeout}";
         }

@@ -8,7 +8,7 @@ namespace Heirloom.Benchmarks;
 /// <summary>
 /// Big durable tables: a table of ten million <c>long</c> keys and 16-64 character values, on each storage. How long
 /// opening it takes from its snapshot, and one writer's latency per write while a snapshot of it is written. Usage:
-/// <c>durability big [entries]</c> (default 10,000,000).
+/// <c>durability big [entries=N]</c> (default 10,000,000).
 /// </summary>
 internal static partial class DurabilityWorkloads
 {

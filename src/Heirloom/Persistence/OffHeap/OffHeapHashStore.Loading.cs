@@ -4,23 +4,8 @@ namespace Heirloom.Persistence;
 /// exactly what a record holds, so nothing is decoded or encoded again.</summary>
 internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedObjectLoader
 {
-    public void LoadEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
-    {
-        var hash = ByteHash.Compute(key);
-        var record = NativeRecord.Create(Reverse(hash), key, value);
-        var hold = LockBucket(hash);
-        bool outgrew;
-        try
-        {
-            outgrew = InsertLocked(hold, record, hash, replace: true, out _);
-        }
-        finally
-        {
-            Unlock(hold);
-        }
-
-        GrowIf(outgrew, hold.Buckets);
-    }
+    public void LoadEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+        StoreEncoded(key, value, ByteHash.Compute(key), replace: true);
 
     public void Reserve(long count)
     {

@@ -179,24 +179,18 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
 
     public override TValue[] LookupInBatch(TKey key) => Lookup(key);
 
-    public override void Insert(TKey key, TValue value)
+    public override void Insert(TKey key, TValue value) => Store(key, value, replace: true);
+
+    public override bool InsertNew(TKey key, TValue value) => Store(key, value, replace: false);
+
+    /// <summary>Encodes an object and stores it: a set replaces the key's value (or, unless <paramref name="replace"/>,
+    /// keeps it), a bag appends; returns whether it was stored.</summary>
+    private bool Store(TKey key, TValue value, bool replace)
     {
         var buffer = EncodeObject(key, value, out var keyLength, out var hash);
         try
         {
-            var record = NativeRecord.Create(Reverse(hash), buffer.Slice(0, keyLength), buffer.Slice(keyLength, buffer.WrittenCount - keyLength));
-            var hold = LockBucket(hash);
-            bool outgrew;
-            try
-            {
-                outgrew = InsertLocked(hold, record, hash, replace: true, out _);
-            }
-            finally
-            {
-                Unlock(hold);
-            }
-
-            GrowIf(outgrew, hold.Buckets);
+            return StoreEncoded(buffer.Slice(0, keyLength), buffer.Slice(keyLength, buffer.WrittenCount - keyLength), hash, replace);
         }
         finally
         {
@@ -204,30 +198,24 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         }
     }
 
-    public override bool InsertNew(TKey key, TValue value)
+    /// <summary>Copies an encoded object into a new record and links it in its place (see <see cref="InsertLocked"/>),
+    /// growing the table when its stripe outgrew its budget.</summary>
+    private bool StoreEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, uint hash, bool replace)
     {
-        var buffer = EncodeObject(key, value, out var keyLength, out var hash);
+        var record = NativeRecord.Create(Reverse(hash), key, value);
+        var hold = LockBucket(hash);
+        bool outgrew, inserted;
         try
         {
-            var record = NativeRecord.Create(Reverse(hash), buffer.Slice(0, keyLength), buffer.Slice(keyLength, buffer.WrittenCount - keyLength));
-            var hold = LockBucket(hash);
-            bool outgrew, inserted;
-            try
-            {
-                outgrew = InsertLocked(hold, record, hash, replace: false, out inserted);
-            }
-            finally
-            {
-                Unlock(hold);
-            }
-
-            GrowIf(outgrew, hold.Buckets);
-            return inserted;
+            outgrew = InsertLocked(hold, record, hash, replace, out inserted);
         }
         finally
         {
-            EncodeBuffer.Return(buffer);
+            Unlock(hold);
         }
+
+        GrowIf(outgrew, hold.Buckets);
+        return inserted;
     }
 
     /// <summary>Encodes every object first, so that one its codecs cannot encode leaves the table unchanged.</summary>

@@ -60,6 +60,12 @@ public sealed class TableConcurrencyTests(ITestOutputHelper output)
         await Task.WhenAll(readers);
         await stop.CancelAsync();
         await writer;
+        if (durable)
+        {
+            // The writes may have started a background snapshot; it must be done before its directory is deleted.
+            await DurableTable.SnapshotAsync(table);
+            table.Delete();
+        }
     }
 
     [Theory]

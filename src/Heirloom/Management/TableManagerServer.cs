@@ -237,9 +237,13 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         if (target is { IsNone: false, IsAlive: true } pid && Mismatch(entry.Spec.Name, table, pid) is { } mismatch)
         {
             // A worker of other types would never take the table: it is told why and exits; its replacement is tried.
-            entry.Failure = mismatch;
-            pid.Send(new HandOffRefused(mismatch));
-            Context.Node.Report(new HandOffRefusedReport(Self, entry.Spec.Name, pid, mismatch));
+            // A worker already told is not told (nor reported) again while the retries wait for it to exit.
+            if (entry.Failure is not TableTypeMismatchException { Worker: var refused } || refused != pid)
+            {
+                entry.Failure = mismatch;
+                pid.Send(new HandOffRefused(mismatch));
+                Context.Node.Report(new HandOffRefusedReport(Self, entry.Spec.Name, pid, mismatch));
+            }
         }
         else if (target is { IsNone: false, IsAlive: true } worker)
         {

@@ -17,7 +17,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
 
         for (var i = 0; i < LockCount; i++)
         {
-            EnterStripe(i);
+            EnterStripe(_locks, i);
         }
     }
 
@@ -42,7 +42,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
     private Hold LockBucket(uint hash)
     {
         var stripe = (int)(hash & (LockCount - 1));
-        var locked = EnterStripe(stripe);
+        var locked = EnterStripe(_locks, stripe);
         return new Hold(stripe, locked, _memory.Current);
     }
 
@@ -52,35 +52,6 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
         {
             _locks[hold.Stripe].Exit();
         }
-    }
-
-    /// <summary>Takes a stripe's lock; false when this thread's batch already holds it (the batch frees it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool EnterStripe(int index) => _locks[index].TryEnter() || WaitForStripe(index);
-
-    /// <summary>Waits for a stripe held by another thread: held for a few copies, so spinning is cheaper than blocking,
-    /// except behind a batch, which may run long and is waited for on its gate.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool WaitForStripe(int index)
-    {
-        var spinner = default(SpinWait);
-        do
-        {
-            if ((BatchEpoch & 1) == 0)
-            {
-                spinner.SpinOnce();
-            }
-            else if (BatchHeldByThisThread)
-            {
-                return false;
-            }
-            else
-            {
-                WaitForBatch();
-            }
-        }
-        while (!_locks[index].TryEnter());
-        return true;
     }
 
     /// <summary>Grows the table after an add outgrew its stripe's budget; growing takes every stripe, so it never runs

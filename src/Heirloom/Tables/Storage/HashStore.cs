@@ -424,7 +424,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
 
         for (var i = 0; i < LockCount; i++)
         {
-            EnterStripe(i);
+            EnterStripe(_locks, i);
         }
     }
 
@@ -548,7 +548,7 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
         {
             var buckets = _buckets;
             var lockIndex = hash & (buckets.Length - 1) & (LockCount - 1);
-            var locked = EnterStripe(lockIndex);
+            var locked = EnterStripe(_locks, lockIndex);
             if (buckets == _buckets)
             {
                 ref var head = ref buckets[hash & (buckets.Length - 1)];
@@ -560,35 +560,6 @@ internal sealed class HashStore<TKey, TValue> : TableStore<TKey, TValue>
                 _locks[lockIndex].Exit();
             }
         }
-    }
-
-    /// <summary>Takes a stripe's lock; false when this thread's batch already holds it (the batch frees it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool EnterStripe(int index) => _locks[index].TryEnter() || WaitForStripe(index);
-
-    /// <summary>Waits for a stripe held by another writer: held for a few writes, so spinning (then yielding) is
-    /// cheaper than blocking, except behind a batch, which may run long and is waited for on its gate.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool WaitForStripe(int index)
-    {
-        var spinner = default(SpinWait);
-        do
-        {
-            if ((BatchEpoch & 1) == 0)
-            {
-                spinner.SpinOnce();
-            }
-            else if (BatchHeldByThisThread)
-            {
-                return false;
-            }
-            else
-            {
-                WaitForBatch();
-            }
-        }
-        while (!_locks[index].TryEnter());
-        return true;
     }
 
     /// <summary>Releases a chain's stripe, then grows the table if an add outgrew the stripe's budget: growing takes

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Heirloom.Tables.Storage;
 
 /// <summary>
@@ -78,6 +80,35 @@ internal abstract class TableStore<TKey, TValue>
     {
         _batchGate.Enter();
         _batchGate.Exit();
+    }
+
+    /// <summary>Takes a writer's stripe lock; false when this thread's batch already holds it (the batch frees it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected bool EnterStripe(StripeLock[] locks, int index) => locks[index].TryEnter() || WaitForStripe(locks, index);
+
+    /// <summary>Waits for a stripe held by another thread: held for a few writes or copies, so spinning (then
+    /// yielding) is cheaper than blocking, except behind a batch, which may run long and is waited for on its gate.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool WaitForStripe(StripeLock[] locks, int index)
+    {
+        var spinner = default(SpinWait);
+        do
+        {
+            if ((BatchEpoch & 1) == 0)
+            {
+                spinner.SpinOnce();
+            }
+            else if (BatchHeldByThisThread)
+            {
+                return false;
+            }
+            else
+            {
+                WaitForBatch();
+            }
+        }
+        while (!locks[index].TryEnter());
+        return true;
     }
 
     protected abstract void LockAllWriters();

@@ -6,7 +6,8 @@ namespace Heirloom.Persistence;
 /// The native memory of an off-heap hash table: its bucket array and every record chained from it. The owner of that
 /// memory, so that a table nobody deleted (a node dropped without being disposed) does not leak it: the finalizer frees
 /// it all once the store is unreachable. A live table is reachable from its node's registry until deleted, and deleting
-/// it frees its records at once (<see cref="FreeAll"/> through the store's Clear).
+/// it hands its records to the reclaimer at once (<see cref="Reset"/> through the store's Clear), which frees them as
+/// soon as no reader without a lock is in them. Records unlinked one by one wait per stripe, then go to the reclaimer.
 /// </summary>
 internal sealed unsafe class NativeBuckets
 {
@@ -14,45 +15,74 @@ internal sealed unsafe class NativeBuckets
     /// size, and a stripe lock taken before the table grows still guards the key's bucket after.</summary>
     public const int MinimumBits = 6;
 
+    // Retired per stripe, guarded by it, handed to the reclaimer in batches: records unlinked by that stripe's writers.
+    private const int StripeBatch = 256;
+    private const long StripeBatchBytes = 256 << 10;
+
+    private readonly List<RetiredBlock>?[] _retired = new List<RetiredBlock>?[1 << MinimumBits];
+    private readonly long[] _retiredBytes = new long[1 << MinimumBits];
     private volatile BucketArray _current = new(MinimumBits);
 
-    ~NativeBuckets() => FreeAll(_current);
+    // Unreachable, so no reader is in this memory: all of it goes at once, the records still waiting to be retired too.
+    ~NativeBuckets()
+    {
+        FreeChains(_current);
+        foreach (var blocks in _retired)
+        {
+            blocks?.ForEach(static block => block.Free());
+        }
+    }
 
     /// <summary>The current bucket array; replaced, never changed in size, while every stripe is held.</summary>
     public BucketArray Current => _current;
 
-    /// <summary>Installs a new bucket array and frees the old one's heads (its records now hang from the new one).
-    /// Caller holds every stripe.</summary>
+    /// <summary>Installs a new bucket array and retires the old one's heads (its records now hang from the new one; a
+    /// reader without a lock may still be walking the old one). Caller holds every stripe.</summary>
     public void Replace(BucketArray grown)
     {
         var old = _current;
         _current = grown;
-        NativeMemory.Free(old.Heads);
+        EpochReclaimer.Retire([RetiredBlock.Of(old.Heads)], old.Footprint);
     }
 
-    /// <summary>Frees every record and starts over with the fewest buckets. Caller holds every stripe.</summary>
-    public void Reset()
+    /// <summary>Starts over with the fewest buckets and retires every record, and the records waiting to be retired, at
+    /// once; <paramref name="bytes"/> is what the records take. Caller holds every stripe.</summary>
+    public void Reset(long bytes)
     {
         var old = _current;
         _current = new BucketArray(MinimumBits);
-        FreeAll(old);
-    }
-
-    private static void FreeAll(BucketArray buckets)
-    {
-        for (var i = 0; i < buckets.Length; i++)
+        for (var stripe = 0; stripe < _retired.Length; stripe++)
         {
-            var record = buckets.Heads[i];
-            while (record is not null)
-            {
-                var next = record->Next;
-                NativeRecord.Free(record);
-                record = next;
-            }
+            HandOver(stripe);
         }
 
-        NativeMemory.Free(buckets.Heads);
+        EpochReclaimer.Retire([RetiredBlock.WithChains(old.Heads, old.Length)], bytes + old.Footprint);
+        EpochReclaimer.Flush();
     }
+
+    /// <summary>Frees a record unlinked from its chain once no reader can be reading it. Caller holds the stripe.</summary>
+    public void Retire(int stripe, NativeRecord* record, long footprint)
+    {
+        var blocks = _retired[stripe] ??= new List<RetiredBlock>(StripeBatch);
+        blocks.Add(RetiredBlock.Of(record));
+        _retiredBytes[stripe] += footprint;
+        if (blocks.Count >= StripeBatch || _retiredBytes[stripe] >= StripeBatchBytes)
+        {
+            HandOver(stripe);
+        }
+    }
+
+    private void HandOver(int stripe)
+    {
+        if (_retired[stripe] is { Count: > 0 } blocks)
+        {
+            _retired[stripe] = null;
+            EpochReclaimer.Retire(blocks, _retiredBytes[stripe]);
+            _retiredBytes[stripe] = 0;
+        }
+    }
+
+    private static void FreeChains(BucketArray buckets) => RetiredBlock.WithChains(buckets.Heads, buckets.Length).Free();
 
     /// <summary>2^<see cref="Bits"/> chains of records. Bucket b holds the keys whose hash's low bits are b, each chain
     /// sorted by (reversed hash, key bytes), so that the keys of a bucket are a contiguous range of the traversal order

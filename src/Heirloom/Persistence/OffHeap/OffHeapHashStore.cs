@@ -14,9 +14,13 @@ namespace Heirloom.Persistence;
 /// <para>Keys are equal when their encoded bytes are equal, and hashed over those bytes; in a bag, a value is a
 /// duplicate when its encoded bytes are equal. With the built-in codecs that is .NET equality, except that the doubles
 /// -0.0 and 0.0 are different keys and NaNs are equal only to a NaN with the same payload.</para>
-/// <para>Locking: records are freed when deleted, so readers take the stripe lock of the key's bucket too (held only
-/// to find and copy bytes, which are decoded after it is released). A batch holds every stripe, so it is isolated
-/// without the lock-free readers' epoch check. Growing doubles the bucket array under every stripe.</para>
+/// <para>Locking: writers take the stripe lock of the key's bucket. Readers of one key take none: they find and copy
+/// its bytes (decoded afterwards) and keep the copy only if the stripe's version did not change meanwhile
+/// (<see cref="StripeLock.Version"/>, a sequence lock), and unlinked records are retired to
+/// <see cref="EpochReclaimer"/> rather than freed, so a reader never touches freed memory. Readers on several cores
+/// therefore write no shared cache line (a lock word per read did, and two threads reading read slower than one). A
+/// batch holds every stripe, so readers wait for it on the lock, and it is isolated.
+/// Growing doubles the bucket array under every stripe. Traversals copy chunks under the lock.</para>
 /// <para>Order: keys are traversed by (reversed hash, key bytes), split-ordered hashing. With 2^k buckets, bucket b
 /// holds the hashes whose low k bits are b, that is the reversed hashes of one contiguous range, and each chain is kept
 /// sorted. A key's place in the order does not depend on the table's size, so a traversal resumes after the last key it
@@ -33,6 +37,9 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
 
     // Values up to this many bytes are copied out to the stack.
     private const int SmallValue = 256;
+
+    // Reads without the lock tried before taking it: a writer holds a stripe for a few stores only.
+    private const int OptimisticAttempts = 4;
 
     private readonly ICodec<TKey> _keyCodec;
     private readonly ICodec<TValue> _valueCodec;
@@ -107,24 +114,10 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         Span<byte> small = stackalloc byte[SmallValue];
         var probe = EncodeKey(key, out var keyLength, out var hash);
         byte[]? pooled = null;
-        var length = -1;
+        int length;
         try
         {
-            var hold = LockBucket(hash);
-            try
-            {
-                var link = Seek(hold.Buckets, hash, probe.Slice(0, keyLength), out var found);
-                if (found)
-                {
-                    var bytes = NativeRecord.ValueOf(*link);
-                    length = bytes.Length;
-                    bytes.CopyTo(length <= SmallValue ? small : pooled = ArrayPool<byte>.Shared.Rent(length));
-                }
-            }
-            finally
-            {
-                Unlock(hold);
-            }
+            length = CopyValue(probe.Slice(0, keyLength), hash, small, ref pooled);
         }
         finally
         {
@@ -468,7 +461,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         LockAllWriters();
         try
         {
-            _memory.Reset();
+            _memory.Reset(NativeBytes - _memory.Current.Footprint);
             _budget = 1;
             Array.Clear(_counts);
             Array.Clear(_bytes);
@@ -574,6 +567,31 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
 
     private bool Contains(ReadOnlySpan<byte> key, uint hash)
     {
+        var stripe = StripeOf(hash);
+        var scope = EpochReclaimer.EnterRead();
+        try
+        {
+            for (var attempt = 0; attempt < OptimisticAttempts; attempt++)
+            {
+                var version = _locks[stripe].Version;
+                if ((version & 1) != 0)
+                {
+                    break;
+                }
+
+                var found = Find(_memory.Current, hash, key) is not null;
+                Volatile.ReadBarrier();
+                if (_locks[stripe].Version == version)
+                {
+                    return found;
+                }
+            }
+        }
+        finally
+        {
+            scope.Exit();
+        }
+
         var hold = LockBucket(hash);
         try
         {
@@ -612,7 +630,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         if (!found)
         {
             record->Next = *link;
-            *link = record;
+            Publish(link, record);
             return Added(hold.Stripe, record);
         }
 
@@ -644,7 +662,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         }
 
         record->Next = last->Next;
-        last->Next = record;
+        Publish(&last->Next, record);
         Added(stripe, record);
         return true;
     }
@@ -654,9 +672,9 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
     {
         var old = *link;
         record->Next = old->Next;
-        *link = record;
+        Publish(link, record);
         _bytes[stripe] += NativeRecord.Footprint(record) - NativeRecord.Footprint(old);
-        NativeRecord.Free(old);
+        _memory.Retire(stripe, old, NativeRecord.Footprint(old));
         return true;
     }
 
@@ -670,7 +688,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
     {
         _bytes[stripe] -= NativeRecord.Footprint(record);
         _counts[stripe]--;
-        NativeRecord.Free(record);
+        _memory.Retire(stripe, record, NativeRecord.Footprint(record));
     }
 
     /// <summary>A new record for the key, with a value encoded here (so it may throw, before anything changed).</summary>
@@ -704,21 +722,156 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
     /// <summary>Copies the values of a key, in order, into <paramref name="chunk"/> (emptied first).</summary>
     private void Snapshot(ReadOnlySpan<byte> key, uint hash, RecordChunk chunk)
     {
+        var stripe = StripeOf(hash);
+        var scope = EpochReclaimer.EnterRead();
+        try
+        {
+            for (var attempt = 0; attempt < OptimisticAttempts; attempt++)
+            {
+                var version = _locks[stripe].Version;
+                if ((version & 1) != 0)
+                {
+                    break;
+                }
+
+                chunk.Clear();
+                CopyRun(Find(_memory.Current, hash, key), hash, key, chunk);
+                Volatile.ReadBarrier();
+                if (_locks[stripe].Version == version)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            scope.Exit();
+        }
+
         chunk.Clear();
         var hold = LockBucket(hash);
         try
         {
             var first = Seek(hold.Buckets, hash, key, out var found);
-            for (var record = found ? *first : null; record is not null && SameKey(record, hash, key); record = record->Next)
-            {
-                chunk.AddValue(record);
-            }
+            CopyRun(found ? *first : null, hash, key, chunk);
         }
         finally
         {
             Unlock(hold);
         }
     }
+
+    /// <summary>Copies the values of the run of records that starts at <paramref name="first"/> (none when null).</summary>
+    private static void CopyRun(NativeRecord* first, uint hash, ReadOnlySpan<byte> key, RecordChunk chunk)
+    {
+        for (var record = first; record is not null && SameKey(record, hash, key); record = Read(&record->Next))
+        {
+            chunk.AddValue(record);
+        }
+    }
+
+    /// <summary>
+    /// Copies a set's value for a key into <paramref name="small"/>, or into a pooled array when it does not fit;
+    /// returns its length, or -1 when the key is absent. Read without the stripe's lock: the copy counts only if the
+    /// stripe's version is the same even number before and after it (no writer in between), and the reclaimer keeps
+    /// every record this thread may reach allocated meanwhile. A stripe held throughout (by a writer, or a batch holding
+    /// every stripe) is read under its lock instead, which waits for it.
+    /// </summary>
+    private int CopyValue(ReadOnlySpan<byte> key, uint hash, Span<byte> small, ref byte[]? pooled)
+    {
+        var stripe = StripeOf(hash);
+        var scope = EpochReclaimer.EnterRead();
+        try
+        {
+            for (var attempt = 0; attempt < OptimisticAttempts; attempt++)
+            {
+                var version = _locks[stripe].Version;
+                if ((version & 1) != 0)
+                {
+                    break;
+                }
+
+                var record = Find(_memory.Current, hash, key);
+                var length = record is null ? -1 : CopyValueOf(record, small, ref pooled);
+                Volatile.ReadBarrier();
+                if (_locks[stripe].Version == version)
+                {
+                    return length;
+                }
+            }
+        }
+        finally
+        {
+            scope.Exit();
+        }
+
+        var hold = LockBucket(hash);
+        try
+        {
+            var link = Seek(hold.Buckets, hash, key, out var found);
+            return found ? CopyValueOf(*link, small, ref pooled) : -1;
+        }
+        finally
+        {
+            Unlock(hold);
+        }
+    }
+
+    private static int CopyValueOf(NativeRecord* record, Span<byte> small, ref byte[]? pooled)
+    {
+        var bytes = NativeRecord.ValueOf(record);
+        if (bytes.Length <= small.Length)
+        {
+            bytes.CopyTo(small);
+            if (pooled is not null)
+            {
+                ArrayPool<byte>.Shared.Return(pooled);
+                pooled = null;
+            }
+
+            return bytes.Length;
+        }
+
+        if (pooled is null || pooled.Length < bytes.Length)
+        {
+            if (pooled is not null)
+            {
+                ArrayPool<byte>.Shared.Return(pooled);
+            }
+
+            pooled = ArrayPool<byte>.Shared.Rent(bytes.Length);
+        }
+
+        bytes.CopyTo(pooled);
+        return bytes.Length;
+    }
+
+    /// <summary>The record holding the key, found without the stripe's lock: every link is read once, so a writer
+    /// changing it meanwhile gives a stale or a newer record, never a torn pointer.</summary>
+    private static NativeRecord* Find(NativeBuckets.BucketArray buckets, uint hash, ReadOnlySpan<byte> key)
+    {
+        var order = Reverse(hash);
+        var record = Read(&buckets.Heads[hash & buckets.Mask]);
+        while (record is not null)
+        {
+            var comparison = NativeRecord.Compare(record, order, key);
+            if (comparison >= 0)
+            {
+                return comparison == 0 ? record : null;
+            }
+
+            record = Read(&record->Next);
+        }
+
+        return null;
+    }
+
+    private static NativeRecord* Read(NativeRecord** link) => (NativeRecord*)Volatile.Read(ref *(nint*)link);
+
+    /// <summary>Links a record in: its fields are written before it becomes reachable to a reader without a lock.</summary>
+    private static void Publish(NativeRecord** link, NativeRecord* record) => Volatile.Write(ref *(nint*)link, (nint)record);
+
+    private static int StripeOf(uint hash) => (int)(hash & (LockCount - 1));
 
     /// <summary>Whether the key's run still holds exactly the values a snapshot copied, in order.</summary>
     private static bool RunEquals(NativeRecord* first, uint hash, ReadOnlySpan<byte> key, RecordChunk seen)
@@ -850,7 +1003,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
             {
                 var record = NativeRecord.Create(Reverse(hash), key, value);
                 record->Next = *link;
-                *link = record;
+                Publish(link, record);
                 outgrew = Added(hold.Stripe, record);
             }
         }

@@ -1,0 +1,107 @@
+using Heirloom.Persistence;
+using Heirloom.Processes;
+using Heirloom.Tables;
+using Xunit.Abstractions;
+
+namespace Heirloom.Tests.Tables;
+
+/// <summary>Readers of an off-heap hash table take no lock: they copy a key's bytes optimistically and keep the copy
+/// only if no writer touched the key's stripe meanwhile, while unlinked records wait for them before being freed. These
+/// tests race such readers against every kind of writer: values replaced by ones of other lengths (records swapped and
+/// retired) or of the same length (overwritten in place), deletes, growth, batches and clears (the whole table retired).
+/// A reader must only ever see a whole value that was stored for its key, and never memory that was freed.</summary>
+public sealed class OffHeapReaderTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(TableType.Set)]
+    [InlineData(TableType.Bag)]
+    [InlineData(TableType.DuplicateBag)]
+    public async Task Readers_without_a_lock_see_only_whole_values_of_their_key_under_every_kind_of_write(TableType type)
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        await using var node = new Node();
+        var table = OffHeapTable.New<int, string>(node, new TableOptions { Type = type, Access = TableAccess.Public });
+        const int Keys = 4_096, Writers = 3, Readers = 3, WritesPerWriter = 60_000;
+        using var writersDone = new CancellationTokenSource();
+        long reads = 0, found = 0;
+
+        var readers = Enumerable.Range(0, Readers).Select(r => Task.Run(() =>
+        {
+            var random = new Random(seed + 100 + r);
+            while (!writersDone.IsCancellationRequested)
+            {
+                var key = random.Next(Keys);
+                IReadOnlyList<string> values = random.Next(3) switch
+                {
+                    0 => table.TryGetValue(key, out var value) ? new[] { value } : [],
+                    1 => table.Lookup(key),
+                    _ => table.ContainsKey(key) ? [] : Array.Empty<string>(),
+                };
+                foreach (var value in values)
+                {
+                    AssertWhole(key, value);
+                }
+
+                Interlocked.Increment(ref reads);
+                Interlocked.Add(ref found, values.Count);
+            }
+        })).ToArray();
+
+        var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(() =>
+        {
+            var random = new Random(seed + w);
+            for (var i = 0; i < WritesPerWriter; i++)
+            {
+                var key = random.Next(Keys);
+                switch (random.Next(100))
+                {
+                    case < 60:
+                        table.Insert(key, ValueFor(key, random.Next(1, 200), random.Next(26)));
+                        break;
+                    case < 80:
+                        table.Delete(key);
+                        break;
+                    case < 90 when type == TableType.Set:
+                        // The same length as any value of that length: overwritten in place.
+                        var filler = random.Next(26);
+                        table.AddOrUpdate(key, ValueFor(key, 40, filler), (k, _) => ValueFor(k, 40, filler));
+                        break;
+                    case < 99:
+                        table.Insert([new KeyValuePair<int, string>(key, ValueFor(key, random.Next(1, 300), random.Next(26))), new KeyValuePair<int, string>((key + 1) % Keys, ValueFor((key + 1) % Keys, 7, random.Next(26)))]);
+                        break;
+                    default:
+                        table.DeleteAllObjects();
+                        break;
+                }
+            }
+        })).ToArray();
+
+        await Task.WhenAll(writers);
+        writersDone.Cancel();
+        await Task.WhenAll(readers);
+        output.WriteLine($"{reads:N0} reads, {found:N0} values seen");
+        Assert.True(found > 0, "The readers saw no value at all: the test raced nothing.");
+        foreach (var (key, value) in table.ToList())
+        {
+            AssertWhole(key, value);
+        }
+    }
+
+    /// <summary>A value that names its key and its own length, then repeats one letter (at least once): a copy torn
+    /// between two values, even two of the same length overwritten in place, or one of another key, is caught.</summary>
+    private static string ValueFor(int key, int length, int letter)
+    {
+        var head = $"{key}:{length}:";
+        return head + new string((char)('a' + letter), Math.Max(1, length - head.Length));
+    }
+
+    private static void AssertWhole(int key, string value)
+    {
+        var parts = value.Split(':', 3);
+        Assert.True(parts.Length == 3 && parts[0] == key.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Key {key} read a value of another key, or torn: '{value}'.");
+        var length = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(Math.Max(length, parts[0].Length + parts[1].Length + 3), value.Length);
+        Assert.True(parts[2].All(c => c == parts[2][0]), $"Key {key} read a torn value: '{value}'.");
+    }
+}

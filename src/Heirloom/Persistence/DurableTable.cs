@@ -51,17 +51,12 @@ public static class DurableTable
                 files.Delete(temporary); // a snapshot interrupted before its rename
             }
 
-            var (sequence, snapshot, damaged) = NewestGoodSnapshot(directory, options.Type, keyCodec, valueCodec);
-            var upgraded = snapshot is { } found && (found.KeyReader != keyCodec || found.ValueReader != valueCodec);
+            var upgraded = false;
             JournaledStore<TKey, TValue>? journaled = null;
             var engine = durability.Storage == TableStorage.OffHeap ? OffHeapTable.NewEngine(options.Type, keyCodec, valueCodec) : null;
             var table = Table.Create<TKey, TValue>(node, options, null, null, engine: engine, wrap: store =>
             {
-                if (snapshot is { } image)
-                {
-                    LoadSnapshot(store, image.Body.Span, image.Count, image.Path, image.KeyReader, image.ValueReader, encoded: !upgraded);
-                }
-
+                var (sequence, damaged) = LoadNewestGoodSnapshot(store, directory, options.Type, keyCodec, valueCodec, out upgraded);
                 try
                 {
                     journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (segment, path) => ReplayerFor(store, segment, path, keyCodec, valueCodec, ref upgraded), e => journaled?.OnBackgroundFailure(e), (duration, records) => DurabilityMetrics.Of(node).OnFsync(options.Name, duration, records));
@@ -151,57 +146,74 @@ public static class DurableTable
     }
 
     /// <summary>
-    /// The newest snapshot that reads back whole, with the last journal sequence it includes (0 and nothing when there
-    /// is none), and the newest damaged one skipped on the way, if any.
+    /// Loads the newest snapshot that reads back whole into the new table's store and returns the last journal sequence
+    /// it includes (0 when there is none), and the newest damaged one skipped on the way, if any. A snapshot is loaded
+    /// while its checksum is computed on another thread; a damaged one's objects are cleared again and the next older
+    /// one is tried. <paramref name="upgraded"/> tells whether the snapshot was read by codecs that upgrade it (an older
+    /// version or an alias).
     /// </summary>
-    private static (long Sequence, (string Path, Memory<byte> Body, long Count, ICodec<TKey> KeyReader, ICodec<TValue> ValueReader)? Snapshot, (string Path, TableFileException Error)? Damaged) NewestGoodSnapshot<TKey, TValue>(string directory, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    private static (long Sequence, (string Path, TableFileException Error)? Damaged) LoadNewestGoodSnapshot<TKey, TValue>(TableStore<TKey, TValue> store, string directory, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, out bool upgraded)
+        where TKey : notnull
     {
         (string, TableFileException)? damaged = null;
         var snapshots = DurableFiles.Snapshots(directory);
         for (var i = snapshots.Count - 1; i >= 0; i--)
         {
             var (sequence, path) = snapshots[i];
-            var bytes = File.ReadAllBytes(path);
-            if (!TableFile.IsIntact(bytes))
+            using var file = new TableFileReader(path);
+            bool intact;
+            upgraded = false;
+            try
             {
-                damaged ??= (path, new TableFileException(TableFileError.ChecksumMismatch, $"{path} does not match its checksum: it is damaged or truncated."));
-                continue;
+                intact = LoadSnapshot(store, file, path, sequence, type, keyCodec, valueCodec, out upgraded);
+            }
+            catch (TableFileException) when (!file.IsIntact())
+            {
+                // What cannot be read in a file that does not match its checksum is damage; in one that does, it is a
+                // mistake (wrong types or codecs) and stops here.
+                intact = false;
             }
 
-            // An intact snapshot that cannot be used is a mistake (wrong types or codecs), not damage: it stops here.
-            // Its checksum was just checked, and its count is what its writer counted.
-            var (info, body, keyReader, valueReader) = TableFile.ReadBody(bytes, path, keyCodec, valueCodec, verify: false);
-            if (info.Type != type)
+            if (intact)
             {
-                throw new TableFileException(TableFileError.WrongType, $"{path} holds a {info.Type} table; it cannot be opened as {type}.");
+                return (sequence, damaged);
             }
 
-            if (info.JournalSequence != sequence)
-            {
-                throw new TableFileException(TableFileError.BadFile, $"{path} says it includes journal records to {info.JournalSequence}, but its name says {sequence}.");
-            }
-
-            return (sequence, (path, body, info.ObjectCount, keyReader, valueReader), damaged);
+            store.Clear();
+            damaged ??= (path, new TableFileException(TableFileError.ChecksumMismatch, $"{path} does not match its checksum: it is damaged or truncated."));
         }
 
-        return (0, null, damaged);
+        upgraded = false;
+        return (0, damaged);
     }
 
-    /// <summary>Fills a new engine from a snapshot's objects, one at a time: an engine that keeps objects encoded takes
-    /// the codecs' bytes as they are (when <paramref name="encoded"/>: they are the current codecs' bytes), any other
-    /// gets each object decoded (and upgraded, by readers of an older version).</summary>
-    private static void LoadSnapshot<TKey, TValue>(TableStore<TKey, TValue> store, ReadOnlySpan<byte> body, long count, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, bool encoded)
+    /// <summary>Fills a new store from a snapshot's objects, one at a time, and returns whether the file matched its
+    /// checksum: a store that keeps objects encoded takes the codecs' bytes as they are (when they are the current
+    /// codecs' bytes), any other gets each object decoded (and upgraded, by readers of an older version).</summary>
+    private static bool LoadSnapshot<TKey, TValue>(TableStore<TKey, TValue> store, TableFileReader file, string path, long sequence, TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, out bool upgraded)
         where TKey : notnull
     {
-        if (encoded && store is IEncodedObjectLoader loader)
+        var (info, bodyStart) = file.ReadHeader();
+        var (keyReader, valueReader) = TableFile.ReadersFor(info, path, keyCodec, valueCodec);
+        if (info.Type != type)
         {
-            // Each object takes at least its two 4-byte length prefixes, which bounds what a header may ask room for.
-            loader.Reserve(Math.Min(count, body.Length / 8));
-            TableFile.ForEachObject(body, path, loader.LoadEncoded);
-            return;
+            throw new TableFileException(TableFileError.WrongType, $"{path} holds a {info.Type} table; it cannot be opened as {type}.");
         }
 
-        TableFile.ForEachObject(body, path, (key, value) => store.Insert(TableFile.Decode(key, keyCodec, path), TableFile.Decode(value, valueCodec, path)));
+        if (info.JournalSequence != sequence)
+        {
+            throw new TableFileException(TableFileError.BadFile, $"{path} says it includes journal records to {info.JournalSequence}, but its name says {sequence}.");
+        }
+
+        upgraded = keyReader != keyCodec || valueReader != valueCodec;
+        if (!upgraded && store is IEncodedObjectLoader loader)
+        {
+            // Each object takes at least its two 4-byte length prefixes, which bounds what a header may ask room for.
+            loader.Reserve(Math.Min(info.ObjectCount, file.BodyLength(bodyStart) / 8));
+            return file.VisitObjects(bodyStart, loader.LoadEncoded);
+        }
+
+        return file.VisitObjects(bodyStart, (key, value) => store.Insert(TableFile.Decode(key, keyReader, path), TableFile.Decode(value, valueReader, path)));
     }
 
     /// <summary>What replays a journal segment's records: with the table's codecs, or with readers that upgrade an

@@ -228,20 +228,26 @@ public static class TableFile
     internal static (TableFileInfo Info, Memory<byte> Body, ICodec<TKey> KeyReader, ICodec<TValue> ValueReader) ReadBody<TKey, TValue>(byte[] bytes, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, bool verify)
     {
         var (info, bodyStart) = ParseHeader(bytes, path);
-        if (!CodecResolution.NameMatches(keyCodec, info.KeyCodec) || !CodecResolution.NameMatches(valueCodec, info.ValueCodec))
-        {
-            throw new TableFileException(TableFileError.WrongCodec, $"{path} was written with codecs {info.Codecs}, not {CodecIdentity.Of(keyCodec)}/{CodecIdentity.Of(valueCodec)}.{CodecResolution.RenameHint(info.ValueCodec, valueCodec.Name)}");
-        }
-
-        var keyReader = CodecResolution.ReaderFor(keyCodec, info.KeyCodec, info.KeyCodecVersion, path);
-        var valueReader = CodecResolution.ReaderFor(valueCodec, info.ValueCodec, info.ValueCodecVersion, path);
-
+        var (keyReader, valueReader) = ReadersFor(info, path, keyCodec, valueCodec);
         if (verify && !IsIntact(bytes))
         {
             throw new TableFileException(TableFileError.ChecksumMismatch, $"{path}: the contents do not match the file's checksum; the file is corrupt.");
         }
 
         return (info, bytes.AsMemory(bodyStart, bytes.Length - ChecksumLength - bodyStart), keyReader, valueReader);
+    }
+
+    /// <summary>The codecs that read a file's keys and values: the codecs given, or readers that upgrade an older
+    /// version (or an alias) to their current one.</summary>
+    /// <exception cref="TableFileException">The file was written with other codecs, or a version they cannot read.</exception>
+    internal static (ICodec<TKey> KeyReader, ICodec<TValue> ValueReader) ReadersFor<TKey, TValue>(TableFileInfo info, string path, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    {
+        if (!CodecResolution.NameMatches(keyCodec, info.KeyCodec) || !CodecResolution.NameMatches(valueCodec, info.ValueCodec))
+        {
+            throw new TableFileException(TableFileError.WrongCodec, $"{path} was written with codecs {info.Codecs}, not {CodecIdentity.Of(keyCodec)}/{CodecIdentity.Of(valueCodec)}.{CodecResolution.RenameHint(info.ValueCodec, valueCodec.Name)}");
+        }
+
+        return (CodecResolution.ReaderFor(keyCodec, info.KeyCodec, info.KeyCodecVersion, path), CodecResolution.ReaderFor(valueCodec, info.ValueCodec, info.ValueCodecVersion, path));
     }
 
     /// <summary>Hands each object's key and value bytes, as their codecs wrote them, to <paramref name="visit"/>, in
@@ -262,7 +268,8 @@ public static class TableFile
         return count;
     }
 
-    private static (TableFileInfo Info, int BodyStart) ParseHeader(byte[] bytes, string path)
+    /// <summary>Parses a header from a file's bytes, or from its first bytes followed by its last 32 (the checksum).</summary>
+    internal static (TableFileInfo Info, int BodyStart) ParseHeader(byte[] bytes, string path)
     {
         var reader = new Reader(bytes, path);
         if (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))

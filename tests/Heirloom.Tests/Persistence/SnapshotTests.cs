@@ -109,6 +109,55 @@ public sealed class SnapshotTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(TableStorage.Heap)]
+    [InlineData(TableStorage.OffHeap)]
+    public async Task A_snapshot_of_many_megabytes_is_read_in_chunks_and_damage_anywhere_in_it_falls_back_to_the_older_one(TableStorage storage)
+    {
+        // Several 4 MB reading chunks, objects cut by their ends, and one value longer than a chunk.
+        await using var node = new Node();
+        var options = Options(FsyncPolicy.None) with { Storage = storage };
+        var table = DurableTable.Open<long, string>(node, new TableOptions(), options);
+        var random = new Random(11);
+        for (var k = 0; k < 150_000; k++)
+        {
+            table.Insert(k, new string((char)('a' + random.Next(26)), random.Next(1, 90)));
+        }
+
+        table.Insert(-1, new string('z', 6 << 20));
+        await DurableTable.SnapshotAsync(table);
+        table.Insert(-2, "between the snapshots");
+        await DurableTable.SnapshotAsync(table);
+        table.Insert(-3, "after both");
+        var expected = table.ToList().OrderBy(o => o.Key).ToList();
+        table.Delete();
+
+        var reopened = DurableTable.Open<long, string>(node, new TableOptions(), options);
+        Assert.Equal(expected, reopened.ToList().OrderBy(o => o.Key).ToList());
+        reopened.Delete();
+
+        var newest = SnapshotFiles[^1];
+        var original = await File.ReadAllBytesAsync(newest);
+        Assert.True(original.Length > 12 << 20, $"The snapshot takes {original.Length:N0} bytes, fewer than three chunks.");
+        foreach (var at in new[] { 200, (4 << 20) - 3, 5 << 20, original.Length / 2, original.Length - 40, original.Length - 1 })
+        {
+            var damaged = original.ToArray();
+            damaged[at] ^= 0x10;
+            await File.WriteAllBytesAsync(newest, damaged);
+            var recovered = DurableTable.Open<long, string>(node, new TableOptions(), options);
+            Assert.Equal(expected, recovered.ToList().OrderBy(o => o.Key).ToList());
+            recovered.Delete();
+        }
+
+        foreach (var cut in new[] { 100, 4 << 20, original.Length - 33, original.Length - 1 })
+        {
+            await File.WriteAllBytesAsync(newest, original[..cut]);
+            var recovered = DurableTable.Open<long, string>(node, new TableOptions(), options);
+            Assert.Equal(expected, recovered.ToList().OrderBy(o => o.Key).ToList());
+            recovered.Delete();
+        }
+    }
+
     [Fact]
     public async Task A_damaged_snapshot_the_journal_cannot_replace_stops_recovery_with_a_repair_command()
     {

@@ -6,6 +6,9 @@ namespace Heirloom.Behaviours;
 /// <summary>The server loop, starting and calling.</summary>
 public abstract partial class GenServer
 {
+    // The request whose handler is running, to name it when the handler crashes the server.
+    private object? _callInFlight;
+
     private static async Task<Pid> StartCoreAsync(Node node, ProcessContext? parent, bool link, Func<GenServer> factory, GenServerOptions? options)
     {
         ArgumentNullException.ThrowIfNull(factory);
@@ -114,6 +117,11 @@ public abstract partial class GenServer
         }
         catch (Exception exception) when (exception is not ProcessExitException)
         {
+            if (_callInFlight is { } request && ctx.Process.HandsOnMessages)
+            {
+                ctx.Node.Report(new PoisonCallReport(Self, ctx.Process.RegisteredName, request, exception));
+            }
+
             await TerminateQuietlyAsync(ExitReason.Error(exception));
             ExceptionDispatchInfo.Throw(exception);
         }
@@ -138,7 +146,9 @@ public abstract partial class GenServer
                     return (null, null);
                 }
 
+                _callInFlight = callRequest;
                 var reply = await HandleCallAsync(callRequest, call);
+                _callInFlight = null;
                 if (reply.HasReply)
                 {
                     call.Reply(reply.Value);

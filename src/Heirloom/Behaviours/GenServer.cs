@@ -251,8 +251,14 @@ public abstract partial class GenServer
         }
 
         var wait = timeout ?? DefaultCallTimeout;
-        return wait != Timeout.InfiniteTimeSpan && node.Succession.IsAwaited(name)
-            ? CallAwaitedAsync(node, name, request, wait, cancellationToken)
+        if (wait != Timeout.InfiniteTimeSpan && node.Succession.IsAwaited(name))
+        {
+            return CallAwaitedAsync(node, name, request, wait, cancellationToken);
+        }
+
+        // A successor registers the name before it ends the wait for it: one that did since the first look is found now.
+        return node.WhereIs(name) is { IsNone: false } successor
+            ? CallNamedAsync(successor, name, request, timeout, cancellationToken)
             : ValueTask.FromException<object?>(new CallFailedException(name));
     }
 

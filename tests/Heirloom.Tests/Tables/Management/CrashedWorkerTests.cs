@@ -113,6 +113,69 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
         AssertNothingLostNothingFailedApplied(outcomes, node.Tables.WhereIs<long, long>("records")!.ContainsKey);
     }
 
+    /// <summary>Echoes its requests; "crash" says it began, waits for the gate, then throws.</summary>
+    private sealed class Echo(Task gate, TaskCompletionSource? began = null) : GenServer
+    {
+        protected internal override async ValueTask<CallResult> HandleCallAsync(object request, CallFrom from)
+        {
+            if (request is "crash")
+            {
+                began?.TrySetResult();
+                await gate;
+                throw new InvalidOperationException("crashed");
+            }
+
+            return CallResult.Reply(request);
+        }
+    }
+
+    [Fact]
+    public async Task Calls_queued_for_a_crashed_server_wait_for_its_successor_until_their_deadline_calls_by_pid_do_not()
+    {
+        await using var node = new Node();
+        var gate = new TaskCompletionSource();
+        var options = new GenServerOptions { Name = "echo", QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor };
+        var first = await GenServer.StartAsync(node, () => new Echo(gate.Task), options);
+
+        // Delivered in this order before the crash: an outside call is in the mailbox when CallAsync returns.
+        var crashing = GenServer.CallAsync(node, "echo", "crash").AsTask();
+        var queued = GenServer.CallAsync<string>(node, "echo", "queued", TimeSpan.FromSeconds(10)).AsTask();
+        var byPid = GenServer.CallAsync(first, "by pid", TimeSpan.FromSeconds(10)).AsTask();
+        var expiring = GenServer.CallAsync(node, "echo", "expiring", TimeSpan.FromMilliseconds(200)).AsTask();
+        gate.SetResult();
+
+        Assert.True((await Assert.ThrowsAsync<CallFailedException>(() => crashing)).HandlerStarted);
+        var pidError = await Assert.ThrowsAsync<CallFailedException>(() => byPid);
+        Assert.False(pidError.HandlerStarted);
+        var expired = await Assert.ThrowsAsync<CallTimeoutException>(() => expiring);
+        Assert.False(expired.HandlerStarted);
+
+        // While the name awaits its successor, a call to it waits too instead of failing at once.
+        var meanwhile = GenServer.CallAsync<string>(node, "echo", "meanwhile", TimeSpan.FromSeconds(10)).AsTask();
+        Assert.False(queued.IsCompleted || meanwhile.IsCompleted);
+        await GenServer.StartAsync(node, () => new Echo(Task.CompletedTask), options);
+        Assert.Equal("queued", await queued);
+        Assert.Equal("meanwhile", await meanwhile);
+    }
+
+    [Fact]
+    public async Task A_server_stopped_on_purpose_has_no_successor_its_queued_calls_fail_as_not_started()
+    {
+        await using var node = new Node();
+        var gate = new TaskCompletionSource();
+        var began = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await GenServer.StartAsync(node, () => new Echo(gate.Task, began), new GenServerOptions { Name = "echo", QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor });
+        var busy = GenServer.CallAsync(node, "echo", "crash", TimeSpan.FromSeconds(10)).AsTask();
+        await began.Task.WaitAsync(TestKit.Patience);
+        var queued = GenServer.CallAsync(node, "echo", "queued", TimeSpan.FromSeconds(10)).AsTask();
+        node.Exit(server, ExitReason.Shutdown);
+        Assert.True((await Assert.ThrowsAsync<CallFailedException>(() => busy)).HandlerStarted);
+        var error = await Assert.ThrowsAsync<CallFailedException>(() => queued);
+        Assert.False(error.HandlerStarted);
+        Assert.IsNotType<CallTimeoutException>(error);
+        await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(node, "echo", "after", TimeSpan.FromSeconds(10)).AsTask());
+    }
+
     private static void AssertNothingLostNothingFailedApplied(Outcomes outcomes, Func<long, bool> contains)
     {
         Assert.All(outcomes.Acknowledged, key => Assert.True(contains(key), $"acknowledged write {key} is lost"));

@@ -30,6 +30,9 @@ internal sealed class NodeReportLogger(ILogger<NodeReportLogger> logger)
             case StorageFailureReport storage:
                 HeirloomLog.SnapshotFailed(logger, storage.Exception, storage.TableName, storage.Directory);
                 break;
+            case PoisonCallReport poison:
+                HeirloomLog.PoisonCall(logger, poison.Exception, poison.Pid, poison.RegisteredName ?? "unnamed", poison.Request);
+                break;
             case HandOffRefusedReport refused:
                 HeirloomLog.TableHandOffRefused(logger, refused.Exception, refused.Pid, refused.TableName, refused.Worker);
                 break;

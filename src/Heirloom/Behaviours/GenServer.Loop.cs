@@ -6,6 +6,9 @@ namespace Heirloom.Behaviours;
 /// <summary>The server loop, starting and calling.</summary>
 public abstract partial class GenServer
 {
+    // The request whose handler is running, to name it when the handler crashes the server.
+    private object? _callInFlight;
+
     private static async Task<Pid> StartCoreAsync(Node node, ProcessContext? parent, bool link, Func<GenServer> factory, GenServerOptions? options)
     {
         ArgumentNullException.ThrowIfNull(factory);
@@ -40,6 +43,7 @@ public abstract partial class GenServer
 
             server = factory();
             server._context = ctx;
+            ctx.Process.HandsOnMessages = (options.QueuedCallsOnCrash ?? server.DefaultQueuedCallsOnCrash) == QueuedCallsOnCrash.HandToSuccessor;
             ctx.Process.SetBehaviour(server.Behaviour);
             init = await server.InitAsync();
         }
@@ -100,7 +104,8 @@ public abstract partial class GenServer
                     break;
                 }
 
-                (stop, continueWith) = await DispatchAsync(ctx, await ctx.ReceiveAsync());
+                var message = ReceiveFilter is { } filter ? await ctx.ReceiveAsync(filter) : await ctx.ReceiveAsync();
+                (stop, continueWith) = await DispatchAsync(ctx, message);
             }
         }
         catch (ProcessExitException exit) when (ctx.Self.IsAlive)
@@ -112,6 +117,11 @@ public abstract partial class GenServer
         }
         catch (Exception exception) when (exception is not ProcessExitException)
         {
+            if (_callInFlight is { } request && ctx.Process.HandsOnMessages)
+            {
+                ctx.Node.Report(new PoisonCallReport(Self, ctx.Process.RegisteredName, request, exception));
+            }
+
             await TerminateQuietlyAsync(ExitReason.Error(exception));
             ExceptionDispatchInfo.Throw(exception);
         }
@@ -128,14 +138,17 @@ public abstract partial class GenServer
         switch (message)
         {
             case CallFrom call:
-                if (!call.TryStart(out var callRequest))
+                if (!call.TryStart(ctx.Process, out var callRequest))
                 {
                     // The caller gave up (or is about to, its deadline passed) before the server reached the call: it
-                    // is told the call never started, so the handler must not run.
+                    // is told the call never started, so the handler must not run. (Or this server is dead, and the call
+                    // went on to its successor.)
                     return (null, null);
                 }
 
+                _callInFlight = callRequest;
                 var reply = await HandleCallAsync(callRequest, call);
+                _callInFlight = null;
                 if (reply.HasReply)
                 {
                     call.Reply(reply.Value);
@@ -183,23 +196,57 @@ public abstract partial class GenServer
         message == state;
 
     // Not pooled: a caller blocking on the task (.Result, GetAwaiter().GetResult()) must block on a real task, which
-    // the blocking check then fails with a clear message, and not read a pooled box before it completes.
-    private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process target, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
+    // the blocking check then fails with a clear message, and not read a pooled box before it completes. A null target
+    // is a call to a name that awaits its successor: the call is handed on to it, with no server to watch yet.
+    private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process? target, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var thread = ProcessThread.Current;
-        var from = new CallFrom(caller.Self, request, DeadlineAfter(timeout)) { Monitor = caller.MonitorCall(target) };
-        target.Deliver(from);
+        var deadline = DeadlineAfter(timeout);
+        CallFrom from;
+        var delivered = true;
+        if (target is null)
+        {
+            from = new CallFrom(caller.Self, request, deadline, name, orphaned: true);
+            caller.Node.Succession.HandOn(name!, from);
+        }
+        else
+        {
+            from = new CallFrom(caller.Self, request, deadline, name) { Monitor = caller.MonitorCall(target) };
+
+            // Not delivered: the server died since the monitor was set, and its Down is on its way.
+            delivered = target.TryDeliver(from);
+        }
 
         // Cancellation reaches the waiting caller as a message, so its receive wakes for it as for the reply.
         var cancellation = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static (state, token) => ((CallFrom)state!).Cancel(token), from)
             : default;
         object? answer;
+        CallGiveUp? exitGiveUp = null;
         try
         {
-            answer = timeout != Timeout.InfiniteTimeSpan && timeout <= s_blockingCheck
+            answer = target is null || (timeout != Timeout.InfiniteTimeSpan && timeout <= s_blockingCheck)
                 ? await caller.ReceiveAsync(s_isAnswer, from, timeout)
                 : await caller.ReceiveAsync(s_isAnswer, from, s_blockingCheck) ?? await ReceiveAfterBlockingCheckAsync(caller, target, from, thread, timeout);
+            while (answer is Down down)
+            {
+                // The server's exit: the caller gives up, unless the call went on to the name's successor (or is going,
+                // from the dead server's mailbox) or its reply no longer needs the server; then it waits for the answer
+                // until its own deadline.
+                exitGiveUp = from.OnFirstServerExit(target!, target!.ExitedWith ?? down.Reason);
+                if (exitGiveUp is not null)
+                {
+                    break;
+                }
+
+                if (!delivered)
+                {
+                    delivered = true;
+                    caller.Node.Succession.HandOn(name!, from);
+                }
+
+                answer = await caller.ReceiveAsync(s_isAnswer, from, Remaining(deadline));
+            }
         }
         finally
         {
@@ -212,6 +259,7 @@ public abstract partial class GenServer
             await caller.ReceiveAsync(s_isCancellation, from, TimeSpan.Zero);
         }
 
+        var server = target?.Self ?? Pid.None;
         if (answer is null or CallCancelled)
         {
             var gaveUp = from.TryGiveUp();
@@ -220,20 +268,19 @@ public abstract partial class GenServer
                 caller.EndCallMonitor();
                 var started = gaveUp == CallGiveUp.Started;
                 throw cancellationToken.IsCancellationRequested
-                    ? new CallCanceledException(target.Self, name, started, cancellationToken)
-                    : new CallTimeoutException(target.Self, name, timeout, started);
+                    ? new CallCanceledException(server, name, started, cancellationToken)
+                    : new CallTimeoutException(server, name, timeout, started);
             }
 
             // The server claimed the reply just as the wait ended: it is already on its way.
             answer = await caller.ReceiveAsync(s_isReply, from, Timeout.InfiniteTimeSpan);
         }
 
-        if (answer is Down down)
+        if (answer is Down exited)
         {
-            var gaveUp = from.TryGiveUp();
-            if (gaveUp != CallGiveUp.TooLate)
+            if (exitGiveUp != CallGiveUp.TooLate)
             {
-                throw new CallFailedException(target.Self, name, down.Reason, gaveUp == CallGiveUp.Started);
+                throw new CallFailedException(server, name, exited.Reason, exitGiveUp == CallGiveUp.Started);
             }
 
             // A killed server's code runs on until its next receive, so it may have claimed the reply after its Down
@@ -243,6 +290,19 @@ public abstract partial class GenServer
 
         caller.EndCallMonitor();
         return ((CallFrom)answer!).TakeReply();
+    }
+
+    /// <summary>What is left until <paramref name="deadline"/> (a <see cref="System.Diagnostics.Stopwatch"/>
+    /// timestamp), as a receive's timeout; infinite for <see cref="long.MaxValue"/>.</summary>
+    private static TimeSpan Remaining(long deadline)
+    {
+        if (deadline == long.MaxValue)
+        {
+            return Timeout.InfiniteTimeSpan;
+        }
+
+        var left = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), deadline);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
     // How long a call from a process waits before checking that its thread is not blocked on it, and how long the

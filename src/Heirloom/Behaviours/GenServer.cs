@@ -43,6 +43,15 @@ public abstract partial class GenServer
     /// built-in one.</summary>
     private protected virtual Type Behaviour => GetType();
 
+    /// <summary>What becomes of the calls queued for this server when it crashes, unless
+    /// <see cref="GenServerOptions.QueuedCallsOnCrash"/> says: OTP's <see cref="QueuedCallsOnCrash.Fail"/> for a plain
+    /// server.</summary>
+    private protected virtual QueuedCallsOnCrash DefaultQueuedCallsOnCrash => QueuedCallsOnCrash.Fail;
+
+    /// <summary>While set, the loop takes only the messages this accepts, leaving the others queued, in order, and not
+    /// started (a table worker waiting for its table); null takes every message in order.</summary>
+    private protected Func<object, bool>? ReceiveFilter { get; set; }
+
     /// <summary>Initialises the server in its own process. Default: <see cref="InitResult.Ok"/>.</summary>
     protected internal virtual ValueTask<InitResult> InitAsync() => ValueTask.FromResult(InitResult.Ok);
 
@@ -205,7 +214,22 @@ public abstract partial class GenServer
 
         return current is { } caller && caller.Node == target.Node
             ? CallFromProcessAsync(caller, target, name, request, wait, cancellationToken)
-            : OutsideCall.Start(target, name, request, wait, cancellationToken);
+            : OutsideCall.Start(target.Node, target, name, request, wait, cancellationToken);
+    }
+
+    /// <summary>A call to a name whose holder crashed handing its queued calls on: the call waits for the name's
+    /// successor, as the calls that were queued do, until its timeout.</summary>
+    private static ValueTask<object?> CallAwaitedAsync(Node node, string name, object request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromException<object?>(new CallCanceledException(Pid.None, name, handlerStarted: false, cancellationToken));
+        }
+
+        return Process.CurrentProcess is { } caller && caller.Node == node
+            ? CallFromProcessAsync(caller, target: null, name, request, timeout, cancellationToken)
+            : OutsideCall.Start(node, server: null, name, request, timeout, cancellationToken);
     }
 
     /// <summary>Calls a registered server; see <see cref="CallAsync(Pid, object, TimeSpan?, CancellationToken)"/>.</summary>
@@ -221,8 +245,20 @@ public abstract partial class GenServer
     public static ValueTask<object?> CallAsync(Node node, string name, object request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(node);
-        return node.WhereIs(name) is { IsNone: false } server
-            ? CallNamedAsync(server, name, request, timeout, cancellationToken)
+        if (node.WhereIs(name) is { IsNone: false } server)
+        {
+            return CallNamedAsync(server, name, request, timeout, cancellationToken);
+        }
+
+        var wait = timeout ?? DefaultCallTimeout;
+        if (wait != Timeout.InfiniteTimeSpan && node.Succession.IsAwaited(name))
+        {
+            return CallAwaitedAsync(node, name, request, wait, cancellationToken);
+        }
+
+        // A successor registers the name before it ends the wait for it: one that did since the first look is found now.
+        return node.WhereIs(name) is { IsNone: false } successor
+            ? CallNamedAsync(successor, name, request, timeout, cancellationToken)
             : ValueTask.FromException<object?>(new CallFailedException(name));
     }
 

@@ -55,25 +55,36 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     /// <summary>The call in progress; read by <see cref="CallDeadlines"/> only while the slot is listed.</summary>
     internal CallFrom From => _from!;
 
-    /// <summary>Sends <paramref name="request"/> to <paramref name="server"/> and returns the wait for its reply.</summary>
-    public static ValueTask<object?> Start(Process server, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Sends <paramref name="request"/> to <paramref name="server"/> and returns the wait for its reply; with no
+    /// server, hands it to the next holder of <paramref name="name"/>, which is awaited.</summary>
+    public static ValueTask<object?> Start(Node node, Process? server, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         _ = Process.ToMilliseconds(timeout);
         var call = t_spare ?? new OutsideCall();
         t_spare = null;
-        return call.StartCore(server, name, request, timeout, cancellationToken);
+        return call.StartCore(node, server, name, request, timeout, cancellationToken);
     }
 
-    private ValueTask<object?> StartCore(Process server, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
+    private ValueTask<object?> StartCore(Node node, Process? server, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var from = new CallFrom(this, request, GenServer.DeadlineAfter(timeout));
+        var from = new CallFrom(this, request, GenServer.DeadlineAfter(timeout), name, orphaned: server is null);
         (_from, _server, _serverName, _timeout, _arrivals) = (from, server, name, timeout, 2);
-        _monitor = server.Node.NewMonitorRef();
-        if (!server.AddWatcher(_monitor, from))
+        var handOn = server is null;
+        if (server is not null)
         {
-            // Nothing else was registered, so nothing can reach the slot: it goes straight back to the pool.
-            Release();
-            return ValueTask.FromException<object?>(new CallFailedException(server.Self, name, ExitReason.NoProc, handlerStarted: false));
+            _monitor = node.NewMonitorRef();
+            if (!server.AddWatcher(_monitor, from))
+            {
+                // A server that crashed handing its calls on passes this one to its successor; any other fails it.
+                if (from.OnFirstServerExit(server, server.ExitedWith ?? ExitReason.NoProc) is not null)
+                {
+                    // Nothing else was registered, so nothing can reach the slot: it goes straight back to the pool.
+                    Release();
+                    return ValueTask.FromException<object?>(new CallFailedException(server.Self, name, ExitReason.NoProc, handlerStarted: false));
+                }
+
+                handOn = true;
+            }
         }
 
         var version = _core.Version;
@@ -88,7 +99,25 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
             _cancellation = cancellationToken.UnsafeRegister(s_cancel, from);
         }
 
-        server.Deliver(from);
+        if (handOn)
+        {
+            node.Succession.HandOn(name!, from);
+        }
+        else if (!server!.TryDeliver(from))
+        {
+            // The server died since the watcher was added: the call was not delivered, so no mailbox hands it on. Its
+            // watcher decides as for any exit; a call it keeps waiting is handed on from here.
+            switch (from.OnFirstServerExit(server, server.ExitedWith!))
+            {
+                case null:
+                    node.Succession.HandOn(name!, from);
+                    break;
+                case CallGiveUp.NotStarted:
+                    Fail(new CallFailedException(server.Self, name, server.ExitedWith!, handlerStarted: false));
+                    break;
+            }
+        }
+
         Arrive();
         return new ValueTask<object?>(this, version);
     }
@@ -105,26 +134,38 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     {
         if (from.TryGiveUp() is var gaveUp and not CallGiveUp.TooLate)
         {
-            Fail(new CallCanceledException(_server!.Self, _serverName, gaveUp == CallGiveUp.Started, token));
+            Fail(new CallCanceledException(ServerPid, _serverName, gaveUp == CallGiveUp.Started, token));
         }
     }
 
-    internal void ServerExited(CallFrom from, ExitReason reason)
+    internal void ServerExited(CallFrom from, Process server, ExitReason reason)
     {
-        // A reply claimed before the exit (or by the server's code still running after a kill) wins over it.
-        if (from.TryGiveUp() is var gaveUp and not CallGiveUp.TooLate)
+        // A reply claimed before the exit (or by the server's code still running after a kill) wins over it; a call
+        // handed on, or whose reply no longer needs the server, goes on waiting.
+        // Only the winner touches the slot, which may serve another call by now.
+        if (from.OnFirstServerExit(server, reason) is { } gaveUp and not CallGiveUp.TooLate)
         {
-            Fail(new CallFailedException(_server!.Self, _serverName, reason, gaveUp == CallGiveUp.Started));
+            Fail(new CallFailedException(server.Self, _serverName, reason, gaveUp == CallGiveUp.Started));
         }
+    }
+
+    /// <summary>The call failed from the server's side, which won its state (see <see cref="CallFrom.Fail"/>).</summary>
+    internal void Failed(CallFrom from, Pid server, ExitReason reason, bool started)
+    {
+        Debug.Assert(from == _from, "Only the call's own CallFrom, which won its state, completes the slot.");
+        Fail(new CallFailedException(server.IsNone && _server is { } first ? first.Self : server, _serverName, reason, started));
     }
 
     internal void DeadlinePassed(CallFrom from)
     {
         if (from.TryGiveUp() is var gaveUp and not CallGiveUp.TooLate)
         {
-            Fail(new CallTimeoutException(_server!.Self, _serverName, _timeout, gaveUp == CallGiveUp.Started));
+            Fail(new CallTimeoutException(ServerPid, _serverName, _timeout, gaveUp == CallGiveUp.Started));
         }
     }
+
+    // The first server called; none for a call made while its name awaited a successor.
+    private Pid ServerPid => _server?.Self ?? Pid.None;
 
     private void Fail(Exception error)
     {
@@ -144,7 +185,7 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     void IThreadPoolWorkItem.Execute()
     {
         CallDeadlines.Remove(this);
-        _server!.RemoveWatcher(_monitor);
+        _server?.RemoveWatcher(_monitor);
 
         // Not Dispose, which would wait for a callback running on another thread; a late callback acts only through
         // its CallFrom, whose state is final by now.

@@ -16,12 +16,17 @@ namespace Heirloom.Management;
 public abstract class TableWorker<TKey, TValue> : GenServer
     where TKey : notnull
 {
-    private readonly Queue<Waiting> _waiting = new();
     private Table<TKey, TValue>? _table;
+
+    /// <summary>Creates the worker; until its table arrives, it takes only the table (and stop requests), leaving every
+    /// other message queued, in order, and every call not started.</summary>
+    protected TableWorker() => ReceiveFilter = IsTableOrStop;
 
     /// <summary>The table this worker owns. Always set when a handler of this class runs.</summary>
     /// <exception cref="InvalidOperationException">Read before the table arrived (from the constructor or InitAsync).</exception>
     protected Table<TKey, TValue> Table => _table ?? throw new InvalidOperationException($"{GetType().Name} does not hold its table yet; use it in the Handle...Async methods, which run only once it arrived.");
+
+    private protected override QueuedCallsOnCrash DefaultQueuedCallsOnCrash => QueuedCallsOnCrash.HandToSuccessor;
 
     /// <summary>The table arrived (from the manager, or from a previous owner); runs before any waiting request.</summary>
     /// <param name="table">The table, now owned by this worker.</param>
@@ -34,9 +39,15 @@ public abstract class TableWorker<TKey, TValue> : GenServer
     /// from <see cref="HandleTableCallAsync"/>. With <see cref="Persistence.FsyncPolicy.Always"/> that is once they are
     /// on disk: open the table with <see cref="Persistence.DurabilityOptions.WritesWaitForFsync"/> off, so writes do not
     /// each wait for their own fsync, and the writes of many requests in flight share fsyncs. With the other policies,
-    /// and for a table that is not durable, the answer goes at once. If the journal fails first, the caller is not
-    /// answered and the worker exits with the failure, so the caller's call fails (the write was not acknowledged).
+    /// and for a table that is not durable, the answer goes at once.
     /// </summary>
+    /// <remarks>
+    /// The answer does not need the worker: when the worker crashes or is killed before the writes are durable (a
+    /// later request's handler threw, say), the caller is still answered once they are, so a caller told the call
+    /// failed can rely on its writes not being acknowledged. If the journal fails first, the caller's call fails with
+    /// the journal's failure (the writes were not acknowledged; they may or may not be in the table that is recovered
+    /// from disk) and the worker exits with it.
+    /// </remarks>
     /// <param name="from">The caller.</param>
     /// <param name="reply">The reply.</param>
     /// <returns>The reply itself when the writes are already durable; otherwise <see cref="CallResult.NoReply"/>.</returns>
@@ -49,9 +60,10 @@ public abstract class TableWorker<TKey, TValue> : GenServer
         }
 
         var durable = store.WhenDurableAsync();
-        if (durable.IsCompletedSuccessfully)
+        if (durable.IsCompletedSuccessfully || !from.TryDefer())
         {
-            return CallResult.Reply(reply);
+            // Durable already; or the caller has given up, and there is no one to answer.
+            return durable.IsCompletedSuccessfully ? CallResult.Reply(reply) : CallResult.NoReply;
         }
 
         _ = ReplyLaterAsync(durable, from, reply, Self, Context.Node);
@@ -67,7 +79,9 @@ public abstract class TableWorker<TKey, TValue> : GenServer
         }
         catch (TableException e)
         {
-            node.Exit(worker, Processes.ExitReason.Error(e));
+            var reason = Processes.ExitReason.Error(e);
+            from.Fail(worker, reason);
+            node.Exit(worker, reason);
         }
     }
 
@@ -85,37 +99,21 @@ public abstract class TableWorker<TKey, TValue> : GenServer
     protected virtual ValueTask<ServerResult> HandleTableInfoAsync(object message) => base.HandleInfoAsync(message);
 
     /// <inheritdoc />
-    protected internal sealed override async ValueTask<CallResult> HandleCallAsync(object request, CallFrom from)
-    {
-        if (_table is null)
-        {
-            _waiting.Enqueue(new Waiting(Kind.Call, request, from));
-            return CallResult.NoReply;
-        }
-
-        return await HandleTableCallAsync(request, from);
-    }
+    protected internal sealed override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) => HandleTableCallAsync(request, from);
 
     /// <inheritdoc />
-    protected internal sealed override async ValueTask<ServerResult> HandleCastAsync(object message)
-    {
-        if (_table is null)
-        {
-            _waiting.Enqueue(new Waiting(Kind.Cast, message, null));
-            return ServerResult.Ok;
-        }
-
-        return await HandleTableCastAsync(message);
-    }
+    protected internal sealed override ValueTask<ServerResult> HandleCastAsync(object message) => HandleTableCastAsync(message);
 
     /// <inheritdoc />
     protected internal sealed override async ValueTask<ServerResult> HandleInfoAsync(object message)
     {
         if (message is TableTransfer { Table: Table<TKey, TValue> table } transfer)
         {
+            // The messages that waited for the table are received from now on, in their order, after this event.
             _table = table;
+            ReceiveFilter = null;
             await OnTableAsync(table, transfer.Gift);
-            return await HandleWaitingAsync();
+            return ServerResult.Ok;
         }
 
         // Waiting for a table of other types would hang every request until its timeout: fail now, naming both types.
@@ -130,64 +128,12 @@ public abstract class TableWorker<TKey, TValue> : GenServer
             return ServerResult.Stop(Processes.ExitReason.Error(new TableTypeMismatchException(other.Name ?? other.ToString(), other.KeyType, other.ValueType, Self, typeof(TKey), typeof(TValue))));
         }
 
-        if (_table is null)
-        {
-            _waiting.Enqueue(new Waiting(Kind.Info, message, null));
-            return ServerResult.Ok;
-        }
-
         return await HandleTableInfoAsync(message);
     }
 
-    /// <summary>Handles what waited for the table, in arrival order; a stop ends it there (the callers still waiting
-    /// see the server exit, as any caller of a stopping server does).</summary>
-    private async ValueTask<ServerResult> HandleWaitingAsync()
-    {
-        while (_waiting.TryDequeue(out var waiting))
-        {
-            var (stop, continueWith) = await HandleOneAsync(waiting);
-            while (stop is null && continueWith is not null)
-            {
-                var next = await HandleContinueAsync(continueWith);
-                (stop, continueWith) = (next.StopReason, next.ContinueWith);
-            }
-
-            if (stop is not null)
-            {
-                return ServerResult.Stop(stop);
-            }
-        }
-
-        return ServerResult.Ok;
-    }
-
-    private async ValueTask<(Processes.ExitReason? Stop, object? ContinueWith)> HandleOneAsync(Waiting waiting)
-    {
-        switch (waiting.Kind)
-        {
-            case Kind.Call:
-                var reply = await HandleTableCallAsync(waiting.Message, waiting.From!);
-                if (reply.HasReply)
-                {
-                    waiting.From!.Reply(reply.Value);
-                }
-
-                return (reply.StopReason, reply.ContinueWith);
-            case Kind.Cast:
-                var cast = await HandleTableCastAsync(waiting.Message);
-                return (cast.StopReason, cast.ContinueWith);
-            default:
-                var info = await HandleTableInfoAsync(waiting.Message);
-                return (info.StopReason, info.ContinueWith);
-        }
-    }
-
-    private enum Kind
-    {
-        Call,
-        Cast,
-        Info,
-    }
-
-    private sealed record Waiting(Kind Kind, object Message, CallFrom? From);
+    /// <summary>What a worker without its table takes: the table (or the refusal of one), a stop, and an exit signal
+    /// from its parent or the node, which stops it.</summary>
+    private bool IsTableOrStop(object message) =>
+        message is TableTransfer or HandOffRefused or StopRequest ||
+        (message is Processes.ExitSignal exit && (exit.From == Context.Parent || exit.From.IsNone));
 }

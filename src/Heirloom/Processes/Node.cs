@@ -89,8 +89,21 @@ public sealed class Node : IAsyncDisposable
         }
     }
 
+    /// <summary>The names awaited by messages handed on from a crashed holder.</summary>
+    internal NameSuccession Succession => _succession ??= CreateSuccession();
+
+    private NameSuccession? _succession;
+
+    private NameSuccession CreateSuccession()
+    {
+        Interlocked.CompareExchange(ref _succession, new NameSuccession(this), null);
+        return _succession;
+    }
+
     internal void OnRegistered(string name, Process process)
     {
+        Volatile.Read(ref _succession)?.OnRegistered(name, process);
+
         List<Process>? watchers;
         lock (_nameWatchers)
         {

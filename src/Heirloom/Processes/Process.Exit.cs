@@ -43,7 +43,7 @@ internal sealed partial class Process
         ExceptionDispatchInfo? failure = null;
         try
         {
-            BeginExit(relations, crash);
+            BeginExit(relations, reason, crash);
         }
         catch (Exception e)
         {
@@ -110,9 +110,9 @@ internal sealed partial class Process
         exit.Process.FinishExit(exit.Relations, exit.Reason);
     }
 
-    /// <summary>What an exit does before anyone is told: the crash report, the tables passed on, the name freed, the
-    /// monitors this process held dropped.</summary>
-    private void BeginExit(Relations? relations, Exception? crash)
+    /// <summary>What an exit does before anyone is told: the crash report, the tables passed on, the name freed (and
+    /// awaited, for a crashed process that hands its messages on), the monitors this process held dropped.</summary>
+    private void BeginExit(Relations? relations, ExitReason reason, Exception? crash)
     {
         // A crash is reported before anything can observe the exit, so whoever sees it can also see the report.
         if (crash is not null)
@@ -131,6 +131,12 @@ internal sealed partial class Process
 
         if (relations?.Name is { } name)
         {
+            if (HandsOnMessages && !reason.IsNormalOrShutdown)
+            {
+                // Before the name is freed: a caller that finds it free finds it awaited.
+                Node.Succession.Await(name);
+            }
+
             Node.Names.TryRemove(new KeyValuePair<string, Process>(name, this));
         }
 

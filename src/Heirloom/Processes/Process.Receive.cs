@@ -31,15 +31,43 @@ internal sealed partial class Process
 
     private WaitState Wait => _wait ?? CreateWait();
 
-    internal void Deliver(object message)
+    internal void Deliver(object message) => TryDeliver(message);
+
+    /// <summary>Delivers a message; false, dropping it, when the process has exited.</summary>
+    internal bool TryDeliver(object message)
     {
         if (!IsAlive)
         {
-            return;
+            return false;
         }
 
         _mailbox.Enqueue(message);
         Wake();
+        return true;
+    }
+
+    /// <summary>
+    /// Hands on the messages a process that hands its messages on (<see cref="HandsOnMessages"/>) left unreceived: each
+    /// <see cref="IHandedOnMessage"/> is told of the exit, oldest first. Runs once, when the body has finished after the
+    /// exit, so that no receive takes messages meanwhile; a message that arrives later was dropped by
+    /// <see cref="TryDeliver"/>, which a live process's sender sees.
+    /// </summary>
+    private void HandOnLeftovers(ExitReason reason)
+    {
+        if (_wait?.Saved is { Count: > 0 } saved)
+        {
+            foreach (var message in saved)
+            {
+                (message as IHandedOnMessage)?.OnReceiverExited(this, reason);
+            }
+
+            saved.Clear();
+        }
+
+        while (_mailbox.TryDequeue(out var message))
+        {
+            (message as IHandedOnMessage)?.OnReceiverExited(this, reason);
+        }
     }
 
     internal int MessageQueueLength => _mailbox.Count() + (Volatile.Read(ref _wait)?.Saved?.Count ?? 0);

@@ -11,6 +11,9 @@ internal sealed partial class Process
     private volatile ExitReason? _exitReason;
     private volatile bool _trapExit;
 
+    // Whether messages left in the mailbox at exit are handed on (see HandsOnMessages).
+    private volatile bool _handsOnMessages;
+
     // True once Terminate has done everything an exit does: a waiter for the exit is answered only then, so one that sees
     // it also sees the tables passed on, the links and monitors signalled, the name free and the process gone from
     // the node's list. A bool, not an int, so that it packs beside the other flags (an int made a process 8 B larger).
@@ -21,6 +24,19 @@ internal sealed partial class Process
     private Relations? _relations;
 
     internal bool IsAlive => _exitReason is null;
+
+    /// <summary>The exit reason; null while the process is alive.</summary>
+    internal ExitReason? ExitedWith => _exitReason;
+
+    /// <summary>
+    /// Whether the process hands on what it leaves unreceived when it crashes: its <see cref="IHandedOnMessage"/>s are
+    /// told of the exit, and its registered name is awaited (<see cref="NameSuccession"/>) until registered again.
+    /// </summary>
+    internal bool HandsOnMessages
+    {
+        get => _handsOnMessages;
+        set => _handsOnMessages = value;
+    }
 
     internal string? RegisteredName => _relations?.Name;
 

@@ -198,17 +198,26 @@ internal sealed partial class Process : ProcessContext, IThreadPoolWorkItem, IVa
         if (task.IsCompletedSuccessfully)
         {
             Terminate(ExitReason.Normal);
-            return;
         }
-
-        var exception = task.Exception?.InnerExceptions is [var single] ? single : (Exception?)task.Exception ?? new TaskCanceledException(task);
-        if (exception is ProcessExitException exit)
+        else
         {
-            Terminate(exit.Reason);
-            return;
+            var exception = task.Exception?.InnerExceptions is [var single] ? single : (Exception?)task.Exception ?? new TaskCanceledException(task);
+            if (exception is ProcessExitException exit)
+            {
+                Terminate(exit.Reason);
+            }
+            else
+            {
+                Terminate(ExitReason.Error(exception), crash: exception);
+            }
         }
 
-        Terminate(ExitReason.Error(exception), crash: exception);
+        // The body has finished and the process has exited (by this call, or earlier by a kill): nothing receives any
+        // more, and nothing new is delivered.
+        if (HandsOnMessages)
+        {
+            HandOnLeftovers(_exitReason!);
+        }
     }
 
     internal static int ToMilliseconds(TimeSpan timeout)

@@ -1,0 +1,3 @@
+using Heirloom.CartsSample;
+
+CartsApp.Build(args).Run();

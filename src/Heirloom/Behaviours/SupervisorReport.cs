@@ -11,4 +11,12 @@ namespace Heirloom.Behaviours;
 /// one for <see cref="SupervisorEvent.ChildRestarted"/>; <see cref="Pid.None"/> when there is none.</param>
 /// <param name="Reason">The exit reason that led to the event (for a restart, the failed child's, also when a
 /// sibling is restarted with it), or why a start failed.</param>
-public sealed record SupervisorReport(Pid Pid, SupervisorEvent Event, string? ChildId, Pid Child, ExitReason Reason) : NodeReport(Pid);
+public sealed record SupervisorReport(Pid Pid, SupervisorEvent Event, string? ChildId, Pid Child, ExitReason Reason) : NodeReport(Pid)
+{
+    /// <summary>The supervisor's <see cref="SupervisorOptions.Intensity"/>: with <see cref="Period"/>, the limit a
+    /// <see cref="SupervisorEvent.MaxIntensityReached"/> report went past.</summary>
+    public int Intensity { get; init; }
+
+    /// <summary>The supervisor's <see cref="SupervisorOptions.Period"/>.</summary>
+    public TimeSpan Period { get; init; }
+}

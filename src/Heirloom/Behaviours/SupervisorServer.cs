@@ -62,7 +62,7 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
         switch (message)
         {
             case ExitSignal exit when Find(exit.From) is { } child:
-                return await OnChildExitAsync(child, exit.Reason);
+                return await OnChildExitAsync(child, await ChildExitReasonAsync(exit));
             case TryAgainRestart retry when _children.Contains(retry.Child) && retry.Child.Pid.IsNone:
                 return await RestartAsync(retry.Child, retry.Reason);
             default:
@@ -352,10 +352,23 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
         await ctx.ReceiveAsync(m => m is ExitSignal e && e.From == pid, TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// The reason the child really exited with. A child that died while its start returned arrives first as noproc,
+    /// from the link <see cref="TryStartAsync"/> adds, ahead of the exit signal its own link carries (the link fails
+    /// as soon as the child is dead, before its exit has signalled its links). Its exit is then under way or done,
+    /// so waiting for it is short and bounded, and gives the reason to restart, report and count with.
+    /// </summary>
+    private static async ValueTask<ExitReason> ChildExitReasonAsync(ExitSignal exit) =>
+        exit.Reason.Kind == ExitReasonKind.NoProc ? await exit.From.Resolve().WhenExited() : exit.Reason;
+
     private Child? Find(Pid pid) => pid.IsNone ? null : _children.Find(c => c.Pid == pid);
 
     private void Report(SupervisorEvent what, Child? child, Pid pid, ExitReason reason) =>
-        Context.Node.Report(new SupervisorReport(Context.Self, what, IsSimple ? null : child?.Spec.Id, pid, reason));
+        Context.Node.Report(new SupervisorReport(Context.Self, what, IsSimple ? null : child?.Spec.Id, pid, reason)
+        {
+            Intensity = options.Intensity,
+            Period = options.Period,
+        });
 
     private SupervisorStatus Status()
     {

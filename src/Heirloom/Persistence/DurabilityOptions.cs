@@ -4,6 +4,14 @@ namespace Heirloom.Persistence;
 /// <param name="Directory">The table's directory; created if missing. One open table per directory.</param>
 public sealed record DurabilityOptions(string Directory)
 {
+    /// <summary>The table's directory; created if missing. One open table per directory.</summary>
+    /// <exception cref="ArgumentException">The directory is null, empty or blank.</exception>
+    public string Directory
+    {
+        get;
+        init => field = Checked(value);
+    } = Checked(Directory);
+
     /// <summary>When the journal is forced to disk. Default <see cref="FsyncPolicy.Always"/>.</summary>
     public FsyncPolicy Fsync { get; init; } = FsyncPolicy.Always;
 
@@ -37,4 +45,12 @@ public sealed record DurabilityOptions(string Directory)
 
     /// <summary>The file layer the table writes through: the operating system's, or one that injects faults.</summary>
     internal DurableFileSystem FileSystem { get; init; } = DurableFileSystem.Real;
+
+    /// <summary>A directory named by nothing is a missing setting more often than not: say so, and how to name one.</summary>
+    private static string Checked(string directory) => string.IsNullOrWhiteSpace(directory)
+        ? throw new ArgumentException(
+            $"DurabilityOptions.Directory is {(directory is null ? "null" : "empty")}: give the directory the table keeps its journal and snapshots in, " +
+            "e.g. Path.Combine(builder.Environment.ContentRootPath, \"data\", \"carts\"), or from configuration (check that the setting is present).",
+            nameof(Directory))
+        : directory;
 }

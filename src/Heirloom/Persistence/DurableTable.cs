@@ -29,6 +29,7 @@ public static class DurableTable
     /// <exception cref="SnapshotCorruptedException">The only snapshot recovery could use is damaged.</exception>
     /// <exception cref="TableFileException">The directory holds a table of another type or other codecs.</exception>
     /// <exception cref="IOException">Another open table holds the directory.</exception>
+    /// <exception cref="DurableDirectoryException">The directory cannot be created or written.</exception>
     /// <exception cref="TableException">The name is taken.</exception>
     public static Table<TKey, TValue> Open<TKey, TValue>(Node node, TableOptions options, DurabilityOptions durability, ICodec<TKey>? keyCodec = null, ICodec<TValue>? valueCodec = null)
         where TKey : notnull
@@ -41,8 +42,7 @@ public static class DurableTable
         var directory = durability.Directory;
         var files = durability.FileSystem;
         var header = JournalSegmentHeader.For(options.Type, options.Access, keyCodec, valueCodec);
-        Directory.CreateDirectory(directory);
-        var directoryLock = DurableFiles.Lock(directory);
+        var directoryLock = CreateAndLock(directory);
         Journal? journal = null;
         try
         {
@@ -81,6 +81,29 @@ public static class DurableTable
             journal?.Dispose();
             directoryLock.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Creates the directory if missing and takes its lock; a path that cannot be a directory, or one this
+    /// process may not write, fails with the directory's name rather than a bare file system message.</summary>
+    private static FileStream CreateAndLock(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DurableDirectoryException(directory, e);
+        }
+
+        try
+        {
+            return DurableFiles.Lock(directory);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new DurableDirectoryException(directory, e);
         }
     }
 

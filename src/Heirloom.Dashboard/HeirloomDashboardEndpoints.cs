@@ -15,7 +15,9 @@ public static class HeirloomDashboardEndpoints
     /// <summary>
     /// Maps the dashboard of the application's <see cref="Node"/> (from DI, as <c>AddHeirloom</c> registers it) under
     /// <paramref name="prefix"/>. It binds nothing itself, is read-only unless <see cref="DashboardOptions.AllowKill"/>,
-    /// and returns the route group, so <c>.RequireAuthorization(...)</c> protects all of it.
+    /// and returns the route group, so <c>.RequireAuthorization(...)</c> protects all of it. Its kill endpoint refuses
+    /// (403) a request sent from another site's page, so a cookie-authenticated user cannot be made to kill a process
+    /// by a page elsewhere.
     /// </summary>
     /// <param name="endpoints">The application.</param>
     /// <param name="prefix">Where the page is; default <c>/heirloom</c>.</param>
@@ -54,7 +56,9 @@ public static class HeirloomDashboardEndpoints
         group.MapGet("/api/events", (HttpContext context) => StreamAsync(context, observer, options.UpdateInterval));
         if (options.AllowKill)
         {
-            group.MapPost("/api/processes/kill", (string pid) => observer.Kill(pid) ? Results.NoContent() : Results.NotFound());
+            // A kill is the one request that changes anything: refused when another site's page sent it.
+            group.MapPost("/api/processes/kill", (string pid) => observer.Kill(pid) ? Results.NoContent() : Results.NotFound())
+                .AddEndpointFilter<SameOriginFilter>();
         }
 
         return group;

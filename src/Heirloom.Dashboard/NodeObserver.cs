@@ -157,6 +157,9 @@ internal sealed class NodeObserver : IDisposable
         }
 
         _node.Exit(process.Self, ExitReason.Kill);
+
+        // The process list changed even when no supervisor reports it: watching pages get a new view now.
+        Changed();
         return true;
     }
 
@@ -301,9 +304,11 @@ internal sealed class NodeObserver : IDisposable
             {
             }
 
-            Interlocked.Exchange(ref _change, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            Changed();
         }
     }
+
+    private void Changed() => Interlocked.Exchange(ref _change, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     private void OnFsync(Instrument instrument, double seconds, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {

@@ -2,7 +2,7 @@
 // list is filtered and sorted on the server, so it stays fast with a hundred thousand processes.
 "use strict";
 
-const state = { filter: "", sort: "pid", desc: false, allowKill: false, selected: null, owners: new Map() };
+const state = { filter: "", sort: "pid", desc: false, allowKill: false, selected: null, owners: new Map(), listStale: false, latestReport: null };
 
 // Each change of a table's owner seen on the page, newest first: the worker's crash, the heir taking the table, the
 // hand-off to the replacement.
@@ -115,8 +115,22 @@ async function loadProcesses() {
 
 async function kill(pid) {
   if (!confirm(`Kill ${pid}?`)) return;
-  await fetch(`api/processes/kill?pid=${encodeURIComponent(pid)}`, { method: "POST" });
+  const answer = await fetch(`api/processes/kill?pid=${encodeURIComponent(pid)}`, { method: "POST" });
+  if (!answer.ok && answer.status !== 404) alert(await answer.text());
+  // The replacement, if any, starts after the kill: the list is loaded again with the next view pushed.
+  state.listStale = true;
   loadProcesses();
+}
+
+// A kill or a report (a crash, a restart) changes the process list: it is loaded again with the view that shows them,
+// not at the next poll.
+function refreshProcessesAfter(snapshot) {
+  const latest = snapshot.reports.length ? snapshot.reports[snapshot.reports.length - 1].at : null;
+  if (state.listStale || latest !== state.latestReport) {
+    state.listStale = false;
+    state.latestReport = latest;
+    loadProcesses();
+  }
 }
 
 async function start() {
@@ -135,7 +149,11 @@ async function start() {
     loadProcesses();
   }));
   const events = new EventSource("api/events");
-  events.onmessage = message => render(JSON.parse(message.data));
+  events.onmessage = message => {
+    const snapshot = JSON.parse(message.data);
+    render(snapshot);
+    refreshProcessesAfter(snapshot);
+  };
   loadProcesses();
   setInterval(loadProcesses, 2000);
 }

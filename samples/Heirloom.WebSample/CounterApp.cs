@@ -6,7 +6,6 @@ using Heirloom.Management;
 using Heirloom.Persistence;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -28,13 +27,13 @@ public static class CounterApp
             .AddCheck<HeirloomHealthCheck>("heirloom", tags: ["live", "ready"])
             .AddCheck<ManagedTablesHealthCheck>("heirloom-tables", tags: ["ready"])
             .AddCheck<DurableTablesHealthCheck>("heirloom-journals", tags: ["live", "ready"]);
+        ExportOverOtlp(builder);
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        ExportOverOtlp(app);
         app.MapCounters();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/live", Health("live"));
+        app.MapHealthChecks("/health/ready", Health("ready"));
 
         // The observer page, only when asked for (Dashboard:Enabled); put it behind authorization in production.
         if (app.Configuration.GetValue<bool>("Dashboard:Enabled"))
@@ -66,23 +65,31 @@ public static class CounterApp
         };
     }
 
-    /// <summary>Exports Heirloom's metrics and call traces over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set
-    /// (the exporter reads the standard OTEL_* variables); the exporters flush when the application stops.</summary>
-    private static void ExportOverOtlp(WebApplication app)
+    /// <summary>The checks with this tag, answered with each check's status, description and data.</summary>
+    private static HealthCheckOptions Health(string tag) => new()
     {
-        if (string.IsNullOrEmpty(app.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        Predicate = check => check.Tags.Contains(tag),
+        ResponseWriter = (context, report) =>
+        {
+            context.Response.ContentType = HealthReportWriter.ContentType;
+            return HealthReportWriter.WriteJsonAsync(context.Response.Body, report, context.RequestAborted);
+        },
+    };
+
+    /// <summary>Exports Heirloom's metrics and call traces over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set
+    /// (the exporter reads the standard OTEL_* settings from configuration); the host starts and flushes the
+    /// exporters.</summary>
+    private static void ExportOverOtlp(WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             return;
         }
 
-        var metrics = Sdk.CreateMeterProviderBuilder().AddMeter(HeirloomInstrumentation.MeterName).AddOtlpExporter().Build();
         // The request's own activity is traced too: a call's activity is its child, and an unrecorded parent would
         // leave the call unsampled.
-        var traces = Sdk.CreateTracerProviderBuilder().AddSource("Microsoft.AspNetCore", HeirloomInstrumentation.ActivitySourceName).AddOtlpExporter().Build();
-        app.Lifetime.ApplicationStopped.Register(() =>
-        {
-            metrics.Dispose();
-            traces.Dispose();
-        });
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics.AddMeter(HeirloomInstrumentation.MeterName).AddOtlpExporter())
+            .WithTracing(traces => traces.AddSource("Microsoft.AspNetCore", HeirloomInstrumentation.ActivitySourceName).AddOtlpExporter());
     }
 }

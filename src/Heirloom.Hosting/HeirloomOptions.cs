@@ -14,8 +14,18 @@ public sealed class HeirloomOptions
     /// </summary>
     public bool StopApplicationWhenRootGivesUp { get; set; } = true;
 
-    /// <summary>How long stopping the node may take before the processes left are killed; default 5 seconds. Keep it
-    /// within the host's own shutdown timeout.</summary>
+    /// <summary>
+    /// The process exit code (<see cref="Environment.ExitCode"/>) set when a root supervision tree gives up and stops
+    /// the application, so a process manager (systemd, Kubernetes, a container runtime) sees a failure and restarts the
+    /// service; default 1. Null leaves the exit code alone (the process then exits 0). It is not set when another
+    /// code was set already, nor when <see cref="StopApplicationWhenRootGivesUp"/> is off. A <c>Main</c> that returns an
+    /// int must return <see cref="Environment.ExitCode"/> for it to take effect.
+    /// </summary>
+    public int? ExitCodeWhenRootGivesUp { get; set; } = 1;
+
+    /// <summary>How long stopping the whole node may take, all its root trees together, before the processes left are
+    /// killed; default 5 seconds. It must be less than the host's own shutdown timeout
+    /// (<c>HostOptions.ShutdownTimeout</c>, 30 seconds by default), which bounds every hosted service's stop.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long written records may wait for an fsync before <see cref="DurableTablesHealthCheck"/> reports

@@ -60,6 +60,7 @@ public static class HeirloomServiceCollectionExtensions
             {
                 ShutdownTimeout = provider.GetRequiredService<IOptions<HeirloomOptions>>().Value.ShutdownTimeout,
             });
+            services.TryAddSingleton<ProcessLabels>();
             services.TryAddSingleton<NodeReportLogger>();
             services.TryAddSingleton<StorageFailures>();
             services.TryAddSingleton(provider => new HeirloomHealthCheck(provider.GetRequiredService<HeirloomHostedService>()));

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text.Json;
 using Heirloom.Behaviours;
 using Heirloom.Processes;
 using Xunit.Abstractions;
@@ -27,7 +28,17 @@ public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
     public async Task Counts_are_written_through_the_worker_read_from_the_table_and_survive_a_restart()
     {
         var (app, client) = await StartAsync();
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+        using (var ready = await client.GetAsync("/health/ready"))
+        {
+            // Each check with its description, not a bare "Healthy".
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            using var report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+            var checks = report.RootElement.GetProperty("checks");
+            Assert.Equal("1 supervision trees running.", checks.GetProperty("heirloom").GetProperty("description").GetString());
+            Assert.Equal(["heirloom", "heirloom-tables", "heirloom-journals"], checks.EnumerateObject().Select(c => c.Name));
+            Assert.All(checks.EnumerateObject(), c => Assert.False(string.IsNullOrEmpty(c.Value.GetProperty("description").GetString())));
+        }
+
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
         for (var i = 1; i <= 3; i++)
         {

@@ -119,7 +119,7 @@ internal static class WebLoad
         while (killOn is not null && !stop.IsCancellationRequested)
         {
             await Task.Delay(50);
-            if (killOn.WhereIs(CounterWorker.Name) is { IsNone: false } worker)
+            if (killOn.WhereIs(CounterEndpoints.TableName) is { IsNone: false } worker)
             {
                 killOn.Exit(worker, ExitReason.Custom("killed by the load test"));
                 kills++;

@@ -22,7 +22,7 @@ public static class CartsApp
         var app = builder.Build();
         app.MapPost("/carts/{cart}/items", (string cart, Item item, GenServerClient<CartWorker> carts, CancellationToken aborted) => Answer(carts.CallAsync<Cart>(new AddItem(cart, item), cancellationToken: aborted)));
         app.MapGet("/carts/{cart}", (string cart, GenServerClient<CartWorker> carts, CancellationToken aborted) => Answer(carts.CallAsync<Cart>(new GetCart(cart), cancellationToken: aborted)));
-        app.MapHealthChecks("/health");
+        app.MapHealthChecks("/health", new() { ResponseWriter = (http, report) => { http.Response.ContentType = HealthReportWriter.ContentType; return HealthReportWriter.WriteJsonAsync(http.Response.Body, report, http.RequestAborted); } });
         app.MapHeirloomDashboard("/heirloom").RequireAuthorization();
         return app;
     }

@@ -1,9 +1,6 @@
-using Heirloom.Behaviours;
 using Heirloom.Dashboard;
 using Heirloom.Diagnostics;
 using Heirloom.Hosting;
-using Heirloom.Management;
-using Heirloom.Persistence;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -22,7 +19,8 @@ public static class CounterApp
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Services.AddOptions<CounterOptions>().Bind(builder.Configuration.GetSection(CounterOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddHeirloom(builder.Configuration.GetSection(HeirloomOptions.SectionName)).AddSupervisor(CounterTree);
+        builder.Services.AddHeirloom(builder.Configuration.GetSection(HeirloomOptions.SectionName))
+            .AddManagedTable<CounterWorker>(CounterEndpoints.TableName, Counters);
         builder.Services.AddHealthChecks()
             .AddCheck<HeirloomHealthCheck>("heirloom", tags: ["live", "ready"])
             .AddCheck<ManagedTablesHealthCheck>("heirloom-tables", tags: ["ready"])
@@ -43,26 +41,16 @@ public static class CounterApp
         return app;
     }
 
-    /// <summary>The manager starts first and holds the table; the worker after it. RestForOne: a crashing worker is
-    /// restarted alone (the manager, its table's heir, hands the table to the replacement); a manager that dies takes
-    /// the worker down with it, and the new manager opens the table again from its directory.</summary>
-    private static SupervisorOptions CounterTree(IServiceProvider services)
+    /// <summary>The counters' table: durable in the configured directory, its writes acknowledged by the configured
+    /// fsync policy, and as many worker restarts tolerated as configured. The manager, the table's heir, hands it to
+    /// each new worker, so a crashing worker loses no acknowledged count; a manager that dies takes the worker down
+    /// with it, and the new manager opens the table again from its directory.</summary>
+    private static void Counters(ManagedTableSettings table)
     {
-        var options = services.GetRequiredService<IOptions<CounterOptions>>().Value;
-        var table = ManagedTable.Durable<string, long>(CounterEndpoints.TableName, new DurabilityOptions(options.Directory) { Fsync = options.Fsync, WritesWaitForFsync = false })
-            with
-        { FindMeName = CounterWorker.Name };
-        return new SupervisorOptions
-        {
-            Strategy = SupervisorStrategy.RestForOne,
-            Intensity = options.MaxRestarts,
-            Period = options.RestartPeriod,
-            Children =
-            [
-                TableManager.ChildSpec(new TableManagerOptions { Tables = [table] }),
-                ChildSpec.ForGenServer("counter_worker", () => new CounterWorker(), new GenServerOptions { Name = CounterWorker.Name }),
-            ],
-        };
+        var options = table.Services.GetRequiredService<IOptions<CounterOptions>>().Value;
+        table.Durable(options.Directory, options.Fsync);
+        table.MaxRestarts = options.MaxRestarts;
+        table.RestartPeriod = options.RestartPeriod;
     }
 
     /// <summary>The checks with this tag, answered with each check's status, description and data.</summary>

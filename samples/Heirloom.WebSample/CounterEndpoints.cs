@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Heirloom.Behaviours;
+using Heirloom.Hosting;
 using Heirloom.Processes;
 using Heirloom.Tables;
 
@@ -16,11 +17,11 @@ public static class CounterEndpoints
     /// <see cref="ConcurrentDictionary{TKey, TValue}"/> under <c>/baseline</c> to compare against.</summary>
     public static IEndpointRouteBuilder MapCounters(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/counters/{user}", async (string user, Node node, CancellationToken aborted) =>
+        app.MapPost("/counters/{user}", async (string user, GenServerClient<CounterWorker> counters, CancellationToken aborted) =>
         {
             try
             {
-                var count = await GenServer.CallAsync<long>(node, CounterWorker.Name, new CounterWorker.Increment(user, 1), TimeSpan.FromSeconds(5), aborted);
+                var count = await counters.CallAsync<long>(new CounterWorker.Increment(user, 1), TimeSpan.FromSeconds(5), aborted);
                 return Results.Ok(count);
             }
             catch (CallFailedException e)

@@ -21,7 +21,7 @@ public sealed class CounterOptions
     /// <summary>Restarts of the counter worker the supervisor allows within <see cref="RestartPeriod"/> before it
     /// gives up (and, by default, stops the application).</summary>
     [Range(1, 100_000)]
-    public int MaxRestarts { get; set; } = 100;
+    public int MaxRestarts { get; set; } = 500;
 
     /// <summary>The window <see cref="MaxRestarts"/> counts over.</summary>
     public TimeSpan RestartPeriod { get; set; } = TimeSpan.FromSeconds(5);

@@ -5,14 +5,11 @@ namespace Heirloom.WebSample;
 
 /// <summary>
 /// The only writer of the counters' table (a protected table: it writes, every request thread reads). It is a
-/// <see cref="TableWorker{TKey, TValue}"/>: found by the table manager under <see cref="Name"/>, it is asked nothing
-/// before the table arrives, so a worker restarted after a crash never serves a request without its table.
+/// <see cref="TableWorker{TKey, TValue}"/>, registered under the table's name: it is asked nothing before the table
+/// arrives, so a worker restarted after a crash never serves a request without its table.
 /// </summary>
 public sealed class CounterWorker : TableWorker<string, long>
 {
-    /// <summary>The worker's registered name, by which the manager finds it and requests reach it.</summary>
-    public const string Name = "counter_worker";
-
     protected override ValueTask<CallResult> HandleTableCallAsync(object request, CallFrom from) => request switch
     {
         // Answered once the write is acknowledged by the table's fsync policy (with Always, once it is on disk), while

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Heirloom.CartsSample;
 using Heirloom.Processes;
 
@@ -23,7 +24,12 @@ public sealed class CartsSampleTests : IDisposable
     public async Task Items_added_to_a_cart_are_acknowledged_durable_and_read_back_after_a_worker_crash_and_a_restart()
     {
         var (app, client) = await StartAsync();
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+        var health = await client.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("application/json", health.Content.Headers.ContentType?.MediaType);
+        var checks = (await health.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("checks");
+        Assert.Equal(["journals", "node", "tables"], checks.EnumerateObject().Select(c => c.Name).Order());
+        Assert.StartsWith("handed off to", checks.GetProperty("tables").GetProperty("data").GetProperty("carts").GetString());
         Assert.Empty((await client.GetFromJsonAsync<Cart>("/carts/ann"))!.Items);
         var added = await client.PostAsJsonAsync("/carts/ann/items", new Item("tea", 2));
         Assert.Equal([new Item("tea", 2)], (await added.Content.ReadFromJsonAsync<Cart>())!.Items);

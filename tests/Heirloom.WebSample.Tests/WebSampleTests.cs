@@ -175,7 +175,7 @@ public sealed class WebSampleTests(ITestOutputHelper output) : IDisposable
         {
             Assert.True(DateTime.UtcNow < killing, $"only {kills} kills in a minute");
             await Task.Delay(50);
-            if (node.WhereIs(CounterWorker.Name) is { IsNone: false } worker)
+            if (node.WhereIs(CounterEndpoints.TableName) is { IsNone: false } worker)
             {
                 node.Exit(worker, ExitReason.Custom("killed by the test"));
                 kills++;

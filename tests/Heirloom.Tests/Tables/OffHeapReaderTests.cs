@@ -26,8 +26,12 @@ public sealed class OffHeapReaderTests(ITestOutputHelper output)
         using var writersDone = new CancellationTokenSource();
         long reads = 0, found = 0;
 
-        var readers = Enumerable.Range(0, Readers).Select(r => Task.Run(() =>
+        // Each reader and writer on a thread of its own, writers starting once every reader runs: on a thread pool of
+        // two threads, pooled writers could otherwise finish before any reader started, and the test race nothing.
+        using var readersRunning = new CountdownEvent(Readers);
+        var readers = Enumerable.Range(0, Readers).Select(r => Task.Factory.StartNew(() =>
         {
+            readersRunning.Signal();
             var random = new Random(seed + 100 + r);
             while (!writersDone.IsCancellationRequested)
             {
@@ -46,10 +50,11 @@ public sealed class OffHeapReaderTests(ITestOutputHelper output)
                 Interlocked.Increment(ref reads);
                 Interlocked.Add(ref found, values.Count);
             }
-        })).ToArray();
+        }, TaskCreationOptions.LongRunning)).ToArray();
 
-        var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(() =>
+        var writers = Enumerable.Range(0, Writers).Select(w => Task.Factory.StartNew(() =>
         {
+            readersRunning.Wait();
             var random = new Random(seed + w);
             for (var i = 0; i < WritesPerWriter; i++)
             {
@@ -75,7 +80,7 @@ public sealed class OffHeapReaderTests(ITestOutputHelper output)
                         break;
                 }
             }
-        })).ToArray();
+        }, TaskCreationOptions.LongRunning)).ToArray();
 
         await Task.WhenAll(writers);
         writersDone.Cancel();

@@ -8,14 +8,16 @@ namespace Heirloom.Peers;
 /// on each runtime (the runtimes' order rotating from round to round), so that a change in the machine's load falls
 /// on all of them alike. Prints the medians and the median of the per-round ratios.
 /// </summary>
-internal sealed class Harness(IPeer[] peers, Sizes sizes, int rounds)
+internal sealed class Harness(IPeer[] peers, Sizes sizes, int rounds, string? only)
 {
     private readonly Dictionary<(Row, IPeer), List<double>> _values = [];
 
     // The restart rows' median and p99 come from the same samples: one sampling per runtime and round.
     private readonly Dictionary<IPeer, Task<double[]>> _restarts = [];
 
-    private Row[] Rows { get; } =
+    private Row[] Rows => only is null ? AllRows : AllRows.Where(r => r.Pattern == only).ToArray();
+
+    private Row[] AllRows { get; } =
     [
         new("ping-pong, 1 pair", "ping", "ns/round trip", false, (p, s) => p.PingPongAsync(s.PingPongRoundTrips)) { Batches = 3 },
         new("ping-pong, 8 pairs", "ping", "M msgs/s", true, (p, s) => p.PingPongPairsAsync(8, s.PairsRoundTrips)) { Batches = 3 },

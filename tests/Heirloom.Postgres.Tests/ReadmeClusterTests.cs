@@ -1,28 +1,32 @@
 using Heirloom.Behaviours;
 using Heirloom.Management;
 using Heirloom.Processes;
+using Heirloom.Testing;
 
 namespace Heirloom.Postgres.Tests;
 
-/// <summary>The README's clustered-table example, run as written against the tests' PostgreSQL.</summary>
+/// <summary>The clustered-table example of the README and of the package's README, run as written against the tests' PostgreSQL.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class ReadmeClusterTests(PostgresServer server)
 {
+    // readme:begin
     private sealed class Writer : TableWorker<long, string>
     {
         protected override ValueTask<CallResult> HandleTableCallAsync(object request, CallFrom from)
         {
-            Table.Insert(Table.Count + 1, (string)request);
+            Table.Insert(Table.Count + 1, (string)request);               // committed in PostgreSQL when it returns
             return ValueTask.FromResult(CallResult.Reply(Table.Count));
         }
     }
+    // readme:end
 
     [Fact]
     public async Task The_clustered_table_example_runs_as_written()
     {
         var connectionString = server.ConnectionString;
-        await using var node = new Node();
 
+        // readme:begin
+        await using var node = new Node();
         await using var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connectionString });
         await Supervisor.StartAsync(node, new SupervisorOptions
         {
@@ -34,6 +38,7 @@ public sealed class ReadmeClusterTests(PostgresServer server)
             ],
         });
         var count = await GenServer.CallAsync<long>(node, "writer", "first record");  // committed in PostgreSQL when it returns
+        // readme:end
 
         // The example uses the default schema, so a server kept between runs (HEIRLOOM_POSTGRES) may hold earlier records.
         var committed = await server.ScalarAsync<long>("SELECT count(*) FROM heirloom.rows WHERE table_name = 'records' AND state IS NOT NULL");
@@ -41,5 +46,6 @@ public sealed class ReadmeClusterTests(PostgresServer server)
         Assert.Equal(count, committed);
         Assert.Contains(await cluster.GetMembersAsync(), m => m.NodeId == cluster.NodeId);
         Assert.Contains(await cluster.GetTablesAsync(), t => t.Name == "records" && t.Epoch >= 1 && t.Rows == count && t.OwnerNode == cluster.NodeId);
+        ReadmeSnippets.AssertBlocksAreRegions("src/Heirloom.Postgres/README.md");
     }
 }

@@ -61,9 +61,8 @@ internal sealed class NameSuccession(Node node)
         }
         else if (!holder.TryDeliver(message))
         {
-            // The holder died since: now it is either awaited again or gone for good. (One that dies just after taking
-            // the message hands it on from its mailbox; one that dies while the message is being added may drop it,
-            // which then waits out its caller's deadline.)
+            // The holder died since: now it is either awaited again or gone for good. (One that dies while or just
+            // after the message is added hands it on from its mailbox.)
             HandOn(name, message);
         }
     }

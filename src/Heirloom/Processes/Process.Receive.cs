@@ -23,6 +23,13 @@ internal sealed partial class Process
     private int _reductions;
     private bool _receiving;
 
+    // Set once a process that hands its messages on has finished after its exit and handed on its leftovers; a message
+    // delivered after that is handed on by its sender (see TryDeliver).
+    private bool _mailboxClosed;
+
+    // The drains of the closed mailbox asked for and not yet done (see DrainClosedMailbox).
+    private int _drainsAsked;
+
     // Each wait has a generation (bumped when it starts and when it ends); a timeout names the generation it ends.
     private int _waitGeneration;
 
@@ -43,14 +50,24 @@ internal sealed partial class Process
 
         _mailbox.Enqueue(message);
         Wake();
+
+        // Enqueue ends with a full fence, as closing does: either the closing drain takes this message, or this read
+        // finds the mailbox closed and the message is handed on from here (its sender passed the liveness check just
+        // before the exit, and no receive will ever take it).
+        if (Volatile.Read(ref _mailboxClosed))
+        {
+            DrainClosedMailbox();
+        }
+
         return true;
     }
 
     /// <summary>
     /// Hands on the messages a process that hands its messages on (<see cref="HandsOnMessages"/>) left unreceived: each
     /// <see cref="IHandedOnMessage"/> is told of the exit, oldest first. Runs once, when the body has finished after the
-    /// exit, so that no receive takes messages meanwhile; a message that arrives later was dropped by
-    /// <see cref="TryDeliver"/>, which a live process's sender sees.
+    /// exit, so that no receive takes messages meanwhile. A message that arrives later is refused by
+    /// <see cref="TryDeliver"/>, which its sender sees, or, when its sender found the process alive just before the
+    /// exit, handed on by its sender.
     /// </summary>
     private void HandOnLeftovers(ExitReason reason)
     {
@@ -64,10 +81,29 @@ internal sealed partial class Process
             saved.Clear();
         }
 
-        while (_mailbox.TryDequeue(out var message))
+        Volatile.Write(ref _mailboxClosed, true);
+        Interlocked.MemoryBarrier();
+        DrainClosedMailbox();
+    }
+
+    /// <summary>Hands on what the closed mailbox holds. Whoever raises the count of drains asked for from zero drains
+    /// until it falls back to zero, so one thread at a time dequeues (the queue has one consumer), and a message whose
+    /// link was still being written when a drain passed it is taken by the drain its sender asks for.</summary>
+    private void DrainClosedMailbox()
+    {
+        if (Interlocked.Increment(ref _drainsAsked) != 1)
         {
-            (message as IHandedOnMessage)?.OnReceiverExited(this, reason);
+            return;
         }
+
+        do
+        {
+            while (_mailbox.TryDequeue(out var message))
+            {
+                (message as IHandedOnMessage)?.OnReceiverExited(this, _exitReason!);
+            }
+        }
+        while (Interlocked.Decrement(ref _drainsAsked) != 0);
     }
 
     internal int MessageQueueLength => _mailbox.Count() + (Volatile.Read(ref _wait)?.Saved?.Count ?? 0);

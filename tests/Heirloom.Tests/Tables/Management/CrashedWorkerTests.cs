@@ -176,6 +176,33 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
         await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync(node, "echo", "after", TimeSpan.FromSeconds(10)).AsTask());
     }
 
+    [Fact]
+    public async Task A_call_sent_as_its_server_crashes_is_never_left_in_the_dead_mailbox()
+    {
+        // Each call reaches the server's mailbox while the crash the cast before it causes is under way on another
+        // thread: a call delivered after the dead server handed on its leftovers must still reach the successor.
+        await using var node = new Node();
+        await Supervisor.StartAsync(node, new SupervisorOptions
+        {
+            Intensity = int.MaxValue,
+            Period = TimeSpan.FromSeconds(1),
+            Children = [ChildSpec.ForGenServer("echo", () => new CrashOnCast(), new GenServerOptions { Name = "echo", QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor })],
+        });
+        for (var i = 0; i < 20_000; i++)
+        {
+            GenServer.Cast(node, "echo", "crash");
+            Assert.Equal(i, await GenServer.CallAsync<int>(node, "echo", i, TimeSpan.FromSeconds(5)));
+        }
+    }
+
+    /// <summary>Echoes calls; throws on every cast.</summary>
+    private sealed class CrashOnCast : GenServer
+    {
+        protected internal override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) => ValueTask.FromResult(CallResult.Reply(request));
+
+        protected internal override ValueTask<ServerResult> HandleCastAsync(object request) => throw new InvalidOperationException("crash");
+    }
+
     private static void AssertNothingLostNothingFailedApplied(Outcomes outcomes, Func<long, bool> contains)
     {
         Assert.All(outcomes.Acknowledged, key => Assert.True(contains(key), $"acknowledged write {key} is lost"));

@@ -103,7 +103,7 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
         {
             node.Succession.HandOn(name!, from);
         }
-        else if (!server!.TryDeliver(from))
+        else if (!server!.TryDeliverAndRun(from))
         {
             // The server died since the watcher was added: the call was not delivered, so no mailbox hands it on. Its
             // watcher decides as for any exit; a call it keeps waiting is handed on from here.
@@ -118,7 +118,13 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
             }
         }
 
-        Arrive();
+        // The last to arrive here completes the call on this thread (nobody awaits it yet), so a reply that came
+        // meanwhile, as it does when the server ran here, is returned without a hop through the pool.
+        if (Interlocked.Decrement(ref _arrivals) == 0)
+        {
+            ((IThreadPoolWorkItem)this).Execute();
+        }
+
         return new ValueTask<object?>(this, version);
     }
 

@@ -63,6 +63,73 @@ internal sealed partial class Process
     }
 
     /// <summary>
+    /// Delivers a call made from outside any process and, when the process was waiting for a message and this thread
+    /// may run it, runs the process here until it waits again, instead of waking a pool thread for it: the caller is
+    /// about to wait for the reply anyway, and both hops between threads are saved. False, dropping the message, when
+    /// the process has exited.
+    /// </summary>
+    /// <remarks>The process runs as on a pool thread: with no synchronization context (the caller's is put back
+    /// afterwards), so its code's awaits never post to the caller's, and the processes it wakes are queued to the pool,
+    /// not run here. A thread that runs processes already, a task scheduler other than the default, or a suppressed
+    /// execution flow leaves the process to the pool.</remarks>
+    internal bool TryDeliverAndRun(object message)
+    {
+        if (!IsAlive)
+        {
+            return false;
+        }
+
+        _mailbox.Enqueue(message);
+        if (Volatile.Read(ref _schedule) == Waiting && Interlocked.CompareExchange(ref _schedule, Scheduled, Waiting) == Waiting)
+        {
+            if (MayRunHere())
+            {
+                RunHere();
+            }
+            else
+            {
+                Schedule();
+            }
+        }
+
+        // As in TryDeliver.
+        if (Volatile.Read(ref _mailboxClosed))
+        {
+            DrainClosedMailbox();
+        }
+
+        return true;
+    }
+
+    private static bool MayRunHere() =>
+        !t_runningProcesses && TaskScheduler.Current == TaskScheduler.Default && !ExecutionContext.IsFlowSuppressed();
+
+    // The caller's execution context needs no such care: a process's code runs in its body's async state machine,
+    // which restores the context it captured on its first run, on the pool.
+    private void RunHere()
+    {
+        var callerSynchronization = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        t_runningProcesses = true;
+        try
+        {
+            Run();
+        }
+        finally
+        {
+            t_runningProcesses = false;
+            SynchronizationContext.SetSynchronizationContext(callerSynchronization);
+        }
+
+        // The caller waits for its reply, not for the processes the run woke.
+        if (t_runNext is { } next)
+        {
+            t_runNext = null;
+            ThreadPool.UnsafeQueueUserWorkItem(next, preferLocal: true);
+        }
+    }
+
+    /// <summary>
     /// Hands on the messages a process that hands its messages on (<see cref="HandsOnMessages"/>) left unreceived: each
     /// <see cref="IHandedOnMessage"/> is told of the exit, oldest first. Runs once, when the body has finished after the
     /// exit, so that no receive takes messages meanwhile. A message that arrives later is refused by

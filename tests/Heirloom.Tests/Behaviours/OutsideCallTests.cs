@@ -144,6 +144,112 @@ public sealed class OutsideCallTests
         Assert.Equal(Enumerable.Range(0, 200).Cast<object?>(), replies);
     }
 
+    /// <summary>Answers what its handler sees of the thread it runs on; "ping" casts to <paramref name="next"/>.</summary>
+    private sealed class Observer(AsyncLocal<string> local, Pid next = default) : GenServer
+    {
+        protected internal override async ValueTask<CallResult> HandleCallAsync(object request, CallFrom from)
+        {
+            if (request is "ping")
+            {
+                Cast(next, Environment.CurrentManagedThreadId);
+                return CallResult.Reply(Environment.CurrentManagedThreadId);
+            }
+
+            var seen = (local.Value, SynchronizationContext.Current, Environment.CurrentManagedThreadId);
+            local.Value = "set by the server";
+            await Task.Yield();
+            return CallResult.Reply(seen);
+        }
+    }
+
+    /// <summary>Answers "where" with the thread that handled the cast before it.</summary>
+    private sealed class Recorder : GenServer
+    {
+        private int _castThread;
+
+        protected internal override ValueTask<ServerResult> HandleCastAsync(object request)
+        {
+            _castThread = Environment.CurrentManagedThreadId;
+            return ValueTask.FromResult(ServerResult.Ok);
+        }
+
+        protected internal override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) =>
+            ValueTask.FromResult(CallResult.Reply(_castThread));
+    }
+
+    private sealed class RecordingContext : SynchronizationContext
+    {
+        public int Posts;
+
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            Interlocked.Increment(ref Posts);
+            base.Post(d, state);
+        }
+    }
+
+    [Fact]
+    public async Task A_server_run_on_the_callers_thread_sees_none_of_the_callers_context_and_leaves_none_behind()
+    {
+        await using var node = new Node();
+        var local = new AsyncLocal<string>();
+        var server = await GenServer.StartAsync(node, () => new Observer(local));
+        var context = new RecordingContext();
+
+        for (var i = 0; i < 200; i++)
+        {
+            // On a thread of its own, with an async-local value and a synchronization context of the caller's: the
+            // server, idle, may run on this thread, but must not see either, nor post its continuation to it.
+            var (seenLocal, seenContext, callerSaw) = await Task.Factory.StartNew(
+                () =>
+                {
+                    local.Value = "the caller's";
+                    SynchronizationContext.SetSynchronizationContext(context);
+                    var reply = ((string?, SynchronizationContext?, int))GenServer.CallAsync(server, "look").AsTask().GetAwaiter().GetResult()!;
+                    var after = (local.Value, SynchronizationContext.Current);
+                    SynchronizationContext.SetSynchronizationContext(null);
+                    return (reply.Item1, reply.Item2, after);
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+
+            Assert.Null(seenLocal);
+            Assert.Null(seenContext);
+            Assert.Equal(("the caller's", (SynchronizationContext?)context), callerSaw);
+        }
+
+        Assert.Equal(0, context.Posts);
+    }
+
+    [Fact]
+    public async Task A_process_woken_by_a_server_run_on_the_callers_thread_runs_on_the_pool()
+    {
+        await using var node = new Node();
+        var recorder = await GenServer.StartAsync(node, () => new Recorder());
+        var server = await GenServer.StartAsync(node, () => new Observer(new AsyncLocal<string>(), recorder));
+        var ranHere = 0;
+        for (var i = 0; i < 200; i++)
+        {
+            var caller = await Task.Factory.StartNew(
+                () =>
+                {
+                    var handler = GenServer.CallAsync<int>(server, "ping").AsTask().GetAwaiter().GetResult();
+                    return (Environment.CurrentManagedThreadId, handler);
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+            var castHandledOn = await GenServer.CallAsync<int>(recorder, "where");
+            ranHere += caller.handler == caller.CurrentManagedThreadId ? 1 : 0;
+
+            // The server may have run on the caller's thread; the recorder it woke never does.
+            Assert.NotEqual(caller.CurrentManagedThreadId, castHandledOn);
+        }
+
+        Assert.True(ranHere > 0, "the idle server never ran on its caller's thread");
+    }
+
     [Fact]
     public async Task A_negative_timeout_is_refused()
     {

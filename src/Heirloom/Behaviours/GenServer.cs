@@ -250,15 +250,15 @@ public abstract partial class GenServer
             return CallNamedAsync(server, name, request, timeout, cancellationToken);
         }
 
+        // Between restarts the name is free, and awaited: both looked at at once (see NameSuccession.FindHolder).
         var wait = timeout ?? DefaultCallTimeout;
-        if (wait != Timeout.InfiniteTimeSpan && node.Succession.IsAwaited(name))
+        if (node.Succession.FindHolder(name, out var awaited) is { } successor)
         {
-            return CallAwaitedAsync(node, name, request, wait, cancellationToken);
+            return CallNamedAsync(successor.Self, name, request, timeout, cancellationToken);
         }
 
-        // A successor registers the name before it ends the wait for it: one that did since the first look is found now.
-        return node.WhereIs(name) is { IsNone: false } successor
-            ? CallNamedAsync(successor, name, request, timeout, cancellationToken)
+        return awaited && wait != Timeout.InfiniteTimeSpan
+            ? CallAwaitedAsync(node, name, request, wait, cancellationToken)
             : ValueTask.FromException<object?>(new CallFailedException(name));
     }
 

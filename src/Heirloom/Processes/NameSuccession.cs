@@ -13,15 +13,6 @@ internal sealed class NameSuccession(Node node)
     private readonly object _lock = new();
     private readonly Dictionary<string, List<IHandedOnMessage>> _awaited = new(StringComparer.Ordinal);
 
-    /// <summary>Whether messages to <paramref name="name"/> wait for a successor now.</summary>
-    public bool IsAwaited(string name)
-    {
-        lock (_lock)
-        {
-            return _awaited.ContainsKey(name);
-        }
-    }
-
     /// <summary>The holder of <paramref name="name"/> is exiting with a crash and hands its messages on: the name is
     /// awaited from before it is freed, so that no message sent to it in between finds it neither held nor awaited.</summary>
     public void Await(string name)
@@ -39,15 +30,8 @@ internal sealed class NameSuccession(Node node)
         Process? holder;
         lock (_lock)
         {
-            holder = node.Names.GetValueOrDefault(name);
-            if (holder is { IsAlive: false } && holder.HandsOnMessages && holder.ExitedWith is { IsNormalOrShutdown: false })
-            {
-                // The holder is exiting and has not yet freed its name (it awaits the name just before): a successor is
-                // coming.
-                _awaited.TryAdd(name, []);
-            }
-
-            if (holder is not { IsAlive: true } && _awaited.TryGetValue(name, out var waiting))
+            holder = LiveHolderOrAwait(name);
+            if (holder is null && _awaited.TryGetValue(name, out var waiting))
             {
                 waiting.RemoveAll(static m => m.IsSettled);
                 waiting.Add(message);
@@ -55,7 +39,7 @@ internal sealed class NameSuccession(Node node)
             }
         }
 
-        if (holder is not { IsAlive: true })
+        if (holder is null)
         {
             message.NoSuccessor();
         }
@@ -65,6 +49,45 @@ internal sealed class NameSuccession(Node node)
             // after the message is added hands it on from its mailbox.)
             HandOn(name, message);
         }
+    }
+
+    /// <summary>The live holder of <paramref name="name"/>; or null, with <paramref name="awaited"/> saying whether a
+    /// successor is awaited. Decided at one instant: a holder crashing while handing its messages on awaits its name
+    /// before freeing it, and a successor registers it before ending the wait, so a name is always held or awaited
+    /// across a restart, which three separate looks could miss.</summary>
+    public Process? FindHolder(string name, out bool awaited)
+    {
+        lock (_lock)
+        {
+            var holder = LiveHolderOrAwait(name);
+            awaited = holder is null && _awaited.ContainsKey(name);
+            return holder;
+        }
+    }
+
+    // Caller holds _lock. The holder is looked at once: one that dies between two looks would be taken for neither
+    // alive nor awaited.
+    private Process? LiveHolderOrAwait(string name)
+    {
+        var holder = node.Names.GetValueOrDefault(name);
+        if (holder is null)
+        {
+            return null;
+        }
+
+        if (holder.ExitedWith is not { } reason)
+        {
+            return holder;
+        }
+
+        if (holder.HandsOnMessages && !reason.IsNormalOrShutdown)
+        {
+            // The holder is exiting and has not yet freed its name (it awaits the name just before): a successor is
+            // coming.
+            _awaited.TryAdd(name, []);
+        }
+
+        return null;
     }
 
     /// <summary>A process registered <paramref name="name"/>: the messages waiting for it are delivered, oldest first.

@@ -195,10 +195,55 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    /// <summary>Echoes calls; throws on every cast.</summary>
+    [Fact]
+    public async Task Calls_by_name_during_a_crash_loop_are_served_or_fail_as_started_never_as_no_such_server()
+    {
+        // Six threads cast crashes and call the name, a third of the calls crashing the server themselves: the name is
+        // free between every crash and restart, and a call must see it either held or awaited, never neither.
+        await using var node = new Node();
+        await Supervisor.StartAsync(node, new SupervisorOptions
+        {
+            Intensity = int.MaxValue,
+            Period = TimeSpan.FromSeconds(1),
+            Children = [ChildSpec.ForGenServer("echo", () => new CrashOnCast(), new GenServerOptions { Name = "echo", QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor })],
+        });
+        var notStarted = new ConcurrentQueue<CallFailedException>();
+        var served = 0;
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(caller => Task.Run(async () =>
+        {
+            var random = new Random(caller);
+            for (var i = 0; i < 60_000; i++)
+            {
+                if (random.Next(4) == 0)
+                {
+                    GenServer.Cast(node, "echo", "crash");
+                }
+
+                try
+                {
+                    await GenServer.CallAsync(node, "echo", random.Next(3) == 0 ? "throw" : i, TimeSpan.FromSeconds(5));
+                    Interlocked.Increment(ref served);
+                }
+                catch (CallFailedException e) when (!e.HandlerStarted)
+                {
+                    notStarted.Enqueue(e);
+                }
+                catch (CallFailedException)
+                {
+                    // The call's own handler threw: it failed as started, as it must.
+                }
+            }
+        })));
+
+        Assert.True(notStarted.IsEmpty, $"{notStarted.Count} calls failed as not started; first: {notStarted.FirstOrDefault()}");
+        Assert.True(served > 0);
+    }
+
+    /// <summary>Echoes calls but "throw"; throws on every cast.</summary>
     private sealed class CrashOnCast : GenServer
     {
-        protected internal override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) => ValueTask.FromResult(CallResult.Reply(request));
+        protected internal override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) =>
+            request is "throw" ? throw new InvalidOperationException("crash in a call") : ValueTask.FromResult(CallResult.Reply(request));
 
         protected internal override ValueTask<ServerResult> HandleCastAsync(object request) => throw new InvalidOperationException("crash");
     }

@@ -15,10 +15,11 @@ namespace Heirloom.Postgres;
 /// </summary>
 public sealed class PostgresCluster : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, Action> _followers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (Action Changed, Func<long> Applied)> _followers = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task _heartbeat = Task.CompletedTask;
     private Task _listener = Task.CompletedTask;
+    private Task _following = Task.CompletedTask;
 
     private PostgresCluster(Node node, PostgresClusterOptions options, ILogger logger)
     {
@@ -113,6 +114,7 @@ public sealed class PostgresCluster : IAsyncDisposable
 
         cluster._heartbeat = cluster.HeartbeatAsync();
         cluster._listener = cluster.ListenAsync();
+        cluster._following = cluster.FollowPeriodicallyAsync();
         cluster.Locks.Start();
         return cluster;
     }
@@ -163,7 +165,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_heartbeat, _listener).ConfigureAwait(false);
+        await Task.WhenAll(_heartbeat, _listener, _following).ConfigureAwait(false);
         await Locks.DisposeAsync().ConfigureAwait(false);
         try
         {
@@ -183,8 +185,8 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>Asks to be told when a table's commits arrive (and after the listening connection was lost, when some
-    /// may have been missed).</summary>
-    internal void Follow(string table, Action changed) => _followers[table] = changed;
+    /// may have been missed, and when the periodic check finds commits after <paramref name="applied"/>).</summary>
+    internal void Follow(string table, Action changed, Func<long> applied) => _followers[table] = (changed, applied);
 
     internal void Unfollow(string table) => _followers.TryRemove(table, out _);
 
@@ -228,6 +230,45 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>A notification may be lost with a connection: every <see cref="PostgresClusterOptions.FollowInterval"/>,
+    /// one statement reads every followed table's last committed sequence, and the followers behind it are told.</summary>
+    private async Task FollowPeriodicallyAsync()
+    {
+        using var timer = new PeriodicTimer(Options.FollowInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(Stopping).ConfigureAwait(false))
+            {
+                var tables = _followers.Keys.ToArray();
+                if (tables.Length == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await using var command = Source.CreateCommand($"SELECT name, last_sequence FROM {Schema.Tables} WHERE name = ANY($1)");
+                    command.Parameters.Add(new() { Value = tables });
+                    await using var reader = await command.ExecuteReaderAsync(Stopping).ConfigureAwait(false);
+                    while (await reader.ReadAsync(Stopping).ConfigureAwait(false))
+                    {
+                        if (_followers.TryGetValue(reader.GetString(0), out var follower) && reader.GetInt64(1) > follower.Applied())
+                        {
+                            follower.Changed();
+                        }
+                    }
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+                {
+                    // PostgreSQL unreachable for now: the next tick, or the listener's reconnection, tells the followers.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     /// <summary>One LISTEN connection for the whole node: commits (a table's standby reads them) and releases of
     /// tables' locks (the lock session tries the waited tables at once). After it is lost, every standby is told to read
     /// the changes it may have missed, and the waited tables are tried.</summary>
@@ -244,9 +285,9 @@ public sealed class PostgresCluster : IAsyncDisposable
                     {
                         Locks.Wake(poll: true);
                     }
-                    else if (_followers.TryGetValue(e.Payload, out var changed))
+                    else if (_followers.TryGetValue(e.Payload, out var follower))
                     {
-                        changed();
+                        follower.Changed();
                     }
                 };
                 await using (var listen = new NpgsqlCommand($"LISTEN {Schema.Channel}; LISTEN {Schema.ReleasedChannel}", connection))
@@ -254,9 +295,9 @@ public sealed class PostgresCluster : IAsyncDisposable
                     await listen.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false);
                 }
 
-                foreach (var changed in _followers.Values)
+                foreach (var follower in _followers.Values)
                 {
-                    changed();
+                    follower.Changed();
                 }
 
                 Locks.Wake(poll: true);

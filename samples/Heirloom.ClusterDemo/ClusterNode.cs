@@ -18,17 +18,9 @@ internal static class ClusterNode
     {
         var output = new NodeOutput();
         await using var node = new Node();
-        node.Reported += (_, report) =>
-        {
-            // The worker exits with the fencing itself, or with its table's failure caused by it when a write waiting
-            // for its commit was refused first.
-            if (report is SupervisorReport { Event: SupervisorEvent.ChildTerminated, Reason.Exception: { } exit }
-                && (exit as FencedException ?? exit.InnerException as FencedException) is { } fenced)
-            {
-                output.Fenced(fenced.Message);
-            }
-        };
-        await using var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId }, new ErrorLogger(nodeId), stopping);
+
+        // A fenced node logs it (its worker does not exit: it waits for the table again).
+        await using var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId }, new ErrorLogger(nodeId, output.Fenced), stopping);
         await Supervisor.StartAsync(node, new SupervisorOptions
         {
             Strategy = SupervisorStrategy.OneForOne,

@@ -21,7 +21,7 @@ internal sealed class NodeOutput
     public void Fenced(string reason)
     {
         Line($"FENCED {reason.ReplaceLineEndings(" ")}");
-        Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} the worker exited fenced");
+        Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} the node was fenced; its worker waits for the table again");
     }
 
     private void Line(string line)

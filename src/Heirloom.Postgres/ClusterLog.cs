@@ -31,4 +31,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 2009, EventName = "TableRefused", Level = LogLevel.Error, Message = "Node {NodeId} does not take clustered table {Table}: it cannot read the table's rows; waiting")]
     public static partial void TableRefused(ILogger logger, string nodeId, string table, Exception reason);
+
+    [LoggerMessage(EventId = 2010, EventName = "LockSessionFailed", Level = LogLevel.Warning, Message = "Node {NodeId} lost (or could not open) the PostgreSQL session holding its clustered tables' locks; every table it owned is lost, and it opens a new one")]
+    public static partial void LockSessionFailed(ILogger logger, string nodeId, Exception reason);
 }

@@ -6,4 +6,9 @@ namespace Heirloom.Postgres;
 /// <param name="ProcessId">Its OS process.</param>
 /// <param name="StartedAt">When it joined.</param>
 /// <param name="LastSeen">When it last said it was alive (every second while it runs).</param>
-public sealed record ClusterMember(string NodeId, string Host, int ProcessId, DateTimeOffset StartedAt, DateTimeOffset LastSeen);
+public sealed record ClusterMember(string NodeId, string Host, int ProcessId, DateTimeOffset StartedAt, DateTimeOffset LastSeen)
+{
+    /// <summary>The clustered tables the node owned at its last heartbeat (it holds their locks at their current
+    /// epochs), by name: a table it lost (fenced) is not among them.</summary>
+    public IReadOnlyList<string> Serving { get; init; } = [];
+}

@@ -29,6 +29,9 @@ internal sealed partial class ClusterSchema
     /// <summary>The channel commits notify, with the table's name as payload.</summary>
     public string Channel => $"{Name}_rows";
 
+    /// <summary>The channel a node notifies when it releases a table's lock, with the table's name as payload.</summary>
+    public string ReleasedChannel => $"{Name}_released";
+
     public string Nodes => $"{Name}.nodes";
 
     public string Tables => $"{Name}.tables";
@@ -52,6 +55,7 @@ internal sealed partial class ClusterSchema
                 process_id integer NOT NULL,
                 started_at timestamptz NOT NULL DEFAULT now(),
                 last_seen timestamptz NOT NULL DEFAULT now());
+            ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS serving text[] NOT NULL DEFAULT ARRAY[]::text[];
             CREATE TABLE IF NOT EXISTS {Tables} (
                 name text PRIMARY KEY,
                 table_type text NOT NULL,

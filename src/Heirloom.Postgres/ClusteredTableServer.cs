@@ -11,8 +11,9 @@ namespace Heirloom.Postgres;
 /// <summary>
 /// One clustered table on one node: a standby following the table's commits while another node owns it, and, once
 /// this node gets the table's lock, the table's owner, handing it to the local table manager (and through it to the
-/// worker) as a replicated table. When the ownership is lost (fenced), the table is failed closed, the worker exits
-/// with a <see cref="FencedException"/>, and the node goes back to waiting.
+/// worker) as a replicated table. When the ownership is lost (fenced), the table is failed closed, the worker is told
+/// (<see cref="TableWithdrawn"/>) and waits for the table again without exiting, and the node goes back to waiting as a
+/// standby.
 /// </summary>
 internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster, ClusteredTableOptions options, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec) : GenServer
     where TKey : notnull
@@ -54,8 +55,8 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         }
 
         var self = Self;
-        cluster.Follow(options.Name, () => QueueCatchUp(self));
-        _ = FollowPeriodicallyAsync(Self, _stopping.Token);
+        var follower = _follower;
+        cluster.Follow(options.Name, () => QueueCatchUp(self), () => follower.Applied);
         StartAcquiring();
         return InitResult.Ok;
     }
@@ -81,9 +82,6 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
                     await FollowAsync();
                 }
 
-                break;
-            case FollowTick when _role == ClusteredTableRole.Standby:
-                QueueCatchUp(Self);
                 break;
             case Acquired acquired:
                 await TakeOverAsync(acquired.Ownership);
@@ -294,23 +292,6 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         }
     }
 
-    private static async Task FollowPeriodicallyAsync(Pid self, TimeSpan interval, CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(interval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
-            {
-                self.Send(FollowTick.Instance);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private Task FollowPeriodicallyAsync(Pid self, CancellationToken stopping) => FollowPeriodicallyAsync(self, cluster.Options.FollowInterval, stopping);
-
     private void StartAcquiring()
     {
         _role = ClusteredTableRole.Standby;
@@ -438,9 +419,10 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     }
 
     /// <summary>
-    /// This node lost the table: the table fails closed (nothing more is read or written here), the manager stops
-    /// managing it, the worker that held it exits with the fencing as reason, and this node loads the table afresh and
-    /// waits for it again, at a new epoch.
+    /// This node lost the table: the table fails closed (nothing more is read or written here), the worker that held it
+    /// is told the table was withdrawn (a <c>TableWorker</c> drops it and waits for the next without exiting, so no
+    /// restart intensity is spent), the manager stops managing it, and this node loads the table afresh and waits for it
+    /// again, at a new epoch, as a standby.
     /// </summary>
     private async Task FenceAsync(FencedException fenced)
     {
@@ -459,13 +441,18 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             ReplicatedTable.Fail(table, fenced);
         }
 
+        var manager = Context.Node.WhereIs(options.ManagerName);
+        if (table is not null && !worker.IsNone && worker != manager)
+        {
+            worker.Send(new TableWithdrawn(table, fenced));
+        }
+
         if (_managerMonitor != default)
         {
             Context.Demonitor(_managerMonitor, flush: true);
             _managerMonitor = default;
         }
 
-        var manager = Context.Node.WhereIs(options.ManagerName);
         if (!manager.IsNone && manager.IsAlive)
         {
             try
@@ -477,13 +464,8 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             }
         }
 
-        if (!worker.IsNone && worker != manager)
-        {
-            Context.Node.Exit(worker, ExitReason.Error(fenced));
-        }
-
         _replica = null;
-        _ = ownership.DisposeAsync().AsTask();   // a silent connection may take seconds to close; nothing waits on it
+        _ = ownership.DisposeAsync().AsTask();   // the lock session releases the lock at its next turn; nothing waits on it
         try
         {
             await _follower.LoadAsync(_stopping.Token);
@@ -502,11 +484,6 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     private sealed record CatchUp
     {
         public static readonly CatchUp Instance = new();
-    }
-
-    private sealed record FollowTick
-    {
-        public static readonly FollowTick Instance = new();
     }
 
     private sealed record Acquired(TableOwnership Ownership);

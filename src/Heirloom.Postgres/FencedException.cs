@@ -3,9 +3,11 @@ namespace Heirloom.Postgres;
 /// <summary>
 /// This node no longer owns a clustered table: another node took it over (its epoch is newer), or this node could not
 /// reach PostgreSQL within its owner deadline and stopped serving. The table's writes since the last commit were not
-/// acknowledged; the local worker exits with this as its reason, and the node waits to own the table again.
+/// acknowledged. It is a <see cref="Tables.TableWithdrawnException"/>: the local worker (a <c>TableWorker</c>) drops the
+/// table and waits for it without exiting, so fencing spends no restart intensity, and the node waits to own the table
+/// again as a standby.
 /// </summary>
-public sealed class FencedException : Exception
+public sealed class FencedException : Tables.TableWithdrawnException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="table">The clustered table.</param>

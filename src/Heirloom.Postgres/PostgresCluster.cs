@@ -15,10 +15,11 @@ namespace Heirloom.Postgres;
 /// </summary>
 public sealed class PostgresCluster : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, Action> _followers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (Action Changed, Func<long> Applied)> _followers = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task _heartbeat = Task.CompletedTask;
     private Task _listener = Task.CompletedTask;
+    private Task _following = Task.CompletedTask;
 
     private PostgresCluster(Node node, PostgresClusterOptions options, ILogger logger)
     {
@@ -26,12 +27,22 @@ public sealed class PostgresCluster : IAsyncDisposable
         Options = options;
         Logger = logger;
         Schema = new ClusterSchema(options.Schema);
-        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Enlist = false };
+
+        // A node's connections, whatever the number of its tables: the pool (commits, reads, membership), at most
+        // MaxPoolSize; the lock session, holding every table's lock; the listening connection. Each is named after the
+        // node in pg_stat_activity (application_name), unless the connection string names them.
+        var named = new NpgsqlConnectionStringBuilder(options.ConnectionString).ApplicationName is { Length: > 0 };
+        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Enlist = false, MaxPoolSize = options.MaxPoolSize };
+        if (!named)
+        {
+            pooled.ApplicationName = $"heirloom:{options.NodeId}/pool";
+        }
+
         Source = NpgsqlDataSource.Create(pooled);
 
-        // Lock and listen connections are never pooled: closing one must end its session, and its advisory locks with it.
-        // The session's keepalive settings make the server notice a silent owner; the client's make this node notice a
-        // silent server while it waits for a lock.
+        // The lock session and the listening connection are never pooled: closing one must end its session, and its
+        // advisory locks with it. The session's keepalive settings make the server notice a silent owner; the client's
+        // make this node notice a silent server.
         var dedicated = new NpgsqlConnectionStringBuilder(options.ConnectionString)
         {
             Enlist = false,
@@ -43,7 +54,11 @@ public sealed class PostgresCluster : IAsyncDisposable
                 $"-c tcp_keepalives_idle={(int)options.KeepaliveIdle.TotalSeconds} -c tcp_keepalives_interval={(int)options.KeepaliveInterval.TotalSeconds} " +
                 $"-c tcp_keepalives_count={options.KeepaliveCount} -c tcp_user_timeout={(int)options.TcpUserTimeout.TotalMilliseconds}"),
         };
+        dedicated.ApplicationName = named ? dedicated.ApplicationName : $"heirloom:{options.NodeId}/locks";
         DedicatedSource = NpgsqlDataSource.Create(dedicated);
+        dedicated.ApplicationName = named ? dedicated.ApplicationName : $"heirloom:{options.NodeId}/listen";
+        ListenSource = NpgsqlDataSource.Create(dedicated);
+        Locks = new LockSession(this);
     }
 
     /// <summary>The node.</summary>
@@ -62,8 +77,14 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>Pooled connections: commits, reads, membership.</summary>
     internal NpgsqlDataSource Source { get; }
 
-    /// <summary>Unpooled connections with keepalives: advisory locks and notifications.</summary>
+    /// <summary>Unpooled connections with keepalives: the lock session.</summary>
     internal NpgsqlDataSource DedicatedSource { get; }
+
+    /// <summary>Unpooled connections with keepalives: notifications.</summary>
+    internal NpgsqlDataSource ListenSource { get; }
+
+    /// <summary>The session holding every lock of the node's clustered tables.</summary>
+    internal LockSession Locks { get; }
 
     internal CancellationToken Stopping => _stopping.Token;
 
@@ -93,6 +114,8 @@ public sealed class PostgresCluster : IAsyncDisposable
 
         cluster._heartbeat = cluster.HeartbeatAsync();
         cluster._listener = cluster.ListenAsync();
+        cluster._following = cluster.FollowPeriodicallyAsync();
+        cluster.Locks.Start();
         return cluster;
     }
 
@@ -100,12 +123,15 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <param name="cancellation">Stops waiting.</param>
     public async Task<IReadOnlyList<ClusterMember>> GetMembersAsync(CancellationToken cancellation = default)
     {
-        await using var command = Source.CreateCommand($"SELECT node_id, host, process_id, started_at, last_seen FROM {Schema.Nodes} ORDER BY started_at");
+        await using var command = Source.CreateCommand($"SELECT node_id, host, process_id, started_at, last_seen, serving FROM {Schema.Nodes} ORDER BY started_at");
         await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
         var members = new List<ClusterMember>();
         while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
         {
-            members.Add(new ClusterMember(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4)));
+            members.Add(new ClusterMember(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4))
+            {
+                Serving = reader.GetFieldValue<string[]>(5),
+            });
         }
 
         return members;
@@ -139,7 +165,8 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_heartbeat, _listener).ConfigureAwait(false);
+        await Task.WhenAll(_heartbeat, _listener, _following).ConfigureAwait(false);
+        await Locks.DisposeAsync().ConfigureAwait(false);
         try
         {
             await using var command = Source.CreateCommand($"DELETE FROM {Schema.Nodes} WHERE node_id = $1");
@@ -153,12 +180,13 @@ public sealed class PostgresCluster : IAsyncDisposable
 
         await Source.DisposeAsync().ConfigureAwait(false);
         await DedicatedSource.DisposeAsync().ConfigureAwait(false);
+        await ListenSource.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 
     /// <summary>Asks to be told when a table's commits arrive (and after the listening connection was lost, when some
-    /// may have been missed).</summary>
-    internal void Follow(string table, Action changed) => _followers[table] = changed;
+    /// may have been missed, and when the periodic check finds commits after <paramref name="applied"/>).</summary>
+    internal void Follow(string table, Action changed, Func<long> applied) => _followers[table] = (changed, applied);
 
     internal void Unfollow(string table) => _followers.TryRemove(table, out _);
 
@@ -166,7 +194,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         await using var command = Source.CreateCommand(
             $"INSERT INTO {Schema.Nodes} (node_id, host, process_id) VALUES ($1, $2, $3) " +
-            "ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, process_id = excluded.process_id, started_at = now(), last_seen = now()");
+            "ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, process_id = excluded.process_id, started_at = now(), last_seen = now(), serving = ARRAY[]::text[]");
         command.Parameters.Add(new() { Value = NodeId });
         command.Parameters.Add(new() { Value = Environment.MachineName });
         command.Parameters.Add(new() { Value = Environment.ProcessId });
@@ -182,8 +210,10 @@ public sealed class PostgresCluster : IAsyncDisposable
             {
                 try
                 {
-                    await using var command = Source.CreateCommand($"UPDATE {Schema.Nodes} SET last_seen = now() WHERE node_id = $1");
+                    // What it serves is what its lock session holds now: a table lost is gone from it at once.
+                    await using var command = Source.CreateCommand($"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2 WHERE node_id = $1");
                     command.Parameters.Add(new() { Value = NodeId });
+                    command.Parameters.Add(new() { Value = Locks.Held });
                     if (await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false) == 0)
                     {
                         await RecordMemberAsync(Stopping).ConfigureAwait(false);
@@ -200,31 +230,77 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>One LISTEN connection for all the node's standbys; after it is lost, every standby is told to read
-    /// the changes it may have missed.</summary>
+    /// <summary>A notification may be lost with a connection: every <see cref="PostgresClusterOptions.FollowInterval"/>,
+    /// one statement reads every followed table's last committed sequence, and the followers behind it are told.</summary>
+    private async Task FollowPeriodicallyAsync()
+    {
+        using var timer = new PeriodicTimer(Options.FollowInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(Stopping).ConfigureAwait(false))
+            {
+                var tables = _followers.Keys.ToArray();
+                if (tables.Length == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await using var command = Source.CreateCommand($"SELECT name, last_sequence FROM {Schema.Tables} WHERE name = ANY($1)");
+                    command.Parameters.Add(new() { Value = tables });
+                    await using var reader = await command.ExecuteReaderAsync(Stopping).ConfigureAwait(false);
+                    while (await reader.ReadAsync(Stopping).ConfigureAwait(false))
+                    {
+                        if (_followers.TryGetValue(reader.GetString(0), out var follower) && reader.GetInt64(1) > follower.Applied())
+                        {
+                            follower.Changed();
+                        }
+                    }
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+                {
+                    // PostgreSQL unreachable for now: the next tick, or the listener's reconnection, tells the followers.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>One LISTEN connection for the whole node: commits (a table's standby reads them) and releases of
+    /// tables' locks (the lock session tries the waited tables at once). After it is lost, every standby is told to read
+    /// the changes it may have missed, and the waited tables are tried.</summary>
     private async Task ListenAsync()
     {
         while (!Stopping.IsCancellationRequested)
         {
             try
             {
-                await using var connection = await DedicatedSource.OpenConnectionAsync(Stopping).ConfigureAwait(false);
+                await using var connection = await ListenSource.OpenConnectionAsync(Stopping).ConfigureAwait(false);
                 connection.Notification += (_, e) =>
                 {
-                    if (_followers.TryGetValue(e.Payload, out var changed))
+                    if (e.Channel == Schema.ReleasedChannel)
                     {
-                        changed();
+                        Locks.Wake(poll: true);
+                    }
+                    else if (_followers.TryGetValue(e.Payload, out var follower))
+                    {
+                        follower.Changed();
                     }
                 };
-                await using (var listen = new NpgsqlCommand($"LISTEN {Schema.Channel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {Schema.Channel}; LISTEN {Schema.ReleasedChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false);
                 }
 
-                foreach (var changed in _followers.Values)
+                foreach (var follower in _followers.Values)
                 {
-                    changed();
+                    follower.Changed();
                 }
+
+                Locks.Wake(poll: true);
 
                 while (true)
                 {

@@ -59,6 +59,15 @@ public sealed record PostgresClusterOptions
     /// connection). Default 1 s.</summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often a node tries, in one statement, the locks of all the tables it waits for, and ends the
+    /// sessions of owners whose lease expired. A release is notified and tried at once; a killed owner's session ends
+    /// without a word, so its tables are taken within about this. Default 100 ms.</summary>
+    public TimeSpan TakeoverPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The most pooled connections a node opens, for commits, standbys' reads and membership, whatever the
+    /// number of its tables; it also holds one lock session and one listening connection. Default 2.</summary>
+    public int MaxPoolSize { get; init; } = 2;
+
     /// <summary>Checks the options; throws <see cref="ArgumentException"/> saying which is wrong.</summary>
     internal void Validate()
     {
@@ -90,6 +99,16 @@ public sealed record PostgresClusterOptions
         if (MaxWritesPerCommit < 1 || FollowInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException("PostgresClusterOptions.MaxWritesPerCommit must be at least 1 and FollowInterval positive.");
+        }
+
+        if (TakeoverPollInterval <= TimeSpan.Zero || TakeoverPollInterval > LeaseTimeout)
+        {
+            throw new ArgumentException($"PostgresClusterOptions.TakeoverPollInterval ({TakeoverPollInterval.TotalMilliseconds} ms) must be positive and no longer than LeaseTimeout ({LeaseTimeout.TotalMilliseconds} ms).");
+        }
+
+        if (MaxPoolSize < 1)
+        {
+            throw new ArgumentException($"PostgresClusterOptions.MaxPoolSize ({MaxPoolSize}) must be at least 1: commits and reads need a connection.");
         }
     }
 }

@@ -17,8 +17,15 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
 {
     public ReplicaStandby<TKey, TValue> Standby { get; private set; } = new(type, keyCodec, valueCodec);
 
-    /// <summary>Every commit up to this sequence is applied.</summary>
-    public long Applied { get; private set; }
+    private long _applied;
+
+    /// <summary>Every commit up to this sequence is applied. Read by the cluster's periodic check, from another
+    /// thread.</summary>
+    public long Applied
+    {
+        get => Volatile.Read(ref _applied);
+        private set => Volatile.Write(ref _applied, value);
+    }
 
     /// <summary>Loads the whole table into a new standby, as of one snapshot.</summary>
     public async Task LoadAsync(CancellationToken cancellation)

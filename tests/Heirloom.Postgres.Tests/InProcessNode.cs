@@ -23,14 +23,16 @@ internal sealed class InProcessNode : IAsyncDisposable
 
     public Pid Server { get; private set; }
 
+    public Pid Supervisor { get; private set; }
+
     /// <summary>Completes when the worker gets the table (again, after <see cref="ExpectTable"/>).</summary>
     public Task<Table<long, long>> Table => _table.Task;
 
-    public static async Task<InProcessNode> StartAsync(string connectionString, string schema, string nodeId, string table = "ledger", bool writesWaitForCommit = false, DurabilityOptions? localJournal = null, int maxUnshippedWrites = 10_000, ICodec<long>? valueCodec = null)
+    public static async Task<InProcessNode> StartAsync(string connectionString, string schema, string nodeId, string table = "ledger", bool writesWaitForCommit = false, DurabilityOptions? localJournal = null, int maxUnshippedWrites = 10_000, ICodec<long>? valueCodec = null, bool defaultIntensity = false)
     {
         var node = new InProcessNode(new Node());
         node.Cluster = await PostgresCluster.StartAsync(node.Node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId });
-        var supervisor = await Supervisor.StartAsync(node.Node, new SupervisorOptions
+        var options = new SupervisorOptions
         {
             Intensity = 100,
             Children =
@@ -47,8 +49,12 @@ internal sealed class InProcessNode : IAsyncDisposable
                     MaxUnshippedWrites = maxUnshippedWrites,
                 }, valueCodec: valueCodec, id: "clustered"),
             ],
-        });
-        node.Server = (await Supervisor.WhichChildrenAsync(supervisor)).Single(c => c.Id == "clustered").Pid;
+        };
+
+        // OTP's default (one restart in five seconds) when a test checks that nothing on the node had to restart.
+        var supervisor = await Behaviours.Supervisor.StartAsync(node.Node, defaultIntensity ? options with { Intensity = new SupervisorOptions().Intensity } : options);
+        node.Supervisor = supervisor;
+        node.Server = (await Behaviours.Supervisor.WhichChildrenAsync(supervisor)).Single(c => c.Id == "clustered").Pid;
         return node;
     }
 

@@ -10,6 +10,9 @@ namespace Heirloom.Management;
 /// <see cref="Table"/>. <see cref="OnTableAsync"/> is the "ready" event, where the worker rebuilds what it derives from
 /// the table, before any waiting request is handled. A table of other key or value types is never taken: a manager
 /// does not hand it over, and the worker exits with a <see cref="TableTypeMismatchException"/> naming both types.
+/// A table taken from the worker through no fault of its own (<see cref="TableWithdrawn"/>, or a request meeting a table
+/// failed by a <see cref="Tables.TableWithdrawnException"/>) is dropped: that request fails, the worker does not exit,
+/// and it waits for its next table as for its first (<see cref="OnTableWithdrawnAsync"/> runs first).
 /// </summary>
 /// <typeparam name="TKey">The table's key type.</typeparam>
 /// <typeparam name="TValue">The table's value type.</typeparam>
@@ -32,6 +35,11 @@ public abstract class TableWorker<TKey, TValue> : GenServer
     /// <param name="table">The table, now owned by this worker.</param>
     /// <param name="gift">The manager's gift.</param>
     protected virtual ValueTask OnTableAsync(Table<TKey, TValue> table, object? gift) => ValueTask.CompletedTask;
+
+    /// <summary>The table was taken from this worker through no fault of its own (a clustered table's node lost it); the
+    /// worker has dropped it, and from now on waits for its next table as for its first. Drop what is derived from it.</summary>
+    /// <param name="reason">Why.</param>
+    protected virtual ValueTask OnTableWithdrawnAsync(Tables.TableWithdrawnException reason) => ValueTask.CompletedTask;
 
     /// <summary>
     /// Answers <paramref name="from"/> with <paramref name="reply"/> once the writes made to the table so far are
@@ -79,9 +87,14 @@ public abstract class TableWorker<TKey, TValue> : GenServer
         }
         catch (TableException e)
         {
+            // A withdrawn table is no fault of the worker's: the caller's write is not acknowledged, and the worker
+            // drops the table (on the TableWithdrawn its owner is sent, or at its next request) instead of exiting.
             var reason = Processes.ExitReason.Error(e);
             from.Fail(worker, reason);
-            node.Exit(worker, reason);
+            if (!Tables.TableWithdrawnException.IsWithdrawal(e))
+            {
+                node.Exit(worker, reason);
+            }
         }
     }
 
@@ -99,14 +112,52 @@ public abstract class TableWorker<TKey, TValue> : GenServer
     protected virtual ValueTask<ServerResult> HandleTableInfoAsync(object message) => base.HandleInfoAsync(message);
 
     /// <inheritdoc />
-    protected internal sealed override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) => HandleTableCallAsync(request, from);
+    protected internal sealed override async ValueTask<CallResult> HandleCallAsync(object request, CallFrom from)
+    {
+        try
+        {
+            return await HandleTableCallAsync(request, from);
+        }
+        catch (Exception e) when (IsWithdrawn(e))
+        {
+            if (from.TryDefer())
+            {
+                from.Fail(Self, Processes.ExitReason.Error(e));
+            }
+
+            await DropTableAsync(e);
+            return CallResult.NoReply;
+        }
+    }
 
     /// <inheritdoc />
-    protected internal sealed override ValueTask<ServerResult> HandleCastAsync(object message) => HandleTableCastAsync(message);
+    protected internal sealed override async ValueTask<ServerResult> HandleCastAsync(object message)
+    {
+        try
+        {
+            return await HandleTableCastAsync(message);
+        }
+        catch (Exception e) when (IsWithdrawn(e))
+        {
+            await DropTableAsync(e);
+            return ServerResult.Ok;
+        }
+    }
 
     /// <inheritdoc />
     protected internal sealed override async ValueTask<ServerResult> HandleInfoAsync(object message)
     {
+        if (message is TableWithdrawn withdrawn)
+        {
+            // Only the table this worker holds: a withdrawal that reaches it after its next table arrived is stale.
+            if (_table is not null && ReferenceEquals(withdrawn.Table, _table))
+            {
+                await DropTableAsync(withdrawn.Reason);
+            }
+
+            return ServerResult.Ok;
+        }
+
         if (message is TableTransfer { Table: Table<TKey, TValue> table } transfer)
         {
             // The messages that waited for the table are received from now on, in their order, after this event.
@@ -128,12 +179,47 @@ public abstract class TableWorker<TKey, TValue> : GenServer
             return ServerResult.Stop(Processes.ExitReason.Error(new TableTypeMismatchException(other.Name ?? other.ToString(), other.KeyType, other.ValueType, Self, typeof(TKey), typeof(TValue))));
         }
 
-        return await HandleTableInfoAsync(message);
+        try
+        {
+            return await HandleTableInfoAsync(message);
+        }
+        catch (Exception e) when (IsWithdrawn(e))
+        {
+            await DropTableAsync(e);
+            return ServerResult.Ok;
+        }
+    }
+
+    /// <summary>Whether a handler's exception comes from the worker's table having been withdrawn (not the worker's
+    /// fault): the exception says so, or the table's failure does.</summary>
+    private bool IsWithdrawn(Exception e) =>
+        _table is { } table && (Tables.TableWithdrawnException.IsWithdrawal(e) || Tables.TableWithdrawnException.IsWithdrawal(table.Failure));
+
+    /// <summary>Forgets the table and waits for the next one, as before the first: only the table (or a stop) is taken
+    /// from the mailbox until it arrives.</summary>
+    private async ValueTask DropTableAsync(Exception cause)
+    {
+        _table = null;
+        ReceiveFilter = IsTableOrStop;
+        await OnTableWithdrawnAsync(FindWithdrawal(cause) ?? new Tables.TableWithdrawnException("The table was withdrawn from this worker.", cause));
+    }
+
+    private static Tables.TableWithdrawnException? FindWithdrawal(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Tables.TableWithdrawnException withdrawal)
+            {
+                return withdrawal;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>What a worker without its table takes: the table (or the refusal of one), a stop, and an exit signal
     /// from its parent or the node, which stops it.</summary>
     private bool IsTableOrStop(object message) =>
-        message is TableTransfer or HandOffRefused or StopRequest ||
+        message is TableTransfer or HandOffRefused or TableWithdrawn or StopRequest ||
         (message is Processes.ExitSignal exit && (exit.From == Context.Parent || exit.From.IsNone));
 }

@@ -1,5 +1,6 @@
 using Heirloom.Behaviours;
 using Heirloom.Management;
+using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
 
@@ -53,6 +54,58 @@ public sealed class TableWorkerTests
         Assert.Equal(3, await second);
         Assert.Equal(["first", "cast", "second"], table.ToList().Select(p => p.Value));
         Assert.Equal(4, await GenServer.CallAsync<long>(worker, "after"));
+    }
+
+    [Fact]
+    public async Task A_withdrawn_table_is_dropped_and_later_requests_wait_for_the_next_one_without_the_worker_exiting()
+    {
+        await using var node = new Node();
+        var worker = await GenServer.StartAsync(node, () => new Appender());
+        var first = Table.New<long, string>(node, new TableOptions());
+        first.GiveAway(worker, gift: null);
+        Assert.Equal(1, await GenServer.CallAsync<long>(worker, "a"));
+
+        worker.Send(new TableWithdrawn(first, new TableWithdrawnException("another node took it")));
+        var waiting = GenServer.CallAsync<long>(worker, "b").AsTask();
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
+
+        var second = Table.New<long, string>(node, new TableOptions());
+        second.GiveAway(worker, gift: null);
+        Assert.Equal(1, await waiting);                                  // handled on the next table
+        Assert.Equal(["b"], second.ToList().Select(p => p.Value));
+        Assert.True(worker.IsAlive);
+    }
+
+    [Fact]
+    public async Task A_request_meeting_a_table_failed_by_a_withdrawal_fails_and_the_worker_waits_for_the_next_table()
+    {
+        await using var node = new Node();
+        var worker = await GenServer.StartAsync(node, () => new Appender());
+        var lost = new ReplicaStandby<long, string>(TableType.Set).Promote(node, new TableOptions(), new AcceptingReplica(), 0);
+        lost.GiveAway(worker, gift: null);
+        Assert.Equal(1, await GenServer.CallAsync<long>(worker, "a"));
+
+        ReplicatedTable.Fail(lost, new TableWithdrawnException("another node took it"));
+        var failed = await Assert.ThrowsAsync<CallFailedException>(() => GenServer.CallAsync<long>(worker, "b").AsTask());
+        Assert.True(TableWithdrawnException.IsWithdrawal(failed.Reason.Exception), $"the call failed with {failed.Reason}");
+        Assert.True(worker.IsAlive);
+
+        var next = Table.New<long, string>(node, new TableOptions());
+        next.GiveAway(worker, gift: null);
+        Assert.Equal(1, await GenServer.CallAsync<long>(worker, "c"));
+    }
+
+    /// <summary>A replica that commits every write at once.</summary>
+    private sealed class AcceptingReplica : ITableReplica
+    {
+        public bool WritesWaitForCommit => false;
+
+        public void Append(JournalRecord record)
+        {
+        }
+
+        public ValueTask WhenCommittedAsync(long sequence) => ValueTask.CompletedTask;
     }
 
     [Fact]

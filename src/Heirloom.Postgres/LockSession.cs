@@ -1,0 +1,682 @@
+using System.Diagnostics;
+using Heirloom.Processes;
+using Npgsql;
+
+namespace Heirloom.Postgres;
+
+/// <summary>
+/// The one PostgreSQL session that holds all of a node's clustered tables' locks (session advisory locks, one per table),
+/// whatever the number of tables. One loop owns the connection and runs, in order: the unlocks of tables given up or
+/// lost; every <see cref="PostgresClusterOptions.CheckInterval"/>, one statement renewing the lease of every owned table
+/// at its epoch (a table whose epoch moved is lost); and, for the tables waited for, one statement that ends the
+/// sessions of owners whose lease expired and one that tries every waited table's lock (<c>pg_try_advisory_lock</c>,
+/// never waiting), followed by the takeover of those it got. The waits are woken by a release's notification, and tried
+/// again every <see cref="PostgresClusterOptions.TakeoverPollInterval"/> in any case, since a killed owner's session ends
+/// without notifying anyone.
+/// </summary>
+/// <remarks>
+/// Advisory locks are re-entrant within a session, so this class never asks for a lock it holds (or is about to
+/// unlock): a table is in at most one of <c>_held</c> and <c>_unlocks</c>, and is tried only when in neither. When the
+/// session ends, every lock it held is gone with it: every ownership taken on it is lost, and the unlocks still queued
+/// for it are dropped, never run on the next session (where they could release a lock taken again).
+/// </remarks>
+internal sealed class LockSession : IAsyncDisposable
+{
+    private readonly PostgresCluster _cluster;
+    private readonly string _lockPrefix;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Waiter> _waiting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TableOwnership> _held = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskCompletionSource> _unlocks = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private Task _loop = Task.CompletedTask;
+    private Task _watchdog = Task.CompletedTask;
+    private NpgsqlConnection? _connection;
+
+    // Cancelled by the watchdog when a statement on the session has not returned within the owner deadline: the loop
+    // then drops the session (and every lock with it) and opens a new one.
+    private CancellationTokenSource _session = new();
+    private int _wakeQueued;
+    private int _pollNow;
+    private long _lastSuccess = Stopwatch.GetTimestamp();
+    private long _inFlightSince;
+    private bool _disposed;
+
+    public LockSession(PostgresCluster cluster)
+    {
+        _cluster = cluster;
+        _lockPrefix = $"heirloom.table:{cluster.Schema.Name}.";
+    }
+
+    /// <summary>The tables this node owns now, by name.</summary>
+    public string[] Held
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _held.Keys.Order(StringComparer.Ordinal)];
+            }
+        }
+    }
+
+    public void Start()
+    {
+        _loop = Task.Run(RunAsync);
+        _watchdog = Task.Run(WatchDeadlineAsync);
+    }
+
+    /// <summary>Waits (as long as it takes) for the table's lock, then takes the table by bumping its epoch.</summary>
+    /// <exception cref="InvalidOperationException">Another live process of this node waits for or holds the table.</exception>
+    public async Task<TableOwnership> AcquireAsync(string table, Pid holder, Func<string, string, Exception?> refuse, CancellationToken cancellation)
+    {
+        var waiter = new Waiter(holder, refuse);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_waiting.TryGetValue(table, out var other) && other.Holder.IsAlive)
+            {
+                throw new InvalidOperationException($"Clustered table '{table}' is already waited for on node {_cluster.NodeId} by {other.Holder}; run one server per table on a node.");
+            }
+
+            if (_held.TryGetValue(table, out var owner))
+            {
+                if (owner.Holder.IsAlive)
+                {
+                    throw new InvalidOperationException($"Clustered table '{table}' is already owned on node {_cluster.NodeId} by {owner.Holder}; run one server per table on a node.");
+                }
+
+                // Its server is gone without giving it up (killed): the lock goes now rather than at the next renewal.
+                LoseLocked(owner, $"The process serving clustered table '{table}' on this node exited.", null);
+            }
+
+            _waiting[table] = waiter;
+        }
+
+        Wake(poll: true);
+        await using var registration = cancellation.Register(() =>
+        {
+            lock (_lock)
+            {
+                if (_waiting.TryGetValue(table, out var current) && current == waiter)
+                {
+                    _waiting.Remove(table);
+                }
+            }
+
+            waiter.Done.TrySetCanceled(cancellation);
+        }).ConfigureAwait(false);
+        return await waiter.Done.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Wakes the loop; with <paramref name="poll"/>, it tries the waited tables' locks at once (a release was
+    /// notified, or notifications may have been missed).</summary>
+    public void Wake(bool poll)
+    {
+        if (poll)
+        {
+            Volatile.Write(ref _pollNow, 1);
+        }
+
+        if (Interlocked.Exchange(ref _wakeQueued, 1) == 0)
+        {
+            _wake.Release();
+        }
+    }
+
+    /// <summary>Gives the table up: its lock is released (and the release notified) by the loop; completes once it
+    /// was, or once the session that held it is gone.</summary>
+    public Task ReleaseAsync(TableOwnership ownership)
+    {
+        TaskCompletionSource done;
+        lock (_lock)
+        {
+            if (_disposed || !_held.TryGetValue(ownership.Table, out var current) || current != ownership)
+            {
+                return Task.CompletedTask;
+            }
+
+            _held.Remove(ownership.Table);
+            done = Unlock(ownership.Table);
+        }
+
+        Wake(poll: false);
+        return done.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_loop, _watchdog).ConfigureAwait(false);
+        if (_connection is { } connection)
+        {
+            // Released explicitly, so the standbys are notified now instead of at their next poll.
+            try
+            {
+                using var bounded = new CancellationTokenSource(_cluster.Options.OwnerDeadline);
+                await UnlockAllAsync(connection, bounded.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or OperationCanceledException or InvalidOperationException)
+            {
+                // The session is closing in any case, and its locks go with it.
+            }
+
+            await CloseAsync(connection).ConfigureAwait(false);
+        }
+
+        List<Waiter> waiters;
+        lock (_lock)
+        {
+            waiters = [.. _waiting.Values];
+            _waiting.Clear();
+            foreach (var owned in _held.Values)
+            {
+                owned.Lose($"This node left the cluster and gave up clustered table '{owned.Table}'.", null);
+            }
+
+            _held.Clear();
+            foreach (var unlock in _unlocks.Values)
+            {
+                unlock.TrySetResult();
+            }
+
+            _unlocks.Clear();
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.Done.TrySetCanceled(_stopping.Token);
+        }
+
+        _session.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var nextRenewal = 0L;
+        var nextPoll = 0L;
+        var failedOpens = 0;
+        var stopping = _stopping.Token;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (_session.IsCancellationRequested && _connection is not null)
+                {
+                    Drop(new TimeoutException($"A statement on the session holding this node's tables did not return within its owner deadline ({_cluster.Options.OwnerDeadline.TotalMilliseconds:0} ms)."));
+                }
+
+                if (_connection is null)
+                {
+                    _connection = await OpenAsync(stopping).ConfigureAwait(false);
+                    failedOpens = 0;
+                }
+
+                Volatile.Write(ref _wakeQueued, 0);
+                var token = _session.Token;
+                await RunUnlocksAsync(_connection, token).ConfigureAwait(false);
+                if (Stopwatch.GetTimestamp() >= nextRenewal)
+                {
+                    nextRenewal = Stopwatch.GetTimestamp() + ToTicks(_cluster.Options.CheckInterval);
+                    await RenewAsync(_connection, token).ConfigureAwait(false);
+                }
+
+                if (Interlocked.Exchange(ref _pollNow, 0) == 1 || Stopwatch.GetTimestamp() >= nextPoll)
+                {
+                    nextPoll = Stopwatch.GetTimestamp() + ToTicks(_cluster.Options.TakeoverPollInterval);
+                    await PollAsync(_connection, token).ConfigureAwait(false);
+                }
+
+                var next = Math.Min(nextRenewal, nextPoll);
+                var delay = TimeSpan.FromTicks(Math.Max(0, (long)((next - Stopwatch.GetTimestamp()) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency))));
+                await _wake.WaitAsync(delay + TimeSpan.FromMilliseconds(1), stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or InvalidOperationException or OperationCanceledException)
+            {
+                // The session broke (or could not be opened): every lock it held is gone, so every table taken on it is
+                // lost. The waits go on, on the next session.
+                if (_connection is not null)
+                {
+                    Drop(_session.IsCancellationRequested
+                        ? new TimeoutException($"A statement on the session holding this node's tables did not return within its owner deadline ({_cluster.Options.OwnerDeadline.TotalMilliseconds:0} ms).", e)
+                        : e);
+                    failedOpens = 0;
+                }
+                else if (failedOpens++ == 0)
+                {
+                    // Logged once per outage, not at every attempt.
+                    ClusterLog.LockSessionFailed(_cluster.Logger, _cluster.NodeId, e);
+                }
+
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken stopping)
+    {
+        var connection = await _cluster.DedicatedSource.OpenConnectionAsync(stopping).ConfigureAwait(false);
+        _session.Dispose();
+        _session = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        Volatile.Write(ref _lastSuccess, Stopwatch.GetTimestamp());
+        Wake(poll: true);
+        return connection;
+    }
+
+    /// <summary>Ends the session: every table taken on it is lost, and its queued unlocks are dropped (the locks went
+    /// with it).</summary>
+    private void Drop(Exception reason)
+    {
+        var connection = _connection!;
+        _connection = null;
+        ClusterLog.LockSessionFailed(_cluster.Logger, _cluster.NodeId, reason);
+        lock (_lock)
+        {
+            foreach (var owned in _held.Values)
+            {
+                owned.Lose($"This node lost its PostgreSQL session holding clustered table '{owned.Table}' (epoch {owned.Epoch}), and the table's lock with it: {reason.Message}", reason);
+            }
+
+            _held.Clear();
+            foreach (var unlock in _unlocks.Values)
+            {
+                unlock.TrySetResult();
+            }
+
+            _unlocks.Clear();
+        }
+
+        // A silent connection may take seconds to close; nothing waits on it.
+        _ = CloseAsync(connection);
+    }
+
+    private static async Task CloseAsync(NpgsqlConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or InvalidOperationException or OperationCanceledException)
+        {
+            // Closing a broken session: the server ends it on its side.
+        }
+    }
+
+    private async Task RunUnlocksAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    {
+        List<string> tables;
+        lock (_lock)
+        {
+            if (_unlocks.Count == 0)
+            {
+                return;
+            }
+
+            tables = [.. _unlocks.Keys];
+        }
+
+        await using (var command = new NpgsqlCommand(
+            $"SELECT pg_advisory_unlock(hashtextextended($2 || t, 0)), pg_notify('{_cluster.Schema.ReleasedChannel}', t) FROM unnest($1::text[]) AS t", connection))
+        {
+            command.Parameters.Add(new() { Value = tables.ToArray() });
+            command.Parameters.Add(new() { Value = _lockPrefix });
+            await ExecuteAsync(command.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
+        }
+
+        lock (_lock)
+        {
+            foreach (var table in tables)
+            {
+                if (_unlocks.Remove(table, out var done))
+                {
+                    done.TrySetResult();
+                }
+            }
+        }
+    }
+
+    private async Task UnlockAllAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    {
+        string[] tables;
+        lock (_lock)
+        {
+            tables = [.. _held.Keys, .. _unlocks.Keys];
+        }
+
+        if (tables.Length == 0)
+        {
+            return;
+        }
+
+        await using var command = new NpgsqlCommand(
+            $"SELECT pg_advisory_unlock_all(); SELECT pg_notify('{_cluster.Schema.ReleasedChannel}', t) FROM unnest($1::text[]) AS t", connection);
+        command.Parameters.Add(new() { Value = tables });
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>One statement renews the lease of every table this node owns, where the epoch is still its own; a
+    /// table missing from the answer was taken over, and an ownership whose process is gone is given up.</summary>
+    private async Task RenewAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    {
+        List<TableOwnership> owned;
+        lock (_lock)
+        {
+            foreach (var gone in _held.Values.Where(o => !o.Holder.IsAlive).ToList())
+            {
+                LoseLocked(gone, $"The process serving clustered table '{gone.Table}' on this node exited.", null);
+            }
+
+            owned = [.. _held.Values];
+        }
+
+        if (owned.Count == 0)
+        {
+            return;
+        }
+
+        var renewed = new HashSet<string>(StringComparer.Ordinal);
+        await using (var command = new NpgsqlCommand(
+            $"UPDATE {_cluster.Schema.Tables} t SET renewed_at = now() FROM unnest($1::text[], $2::bigint[]) AS u(name, epoch) " +
+            "WHERE t.name = u.name AND t.epoch = u.epoch RETURNING t.name", connection))
+        {
+            command.Parameters.Add(new() { Value = owned.Select(o => o.Table).ToArray() });
+            command.Parameters.Add(new() { Value = owned.Select(o => o.Epoch).ToArray() });
+            await using var reader = await ExecuteAsync(command.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+            {
+                renewed.Add(reader.GetString(0));
+            }
+        }
+
+        lock (_lock)
+        {
+            foreach (var ownership in owned.Where(o => !renewed.Contains(o.Table)))
+            {
+                if (_held.TryGetValue(ownership.Table, out var current) && current == ownership)
+                {
+                    LoseLocked(ownership, $"Clustered table '{ownership.Table}' was taken over by another node (this node held epoch {ownership.Epoch}).", null);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// For every table waited for: ends the session of an owner whose lease expired while it still holds advisory locks
+    /// (it is frozen, or its machine went silent and the server has not noticed; its tables are released with it, which
+    /// is right, since that node is not serving them), then tries every waited table's lock, and takes those it got.
+    /// </summary>
+    private async Task PollAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    {
+        string[] candidates;
+        lock (_lock)
+        {
+            foreach (var (table, waiter) in _waiting.Where(w => !w.Value.Holder.IsAlive).ToList())
+            {
+                _waiting.Remove(table);
+                waiter.Done.TrySetCanceled();
+            }
+
+            candidates = [.. _waiting.Keys.Where(t => !_held.ContainsKey(t) && !_unlocks.ContainsKey(t))];
+        }
+
+        if (candidates.Length == 0)
+        {
+            return;
+        }
+
+        var locked = new List<string>();
+        await using (var batch = new NpgsqlBatch(connection))
+        {
+            var expired = new NpgsqlBatchCommand(
+                $"SELECT pg_terminate_backend(b) FROM (SELECT DISTINCT owner_backend AS b FROM {_cluster.Schema.Tables} " +
+                "WHERE name = ANY($1) AND owner_backend IS NOT NULL AND renewed_at < now() - $2 AND owner_backend <> pg_backend_pid() " +
+                "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = owner_backend AND l.locktype = 'advisory' AND l.granted)) AS s");
+            expired.Parameters.Add(new() { Value = candidates });
+            expired.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
+            var tryLock = new NpgsqlBatchCommand("SELECT t, pg_try_advisory_lock(hashtextextended($2 || t, 0)) FROM unnest($1::text[]) AS t");
+            tryLock.Parameters.Add(new() { Value = candidates });
+            tryLock.Parameters.Add(new() { Value = _lockPrefix });
+            batch.BatchCommands.Add(expired);
+            batch.BatchCommands.Add(tryLock);
+            await using var reader = await ExecuteAsync(batch.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellation).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+            {
+                if (reader.GetBoolean(1))
+                {
+                    locked.Add(reader.GetString(0));
+                }
+            }
+        }
+
+        if (locked.Count > 0)
+        {
+            await TakeAsync(connection, locked, cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The locks of <paramref name="tables"/> are held: refuses those whose rows this node cannot read (their
+    /// locks go again), then bumps the epoch of the others in one statement and hands each its ownership.</summary>
+    private async Task TakeAsync(NpgsqlConnection connection, List<string> tables, CancellationToken cancellation)
+    {
+        // Until handed on or unlocked, a locked table is queued for unlocking: if the session breaks meanwhile, that
+        // entry is dropped with it, and if the waiter went away, the lock is released.
+        var refusals = new Dictionary<string, Exception>(StringComparer.Ordinal);
+        var recorded = new HashSet<string>(StringComparer.Ordinal);
+        Dictionary<string, Waiter> waiters;
+        lock (_lock)
+        {
+            foreach (var table in tables)
+            {
+                Unlock(table);
+            }
+
+            waiters = tables.Where(_waiting.ContainsKey).ToDictionary(t => t, t => _waiting[t], StringComparer.Ordinal);
+        }
+
+        // Holding the lock, nobody else changes the table's codecs: an owner upgrading it holds the lock too.
+        await using (var codecs = new NpgsqlCommand($"SELECT name, key_codec, value_codec FROM {_cluster.Schema.Tables} WHERE name = ANY($1)", connection))
+        {
+            codecs.Parameters.Add(new() { Value = tables.ToArray() });
+            await using var reader = await ExecuteAsync(codecs.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+            {
+                var table = reader.GetString(0);
+                recorded.Add(table);
+                if (waiters.TryGetValue(table, out var waiter) && waiter.Refuse(reader.GetString(1), reader.GetString(2)) is { } refusal)
+                {
+                    refusals[table] = refusal;
+                }
+            }
+        }
+
+        foreach (var table in tables.Where(t => !recorded.Contains(t)))
+        {
+            refusals[table] = new InvalidOperationException($"Clustered table '{table}' is not in {_cluster.Schema.Tables}; it was removed while this node waited for it.");
+        }
+
+        var taking = tables.Where(t => waiters.ContainsKey(t) && !refusals.ContainsKey(t)).ToArray();
+        var taken = new List<(string Table, long Epoch, long LastSequence)>();
+        if (taking.Length > 0)
+        {
+            await using var take = new NpgsqlCommand(
+                $"UPDATE {_cluster.Schema.Tables} SET epoch = epoch + 1, owner_node = $2, owned_since = now(), owner_backend = pg_backend_pid(), renewed_at = now() " +
+                "WHERE name = ANY($1) RETURNING name, epoch, last_sequence",
+                connection);
+            take.Parameters.Add(new() { Value = taking });
+            take.Parameters.Add(new() { Value = _cluster.NodeId });
+            await using var reader = await ExecuteAsync(take.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+            {
+                taken.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+            }
+        }
+
+        var handed = new List<(Waiter Waiter, TableOwnership Ownership)>();
+        var refused = new List<(Waiter Waiter, Exception Refusal)>();
+        lock (_lock)
+        {
+            foreach (var (table, epoch, lastSequence) in taken)
+            {
+                var waiter = waiters[table];
+                if (!_unlocks.ContainsKey(table) || !_waiting.TryGetValue(table, out var current) || current != waiter || !waiter.Holder.IsAlive)
+                {
+                    continue;   // the waiter went away meanwhile (or the session broke): the queued unlock stays, or went with it
+                }
+
+                _unlocks.Remove(table, out var unlock);
+                unlock!.TrySetResult();
+                _waiting.Remove(table);
+                var ownership = new TableOwnership(this, table, waiter.Holder, epoch, lastSequence);
+                _held[table] = ownership;
+                handed.Add((waiter, ownership));
+            }
+
+            foreach (var (table, refusal) in refusals)
+            {
+                if (waiters.TryGetValue(table, out var waiter) && _waiting.TryGetValue(table, out var current) && current == waiter)
+                {
+                    _waiting.Remove(table);
+                    refused.Add((waiter, refusal));
+                }
+            }
+        }
+
+        foreach (var (waiter, ownership) in handed)
+        {
+            if (!waiter.Done.TrySetResult(ownership))
+            {
+                // Its wait was cancelled meanwhile: the unlock is queued for this loop's next turn (never awaited here,
+                // since only this loop completes it).
+                _ = ReleaseAsync(ownership);
+            }
+        }
+
+        foreach (var (waiter, refusal) in refused)
+        {
+            waiter.Done.TrySetException(refusal);
+        }
+    }
+
+    /// <summary>Runs a statement on the session, recording when it started (for the watchdog) and that it returned.</summary>
+    private async Task<T> ExecuteAsync<T>(Task<T> statement)
+    {
+        Volatile.Write(ref _inFlightSince, Stopwatch.GetTimestamp());
+        try
+        {
+            var result = await statement.ConfigureAwait(false);
+            Volatile.Write(ref _lastSuccess, Stopwatch.GetTimestamp());
+            return result;
+        }
+        finally
+        {
+            Volatile.Write(ref _inFlightSince, 0);
+        }
+    }
+
+    /// <summary>
+    /// An owner that cannot reach PostgreSQL stops serving on its own deadline, which is shorter than the server's
+    /// detection of its silence: so it has stopped before another node can take over. A statement on the session that
+    /// has not returned within the deadline, or no statement succeeding for that long while tables are owned, loses
+    /// every table and replaces the session.
+    /// </summary>
+    private async Task WatchDeadlineAsync()
+    {
+        var deadline = _cluster.Options.OwnerDeadline;
+        using var timer = new PeriodicTimer(_cluster.Options.CheckInterval / 2);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                var inFlight = Volatile.Read(ref _inFlightSince);
+                var stuck = inFlight != 0 && Stopwatch.GetElapsedTime(inFlight) > deadline;
+                lock (_lock)
+                {
+                    stuck |= _held.Count > 0 && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastSuccess)) > deadline;
+                    if (!stuck)
+                    {
+                        continue;
+                    }
+
+                    foreach (var owned in _held.Values)
+                    {
+                        owned.Lose($"This node could not reach PostgreSQL for {deadline.TotalMilliseconds:0} ms (its owner deadline), so it stopped serving clustered table '{owned.Table}' (epoch {owned.Epoch}) before another node could take it over.", null);
+                    }
+
+                    _held.Clear();
+                }
+
+                // The loop, on its stuck statement or at its next turn, drops the session and its locks. It may have
+                // replaced the session meanwhile, disposing this one's token source: then there is nothing to stop.
+                try
+                {
+                    await _session.CancelAsync().ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+
+                Wake(poll: false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Loses an owned table and queues its unlock; called holding <c>_lock</c>.</summary>
+    private void LoseLocked(TableOwnership ownership, string message, Exception? cause)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        _held.Remove(ownership.Table);
+        Unlock(ownership.Table);
+        ownership.Lose(message, cause);
+        Wake(poll: false);
+    }
+
+    private TaskCompletionSource Unlock(string table)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (!_unlocks.TryGetValue(table, out var done))
+        {
+            done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _unlocks[table] = done;
+        }
+
+        return done;
+    }
+
+    private static long ToTicks(TimeSpan interval) => (long)(interval.TotalSeconds * Stopwatch.Frequency);
+
+    private sealed class Waiter(Pid holder, Func<string, string, Exception?> refuse)
+    {
+        public Pid Holder { get; } = holder;
+
+        public Func<string, string, Exception?> Refuse { get; } = refuse;
+
+        public TaskCompletionSource<TableOwnership> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -61,7 +61,8 @@ internal static partial class ReadmeSnippets
         return string.Join('\n', lines.Select(l => l.Length >= indent ? l[indent..].TrimEnd() : l.TrimEnd())).Trim('\n');
     }
 
-    private static string RepositoryRoot(string testFile)
+    /// <summary>The repository's root: the first directory above <paramref name="testFile"/> holding Heirloom.sln.</summary>
+    public static string RepositoryRoot([CallerFilePath] string testFile = "")
     {
         var directory = Path.GetDirectoryName(testFile);
         while (directory is not null && !File.Exists(Path.Combine(directory, "Heirloom.sln")))

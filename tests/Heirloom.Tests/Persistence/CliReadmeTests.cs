@@ -3,6 +3,7 @@ using Heirloom.Cli;
 using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
+using Heirloom.Testing;
 
 namespace Heirloom.Tests.Persistence;
 
@@ -18,7 +19,7 @@ public sealed partial class CliReadmeTests : IDisposable
     public async Task Every_command_the_readme_shows_prints_what_it_shows()
     {
         await WriteCartsAndBroken();
-        var commands = ConsoleCommands(File.ReadAllText(Path.Combine(RepositoryRoot(), "src/Heirloom.Cli/README.md")));
+        var commands = ConsoleCommands(File.ReadAllText(Path.Combine(ReadmeSnippets.RepositoryRoot(), "src/Heirloom.Cli/README.md")));
         Assert.Equal(4, commands.Count);
 
         foreach (var (command, shown) in commands)
@@ -73,17 +74,6 @@ public sealed partial class CliReadmeTests : IDisposable
         }
 
         return commands;
-    }
-
-    private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string file = "")
-    {
-        var directory = Path.GetDirectoryName(file);
-        while (directory is not null && !File.Exists(Path.Combine(directory, "Heirloom.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return directory ?? throw new InvalidOperationException($"No Heirloom.sln above {file}.");
     }
 
     [GeneratedRegex(@"```console\n(.*?)```", RegexOptions.Singleline)]

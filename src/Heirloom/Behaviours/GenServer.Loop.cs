@@ -8,28 +8,71 @@ public abstract partial class GenServer
     // The request whose handler is running, to name it when the handler crashes the server.
     private object? _callInFlight;
 
-    private static async Task<Pid> StartCoreAsync(Node node, ProcessContext? parent, bool link, Func<GenServer> factory, GenServerOptions? options)
+    private static Task<Pid> StartCoreAsync(Node node, ProcessContext? parent, bool link, Func<GenServer> factory, GenServerOptions? options)
     {
         ArgumentNullException.ThrowIfNull(factory);
         options ??= new GenServerOptions();
-        var started = new TaskCompletionSource<Pid>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Func<ProcessContext, Task> body = ctx => RunAsync(ctx, factory, options, started);
-        // An unlinked server has no parent, as OTP's gen_server:start makes it its own: an exit signal from the process
-        // that started it is an ordinary one, which a trapping server handles as info.
-        var pid = link ? parent!.SpawnLink(body) : node.Spawn(body);
-        try
+        return parent is not null && Process.CurrentProcess == parent.Process
+            ? StartFromProcessAsync(parent.Process, link, factory, options)
+            : StartFromOutsideAsync(node, parent, link, factory, options);
+    }
+
+    /// <summary>
+    /// A start from the parent's own code, as a supervisor's: the new server acknowledges its init with a message, which
+    /// the parent receives (OTP's proc_lib acknowledgement), so the parent is woken on the thread the server ran on, as
+    /// for any message, with no task, timer or thread hop in between. A linked server that dies before acknowledging is
+    /// seen by its exit signal when the parent traps exits (it dies with it otherwise).
+    /// </summary>
+    private static async Task<Pid> StartFromProcessAsync(Process parent, bool link, Func<GenServer> factory, GenServerOptions options)
+    {
+        var ack = new StartAck(parent.Self);
+        Func<ProcessContext, Task> body = ctx => RunAsync(ctx, factory, options, ack);
+        var pid = link ? parent.SpawnLink(body) : parent.Node.Spawn(body);
+        ack.Server = pid;
+        var answer = await parent.ReceiveAsync(StartAck.IsAnswer, ack, options.StartTimeout);
+        if (answer is null && !ack.TryAbandon())
         {
-            return await started.Task.WaitAsync(options.StartTimeout).ConfigureAwait(false);
+            // The acknowledgement was sent as the wait ended: it decides the start.
+            answer = await parent.ReceiveAsync(StartAck.IsAnswer, ack, Timeout.InfiniteTimeSpan);
         }
-        catch (TimeoutException)
+
+        switch (answer)
         {
-            parent?.Unlink(pid);
-            node.Exit(pid, ExitReason.Kill);
-            throw new GenServerStartException(ExitReason.Custom("timeout"), $"The server {pid} did not finish InitAsync within {options.StartTimeout}; it was killed.");
+            case StartAck acknowledged:
+                return acknowledged.Result();
+            case ExitSignal exit:
+                throw new GenServerStartException(exit.Reason, $"The server {pid} exited before finishing InitAsync: {exit.Reason}.");
+            default:
+                throw TimedOut(parent.Node, parent, pid, options);
         }
     }
 
-    private static async Task RunAsync(ProcessContext ctx, Func<GenServer> factory, GenServerOptions options, TaskCompletionSource<Pid> started)
+    private static async Task<Pid> StartFromOutsideAsync(Node node, ProcessContext? parent, bool link, Func<GenServer> factory, GenServerOptions options)
+    {
+        var ack = new StartAck(Pid.None);
+        Func<ProcessContext, Task> body = ctx => RunAsync(ctx, factory, options, ack);
+        // An unlinked server has no parent, as OTP's gen_server:start makes it its own: an exit signal from the process
+        // that started it is an ordinary one, which a trapping server handles as info.
+        var pid = link ? parent!.SpawnLink(body) : node.Spawn(body);
+        ack.Server = pid;
+        try
+        {
+            return await ack.Task.WaitAsync(options.StartTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw TimedOut(node, parent, pid, options);
+        }
+    }
+
+    private static GenServerStartException TimedOut(Node node, ProcessContext? parent, Pid pid, GenServerOptions options)
+    {
+        parent?.Unlink(pid);
+        node.Exit(pid, ExitReason.Kill);
+        return new GenServerStartException(ExitReason.Custom("timeout"), $"The server {pid} did not finish InitAsync within {options.StartTimeout}; it was killed.");
+    }
+
+    private static async Task RunAsync(ProcessContext ctx, Func<GenServer> factory, GenServerOptions options, StartAck started)
     {
         GenServer server;
         InitResult init;
@@ -65,24 +108,24 @@ public abstract partial class GenServer
                 ctx.Unlink(ctx.Parent);
             }
 
-            started.TrySetResult(default);
+            started.Succeed(default);
             return;
         }
 
-        started.TrySetResult(ctx.Self);
+        started.Succeed(ctx.Self);
         await server.LoopAsync(ctx, init.ContinueWith);
     }
 
     /// <summary>A failed start unlinks from the starter first, so that the server's exit does not kill it; the
     /// starter learns the reason from the exception instead.</summary>
-    private static void FailStart(ProcessContext ctx, TaskCompletionSource<Pid> started, Exception exception)
+    private static void FailStart(ProcessContext ctx, StartAck started, Exception exception)
     {
         if (!ctx.Parent.IsNone)
         {
             ctx.Unlink(ctx.Parent);
         }
 
-        started.TrySetException(exception);
+        started.Fail(exception);
     }
 
     private async Task LoopAsync(ProcessContext ctx, object? continueWith)

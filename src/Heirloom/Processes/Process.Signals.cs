@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 
 namespace Heirloom.Processes;
 
@@ -262,16 +261,13 @@ internal sealed partial class Process
         }
     }
 
-    // The behaviour each process runs (a GenServer's type, say), kept beside the processes rather than in them: most
-    // processes run none, and an idle process's size is what a million of them cost.
-    private static readonly ConditionalWeakTable<Process, Type> s_behaviours = [];
-
     // Messages this process took from its mailbox and sent; each counted by the process itself, on its own run.
     private long _received;
     private long _sent;
 
-    /// <summary>The behaviour this process runs, if any (see <see cref="ProcessInfo.Behaviour"/>).</summary>
-    internal Type? Behaviour => s_behaviours.TryGetValue(this, out var behaviour) ? behaviour : null;
+    /// <summary>The behaviour this process runs, if any (see <see cref="ProcessInfo.Behaviour"/>); null once it has
+    /// exited.</summary>
+    internal Type? Behaviour => Volatile.Read(ref _relations)?.Behaviour;
 
     /// <summary>Messages taken from the mailbox so far.</summary>
     internal long MessagesIn => Volatile.Read(ref _received);
@@ -280,7 +276,16 @@ internal sealed partial class Process
     internal void CountSent() => _sent++;
 
     /// <summary>Records the behaviour this process runs, for <see cref="ProcessInfo.Behaviour"/>.</summary>
-    internal void SetBehaviour(Type behaviour) => s_behaviours.AddOrUpdate(this, behaviour);
+    internal void SetBehaviour(Type behaviour)
+    {
+        lock (SyncRoot)
+        {
+            if (IsAlive)
+            {
+                Related.Behaviour = behaviour;
+            }
+        }
+    }
 
     internal ProcessInfo GetInfo()
     {
@@ -475,5 +480,9 @@ internal sealed partial class Process
         public string? Name;
         public List<IProcessOwned>? Owned;
         public TaskCompletionSource<ExitReason>? Exited;
+
+        // What the process runs (a GenServer's type, say): here rather than in the process, as most processes run none
+        // and an idle process's size is what a million of them cost.
+        public Type? Behaviour;
     }
 }

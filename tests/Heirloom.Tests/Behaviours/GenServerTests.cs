@@ -157,6 +157,54 @@ public sealed class GenServerTests
     }
 
     [Fact]
+    public async Task A_start_from_a_process_that_times_out_leaves_no_late_acknowledgement_behind()
+    {
+        await using var node = new Node();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var initReturned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (error, leftover) = await node.Run(async ctx =>
+        {
+            var e = await Assert.ThrowsAsync<GenServerStartException>(() => GenServer.StartLinkAsync(
+                ctx,
+                () => new Counter { Init = async () => { await gate.Task; initReturned.SetResult(); return InitResult.Ok; } },
+                new GenServerOptions { StartTimeout = TimeSpan.FromMilliseconds(50) }));
+
+            // The killed server's code runs on past its init, and would acknowledge now if nothing stopped it.
+            gate.SetResult();
+            await initReturned.Task.WaitAsync(TestKit.Patience);
+            return (e, await ctx.ReceiveAsync(static (_, _) => true, null, TimeSpan.FromMilliseconds(200)));
+        });
+        Assert.Contains("did not finish InitAsync", error.Message);
+        Assert.Null(leftover);
+    }
+
+    [Fact]
+    public async Task A_linked_start_whose_server_is_killed_in_init_fails_at_once_with_the_kill()
+    {
+        await using var node = new Node();
+        var reason = await node.Run(async ctx =>
+        {
+            ctx.TrapExit = true;
+            var e = await Assert.ThrowsAsync<GenServerStartException>(() => GenServer.StartLinkAsync(
+                ctx,
+                () => new KilledInInit(),
+                new GenServerOptions { StartTimeout = TestKit.Patience }).WaitAsync(TestKit.Patience / 2));
+            return e.Reason;
+        });
+        Assert.Equal(ExitReason.Killed, reason);
+    }
+
+    private sealed class KilledInInit : GenServer
+    {
+        protected internal override async ValueTask<InitResult> InitAsync()
+        {
+            Context.Node.Exit(Self, ExitReason.Kill);
+            await Task.Delay(Timeout.Infinite);
+            return InitResult.Ok;
+        }
+    }
+
+    [Fact]
     public async Task Calls_to_dead_or_unknown_servers_fail_at_once()
     {
         await using var node = new Node();

@@ -233,7 +233,14 @@ public static class DurableTable
         {
             // Each object takes at least its two 4-byte length prefixes, which bounds what a header may ask room for.
             loader.Reserve(Math.Min(info.ObjectCount, file.BodyLength(bodyStart) / 8));
-            return file.VisitObjects(bodyStart, loader.LoadEncoded);
+            try
+            {
+                return file.VisitObjects(bodyStart, loader.LoadEncoded);
+            }
+            finally
+            {
+                loader.EndLoading();
+            }
         }
 
         return file.VisitObjects(bodyStart, (key, value) => store.Insert(TableFile.Decode(key, keyReader, path), TableFile.Decode(value, valueReader, path)));

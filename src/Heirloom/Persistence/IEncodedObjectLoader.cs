@@ -14,4 +14,8 @@ internal interface IEncodedObjectLoader
     /// does not grow the engine step by step.</summary>
     /// <param name="count">The number of objects the snapshot's header gives.</param>
     void Reserve(long count);
+
+    /// <summary>Finishes loading: every object given to <see cref="LoadEncoded"/> is in the engine when it returns. Called
+    /// once, after the last object, also when loading failed part way.</summary>
+    void EndLoading();
 }

@@ -165,7 +165,7 @@ internal sealed class LockSession : IAsyncDisposable
             // Released explicitly, so the standbys are notified now instead of at their next poll.
             try
             {
-                using var bounded = new CancellationTokenSource(_cluster.Options.OwnerDeadline);
+                using var bounded = new CancellationTokenSource(_cluster.Options.OwnerDeadline, _cluster.Time);
                 await UnlockAllAsync(connection, bounded.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or OperationCanceledException or InvalidOperationException)

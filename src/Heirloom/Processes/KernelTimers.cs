@@ -63,6 +63,16 @@ internal sealed class KernelTimers
     public TimeSpan? Read(TimerRef timer) =>
         _pending.TryGetValue(timer.Id, out var entry) && Volatile.Read(ref entry.State) == Pending ? Left(entry) : null;
 
+    /// <summary>Cancels every pending timer: the node is stopping, and a timer aimed at a name would otherwise keep
+    /// its provider's timer (and the node) alive until it fires.</summary>
+    public void CancelAll()
+    {
+        foreach (var entry in _pending.Values)
+        {
+            entry.TryEnd(Cancelled, unwatch: true);
+        }
+    }
+
     /// <summary>Rejects a delay that is not a finite, non-negative duration a timer can count.</summary>
     public static void CheckDelay(TimeSpan delay)
     {

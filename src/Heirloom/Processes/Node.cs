@@ -316,6 +316,7 @@ public sealed class Node : IAsyncDisposable
             process.ReceiveExitSignal(default, ExitReason.Kill, fromLink: false);
         }
 
+        Volatile.Read(ref _timers)?.CancelAll();
         foreach (var service in _services.Values)
         {
             service.OnNodeStopped();

@@ -121,6 +121,17 @@ public sealed class TimerTests
     }
 
     [Fact]
+    public async Task Stopping_the_node_cancels_its_timers()
+    {
+        var time = new FakeTimeProvider();
+        var node = new Node { TimeProvider = time };
+        var timer = node.SendAfter("later", "tick", FiveSeconds);
+        await node.DisposeAsync();
+        Assert.Null(node.ReadTimer(timer));
+        Assert.Equal(0, node.Timers.Count);
+    }
+
+    [Fact]
     public async Task A_zero_delay_timer_on_the_system_clock_arrives()
     {
         await using var node = new Node();

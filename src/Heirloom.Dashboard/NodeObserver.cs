@@ -23,7 +23,7 @@ internal sealed class NodeObserver : IDisposable
     private readonly ConcurrentQueue<object> _reports = new();
     private readonly Lock _historyLock = new();
     private readonly Queue<HistoryPoint> _history = new();
-    private readonly Timer _sampler;
+    private readonly ITimer _sampler;
     // The counts at the last sample taken while a page watched; null when there was none.
     private Dictionary<Process, long>? _lastReceived;
     private Dictionary<Table, long>? _lastWritten;
@@ -50,7 +50,8 @@ internal sealed class NodeObserver : IDisposable
         _listener.SetMeasurementEventCallback<double>(OnFsync);
         _listener.SetMeasurementEventCallback<long>(OnGroupCommit);
         _listener.Start();
-        _sampler = new Timer(_ => Sample(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        // The history is sampled on the node's clock, as every other time of the node.
+        _sampler = node.TimeProvider.CreateTimer(static observer => ((NodeObserver)observer!).Sample(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     public Node Node => _node;
@@ -96,7 +97,7 @@ internal sealed class NodeObserver : IDisposable
         return new
         {
             node = _node.Id,
-            at = DateTimeOffset.UtcNow,
+            at = _node.TimeProvider.GetUtcNow(),
             processCount = _node.ProcessCount,
             trees,
             tables,
@@ -110,7 +111,7 @@ internal sealed class NodeObserver : IDisposable
     /// described in full.</summary>
     public object Processes(string? filter, string? sort, bool descending, int take)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = _node.TimeProvider.GetTimestamp();
         IEnumerable<Process> matching = _node.LiveProcesses.Where(p => p.IsAlive);
         if (!string.IsNullOrWhiteSpace(filter))
         {
@@ -142,7 +143,7 @@ internal sealed class NodeObserver : IDisposable
         {
             total = _node.ProcessCount,
             matched = matched.Count,
-            elapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            elapsedMs = _node.TimeProvider.GetElapsedTime(started).TotalMilliseconds,
             rows,
         };
     }
@@ -168,7 +169,7 @@ internal sealed class NodeObserver : IDisposable
         SupervisorStatus status;
         try
         {
-            status = await Supervisor.GetStatusAsync(supervisor).WaitAsync(TimeSpan.FromSeconds(1));
+            status = await Supervisor.GetStatusAsync(supervisor).WaitAsync(TimeSpan.FromSeconds(1), _node.TimeProvider);
         }
         catch (Exception e) when (e is CallFailedException or TimeoutException)
         {
@@ -219,7 +220,7 @@ internal sealed class NodeObserver : IDisposable
         {
             try
             {
-                foreach (var status in await TableManager.GetStatusAsync(manager).WaitAsync(TimeSpan.FromSeconds(1)))
+                foreach (var status in await TableManager.GetStatusAsync(manager).WaitAsync(TimeSpan.FromSeconds(1), _node.TimeProvider))
                 {
                     managed[status.Name] = status;
                 }
@@ -282,10 +283,10 @@ internal sealed class NodeObserver : IDisposable
     {
         object? entry = report switch
         {
-            CrashReport crash => new { at = DateTimeOffset.UtcNow, kind = "crash", pid = crash.Pid.ToString(), name = crash.RegisteredName, text = crash.Exception.GetType().Name + ": " + crash.Exception.Message },
-            SupervisorReport s => new { at = DateTimeOffset.UtcNow, kind = s.Event.ToString(), pid = s.Pid.ToString(), name = s.ChildId, text = $"child {s.ChildId ?? "(dynamic)"} {s.Child}: {s.Reason}" },
-            StorageFailureReport f => new { at = DateTimeOffset.UtcNow, kind = f.TableClosed ? "storage failure" : "snapshot failure", pid = f.Pid.ToString(), name = f.TableName, text = f.Exception.Message },
-            HandOffRefusedReport h => new { at = DateTimeOffset.UtcNow, kind = "hand-off refused", pid = h.Pid.ToString(), name = (string?)h.TableName, text = h.Exception.Message },
+            CrashReport crash => new { at = _node.TimeProvider.GetUtcNow(), kind = "crash", pid = crash.Pid.ToString(), name = crash.RegisteredName, text = crash.Exception.GetType().Name + ": " + crash.Exception.Message },
+            SupervisorReport s => new { at = _node.TimeProvider.GetUtcNow(), kind = s.Event.ToString(), pid = s.Pid.ToString(), name = s.ChildId, text = $"child {s.ChildId ?? "(dynamic)"} {s.Child}: {s.Reason}" },
+            StorageFailureReport f => new { at = _node.TimeProvider.GetUtcNow(), kind = f.TableClosed ? "storage failure" : "snapshot failure", pid = f.Pid.ToString(), name = f.TableName, text = f.Exception.Message },
+            HandOffRefusedReport h => new { at = _node.TimeProvider.GetUtcNow(), kind = "hand-off refused", pid = h.Pid.ToString(), name = (string?)h.TableName, text = h.Exception.Message },
             _ => null,
         };
         if (report is CrashReport)
@@ -412,7 +413,7 @@ internal sealed class NodeObserver : IDisposable
         {
             var fsyncMs = _fsyncs == 0 ? 0 : _fsyncSeconds / _fsyncs * 1000;
             var groupCommit = _fsyncs == 0 ? 0 : (double)groupCommitRecords / _fsyncs;
-            _history.Enqueue(new HistoryPoint(DateTimeOffset.UtcNow, restarts, crashes, _node.ProcessCount, fsyncMs, groupCommit, messages, writes));
+            _history.Enqueue(new HistoryPoint(_node.TimeProvider.GetUtcNow(), restarts, crashes, _node.ProcessCount, fsyncMs, groupCommit, messages, writes));
             (_fsyncs, _fsyncSeconds) = (0, 0);
             while (_history.Count > HistorySeconds)
             {

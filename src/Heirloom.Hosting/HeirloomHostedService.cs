@@ -69,14 +69,16 @@ internal sealed class HeirloomHostedService(
         }
 
         // One budget for the whole node: the trees, the processes outside them, and the killing of what is left.
+        // On the node's clock, as every other timeout of the node; the host's token still bounds it in real time.
         var timeout = options.Value.ShutdownTimeout;
-        var deadline = DateTime.UtcNow + timeout;
+        var time = node.TimeProvider;
+        var deadline = time.GetTimestamp() + (long)(timeout.TotalSeconds * time.TimestampFrequency);
 
         // Trees stop in reverse order of their start, each stopping its children in reverse order, as OTP's
         // application shutdown does; a tree already gone is skipped.
         for (var i = roots.Length - 1; i >= 0 && !cancellationToken.IsCancellationRequested; i--)
         {
-            var remaining = deadline - DateTime.UtcNow;
+            var remaining = time.GetElapsedTime(time.GetTimestamp(), deadline);
             if (remaining <= TimeSpan.Zero)
             {
                 break;
@@ -152,13 +154,14 @@ internal sealed class HeirloomHostedService(
 
     /// <summary>Disposes the node with what is left of the budget; when that runs out (or the host gives up first),
     /// kills every process left, so that the disposal finishes at once: a process cannot refuse a kill.</summary>
-    private async Task DisposeNodeAsync(DateTime deadline, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task DisposeNodeAsync(long deadline, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var disposing = node.DisposeAsync().AsTask();
-        var remaining = deadline - DateTime.UtcNow;
+        var time = node.TimeProvider;
+        var remaining = time.GetElapsedTime(time.GetTimestamp(), deadline);
         if (remaining > TimeSpan.Zero && !cancellationToken.IsCancellationRequested)
         {
-            await Task.WhenAny(disposing, Task.Delay(remaining, cancellationToken)).ConfigureAwait(false);
+            await Task.WhenAny(disposing, Task.Delay(remaining, time, cancellationToken)).ConfigureAwait(false);
         }
 
         if (!disposing.IsCompleted)

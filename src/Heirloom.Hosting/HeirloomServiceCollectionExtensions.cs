@@ -15,7 +15,8 @@ public static class HeirloomServiceCollectionExtensions
     /// Adds a Heirloom <see cref="Node"/> owned by the host: it starts with the host (its declared supervision trees
     /// in order), reports crashes and supervisor events through <c>ILogger</c>, publishes metrics on the host's
     /// <c>IMeterFactory</c> (see <see cref="Diagnostics.HeirloomInstrumentation"/>), and stops with the host (trees in
-    /// reverse order, then every process, journals flushed). Options are validated when the host starts. Health
+    /// reverse order, then every process, journals flushed). Its clock (<see cref="Node.TimeProvider"/>) is the
+    /// container's <see cref="TimeProvider"/> when one is registered. Options are validated when the host starts. Health
     /// checks to register: <see cref="HeirloomHealthCheck"/>, <see cref="ManagedTablesHealthCheck"/>,
     /// <see cref="DurableTablesHealthCheck"/>.
     /// </summary>
@@ -59,6 +60,9 @@ public static class HeirloomServiceCollectionExtensions
             services.AddSingleton(provider => new Node(provider.GetService<IMeterFactory>())
             {
                 ShutdownTimeout = provider.GetRequiredService<IOptions<HeirloomOptions>>().Value.ShutdownTimeout,
+
+                // The container's clock when it has one (a test registers a fake), as other time-aware services use.
+                TimeProvider = provider.GetService<TimeProvider>() ?? TimeProvider.System,
             });
             services.TryAddSingleton<ProcessLabels>();
             services.TryAddSingleton<NodeReportLogger>();

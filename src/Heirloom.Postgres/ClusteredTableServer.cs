@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Heirloom.Behaviours;
 using Heirloom.Management;
 using Heirloom.Persistence;
@@ -91,12 +90,12 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
                 // and looks again every follow interval, in case the table's codecs change back (a restore).
                 ClusterLog.TableRefused(cluster.Logger, cluster.NodeId, options.Name, refused.Reason);
                 _lastRefusal = refused.Reason;
-                await Task.Delay(cluster.Options.FollowInterval, _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(cluster.Options.FollowInterval, cluster.Time, _stopping.Token).ConfigureAwait(false);
                 StartAcquiring();
                 break;
             case AcquireFailed failed:
                 ClusterLog.AcquireFailed(cluster.Logger, cluster.NodeId, options.Name, failed.Reason);
-                await Task.Delay(TimeSpan.FromMilliseconds(100), _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cluster.Time, _stopping.Token).ConfigureAwait(false);
                 StartAcquiring();
                 break;
             case Lost lost when lost.Ownership == _ownership:
@@ -325,7 +324,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     /// standby, as the table, to the manager.</summary>
     private async Task TakeOverAsync(TableOwnership ownership)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = cluster.Time.GetTimestamp();
         _role = ClusteredTableRole.TakingOver;
         _ownership = ownership;
         var self = Self;
@@ -350,7 +349,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         _role = ClusteredTableRole.Owner;
         _takeovers++;
         await HandToManagerAsync();
-        _lastTakeover = Stopwatch.GetElapsedTime(started);
+        _lastTakeover = cluster.Time.GetElapsedTime(started);
         ClusterLog.TookOver(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, _follower.Standby.Count, _follower.Applied);
     }
 

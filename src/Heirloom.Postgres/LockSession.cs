@@ -39,7 +39,7 @@ internal sealed class LockSession : IAsyncDisposable
     private CancellationTokenSource _session = new();
     private int _wakeQueued;
     private int _pollNow;
-    private long _lastSuccess = Stopwatch.GetTimestamp();
+    private long _lastSuccess;
     private long _inFlightSince;
     private bool _disposed;
 
@@ -47,6 +47,7 @@ internal sealed class LockSession : IAsyncDisposable
     {
         _cluster = cluster;
         _lockPrefix = $"heirloom.table:{cluster.Schema.Name}.";
+        _lastSuccess = Now();
     }
 
     /// <summary>The tables this node owns now, by name.</summary>
@@ -164,7 +165,7 @@ internal sealed class LockSession : IAsyncDisposable
             // Released explicitly, so the standbys are notified now instead of at their next poll.
             try
             {
-                using var bounded = new CancellationTokenSource(_cluster.Options.OwnerDeadline);
+                using var bounded = new CancellationTokenSource(_cluster.Options.OwnerDeadline, _cluster.Time);
                 await UnlockAllAsync(connection, bounded.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or OperationCanceledException or InvalidOperationException)
@@ -227,21 +228,21 @@ internal sealed class LockSession : IAsyncDisposable
                 Volatile.Write(ref _wakeQueued, 0);
                 var token = _session.Token;
                 await RunUnlocksAsync(_connection, token).ConfigureAwait(false);
-                if (Stopwatch.GetTimestamp() >= nextRenewal)
+                if (Now() >= nextRenewal)
                 {
-                    nextRenewal = Stopwatch.GetTimestamp() + ToTicks(_cluster.Options.CheckInterval);
+                    nextRenewal = Now() + ToTicks(_cluster.Options.CheckInterval);
                     await RenewAsync(_connection, token).ConfigureAwait(false);
                 }
 
-                if (Interlocked.Exchange(ref _pollNow, 0) == 1 || Stopwatch.GetTimestamp() >= nextPoll)
+                if (Interlocked.Exchange(ref _pollNow, 0) == 1 || Now() >= nextPoll)
                 {
-                    nextPoll = Stopwatch.GetTimestamp() + ToTicks(_cluster.Options.TakeoverPollInterval);
+                    nextPoll = Now() + ToTicks(_cluster.Options.TakeoverPollInterval);
                     await PollAsync(_connection, token).ConfigureAwait(false);
                 }
 
                 var next = Math.Min(nextRenewal, nextPoll);
-                var delay = TimeSpan.FromTicks(Math.Max(0, (long)((next - Stopwatch.GetTimestamp()) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency))));
-                await _wake.WaitAsync(delay + TimeSpan.FromMilliseconds(1), stopping).ConfigureAwait(false);
+                var delay = _cluster.Time.GetElapsedTime(Now(), next);
+                await WaitForWakeAsync((delay > TimeSpan.Zero ? delay : TimeSpan.Zero) + TimeSpan.FromMilliseconds(1), stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -266,7 +267,7 @@ internal sealed class LockSession : IAsyncDisposable
 
                 try
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(100), stopping).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), _cluster.Time, stopping).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -281,7 +282,7 @@ internal sealed class LockSession : IAsyncDisposable
         var connection = await _cluster.DedicatedSource.OpenConnectionAsync(stopping).ConfigureAwait(false);
         _session.Dispose();
         _session = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        Volatile.Write(ref _lastSuccess, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _lastSuccess, Now());
         Wake(poll: true);
         return connection;
     }
@@ -584,11 +585,11 @@ internal sealed class LockSession : IAsyncDisposable
     /// <summary>Runs a statement on the session, recording when it started (for the watchdog) and that it returned.</summary>
     private async Task<T> ExecuteAsync<T>(Task<T> statement)
     {
-        Volatile.Write(ref _inFlightSince, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _inFlightSince, Now());
         try
         {
             var result = await statement.ConfigureAwait(false);
-            Volatile.Write(ref _lastSuccess, Stopwatch.GetTimestamp());
+            Volatile.Write(ref _lastSuccess, Now());
             return result;
         }
         finally
@@ -606,16 +607,16 @@ internal sealed class LockSession : IAsyncDisposable
     private async Task WatchDeadlineAsync()
     {
         var deadline = _cluster.Options.OwnerDeadline;
-        using var timer = new PeriodicTimer(_cluster.Options.CheckInterval / 2);
+        using var timer = new PeriodicTimer(_cluster.Options.CheckInterval / 2, _cluster.Time);
         try
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
             {
                 var inFlight = Volatile.Read(ref _inFlightSince);
-                var stuck = inFlight != 0 && Stopwatch.GetElapsedTime(inFlight) > deadline;
+                var stuck = inFlight != 0 && _cluster.Time.GetElapsedTime(inFlight) > deadline;
                 lock (_lock)
                 {
-                    stuck |= _held.Count > 0 && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastSuccess)) > deadline;
+                    stuck |= _held.Count > 0 && _cluster.Time.GetElapsedTime(Volatile.Read(ref _lastSuccess)) > deadline;
                     if (!stuck)
                     {
                         continue;
@@ -669,7 +670,21 @@ internal sealed class LockSession : IAsyncDisposable
         return done;
     }
 
-    private static long ToTicks(TimeSpan interval) => (long)(interval.TotalSeconds * Stopwatch.Frequency);
+    private long ToTicks(TimeSpan interval) => (long)(interval.TotalSeconds * _cluster.Time.TimestampFrequency);
+
+    // A timestamp of the node's clock, never 0: 0 stands for "no statement in flight".
+    private long Now() => Math.Max(1, _cluster.Time.GetTimestamp());
+
+    /// <summary>Waits for a wake-up or <paramref name="limit"/> on the node's clock, whichever comes first; a wait that
+    /// ends by the limit takes no wake-up (a cancelled semaphore wait consumes no count). Throws only when
+    /// <paramref name="stopping"/> is cancelled.</summary>
+    private async Task WaitForWakeAsync(TimeSpan limit, CancellationToken stopping)
+    {
+        using var timeout = new CancellationTokenSource(limit, _cluster.Time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stopping, timeout.Token);
+        await _wake.WaitAsync(either.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        stopping.ThrowIfCancellationRequested();
+    }
 
     private sealed class Waiter(Pid holder, Func<string, string, Exception?> refuse)
     {

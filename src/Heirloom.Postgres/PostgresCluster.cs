@@ -64,6 +64,9 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>The node.</summary>
     public Node Node { get; }
 
+    /// <summary>The node's clock, which the cluster's leases, checks and polls count on.</summary>
+    internal TimeProvider Time => Node.TimeProvider;
+
     /// <summary>The options.</summary>
     public PostgresClusterOptions Options { get; }
 
@@ -203,7 +206,7 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     private async Task HeartbeatAsync()
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), Time);
         try
         {
             while (await timer.WaitForNextTickAsync(Stopping).ConfigureAwait(false))
@@ -234,7 +237,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// one statement reads every followed table's last committed sequence, and the followers behind it are told.</summary>
     private async Task FollowPeriodicallyAsync()
     {
-        using var timer = new PeriodicTimer(Options.FollowInterval);
+        using var timer = new PeriodicTimer(Options.FollowInterval, Time);
         try
         {
             while (await timer.WaitForNextTickAsync(Stopping).ConfigureAwait(false))
@@ -316,7 +319,7 @@ public sealed class PostgresCluster : IAsyncDisposable
                 ClusterLog.ListenerLost(Logger, NodeId, e);
                 try
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(200), Stopping).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), Time, Stopping).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

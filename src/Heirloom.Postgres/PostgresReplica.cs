@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Heirloom.Persistence;
 using Npgsql;
 using NpgsqlTypes;
@@ -235,7 +234,7 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
             gathered = _gathered.Task;
         }
 
-        await gathered.WaitAsync(GatherLimit, _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await gathered.WaitAsync(GatherLimit, _cluster.Time, _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         lock (_lock)
         {
             _gathered = null;
@@ -282,13 +281,13 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
                 // The connection was lost mid-commit (or the commit failed otherwise), so it may or may not have
                 // happened; trying it again is safe (whole key states, same epoch) until the owner deadline, after which
                 // this node stops serving.
-                firstFailure = firstFailure == 0 ? Stopwatch.GetTimestamp() : firstFailure;
-                if (Stopwatch.GetElapsedTime(firstFailure) > _cluster.Options.OwnerDeadline)
+                firstFailure = firstFailure == 0 ? Math.Max(1, _cluster.Time.GetTimestamp()) : firstFailure;
+                if (_cluster.Time.GetElapsedTime(firstFailure) > _cluster.Options.OwnerDeadline)
                 {
                     throw new FencedException(_table, _epoch, $"This node could not commit clustered table '{_table}' to PostgreSQL for {_cluster.Options.OwnerDeadline.TotalMilliseconds:0} ms: {e.Message}", e);
                 }
 
-                await Task.Delay(_cluster.Options.CheckInterval / 4, _stop.Token).ConfigureAwait(false);
+                await Task.Delay(_cluster.Options.CheckInterval / 4, _cluster.Time, _stop.Token).ConfigureAwait(false);
             }
         }
     }

@@ -1,9 +1,9 @@
-using Stopwatch = System.Diagnostics.Stopwatch;
+using Heirloom.Processes;
 
 namespace Heirloom.Behaviours;
 
 /// <summary>
-/// The timeouts of calls from outside processes: every pending call with a deadline is in one of a few lists (one
+/// The timeouts of calls from outside processes to one node's servers, on the node's <see cref="TimeProvider"/>: every pending call with a deadline is in one of a few lists (one
 /// per processor, so callers on different cores rarely share a lock), and one timer, shared by all of them, fires at
 /// the earliest deadline and ends the calls whose deadline has passed. A call adds and removes itself in O(1) with no
 /// allocation, and the timer is re-armed only when a call's deadline comes before the one it is armed for: back-to-back
@@ -12,20 +12,34 @@ namespace Heirloom.Behaviours;
 /// <remarks>Timeouts never end early: the timer may fire early (the timer queue counts whole milliseconds), and then
 /// finds nothing due and re-arms for what is left. A scan costs one look at each pending call, and runs once per
 /// earliest deadline; pending calls are as many as callers waiting at once.</remarks>
-internal static class CallDeadlines
+internal sealed class CallDeadlines : INodeService
 {
-    private static readonly Shard[] s_shards = CreateShards();
+    private static readonly Func<Node, CallDeadlines> s_create = static node => new CallDeadlines(node.TimeProvider);
 
-    // Guards arming the timer; s_dueAt is when it fires (a Stopwatch timestamp), long.MaxValue while disarmed.
-    private static readonly object s_timerLock = new();
-    private static Timer? s_timer;
-    private static long s_dueAt = long.MaxValue;
+    private readonly Shard[] _shards = CreateShards();
+    private readonly TimeProvider _time;
+
+    // Guards arming the timer; _dueAt is when it fires (a timestamp of _time), long.MaxValue while disarmed.
+    private readonly Lock _timerLock = new();
+    private ITimer? _timer;
+    private long _dueAt = long.MaxValue;
+
+    /// <summary>Deadlines on <paramref name="time"/>'s clock.</summary>
+    public CallDeadlines(TimeProvider time) => _time = time;
+
+    /// <summary>The deadlines of calls to <paramref name="node"/>'s servers, on its clock.</summary>
+    public static CallDeadlines Of(Node node) => node.GetService(s_create);
+
+    /// <summary>Calls still pending when the node stops end at their deadline or with their server, as before.</summary>
+    void INodeService.OnNodeStopped()
+    {
+    }
 
     /// <summary>Lists <paramref name="call"/> until its <see cref="OutsideCall.Deadline"/>, or until removed.</summary>
-    public static void Add(OutsideCall call)
+    public void Add(OutsideCall call)
     {
-        var index = Thread.GetCurrentProcessorId() & (s_shards.Length - 1);
-        var shard = s_shards[index];
+        var index = Thread.GetCurrentProcessorId() & (_shards.Length - 1);
+        var shard = _shards[index];
         lock (shard)
         {
             call.DeadlineShard = index;
@@ -39,16 +53,16 @@ internal static class CallDeadlines
             shard.Head = call;
         }
 
-        // Read after the call is listed: a scan that set s_dueAt to MaxValue before this read either saw the call or
+        // Read after the call is listed: a scan that set _dueAt to MaxValue before this read either saw the call or
         // is followed by this arming (the shard's lock orders the two).
-        if (Volatile.Read(ref s_dueAt) > call.Deadline)
+        if (Volatile.Read(ref _dueAt) > call.Deadline)
         {
             Arm(call.Deadline);
         }
     }
 
     /// <summary>Unlists <paramref name="call"/>; nothing when it is not listed (it expired, or never had a deadline).</summary>
-    public static void Remove(OutsideCall call)
+    public void Remove(OutsideCall call)
     {
         var index = Volatile.Read(ref call.DeadlineShard);
         if (index < 0)
@@ -56,7 +70,7 @@ internal static class CallDeadlines
             return;
         }
 
-        var shard = s_shards[index];
+        var shard = _shards[index];
         lock (shard)
         {
             // A scan may have taken it out meanwhile; a slot is listed at most once per call, and by this call only.
@@ -87,39 +101,39 @@ internal static class CallDeadlines
         Volatile.Write(ref call.DeadlineShard, -1);
     }
 
-    private static void Arm(long deadline)
+    private void Arm(long deadline)
     {
-        lock (s_timerLock)
+        lock (_timerLock)
         {
-            if (s_dueAt <= deadline)
+            if (_dueAt <= deadline)
             {
                 return;
             }
 
-            s_dueAt = deadline;
-            var milliseconds = Math.Ceiling((deadline - Stopwatch.GetTimestamp()) * 1000.0 / Stopwatch.Frequency);
-            (s_timer ??= CreateTimer()).Change((long)Math.Clamp(milliseconds, 0, int.MaxValue - 1), Timeout.Infinite);
+            _dueAt = deadline;
+            var milliseconds = Math.Ceiling((deadline - _time.GetTimestamp()) * 1000.0 / _time.TimestampFrequency);
+            (_timer ??= CreateTimer()).Change(TimeSpan.FromMilliseconds(Math.Clamp(milliseconds, 0, int.MaxValue - 1)), Timeout.InfiniteTimeSpan);
         }
     }
 
     // The timer must not capture the first caller's execution context (its AsyncLocals, its activity) for ever.
-    private static Timer CreateTimer()
+    private ITimer CreateTimer()
     {
         using (ExecutionContext.SuppressFlow())
         {
-            return new Timer(static _ => Expire(), null, Timeout.Infinite, Timeout.Infinite);
+            return _time.CreateTimer(static deadlines => ((CallDeadlines)deadlines!).Expire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 
     /// <summary>Ends every call whose deadline has passed, then re-arms the timer for the earliest one left.</summary>
-    private static void Expire()
+    private void Expire()
     {
         // Disarmed first: a call listed after its shard is scanned below arms the timer itself.
-        Interlocked.Exchange(ref s_dueAt, long.MaxValue);
-        var now = Stopwatch.GetTimestamp();
+        Interlocked.Exchange(ref _dueAt, long.MaxValue);
+        var now = _time.GetTimestamp();
         var earliest = long.MaxValue;
         List<CallFrom>? expired = null;
-        foreach (var shard in s_shards)
+        foreach (var shard in _shards)
         {
             lock (shard)
             {

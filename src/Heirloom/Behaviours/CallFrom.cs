@@ -1,5 +1,4 @@
 using Heirloom.Processes;
-using Stopwatch = System.Diagnostics.Stopwatch;
 
 namespace Heirloom.Behaviours;
 
@@ -66,7 +65,8 @@ public sealed class CallFrom : IExitObserver, IHandedOnMessage
     /// <summary>The monitor the calling process holds on the server for this call.</summary>
     internal MonitorRef Monitor { get; init; }
 
-    /// <summary>When the caller gives up (a <see cref="Stopwatch"/> timestamp); <see cref="long.MaxValue"/> for never.
+    /// <summary>When the caller gives up (a timestamp of the node's <see cref="Node.TimeProvider"/>);
+    /// <see cref="long.MaxValue"/> for never.
     /// It travels with the call so that the server can skip a call whose caller is about to stop waiting.</summary>
     internal long Deadline { get; }
 
@@ -139,7 +139,7 @@ public sealed class CallFrom : IExitObserver, IHandedOnMessage
             return false;
         }
 
-        if (Deadline != long.MaxValue && Stopwatch.GetTimestamp() >= Deadline)
+        if (Deadline != long.MaxValue && server.Node.TimeProvider.GetTimestamp() >= Deadline)
         {
             // The caller stops waiting at its deadline: a handler started now would run for nobody. The caller is told
             // "not started" when its own give-up comes.

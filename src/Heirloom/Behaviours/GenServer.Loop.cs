@@ -57,7 +57,7 @@ public abstract partial class GenServer
         ack.Server = pid;
         try
         {
-            return await ack.Task.WaitAsync(options.StartTimeout).ConfigureAwait(false);
+            return await ack.Task.WaitAsync(options.StartTimeout, node.TimeProvider).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -278,7 +278,7 @@ public abstract partial class GenServer
     private static async ValueTask<object?> CallFromProcessAsync(Process caller, Process? target, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var thread = ProcessThread.Current;
-        var deadline = DeadlineAfter(timeout);
+        var deadline = DeadlineAfter(caller.Node.TimeProvider, timeout);
         CallFrom from;
         var delivered = true;
         if (target is null)
@@ -322,7 +322,7 @@ public abstract partial class GenServer
                     caller.Node.Succession.HandOn(name!, from);
                 }
 
-                answer = await caller.ReceiveAsync(s_isAnswer, from, Remaining(deadline));
+                answer = await caller.ReceiveAsync(s_isAnswer, from, Remaining(caller.Node.TimeProvider, deadline));
             }
         }
         finally
@@ -369,16 +369,16 @@ public abstract partial class GenServer
         return ((CallFrom)answer!).TakeReply();
     }
 
-    /// <summary>What is left until <paramref name="deadline"/> (a <see cref="System.Diagnostics.Stopwatch"/>
-    /// timestamp), as a receive's timeout; infinite for <see cref="long.MaxValue"/>.</summary>
-    private static TimeSpan Remaining(long deadline)
+    /// <summary>What is left until <paramref name="deadline"/> (a timestamp of <paramref name="time"/>), as a
+    /// receive's timeout; infinite for <see cref="long.MaxValue"/>.</summary>
+    private static TimeSpan Remaining(TimeProvider time, long deadline)
     {
         if (deadline == long.MaxValue)
         {
             return Timeout.InfiniteTimeSpan;
         }
 
-        var left = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), deadline);
+        var left = time.GetElapsedTime(time.GetTimestamp(), deadline);
         return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
@@ -407,12 +407,12 @@ public abstract partial class GenServer
         return await caller.ReceiveAsync(s_isAnswer, from, timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - s_blockingCheck);
     }
 
-    /// <summary>The caller's deadline for a call with this timeout, as a <see cref="System.Diagnostics.Stopwatch"/>
-    /// timestamp; <see cref="long.MaxValue"/> for an infinite one (or one too far to count).</summary>
-    internal static long DeadlineAfter(TimeSpan timeout)
+    /// <summary>The caller's deadline for a call with this timeout, as a timestamp of <paramref name="time"/> (the
+    /// node's clock); <see cref="long.MaxValue"/> for an infinite one (or one too far to count).</summary>
+    internal static long DeadlineAfter(TimeProvider time, TimeSpan timeout)
     {
-        var now = System.Diagnostics.Stopwatch.GetTimestamp();
-        var ticks = timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency;
+        var now = time.GetTimestamp();
+        var ticks = timeout.TotalSeconds * time.TimestampFrequency;
         return timeout == Timeout.InfiniteTimeSpan || ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
     }
 }

@@ -322,7 +322,7 @@ public abstract partial class GenServer
         var wait = timeout ?? Timeout.InfiniteTimeSpan;
         try
         {
-            var actual = await exited.WaitAsync(wait).ConfigureAwait(false);
+            var actual = await exited.WaitAsync(wait, process.Node.TimeProvider).ConfigureAwait(false);
             if (!actual.Equals(wanted))
             {
                 throw new CallFailedException(server, actual);

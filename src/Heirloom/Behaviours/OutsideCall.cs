@@ -2,7 +2,6 @@ using System.Threading.Tasks.Sources;
 using Heirloom.Processes;
 using Debug = System.Diagnostics.Debug;
 using DebuggerDisplayAttribute = System.Diagnostics.DebuggerDisplayAttribute;
-using Stopwatch = System.Diagnostics.Stopwatch;
 
 namespace Heirloom.Behaviours;
 
@@ -35,6 +34,7 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     private string? _serverName;
     private TimeSpan _timeout;
     private MonitorRef _monitor;
+    private CallDeadlines? _deadlines;
     private CancellationTokenRegistration _cancellation;
     private object? _result;
     private Exception? _error;
@@ -43,7 +43,8 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     // queues Execute, so a completion that comes while Start is still registering never undoes half a setup.
     private int _arrivals;
 
-    /// <summary>The deadline (a <see cref="Stopwatch"/> timestamp) while the call is in <see cref="CallDeadlines"/>.</summary>
+    /// <summary>The deadline (a timestamp of the node's <see cref="Node.TimeProvider"/>) while the call is in
+    /// <see cref="CallDeadlines"/>.</summary>
     internal long Deadline;
 
     /// <summary>This slot's place in <see cref="CallDeadlines"/>: its shard (-1 when not listed) and its neighbours,
@@ -67,7 +68,7 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
 
     private ValueTask<object?> StartCore(Node node, Process? server, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var from = new CallFrom(this, request, GenServer.DeadlineAfter(timeout), name, orphaned: server is null);
+        var from = new CallFrom(this, request, GenServer.DeadlineAfter(node.TimeProvider, timeout), name, orphaned: server is null);
         (_from, _server, _serverName, _timeout, _arrivals) = (from, server, name, timeout, 2);
         var handOn = server is null;
         if (server is not null)
@@ -91,7 +92,8 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
         if (from.Deadline != long.MaxValue)
         {
             Deadline = from.Deadline;
-            CallDeadlines.Add(this);
+            _deadlines = CallDeadlines.Of(node);
+            _deadlines.Add(this);
         }
 
         if (cancellationToken.CanBeCanceled)
@@ -190,7 +192,7 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     /// <summary>Undoes the call's setup, then completes the wait: the caller's continuation runs here, on the pool.</summary>
     void IThreadPoolWorkItem.Execute()
     {
-        CallDeadlines.Remove(this);
+        _deadlines?.Remove(this);
         _server?.RemoveWatcher(_monitor);
 
         // Not Dispose, which would wait for a callback running on another thread; a late callback acts only through
@@ -240,7 +242,7 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     private void Release()
     {
         _core.Reset();
-        (_from, _server, _serverName, _result, _error, _cancellation) = (null, null, null, null, null, default);
+        (_from, _server, _serverName, _result, _error, _cancellation, _deadlines) = (null, null, null, null, null, default, null);
         t_spare ??= this;
     }
 }

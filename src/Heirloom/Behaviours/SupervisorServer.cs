@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Heirloom.Processes;
 
@@ -283,8 +282,10 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
 
     private bool AddRestart()
     {
-        var now = Stopwatch.GetTimestamp();
-        while (_restarts.Count > 0 && Stopwatch.GetElapsedTime(_restarts.Peek(), now) > options.Period)
+        // On the node's clock: a restart window is time as the node counts it, virtual in a simulation.
+        var time = Context.Node.TimeProvider;
+        var now = time.GetTimestamp();
+        while (_restarts.Count > 0 && time.GetElapsedTime(_restarts.Peek(), now) > options.Period)
         {
             _restarts.Dequeue();
         }
@@ -372,8 +373,9 @@ internal sealed class SupervisorServer(SupervisorOptions options) : GenServer
 
     private SupervisorStatus Status()
     {
-        var now = Stopwatch.GetTimestamp();
-        var recent = _restarts.Count(at => Stopwatch.GetElapsedTime(at, now) <= options.Period);
+        var time = Context.Node.TimeProvider;
+        var now = time.GetTimestamp();
+        var recent = _restarts.Count(at => time.GetElapsedTime(at, now) <= options.Period);
         var children = _children.Select(c => new ChildStatus(IsSimple ? null : c.Spec.Id, c.Pid, c.Spec.Type, c.Restarts)).ToArray();
         return new SupervisorStatus(options.Strategy, options.Intensity, options.Period, recent, children);
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Heirloom.Behaviours;
 using Heirloom.Persistence;
 using Heirloom.Processes;
@@ -116,7 +115,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
             // The directory holds a table of other types, codecs or codec versions than configured: no worker may get
             // it, and the manager's other tables go on. It stays failed, with the reason, and is tried again with
             // backoff (the files may be restored meanwhile).
-            var refused = new Entry(spec, null) { State = ManagedTableState.Failed, Failure = e, WaitingSince = Stopwatch.GetTimestamp(), Delay = options.InitialBackoff };
+            var refused = new Entry(spec, null) { State = ManagedTableState.Failed, Failure = e, WaitingSince = Context.Node.TimeProvider.GetTimestamp(), Delay = options.InitialBackoff };
             _entries[spec.Name] = refused;
             node.Report(new HandOffRefusedReport(Self, spec.Name, Pid.None, e));
             ScheduleRetry(refused);
@@ -185,7 +184,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
 
         entry.State = ManagedTableState.Failed;
         entry.Failure = failure;
-        entry.WaitingSince = Stopwatch.GetTimestamp();
+        entry.WaitingSince = Context.Node.TimeProvider.GetTimestamp();
         entry.Delay = options.InitialBackoff;
         TryReopen(entry);
     }
@@ -213,7 +212,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     private void StartDiscovery(Entry entry)
     {
         entry.State = ManagedTableState.Discovering;
-        entry.WaitingSince = Stopwatch.GetTimestamp();
+        entry.WaitingSince = Context.Node.TimeProvider.GetTimestamp();
         entry.Delay = options.InitialBackoff;
         TryHandOff(entry);
     }
@@ -314,9 +313,9 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         var attempt = ++entry.Attempt;
         var delay = entry.Delay * (0.5 + (Random.Shared.NextDouble() / 2));
         entry.Delay = TimeSpan.FromTicks(Math.Min(entry.Delay.Ticks * 2, options.MaxBackoff.Ticks));
-        var self = Self;
-        var name = entry.Spec.Name;
-        _ = Task.Delay(delay).ContinueWith(_ => self.Send(new Retry(name, attempt)), TaskScheduler.Default);
+
+        // A kernel timer, on the node's clock, and cancelled should the manager exit before it fires.
+        Context.SendAfter(Self, new Retry(entry.Spec.Name, attempt), delay);
     }
 
     private ManagedTableStatus StatusOf(Entry entry) => new(
@@ -324,7 +323,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
         entry.State,
         entry.Table?.Owner ?? Pid.None,
         entry.Table?.Heir ?? Pid.None,
-        entry.WaitingSince is { } since ? Stopwatch.GetElapsedTime(since) : null,
+        entry.WaitingSince is { } since ? Context.Node.TimeProvider.GetElapsedTime(since) : null,
         entry.HandOffs,
         entry.FailedHandOffs,
         entry.Failure,

@@ -33,7 +33,7 @@ internal sealed class Journal : IDisposable
     private readonly Lock _durableGate = new();
     private bool _flushing;
     private TaskCompletionSource _round = NewRound();
-    private readonly Timer? _timer;
+    private readonly ITimer? _timer;
     // Records are gathered in _pending and written at the segment's end with positional writes; no FileStream, whose
     // handle cannot be shared with an fsync running beside appends.
     private const int PendingCapacity = 1 << 16;
@@ -57,11 +57,13 @@ internal sealed class Journal : IDisposable
 
     private readonly Action<TimeSpan, long>? _onFsync;
 
-    // When the last fsync finished (Stopwatch ticks); opening counts as one, since everything replayed was on disk.
-    private long _lastFsyncAt = Stopwatch.GetTimestamp();
+    // When the last fsync finished (a timestamp of Time); opening counts as one, since everything replayed was on disk.
+    private long _lastFsyncAt;
 
-    private Journal(DurableFileSystem files, string directory, JournalSegmentHeader header, Segment segment, long lastSequence, FsyncPolicy policy, Action<IOException>? onBackgroundFailure, Action<TimeSpan, long>? onFsync)
+    private Journal(DurableFileSystem files, string directory, JournalSegmentHeader header, Segment segment, long lastSequence, FsyncPolicy policy, Action<IOException>? onBackgroundFailure, Action<TimeSpan, long>? onFsync, TimeProvider time)
     {
+        Time = time;
+        _lastFsyncAt = time.GetTimestamp();
         _files = files;
         _onFsync = onFsync;
         _directory = directory;
@@ -77,9 +79,17 @@ internal sealed class Journal : IDisposable
         Policy = policy;
         if (policy != FsyncPolicy.Always)
         {
-            _timer = new Timer(_ => FlushInBackground(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+            // The once-a-second flush (and fsync, for EverySecond) runs on the table's node's clock. It must not keep
+            // the opening code's execution context (its AsyncLocals) alive for the journal's life.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _timer = time.CreateTimer(static journal => ((Journal)journal!).FlushInBackground(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+            }
         }
     }
+
+    /// <summary>The clock of the journal's flushes, fsync timings and watches: the table's node's.</summary>
+    public TimeProvider Time { get; }
 
     public FsyncPolicy Policy { get; }
 
@@ -113,7 +123,7 @@ internal sealed class Journal : IDisposable
     /// <exception cref="JournalCorruptedException">A bad record is followed by valid ones, or records are missing.</exception>
     /// <exception cref="TableFileException">A segment was written for another table type or other codecs, or a record
     /// does not decode with the codecs given.</exception>
-    public static Journal Open(DurableFileSystem files, string directory, JournalSegmentHeader header, long afterSequence, FsyncPolicy policy, Func<JournalSegmentHeader, string, JournalRecordHandler?> replayFor, Action<IOException>? onBackgroundFailure = null, Action<TimeSpan, long>? onFsync = null)
+    public static Journal Open(DurableFileSystem files, string directory, JournalSegmentHeader header, long afterSequence, FsyncPolicy policy, Func<JournalSegmentHeader, string, JournalRecordHandler?> replayFor, Action<IOException>? onBackgroundFailure = null, Action<TimeSpan, long>? onFsync = null, TimeProvider? time = null)
     {
         var segments = DurableFiles.Segments(directory);
 
@@ -166,7 +176,7 @@ internal sealed class Journal : IDisposable
         var segment = segments.Count > 0 && lastInSegment == last && (scan.Header is null || scan.Records == 0 || scan.Header.SameCodecs(header))
             ? ContinueSegment(files, segments[^1].Path, segments[^1].FirstSequence, scan, header)
             : NewSegment(files, directory, last + 1, header, cutTornTailOf: segments.Count > 0 && lastInSegment == last ? (segments[^1].Path, scan) : null);
-        return new Journal(files, directory, header, segment, last, policy, onBackgroundFailure, onFsync);
+        return new Journal(files, directory, header, segment, last, policy, onBackgroundFailure, onFsync, time ?? TimeProvider.System);
     }
 
     /// <summary>
@@ -406,7 +416,7 @@ internal sealed class Journal : IDisposable
     private readonly record struct DurableWaiter(long Sequence, TaskCompletionSource Durable);
 
     // Takes the flush loop's role from a resumption still running after ResumptionLimit (armed by each resumption).
-    private Timer? _resumptionWatch;
+    private ITimer? _resumptionWatch;
 
     // How long the flush loop may spend resuming the writers of one fsync before another thread takes its role: longer
     // than a round's writers take to append their next write, and a bound, so that a resumed writer that blocks or
@@ -533,7 +543,7 @@ internal sealed class Journal : IDisposable
 
     private void WatchResumption(TimeSpan limit)
     {
-        _resumptionWatch ??= new Timer(static journal => ((Journal)journal!).TakeOverResumption(), this, Timeout.Infinite, Timeout.Infinite);
+        _resumptionWatch ??= Time.CreateTimer(static journal => ((Journal)journal!).TakeOverResumption(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         try
         {
             _resumptionWatch.Change(limit, Timeout.InfiniteTimeSpan);
@@ -834,7 +844,7 @@ internal sealed class Journal : IDisposable
 
         // Appends go on while the disk catches up; they are covered by the next fsync. Only the flusher rotates, so
         // the handle stays open until this returns.
-        var started = Stopwatch.GetTimestamp();
+        var started = Time.GetTimestamp();
         try
         {
             _files.FlushToDisk(file, path);
@@ -853,16 +863,16 @@ internal sealed class Journal : IDisposable
             PublishDurable(upTo, length);
         }
 
-        var finished = Stopwatch.GetTimestamp();
+        var finished = Time.GetTimestamp();
         Volatile.Write(ref _lastFsyncAt, finished);
-        _onFsync?.Invoke(Stopwatch.GetElapsedTime(started, finished), records);
+        _onFsync?.Invoke(Time.GetElapsedTime(started, finished), records);
     }
 
     /// <summary>The sequence of the last record known to be on disk.</summary>
     public long DurableSequence => Volatile.Read(ref _durableSequence);
 
     /// <summary>How long ago the last fsync finished (or the journal was opened).</summary>
-    public TimeSpan SinceLastFsync => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastFsyncAt));
+    public TimeSpan SinceLastFsync => Time.GetElapsedTime(Volatile.Read(ref _lastFsyncAt));
 
     /// <summary>Writes and syncs everything appended, holding the append lock (for rotation).</summary>
     private (long UpTo, long Length) WriteAndSync()

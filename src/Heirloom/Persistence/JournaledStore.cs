@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
 using Heirloom.Tables;
@@ -30,7 +29,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     private bool _released;
     private long _snapshotSequence = snapshotSequence;
 
-    // When the newest snapshot was written by this table (Stopwatch ticks); 0 until it writes one.
+    // When the newest snapshot was written by this table (a timestamp of the journal's clock); 0 until it writes one.
     private long _snapshotAt;
     private Exception? _snapshotError;
 
@@ -103,7 +102,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
     /// <summary>What the journal and snapshots stand at.</summary>
     public DurableTableStatus Status() =>
         new(durability.Directory, journal.Policy, journal.LastSequence, Volatile.Read(ref _snapshotSequence), journal.SegmentBytes, Volatile.Read(ref _snapshotError), journal.DurableSequence, journal.SinceLastFsync, Table?.Failure,
-            Volatile.Read(ref _snapshotAt) is var at and > 0 ? Stopwatch.GetElapsedTime(at) : null);
+            Volatile.Read(ref _snapshotAt) is var at and > 0 ? journal.Time.GetElapsedTime(at) : null);
 
     /// <summary>Takes a snapshot now (after any running one); returns the last journal sequence it includes.</summary>
     /// <exception cref="IOException">The snapshot could not be written; the table goes on with its journal.</exception>
@@ -165,7 +164,8 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         TableFile.Write(files, path, table.Type, table.Access, table.Name, sequence, Inner.Enumerate(reverse: false), KeyCodec, ValueCodec, MakeSeenWritesDurable, _ => journal.SyncDirectory(), _releasing.Token);
         ObjectDisposedException.ThrowIf(!renamed, this);
         Volatile.Write(ref _snapshotSequence, sequence);
-        Volatile.Write(ref _snapshotAt, Stopwatch.GetTimestamp());
+        // At least 1: 0 means "none yet", and a provider's clock may start at 0.
+        Volatile.Write(ref _snapshotAt, Math.Max(1, journal.Time.GetTimestamp()));
         Volatile.Write(ref _snapshotError, null);
         Compact();
         return sequence;

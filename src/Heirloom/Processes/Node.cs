@@ -42,6 +42,32 @@ public sealed class Node : IAsyncDisposable
     /// <summary>How long disposal waits for processes to exit after Shutdown before killing them. Default 5 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The clock of everything time-bound on the node: receive timeouts, call timeouts and deadlines, timers
+    /// (<see cref="ProcessContext.SendAfter(Pid, object, TimeSpan)"/>), supervisors' restart windows, the table manager's
+    /// retries, the journal's flushes and fsyncs. Default <see cref="TimeProvider.System"/>; a test gives a provider
+    /// whose time it advances itself, and then nothing on the node waits for real time to pass.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    public TimeProvider TimeProvider
+    {
+        get => _timeProvider;
+        init => _timeProvider = value ?? throw new ArgumentNullException(nameof(value), "Pass TimeProvider.System for real time.");
+    }
+
+    private readonly TimeProvider _timeProvider = TimeProvider.System;
+
+    /// <summary>The node's timers (<see cref="ProcessContext.SendAfter(Pid, object, TimeSpan)"/> and its kin).</summary>
+    internal KernelTimers Timers => _timers ?? CreateTimers();
+
+    private KernelTimers? _timers;
+
+    private KernelTimers CreateTimers()
+    {
+        Interlocked.CompareExchange(ref _timers, new KernelTimers(this), null);
+        return _timers;
+    }
+
     internal NodeMetrics Metrics { get; }
 
     /// <summary>The processes alive now, in no order.</summary>
@@ -144,6 +170,60 @@ public sealed class Node : IAsyncDisposable
     }
 
     /// <summary>
+    /// Sends <paramref name="message"/> to <paramref name="pid"/> after <paramref name="delay"/> on
+    /// <see cref="TimeProvider"/>, as <c>erlang:send_after/3</c>. The timer is cancelled when the target exits (a timer
+    /// to a dead process is never delivered), and by <see cref="CancelTimer"/>.
+    /// </summary>
+    /// <param name="pid">The receiver.</param>
+    /// <param name="message">The message; may not be null.</param>
+    /// <param name="delay">How long from now; <see cref="TimeSpan.Zero"/> or more.</param>
+    /// <returns>The timer, to cancel or read it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or longer than about 49 days.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="pid"/> is <see cref="Pid.None"/>.</exception>
+    public TimerRef SendAfter(Pid pid, object message, TimeSpan delay) => Timers.Start(pid.Resolve(), null, message, delay, wrap: false);
+
+    /// <summary>
+    /// Sends <paramref name="message"/>, after <paramref name="delay"/>, to the process registered as
+    /// <paramref name="name"/> when the timer fires (nothing is sent if none is), as <c>erlang:send_after/3</c> with a
+    /// registered name.
+    /// </summary>
+    /// <param name="name">The registered name, looked up when the timer fires.</param>
+    /// <param name="message">The message; may not be null.</param>
+    /// <param name="delay">How long from now; <see cref="TimeSpan.Zero"/> or more.</param>
+    /// <returns>The timer, to cancel or read it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or longer than about 49 days.</exception>
+    public TimerRef SendAfter(string name, object message, TimeSpan delay)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return Timers.Start(null, name, message, delay, wrap: false);
+    }
+
+    /// <summary>
+    /// Starts a timer that sends <paramref name="pid"/> a <see cref="TimerFired"/> carrying the timer and
+    /// <paramref name="message"/> after <paramref name="delay"/>, as <c>erlang:start_timer/3</c>. The timer is cancelled
+    /// when the target exits.
+    /// </summary>
+    /// <param name="pid">The receiver.</param>
+    /// <param name="message">The message the <see cref="TimerFired"/> carries; may not be null.</param>
+    /// <param name="delay">How long from now; <see cref="TimeSpan.Zero"/> or more.</param>
+    /// <returns>The timer, which the <see cref="TimerFired"/> names.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or longer than about 49 days.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="pid"/> is <see cref="Pid.None"/>.</exception>
+    public TimerRef StartTimer(Pid pid, object message, TimeSpan delay) => Timers.Start(pid.Resolve(), null, message, delay, wrap: true);
+
+    /// <summary>
+    /// Cancels a timer, as <c>erlang:cancel_timer/1</c>: the time that was left, or null when the timer had fired
+    /// (its message may be in a mailbox already), was cancelled, ended with its target, or is unknown.
+    /// </summary>
+    /// <param name="timer">The timer.</param>
+    /// <returns>The time that was left; null when there was no pending timer to cancel.</returns>
+    public TimeSpan? CancelTimer(TimerRef timer) => Timers.Cancel(timer);
+
+    /// <summary>The time left on a pending timer, as <c>erlang:read_timer/1</c>; null when it is not pending.</summary>
+    /// <param name="timer">The timer.</param>
+    public TimeSpan? ReadTimer(TimerRef timer) => Timers.Read(timer);
+
+    /// <summary>
     /// Sends an exit signal from outside any process, as <c>erlang:exit(Pid, Reason)</c>; the
     /// <see cref="ExitSignal"/> a trapping target receives carries <see cref="Pid.None"/> as its sender.
     /// </summary>
@@ -227,7 +307,7 @@ public sealed class Node : IAsyncDisposable
         }
 
         var roots = _processes.Snapshot().Where(p => p.Parent.IsNone || !p.Parent.IsAlive).OrderByDescending(p => p.Serial).ToArray();
-        var deadline = DateTime.UtcNow + ShutdownTimeout;
+        var deadline = _timeProvider.GetTimestamp() + DurationToTimestamp(ShutdownTimeout);
         await StopAsync(roots, deadline).ConfigureAwait(false);
         var rest = _processes.Snapshot().OrderByDescending(p => p.Serial).ToArray();
         await StopAsync(rest, deadline).ConfigureAwait(false);
@@ -236,6 +316,7 @@ public sealed class Node : IAsyncDisposable
             process.ReceiveExitSignal(default, ExitReason.Kill, fromLink: false);
         }
 
+        Volatile.Read(ref _timers)?.CancelAll();
         foreach (var service in _services.Values)
         {
             service.OnNodeStopped();
@@ -315,20 +396,30 @@ public sealed class Node : IAsyncDisposable
         }
     }
 
-    private static async Task StopAsync(Process[] processes, DateTime deadline)
+    /// <summary>Tells <paramref name="processes"/> to shut down and waits for them until <paramref name="deadline"/>
+    /// (a timestamp of <see cref="TimeProvider"/>).</summary>
+    private async Task StopAsync(Process[] processes, long deadline)
     {
         foreach (var process in processes)
         {
             process.ReceiveExitSignal(default, ExitReason.Shutdown, fromLink: false);
         }
 
-        var remaining = deadline - DateTime.UtcNow;
+        var remaining = _timeProvider.GetElapsedTime(_timeProvider.GetTimestamp(), deadline);
         if (remaining <= TimeSpan.Zero)
         {
             return;
         }
 
         var all = Task.WhenAll(processes.Select(p => p.WhenExited()));
-        await Task.WhenAny(all, Task.Delay(remaining)).ConfigureAwait(false);
+        await Task.WhenAny(all, Task.Delay(remaining, _timeProvider)).ConfigureAwait(false);
+    }
+
+    /// <summary><paramref name="duration"/> in ticks of <see cref="TimeProvider"/>'s timestamps, saturating at
+    /// <see cref="long.MaxValue"/> for an infinite or too long one.</summary>
+    internal long DurationToTimestamp(TimeSpan duration)
+    {
+        var ticks = duration.TotalSeconds * _timeProvider.TimestampFrequency;
+        return duration == Timeout.InfiniteTimeSpan || ticks >= long.MaxValue / 2 ? long.MaxValue / 2 : (long)ticks;
     }
 }

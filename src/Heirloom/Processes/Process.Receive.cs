@@ -298,7 +298,8 @@ internal sealed partial class Process
         }
 
         var wait = Wait;
-        var deadline = Stopwatch.GetTimestamp() + (timeoutMilliseconds * Stopwatch.Frequency / 1000);
+        var time = Node.TimeProvider;
+        var deadline = time.GetTimestamp() + (timeoutMilliseconds * time.TimestampFrequency / 1000);
         wait.Deadline = deadline;
 
         // The increment is a full fence: either the timer thread sees this wait, or this thread sees the timer disarmed.
@@ -308,14 +309,25 @@ internal sealed partial class Process
             return;
         }
 
-        var timer = wait.Timer ??= new Timer(static state => ((Process)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
+        var timer = wait.Timer ??= CreateTimer(time);
         lock (timer)
         {
             if (wait.TimerDueAt > deadline)
             {
                 wait.TimerDueAt = deadline;
-                timer.Change(timeoutMilliseconds, Timeout.Infinite);
+                timer.Change(TimeSpan.FromMilliseconds(timeoutMilliseconds), Timeout.InfiniteTimeSpan);
             }
+        }
+    }
+
+    // Made once per process, on its first timed receive, and kept: re-arming it allocates nothing. It must not capture
+    // the first waiter's execution context (its AsyncLocals) for the process's life.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ITimer CreateTimer(TimeProvider time)
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            return time.CreateTimer(static state => ((Process)state!).OnTimeout(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -436,11 +448,12 @@ internal sealed partial class Process
 
             // The timer may have been armed for an earlier wait, and the timer queue counts whole milliseconds and
             // may fire up to one early: a receive never times out before its full timeout, as in Erlang.
-            var remaining = deadline - Stopwatch.GetTimestamp();
+            var time = Node.TimeProvider;
+            var remaining = deadline - time.GetTimestamp();
             if (remaining > 0)
             {
                 wait.TimerDueAt = deadline;
-                timer.Change((int)Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency), Timeout.Infinite);
+                timer.Change(TimeSpan.FromMilliseconds(Math.Ceiling(remaining * 1000.0 / time.TimestampFrequency)), Timeout.InfiniteTimeSpan);
                 return;
             }
 
@@ -507,9 +520,9 @@ internal sealed partial class Process
         public Func<object, object?, bool>? Match;
         public object? MatchState;
 
-        public Timer? Timer;
+        public ITimer? Timer;
 
-        // When the current wait times out (Stopwatch ticks; MaxValue for none), and when the timer is due to fire
+        // When the current wait times out (a timestamp of the node's TimeProvider; MaxValue for none), and when the timer is due to fire
         // (MaxValue when not armed). Both are read by the timer thread.
         public long Deadline = long.MaxValue;
         public long TimerDueAt = long.MaxValue;

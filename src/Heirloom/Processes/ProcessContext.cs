@@ -171,6 +171,65 @@ public abstract class ProcessContext
     /// <param name="name">The name.</param>
     public void WatchName(string name) => Process.WatchNameCore(name);
 
+    /// <summary>
+    /// Sends <paramref name="message"/> to <paramref name="pid"/> after <paramref name="delay"/> on the node's
+    /// <see cref="Node.TimeProvider"/>, as <c>erlang:send_after/3</c>. The timer is cancelled when the target exits (a
+    /// timer to a dead process is never delivered), and by <see cref="CancelTimer"/>.
+    /// </summary>
+    /// <param name="pid">The receiver.</param>
+    /// <param name="message">The message; may not be null.</param>
+    /// <param name="delay">How long from now; <see cref="TimeSpan.Zero"/> or more.</param>
+    /// <returns>The timer, to cancel or read it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or longer than about 49 days.</exception>
+    public TimerRef SendAfter(Pid pid, object message, TimeSpan delay) => Node.SendAfter(pid, message, delay);
+
+    /// <summary>
+    /// Sends <paramref name="message"/>, after <paramref name="delay"/>, to the process registered as
+    /// <paramref name="name"/> when the timer fires (nothing is sent if none is), as <c>erlang:send_after/3</c> with a
+    /// registered name.
+    /// </summary>
+    /// <param name="name">The registered name, looked up when the timer fires.</param>
+    /// <param name="message">The message; may not be null.</param>
+    /// <param name="delay">How long from now; <see cref="TimeSpan.Zero"/> or more.</param>
+    /// <returns>The timer, to cancel or read it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or longer than about 49 days.</exception>
+    public TimerRef SendAfter(string name, object message, TimeSpan delay) => Node.SendAfter(name, message, delay);
+
+    /// <summary>
+    /// Starts a timer that sends this process a <see cref="TimerFired"/> carrying the timer and
+    /// <paramref name="message"/> after <paramref name="delay"/>, as <c>erlang:start_timer/3</c> with <c>self()</c>. The
+    /// timer ends with the process.
+    /// </summary>
+    /// <param name="delay">How long from now; <see cref="TimeSpan.Zero"/> or more.</param>
+    /// <param name="message">The message the <see cref="TimerFired"/> carries; may not be null.</param>
+    /// <returns>The timer, which the <see cref="TimerFired"/> names.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or longer than about 49 days.</exception>
+    public TimerRef StartTimer(TimeSpan delay, object message) => Node.StartTimer(Self, message, delay);
+
+    /// <summary>
+    /// Starts a timer that sends <paramref name="pid"/> a <see cref="TimerFired"/> carrying the timer and
+    /// <paramref name="message"/> after <paramref name="delay"/>, as <c>erlang:start_timer/3</c>. The timer is cancelled
+    /// when the target exits.
+    /// </summary>
+    /// <param name="pid">The receiver.</param>
+    /// <param name="message">The message the <see cref="TimerFired"/> carries; may not be null.</param>
+    /// <param name="delay">How long from now; <see cref="TimeSpan.Zero"/> or more.</param>
+    /// <returns>The timer, which the <see cref="TimerFired"/> names.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or longer than about 49 days.</exception>
+    public TimerRef StartTimer(Pid pid, object message, TimeSpan delay) => Node.StartTimer(pid, message, delay);
+
+    /// <summary>
+    /// Cancels a timer, as <c>erlang:cancel_timer/1</c>: the time that was left, or null when the timer had fired
+    /// (its message may be in a mailbox already), was cancelled, ended with its target, or is unknown.
+    /// </summary>
+    /// <param name="timer">The timer.</param>
+    /// <returns>The time that was left; null when there was no pending timer to cancel.</returns>
+    public TimeSpan? CancelTimer(TimerRef timer) => Node.CancelTimer(timer);
+
+    /// <summary>The time left on a pending timer, as <c>erlang:read_timer/1</c>; null when it is not pending.</summary>
+    /// <param name="timer">The timer.</param>
+    public TimeSpan? ReadTimer(TimerRef timer) => Node.ReadTimer(timer);
+
     /// <summary>Prints the process as its pid.</summary>
     public override string ToString() => Self.ToString();
 }

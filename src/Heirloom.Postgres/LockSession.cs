@@ -28,6 +28,10 @@ internal sealed class LockSession : IAsyncDisposable
     private readonly Dictionary<string, Waiter> _waiting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TableOwnership> _held = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskCompletionSource> _unlocks = new(StringComparer.Ordinal);
+
+    // Planned hand-offs among the queued unlocks: the table is reserved for the successor (at the epoch released) in the
+    // same turn as it is unlocked, before the unlock, so the node that finds it free finds the reservation too.
+    private readonly Dictionary<string, (string Successor, long Epoch)> _handOffs = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _wake = new(0);
     private Task _loop = Task.CompletedTask;
@@ -57,6 +61,30 @@ internal sealed class LockSession : IAsyncDisposable
             lock (_lock)
             {
                 return [.. _held.Keys.Order(StringComparer.Ordinal)];
+            }
+        }
+    }
+
+    /// <summary>The ownerships this node holds now.</summary>
+    public TableOwnership[] Owned
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _held.Values];
+            }
+        }
+    }
+
+    /// <summary>The tables this node runs a server for: owned, waited for, or being released.</summary>
+    public string[] Known
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _held.Keys.Union(_waiting.Keys).Union(_unlocks.Keys)];
             }
         }
     }
@@ -127,7 +155,10 @@ internal sealed class LockSession : IAsyncDisposable
 
     /// <summary>Gives the table up: its lock is released (and the release notified) by the loop; completes once it
     /// was, or once the session that held it is gone.</summary>
-    public Task ReleaseAsync(TableOwnership ownership)
+    /// <param name="ownership">The ownership given up.</param>
+    /// <param name="successor">For a planned hand-off, the node the table is reserved for (for
+    /// <see cref="PostgresClusterOptions.HandOffTimeout"/>), so that no other node takes it meanwhile; null for none.</param>
+    public Task ReleaseAsync(TableOwnership ownership, string? successor = null)
     {
         TaskCompletionSource done;
         lock (_lock)
@@ -139,6 +170,10 @@ internal sealed class LockSession : IAsyncDisposable
 
             _held.Remove(ownership.Table);
             done = Unlock(ownership.Table);
+            if (successor is not null && successor != _cluster.NodeId)
+            {
+                _handOffs[ownership.Table] = (successor, ownership.Epoch);
+            }
         }
 
         Wake(poll: false);
@@ -192,6 +227,7 @@ internal sealed class LockSession : IAsyncDisposable
             }
 
             _unlocks.Clear();
+            _handOffs.Clear();
         }
 
         foreach (var waiter in waiters)
@@ -279,6 +315,20 @@ internal sealed class LockSession : IAsyncDisposable
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken stopping)
     {
         var connection = await _cluster.DedicatedSource.OpenConnectionAsync(stopping).ConfigureAwait(false);
+        try
+        {
+            // The node counts as live for balancing while this backend exists: a killed node's session ends at once,
+            // well before its heartbeat grows old.
+            await using var record = new NpgsqlCommand($"UPDATE {_cluster.Schema.Nodes} SET lock_backend = pg_backend_pid() WHERE node_id = $1", connection);
+            record.Parameters.Add(new() { Value = _cluster.NodeId });
+            await record.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
+        }
+        catch
+        {
+            await CloseAsync(connection).ConfigureAwait(false);
+            throw;
+        }
+
         _session.Dispose();
         _session = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         Volatile.Write(ref _lastSuccess, Stopwatch.GetTimestamp());
@@ -307,6 +357,7 @@ internal sealed class LockSession : IAsyncDisposable
             }
 
             _unlocks.Clear();
+            _handOffs.Clear();
         }
 
         // A silent connection may take seconds to close; nothing waits on it.
@@ -328,6 +379,7 @@ internal sealed class LockSession : IAsyncDisposable
     private async Task RunUnlocksAsync(NpgsqlConnection connection, CancellationToken cancellation)
     {
         List<string> tables;
+        List<(string Table, string Successor, long Epoch)> handOffs;
         lock (_lock)
         {
             if (_unlocks.Count == 0)
@@ -336,20 +388,37 @@ internal sealed class LockSession : IAsyncDisposable
             }
 
             tables = [.. _unlocks.Keys];
+            handOffs = [.. _handOffs.Where(h => _unlocks.ContainsKey(h.Key)).Select(h => (h.Key, h.Value.Successor, h.Value.Epoch))];
         }
 
-        await using (var command = new NpgsqlCommand(
-            $"SELECT pg_advisory_unlock(hashtextextended($2 || t, 0)), pg_notify('{_cluster.Schema.ReleasedChannel}', t) FROM unnest($1::text[]) AS t", connection))
+        await using (var batch = new NpgsqlBatch(connection))
         {
-            command.Parameters.Add(new() { Value = tables.ToArray() });
-            command.Parameters.Add(new() { Value = _lockPrefix });
-            await ExecuteAsync(command.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
+            if (handOffs.Count > 0)
+            {
+                // Reserved while this node still holds the locks (at its epoch), committed before they are released.
+                var reserve = new NpgsqlBatchCommand(
+                    $"UPDATE {_cluster.Schema.Tables} t SET handoff_to = u.successor, handoff_until = now() + $4 " +
+                    "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(name, successor, epoch) WHERE t.name = u.name AND t.epoch = u.epoch");
+                reserve.Parameters.Add(new() { Value = handOffs.Select(h => h.Table).ToArray() });
+                reserve.Parameters.Add(new() { Value = handOffs.Select(h => h.Successor).ToArray() });
+                reserve.Parameters.Add(new() { Value = handOffs.Select(h => h.Epoch).ToArray() });
+                reserve.Parameters.Add(new() { Value = _cluster.Options.HandOffTimeout });
+                batch.BatchCommands.Add(reserve);
+            }
+
+            var unlock = new NpgsqlBatchCommand(
+                $"SELECT pg_advisory_unlock(hashtextextended($2 || t, 0)), pg_notify('{_cluster.Schema.ReleasedChannel}', t) FROM unnest($1::text[]) AS t");
+            unlock.Parameters.Add(new() { Value = tables.ToArray() });
+            unlock.Parameters.Add(new() { Value = _lockPrefix });
+            batch.BatchCommands.Add(unlock);
+            await ExecuteAsync(batch.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
         }
 
         lock (_lock)
         {
             foreach (var table in tables)
             {
+                _handOffs.Remove(table);
                 if (_unlocks.Remove(table, out var done))
                 {
                     done.TrySetResult();
@@ -456,9 +525,14 @@ internal sealed class LockSession : IAsyncDisposable
                 "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = owner_backend AND l.locktype = 'advisory' AND l.granted)) AS s");
             expired.Parameters.Add(new() { Value = candidates });
             expired.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
-            var tryLock = new NpgsqlBatchCommand("SELECT t, pg_try_advisory_lock(hashtextextended($2 || t, 0)) FROM unnest($1::text[]) AS t");
+            // A table a planned hand-off reserved for another node is left to it until the reservation ends. The lock
+            // is tried only for the rows the filter keeps (the select list is evaluated after WHERE).
+            var tryLock = new NpgsqlBatchCommand(
+                $"SELECT u.t, pg_try_advisory_lock(hashtextextended($2 || u.t, 0)) FROM unnest($1::text[]) AS u(t) LEFT JOIN {_cluster.Schema.Tables} x ON x.name = u.t " +
+                "WHERE x.handoff_to IS NULL OR x.handoff_to = $3 OR x.handoff_until < now()");
             tryLock.Parameters.Add(new() { Value = candidates });
             tryLock.Parameters.Add(new() { Value = _lockPrefix });
+            tryLock.Parameters.Add(new() { Value = _cluster.NodeId });
             batch.BatchCommands.Add(expired);
             batch.BatchCommands.Add(tryLock);
             await using var reader = await ExecuteAsync(batch.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
@@ -523,7 +597,7 @@ internal sealed class LockSession : IAsyncDisposable
         if (taking.Length > 0)
         {
             await using var take = new NpgsqlCommand(
-                $"UPDATE {_cluster.Schema.Tables} SET epoch = epoch + 1, owner_node = $2, owned_since = now(), owner_backend = pg_backend_pid(), renewed_at = now() " +
+                $"UPDATE {_cluster.Schema.Tables} SET epoch = epoch + 1, owner_node = $2, owned_since = now(), owner_backend = pg_backend_pid(), renewed_at = now(), handoff_to = NULL, handoff_until = NULL " +
                 "WHERE name = ANY($1) RETURNING name, epoch, last_sequence",
                 connection);
             take.Parameters.Add(new() { Value = taking });

@@ -59,6 +59,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         dedicated.ApplicationName = named ? dedicated.ApplicationName : $"heirloom:{options.NodeId}/listen";
         ListenSource = NpgsqlDataSource.Create(dedicated);
         Locks = new LockSession(this);
+        Balancer = new Balancer(this);
     }
 
     /// <summary>The node.</summary>
@@ -85,6 +86,9 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     /// <summary>The session holding every lock of the node's clustered tables.</summary>
     internal LockSession Locks { get; }
+
+    /// <summary>Keeps this node at its fair share of the tables.</summary>
+    internal Balancer Balancer { get; }
 
     internal CancellationToken Stopping => _stopping.Token;
 
@@ -116,6 +120,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         cluster._listener = cluster.ListenAsync();
         cluster._following = cluster.FollowPeriodicallyAsync();
         cluster.Locks.Start();
+        cluster.Balancer.Start();
         return cluster;
     }
 
@@ -166,6 +171,7 @@ public sealed class PostgresCluster : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_heartbeat, _listener, _following).ConfigureAwait(false);
+        await Balancer.DisposeAsync().ConfigureAwait(false);
         await Locks.DisposeAsync().ConfigureAwait(false);
         try
         {
@@ -193,11 +199,12 @@ public sealed class PostgresCluster : IAsyncDisposable
     private async Task RecordMemberAsync(CancellationToken cancellation)
     {
         await using var command = Source.CreateCommand(
-            $"INSERT INTO {Schema.Nodes} (node_id, host, process_id) VALUES ($1, $2, $3) " +
-            "ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, process_id = excluded.process_id, started_at = now(), last_seen = now(), serving = ARRAY[]::text[]");
+            $"INSERT INTO {Schema.Nodes} (node_id, host, process_id, weight) VALUES ($1, $2, $3, $4) " +
+            "ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, process_id = excluded.process_id, started_at = now(), last_seen = now(), serving = ARRAY[]::text[], weight = excluded.weight");
         command.Parameters.Add(new() { Value = NodeId });
         command.Parameters.Add(new() { Value = Environment.MachineName });
         command.Parameters.Add(new() { Value = Environment.ProcessId });
+        command.Parameters.Add(new() { Value = Options.Weight });
         await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
     }
 

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace Heirloom.Postgres;
+
+/// <summary>
+/// Keeps this node at its fair share of the tables it runs. Every <see cref="PostgresClusterOptions.BalanceInterval"/>,
+/// one statement reads the live members (a fresh heartbeat and a lock session that still exists, so a killed node drops
+/// out at once) with their weights and how many of the tables each owns; <see cref="FairShare.Plan"/> then says which
+/// tables, if any, this node hands to which node, and each table's server is asked to hand its table off (a planned
+/// move). Takeovers after a failure are not planned: any node takes a table that is free and not reserved, and
+/// balancing evens things out afterwards.
+/// </summary>
+/// <remarks>Every node runs the same arithmetic on the same rows, so they agree on the shares without coordinating; a
+/// view that lags (a move in flight counts for its giver until taken) can only delay a move, never make one that takes a
+/// node below its share.</remarks>
+internal sealed class Balancer : IAsyncDisposable
+{
+    private readonly PostgresCluster _cluster;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _lock = new();
+
+    // Tables asked to move and not released yet, with when: not counted as owned (nor asked again) meanwhile.
+    private readonly Dictionary<string, long> _moving = new(StringComparer.Ordinal);
+    private List<FairShare.Member> _members = [];
+    private Dictionary<string, int> _held = new(StringComparer.Ordinal);
+    private int _tables;
+    private Task _loop = Task.CompletedTask;
+
+    public Balancer(PostgresCluster cluster) => _cluster = cluster;
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    /// <summary>The node a table owned here should go to when this node stops: among the other live members, one that
+    /// owns less than its share (the highest scoring for the table), else the highest scoring; null when this node is
+    /// alone. Counts the choice, so that the tables of a stopping node spread over the others.</summary>
+    public string? SuccessorFor(string table)
+    {
+        lock (_lock)
+        {
+            var others = _members.Where(m => m.Node != _cluster.NodeId).ToList();
+            if (others.Count == 0)
+            {
+                return null;
+            }
+
+            var quotas = FairShare.Quotas(_tables, others);
+            var under = others.Where(m => _held.GetValueOrDefault(m.Node) < quotas[m.Node]).ToList();
+            var successor = (under.Count > 0 ? under : others).MaxBy(m => FairShare.Score(table, m.Node)).Node;
+            _held[successor] = _held.GetValueOrDefault(successor) + 1;
+            return successor;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        using var timer = new PeriodicTimer(_cluster.Options.BalanceInterval);
+        var failing = false;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await BalanceAsync(_stopping.Token).ConfigureAwait(false);
+                    failing = false;
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+                {
+                    if (!failing)
+                    {
+                        ClusterLog.BalanceFailed(_cluster.Logger, _cluster.NodeId, e);   // once per outage
+                    }
+
+                    failing = true;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task BalanceAsync(CancellationToken cancellation)
+    {
+        var known = _cluster.Locks.Known;
+        var (members, held) = await ReadMembersAsync(known, cancellation).ConfigureAwait(false);
+        var owned = _cluster.Locks.Owned.ToDictionary(o => o.Table, StringComparer.Ordinal);
+        List<(string Table, string Successor)> plan;
+        lock (_lock)
+        {
+            _members = members;
+            _held = held;
+            _tables = known.Length;
+            foreach (var (table, since) in _moving.ToList())
+            {
+                // Released (or lost) since: done. Still held long after it was asked: the server was busy or refused;
+                // it may be asked again.
+                if (!owned.ContainsKey(table) || Stopwatch.GetElapsedTime(since) > _cluster.Options.HandOffTimeout)
+                {
+                    _moving.Remove(table);
+                }
+            }
+
+            if (_cluster.Options.MaxMovesPerRound == 0)
+            {
+                return;
+            }
+
+            var movable = owned.Keys.Where(t => !_moving.ContainsKey(t)).ToList();
+            plan = FairShare.Plan(_cluster.NodeId, movable, known.Length, members, held, _cluster.Options.MaxMovesPerRound);
+            foreach (var (table, _) in plan)
+            {
+                _moving[table] = Stopwatch.GetTimestamp();
+            }
+        }
+
+        if (plan.Count == 0)
+        {
+            return;
+        }
+
+        ClusterLog.Rebalancing(_cluster.Logger, _cluster.NodeId, owned.Count, known.Length, FairShare.Quotas(known.Length, members)[_cluster.NodeId], plan.Count);
+        foreach (var (table, successor) in plan)
+        {
+            var ownership = owned[table];
+            ownership.Holder.Send(new HandOffRequest(ownership, successor));
+        }
+    }
+
+    /// <summary>The live members with their weights, and how many of <paramref name="tables"/> each owns (a table
+    /// released and not yet taken still counts for its last owner).</summary>
+    private async Task<(List<FairShare.Member> Members, Dictionary<string, int> Held)> ReadMembersAsync(string[] tables, CancellationToken cancellation)
+    {
+        await using var command = _cluster.Source.CreateCommand(
+            $"WITH live AS (SELECT node_id, weight FROM {_cluster.Schema.Nodes} n WHERE last_seen > now() - $2 " +
+            "AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.lock_backend)) " +
+            $"SELECT l.node_id, l.weight, count(t.name) FROM live l LEFT JOIN {_cluster.Schema.Tables} t ON t.owner_node = l.node_id AND t.name = ANY($1) " +
+            "GROUP BY l.node_id, l.weight");
+        command.Parameters.Add(new() { Value = tables });
+        command.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
+        await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+        var members = new List<FairShare.Member>();
+        var held = new Dictionary<string, int>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+        {
+            members.Add(new FairShare.Member(reader.GetString(0), reader.GetDouble(1)));
+            held[reader.GetString(0)] = (int)reader.GetInt64(2);
+        }
+
+        return (members, held);
+    }
+}

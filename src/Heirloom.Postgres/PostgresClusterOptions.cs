@@ -78,8 +78,8 @@ public sealed record PostgresClusterOptions
 
     /// <summary>The most tables a node hands off per balancing round, so that a node joining takes its share over a few
     /// rounds rather than all at once; 0 turns balancing off (tables stay where they are until their owner goes).
-    /// Default 25.</summary>
-    public int MaxMovesPerRound { get; init; } = 25;
+    /// Default 50 (100 a second at the default interval).</summary>
+    public int MaxMovesPerRound { get; init; } = 50;
 
     /// <summary>How long a planned hand-off reserves the table for the node it was handed to: until then, no other node
     /// takes it; after, any node may (the chosen one did not come). Default 2 s.</summary>

@@ -24,6 +24,7 @@ internal sealed class Balancer : IAsyncDisposable
     private readonly Dictionary<string, long> _moving = new(StringComparer.Ordinal);
     private List<FairShare.Member> _members = [];
     private Dictionary<string, int> _held = new(StringComparer.Ordinal);
+    private Dictionary<string, HashSet<string>> _waiting = new(StringComparer.Ordinal);
     private int _tables;
     private Task _loop = Task.CompletedTask;
 
@@ -31,14 +32,14 @@ internal sealed class Balancer : IAsyncDisposable
 
     public void Start() => _loop = Task.Run(RunAsync);
 
-    /// <summary>The node a table owned here should go to when this node stops: among the other live members, one that
-    /// owns less than its share (the highest scoring for the table), else the highest scoring; null when this node is
-    /// alone. Counts the choice, so that the tables of a stopping node spread over the others.</summary>
+    /// <summary>The node a table owned here should go to when this node stops: among the other live members following
+    /// the table, one that owns less than its share (the highest scoring for the table), else the highest scoring; null when this node is
+    /// alone (then any node that comes may take it). Counts the choice, so that the tables of a stopping node spread over the others.</summary>
     public string? SuccessorFor(string table)
     {
         lock (_lock)
         {
-            var others = _members.Where(m => m.Node != _cluster.NodeId).ToList();
+            var others = _members.Where(m => m.Node != _cluster.NodeId && CanReceive(m.Node, table)).ToList();
             if (others.Count == 0)
             {
                 return null;
@@ -91,13 +92,14 @@ internal sealed class Balancer : IAsyncDisposable
     private async Task BalanceAsync(CancellationToken cancellation)
     {
         var known = _cluster.Locks.Known;
-        var (members, held) = await ReadMembersAsync(known, cancellation).ConfigureAwait(false);
+        var (members, held, waiting) = await ReadMembersAsync(known, cancellation).ConfigureAwait(false);
         var owned = _cluster.Locks.Owned.ToDictionary(o => o.Table, StringComparer.Ordinal);
         List<(string Table, string Successor)> plan;
         lock (_lock)
         {
             _members = members;
             _held = held;
+            _waiting = waiting;
             _tables = known.Length;
             foreach (var (table, since) in _moving.ToList())
             {
@@ -115,7 +117,7 @@ internal sealed class Balancer : IAsyncDisposable
             }
 
             var movable = owned.Keys.Where(t => !_moving.ContainsKey(t)).ToList();
-            plan = FairShare.Plan(_cluster.NodeId, movable, known.Length, members, held, _cluster.Options.MaxMovesPerRound);
+            plan = FairShare.Plan(_cluster.NodeId, movable, known.Length, members, held, _cluster.Options.MaxMovesPerRound, CanReceive);
             foreach (var (table, _) in plan)
             {
                 _moving[table] = Stopwatch.GetTimestamp();
@@ -135,26 +137,32 @@ internal sealed class Balancer : IAsyncDisposable
         }
     }
 
-    /// <summary>The live members with their weights, and how many of <paramref name="tables"/> each owns (a table
-    /// released and not yet taken still counts for its last owner).</summary>
-    private async Task<(List<FairShare.Member> Members, Dictionary<string, int> Held)> ReadMembersAsync(string[] tables, CancellationToken cancellation)
+    /// <summary>Whether a node follows a table (as of its last heartbeat), so that it takes it at once when it is handed
+    /// to it; called holding <c>_lock</c>.</summary>
+    private bool CanReceive(string node, string table) => _waiting.TryGetValue(node, out var waited) && waited.Contains(table);
+
+    /// <summary>The live members with their weights, how many of <paramref name="tables"/> each owns (a table released
+    /// and not yet taken still counts for its last owner), and which each waits for.</summary>
+    private async Task<(List<FairShare.Member> Members, Dictionary<string, int> Held, Dictionary<string, HashSet<string>> Waiting)> ReadMembersAsync(string[] tables, CancellationToken cancellation)
     {
         await using var command = _cluster.Source.CreateCommand(
-            $"WITH live AS (SELECT node_id, weight FROM {_cluster.Schema.Nodes} n WHERE last_seen > now() - $2 " +
+            $"WITH live AS (SELECT node_id, weight, waiting FROM {_cluster.Schema.Nodes} n WHERE last_seen > now() - $2 " +
             "AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.lock_backend)) " +
-            $"SELECT l.node_id, l.weight, count(t.name) FROM live l LEFT JOIN {_cluster.Schema.Tables} t ON t.owner_node = l.node_id AND t.name = ANY($1) " +
-            "GROUP BY l.node_id, l.weight");
+            $"SELECT l.node_id, l.weight, count(t.name), l.waiting FROM live l LEFT JOIN {_cluster.Schema.Tables} t ON t.owner_node = l.node_id AND t.name = ANY($1) " +
+            "GROUP BY l.node_id, l.weight, l.waiting");
         command.Parameters.Add(new() { Value = tables });
         command.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
         await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
         var members = new List<FairShare.Member>();
         var held = new Dictionary<string, int>(StringComparer.Ordinal);
+        var waiting = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
         {
             members.Add(new FairShare.Member(reader.GetString(0), reader.GetDouble(1)));
             held[reader.GetString(0)] = (int)reader.GetInt64(2);
+            waiting[reader.GetString(0)] = new HashSet<string>(reader.GetFieldValue<string[]>(3), StringComparer.Ordinal);
         }
 
-        return (members, held);
+        return (members, held, waiting);
     }
 }

@@ -4,8 +4,9 @@ using Npgsql;
 namespace Heirloom.Postgres;
 
 /// <summary>
-/// The cluster's tables in PostgreSQL, all in one schema: <c>nodes</c> (membership: heartbeat, weight, and the backend
-/// of the node's lock session, which lives exactly as long as the node's locks), <c>tables</c> (the clustered
+/// The cluster's tables in PostgreSQL, all in one schema: <c>nodes</c> (membership: heartbeat, weight, the tables the
+/// node waits for as a standby, and the backend of the node's lock session, which lives exactly as long as the node's
+/// locks), <c>tables</c> (the clustered
 /// tables, each with its epoch, the fencing token, the sequence of its last committed write, and the node a planned
 /// hand-off reserves it for, until when) and <c>rows</c> (each
 /// key's whole state, a deleted key kept as a tombstone so that standbys following the changes see it go), and the
@@ -60,6 +61,7 @@ internal sealed partial class ClusterSchema
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS serving text[] NOT NULL DEFAULT ARRAY[]::text[];
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS weight double precision NOT NULL DEFAULT 1;
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS lock_backend integer;
+            ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS waiting text[] NOT NULL DEFAULT ARRAY[]::text[];
             CREATE TABLE IF NOT EXISTS {Tables} (
                 name text PRIMARY KEY,
                 table_type text NOT NULL,

@@ -34,7 +34,9 @@ internal static class FairShare
     /// <param name="members">The live members, this node among them.</param>
     /// <param name="held">How many tables each member owns.</param>
     /// <param name="maxMoves">The most moves this round.</param>
-    public static List<(string Table, string Successor)> Plan(string self, IReadOnlyCollection<string> owned, int tables, IReadOnlyList<Member> members, IReadOnlyDictionary<string, int> held, int maxMoves)
+    /// <param name="canReceive">Whether a node may receive a table: it is following it as a standby, so it takes it at
+    /// once. A table no under-share node can receive stays.</param>
+    public static List<(string Table, string Successor)> Plan(string self, IReadOnlyCollection<string> owned, int tables, IReadOnlyList<Member> members, IReadOnlyDictionary<string, int> held, int maxMoves, Func<string, string, bool> canReceive)
     {
         var quotas = Quotas(tables, members);
         if (!quotas.TryGetValue(self, out var quota) || owned.Count <= quota)
@@ -55,7 +57,13 @@ internal static class FairShare
                 break;
             }
 
-            var successor = needs.Where(n => n.Value > 0).MaxBy(n => Score(table, n.Key)).Key;
+            var receivers = needs.Where(n => n.Value > 0 && canReceive(n.Key, table)).ToList();
+            if (receivers.Count == 0)
+            {
+                continue;
+            }
+
+            var successor = receivers.MaxBy(n => Score(table, n.Key)).Key;
             needs[successor]--;
             plan.Add((table, successor));
         }

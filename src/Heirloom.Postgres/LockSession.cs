@@ -77,6 +77,18 @@ internal sealed class LockSession : IAsyncDisposable
         }
     }
 
+    /// <summary>The tables this node waits for now (a standby follows each), by name.</summary>
+    public string[] Waiting
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _waiting.Where(w => w.Value.Holder.IsAlive).Select(w => w.Key).Order(StringComparer.Ordinal)];
+            }
+        }
+    }
+
     /// <summary>The tables this node runs a server for: owned, waited for, or being released.</summary>
     public string[] Known
     {

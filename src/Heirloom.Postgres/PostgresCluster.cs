@@ -218,9 +218,11 @@ public sealed class PostgresCluster : IAsyncDisposable
                 try
                 {
                     // What it serves is what its lock session holds now: a table lost is gone from it at once.
-                    await using var command = Source.CreateCommand($"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2 WHERE node_id = $1");
+                    // What it waits for is where planned moves may send tables: a standby already following them.
+                    await using var command = Source.CreateCommand($"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2, waiting = $3 WHERE node_id = $1");
                     command.Parameters.Add(new() { Value = NodeId });
                     command.Parameters.Add(new() { Value = Locks.Held });
+                    command.Parameters.Add(new() { Value = Locks.Waiting });
                     if (await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false) == 0)
                     {
                         await RecordMemberAsync(Stopping).ConfigureAwait(false);

@@ -6,6 +6,8 @@ public sealed class FairShareTests
 {
     private static readonly FairShare.Member[] Three = [new("a", 1), new("b", 1), new("c", 1)];
 
+    private static bool Any(string node, string table) => true;
+
     [Fact]
     public void Shares_are_the_floor_or_ceiling_of_the_weighted_share_and_add_up_to_the_tables()
     {
@@ -23,14 +25,25 @@ public sealed class FairShareTests
     {
         var tables = Enumerable.Range(0, 1000).Select(i => $"t{i:000}").ToList();
         var held = new Dictionary<string, int> { ["a"] = 334, ["b"] = 333, ["c"] = 333 };
-        Assert.Empty(FairShare.Plan("a", tables[..334], 1000, Three, held, 100));
+        Assert.Empty(FairShare.Plan("a", tables[..334], 1000, Three, held, 100, Any));
 
         held = new Dictionary<string, int> { ["a"] = 500, ["b"] = 500, ["c"] = 0 };
-        var plan = FairShare.Plan("a", tables[..500], 1000, Three, held, 1000);
+        var plan = FairShare.Plan("a", tables[..500], 1000, Three, held, 1000, Any);
         Assert.Equal(166, plan.Count);                       // down to its share, 334
         Assert.All(plan, p => Assert.Equal("c", p.Successor)); // b owns more than its share: it receives none
-        Assert.Equal(25, FairShare.Plan("a", tables[..500], 1000, Three, held, 25).Count);
-        Assert.Equal(plan, FairShare.Plan("a", [.. Enumerable.Reverse(tables[..500])], 1000, Three, held, 1000));   // deterministic
+        Assert.Equal(25, FairShare.Plan("a", tables[..500], 1000, Three, held, 25, Any).Count);
+        Assert.Equal(plan, FairShare.Plan("a", [.. Enumerable.Reverse(tables[..500])], 1000, Three, held, 1000, Any));   // deterministic
+    }
+
+    [Fact]
+    public void A_table_goes_only_to_a_node_following_it()
+    {
+        var tables = Enumerable.Range(0, 300).Select(i => $"t{i:000}").ToList();
+        var held = new Dictionary<string, int> { ["a"] = 300, ["b"] = 0, ["c"] = 0 };
+        var plan = FairShare.Plan("a", tables, 300, Three, held, 1000, (node, table) => node == "b" || string.CompareOrdinal(table, "t050") < 0);
+        Assert.Equal(100, plan.Count(p => p.Successor == "b"));
+        Assert.InRange(plan.Count(p => p.Successor == "c"), 1, 50);     // c follows only t000..t049
+        Assert.All(plan.Where(p => p.Successor == "c"), p => Assert.True(string.CompareOrdinal(p.Table, "t050") < 0));
     }
 
     [Fact]
@@ -38,7 +51,7 @@ public sealed class FairShareTests
     {
         var tables = Enumerable.Range(0, 600).Select(i => $"t{i:000}").ToList();
         var held = new Dictionary<string, int> { ["a"] = 600, ["b"] = 0, ["c"] = 0 };
-        var plan = FairShare.Plan("a", tables, 600, Three, held, 1000);
+        var plan = FairShare.Plan("a", tables, 600, Three, held, 1000, Any);
         Assert.Equal(400, plan.Count);
         Assert.Equal(200, plan.Count(p => p.Successor == "b"));
         Assert.Equal(200, plan.Count(p => p.Successor == "c"));

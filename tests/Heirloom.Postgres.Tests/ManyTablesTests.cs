@@ -104,8 +104,10 @@ public sealed class ManyTablesTests(PostgresServer server, ITestOutputHelper out
                 nodes.Add(await ManyTablesNode.StartAsync(server.ConnectionString, schema, $"{schema}-{id}", tables));
             }
 
+            // Each round starts from a settled cluster (every node at its share, so balancing moves nothing), so that the
+            // tables the victim owns when its session ends are the ones counted.
             var workers = nodes.Select(n => Enumerable.Range(0, tables).Select(i => n.Node.WhereIs($"w{i}")).ToArray()).ToList();
-            var owners = await UntilEveryTableIsOwnedOnceAsync(nodes, tables);
+            var owners = await UntilSettledAsync(nodes, tables);
             var fenced = 0;
             for (var round = 0; round < 6; round++)
             {
@@ -121,7 +123,7 @@ public sealed class ManyTablesTests(PostgresServer server, ITestOutputHelper out
                     var now = await EpochsAsync(schema);
                     return owners.Where(o => o.Value == victim).All(o => now[o.Key] > epochs[o.Key]);
                 });
-                owners = await UntilEveryTableIsOwnedOnceAsync(nodes, tables);
+                owners = await UntilSettledAsync(nodes, tables);
                 await SampleConnectionsAsync(schema, peak);
 
                 // Every table takes a write through its owner's worker.
@@ -205,6 +207,21 @@ public sealed class ManyTablesTests(PostgresServer server, ITestOutputHelper out
             Assert.True(waited.Elapsed < within, $"not balanced within {within.TotalSeconds} s: {string.Join(", ", counts)} (share {floor} or {ceiling})");
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>Waits until every table is owned once and each node owns exactly its share (equal weights: the floor,
+    /// and the ceiling for the first nodes by id, as many as the remainder), where balancing moves nothing.</summary>
+    private static async Task<Dictionary<string, ManyTablesNode>> UntilSettledAsync(List<ManyTablesNode> nodes, int tables)
+    {
+        var byId = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal).ToList();
+        var shares = byId.Select((n, i) => (Node: n, Share: (tables / nodes.Count) + (i < tables % nodes.Count ? 1 : 0))).ToList();
+        Dictionary<string, ManyTablesNode> owners = [];
+        await UntilAsync(async () =>
+        {
+            owners = await UntilEveryTableIsOwnedOnceAsync(nodes, tables);
+            return shares.All(s => owners.Values.Count(o => o == s.Node) == s.Share);
+        });
+        return owners;
     }
 
     private async Task SampleWhileAsync(string schema, Dictionary<string, long> peak, Task work)

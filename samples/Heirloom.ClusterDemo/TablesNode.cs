@@ -9,8 +9,8 @@ namespace Heirloom.ClusterDemo;
 /// A node serving many clustered tables (<c>t0000</c>, <c>t0001</c>, ...), run as its own OS process: a table manager
 /// and, for each table, a worker and the table's server, under one supervisor at the default restart intensity. It
 /// tells the process that started it, one line per event on standard output: <c>READY</c>, <c>OWN &lt;table&gt;</c>
-/// when a worker gets its table, <c>GONE &lt;table&gt;</c> when it loses it, <c>ACK &lt;table&gt; &lt;key&gt;</c> per
-/// committed write. A line <c>W &lt;table&gt; &lt;key&gt;</c> on standard input writes the key. Stopped gracefully
+/// when a worker gets its table, <c>GONE &lt;table&gt;</c> when it loses it, <c>SEAL &lt;table&gt;</c> when a planned
+/// hand-off stops the table taking writes, <c>ACK &lt;table&gt; &lt;key&gt;</c> per committed write. A line <c>W &lt;table&gt; &lt;key&gt;</c> on standard input writes the key. Stopped gracefully
 /// (SIGTERM), it stops its tables first, which hands each owned table to another node.
 /// </summary>
 internal static class TablesNode
@@ -40,7 +40,7 @@ internal static class TablesNode
         });
         stopping = terminated.Token;
         var node = new Node();
-        var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId }, null, stopping);
+        var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId }, new TablesLogger(nodeId, Line), stopping);
         try
         {
             var children = new List<ChildSpec> { TableManager.ChildSpec(new TableManagerOptions { Name = "manager" }) };

@@ -11,9 +11,9 @@ namespace Heirloom.Postgres;
 /// move). Takeovers after a failure are not planned: any node takes a table that is free and not reserved, and
 /// balancing evens things out afterwards.
 /// </summary>
-/// <remarks>Every node runs the same arithmetic on the same rows, so they agree on the shares without coordinating; a
-/// view that lags (a move in flight counts for its giver until taken) can only delay a move, never make one that takes a
-/// node below its share.</remarks>
+/// <remarks>Every node runs the same arithmetic on the same rows, so they agree on the shares without coordinating. A
+/// move is reserved for its successor before it starts, so it counts for the successor at once and other nodes do not
+/// send it more than it lacks; the giver does not count a table it is moving as its own either.</remarks>
 internal sealed class Balancer : IAsyncDisposable
 {
     private readonly PostgresCluster _cluster;
@@ -91,8 +91,13 @@ internal sealed class Balancer : IAsyncDisposable
 
     private async Task BalanceAsync(CancellationToken cancellation)
     {
-        var known = _cluster.Locks.Known;
+        // The tables this node runs, a set that moves do not change (a table handed off is still run, as a standby).
+        var known = _cluster.Running;
         var (members, held, waiting) = await ReadMembersAsync(known, cancellation).ConfigureAwait(false);
+
+        // How many tables are divided: the most any live node runs (waits for or owns), so that a node still starting
+        // its tables' servers, which runs only some so far, does not take its share of those few for its share of all.
+        var tables = Math.Max(known.Length, members.Count == 0 ? 0 : members.Max(m => waiting[m.Node].Count + held[m.Node]));
         var owned = _cluster.Locks.Owned.ToDictionary(o => o.Table, StringComparer.Ordinal);
         List<(string Table, string Successor)> plan;
         lock (_lock)
@@ -100,7 +105,7 @@ internal sealed class Balancer : IAsyncDisposable
             _members = members;
             _held = held;
             _waiting = waiting;
-            _tables = known.Length;
+            _tables = tables;
             foreach (var (table, since) in _moving.ToList())
             {
                 // Released (or lost) since: done. Still held long after it was asked: the server was busy or refused;
@@ -117,7 +122,7 @@ internal sealed class Balancer : IAsyncDisposable
             }
 
             var movable = owned.Keys.Where(t => !_moving.ContainsKey(t)).ToList();
-            plan = FairShare.Plan(_cluster.NodeId, movable, known.Length, members, held, _cluster.Options.MaxMovesPerRound, CanReceive);
+            plan = FairShare.Plan(_cluster.NodeId, movable, tables, members, held, _cluster.Options.MaxMovesPerRound, CanReceive);
             foreach (var (table, _) in plan)
             {
                 _moving[table] = Stopwatch.GetTimestamp();
@@ -129,7 +134,8 @@ internal sealed class Balancer : IAsyncDisposable
             return;
         }
 
-        ClusterLog.Rebalancing(_cluster.Logger, _cluster.NodeId, owned.Count, known.Length, FairShare.Quotas(known.Length, members)[_cluster.NodeId], plan.Count);
+        ClusterLog.Rebalancing(_cluster.Logger, _cluster.NodeId, owned.Count, tables, FairShare.Quotas(tables, members)[_cluster.NodeId], plan.Count);
+        await ReserveAsync(plan, owned, cancellation).ConfigureAwait(false);
         foreach (var (table, successor) in plan)
         {
             var ownership = owned[table];
@@ -137,18 +143,37 @@ internal sealed class Balancer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reserves each moving table for its successor before its server is asked, at this node's epoch: from now on every
+    /// node counts the table as its successor's, so that other over-share nodes do not send the successor more than it
+    /// lacks while this move is under way (its last commits may take a while). The release renews the reservation.
+    /// </summary>
+    private async Task ReserveAsync(List<(string Table, string Successor)> plan, Dictionary<string, TableOwnership> owned, CancellationToken cancellation)
+    {
+        await using var command = _cluster.Source.CreateCommand(
+            $"UPDATE {_cluster.Schema.Tables} t SET handoff_to = u.successor, handoff_until = now() + $4 " +
+            "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(name, successor, epoch) WHERE t.name = u.name AND t.epoch = u.epoch");
+        command.Parameters.Add(new() { Value = plan.Select(p => p.Table).ToArray() });
+        command.Parameters.Add(new() { Value = plan.Select(p => p.Successor).ToArray() });
+        command.Parameters.Add(new() { Value = plan.Select(p => owned[p.Table].Epoch).ToArray() });
+        command.Parameters.Add(new() { Value = _cluster.Options.HandOffTimeout });
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+    }
+
     /// <summary>Whether a node follows a table (as of its last heartbeat), so that it takes it at once when it is handed
     /// to it; called holding <c>_lock</c>.</summary>
     private bool CanReceive(string node, string table) => _waiting.TryGetValue(node, out var waited) && waited.Contains(table);
 
-    /// <summary>The live members with their weights, how many of <paramref name="tables"/> each owns (a table released
-    /// and not yet taken still counts for its last owner), and which each waits for.</summary>
+    /// <summary>The live members with their weights, how many of <paramref name="tables"/> each owns (a table being
+    /// moved counts for the node it moves to), and which each waits for.</summary>
     private async Task<(List<FairShare.Member> Members, Dictionary<string, int> Held, Dictionary<string, HashSet<string>> Waiting)> ReadMembersAsync(string[] tables, CancellationToken cancellation)
     {
         await using var command = _cluster.Source.CreateCommand(
             $"WITH live AS (SELECT node_id, weight, waiting FROM {_cluster.Schema.Nodes} n WHERE last_seen > now() - $2 " +
             "AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.lock_backend)) " +
-            $"SELECT l.node_id, l.weight, count(t.name), l.waiting FROM live l LEFT JOIN {_cluster.Schema.Tables} t ON t.owner_node = l.node_id AND t.name = ANY($1) " +
+            // A table reserved by a move counts for the node it moves to, from the moment it is planned.
+            $"SELECT l.node_id, l.weight, count(t.name), l.waiting FROM live l LEFT JOIN {_cluster.Schema.Tables} t ON t.name = ANY($1) AND " +
+            "(CASE WHEN t.handoff_to IS NOT NULL AND t.handoff_until > now() THEN t.handoff_to ELSE t.owner_node END) = l.node_id " +
             "GROUP BY l.node_id, l.weight, l.waiting");
         command.Parameters.Add(new() { Value = tables });
         command.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });

@@ -444,10 +444,14 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     private async Task<bool> HandOffAsync(string? successor)
     {
         var ownership = _ownership!;
+        ClusterLog.HandingOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node");
+        var started = Stopwatch.GetTimestamp();
         if (_replica is null || !await _replica.SealAsync())
         {
             return false;   // the replica's failure sends Lost, and the node is fenced as usual
         }
+
+        var sealedAt = Stopwatch.GetTimestamp();
 
         _ownership = null;
         _role = ClusteredTableRole.Standby;
@@ -457,8 +461,10 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             ? $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} (a planned move); send requests to its new owner."
             : $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} to node {successor} (a planned move); send requests to its new owner.");
         await WithdrawAsync(reason);
+        var withdrawnAt = Stopwatch.GetTimestamp();
         await ownership.HandOffAsync(successor);
-        ClusterLog.HandedOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node");
+        ClusterLog.HandedOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node",
+            Stopwatch.GetElapsedTime(started, sealedAt).TotalMilliseconds, Stopwatch.GetElapsedTime(sealedAt, withdrawnAt).TotalMilliseconds, Stopwatch.GetElapsedTime(withdrawnAt).TotalMilliseconds);
         return true;
     }
 

@@ -89,18 +89,6 @@ internal sealed class LockSession : IAsyncDisposable
         }
     }
 
-    /// <summary>The tables this node runs a server for: owned, waited for, or being released.</summary>
-    public string[] Known
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _held.Keys.Union(_waiting.Keys).Union(_unlocks.Keys)];
-            }
-        }
-    }
-
     public void Start()
     {
         _loop = Task.Run(RunAsync);
@@ -523,6 +511,7 @@ internal sealed class LockSession : IAsyncDisposable
             candidates = [.. _waiting.Keys.Where(t => !_held.ContainsKey(t) && !_unlocks.ContainsKey(t))];
         }
 
+        await DeclineAsync(connection, candidates, cancellation).ConfigureAwait(false);
         if (candidates.Length == 0)
         {
             return;
@@ -562,6 +551,22 @@ internal sealed class LockSession : IAsyncDisposable
         {
             await TakeAsync(connection, locked, cancellation).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Gives back the reservations other nodes made for this one of tables it does not wait for (its server for the
+    /// table stopped, or was never started, after the giver read this node's heartbeat), and notifies their release, so
+    /// that any node takes them now instead of when the reservation ends.
+    /// </summary>
+    private async Task DeclineAsync(NpgsqlConnection connection, string[] waited, CancellationToken cancellation)
+    {
+        await using var decline = new NpgsqlCommand(
+            $"WITH d AS (UPDATE {_cluster.Schema.Tables} SET handoff_to = NULL, handoff_until = NULL " +
+            "WHERE handoff_to = $1 AND handoff_until > now() AND NOT (name = ANY($2)) RETURNING name) " +
+            $"SELECT pg_notify('{_cluster.Schema.ReleasedChannel}', name) FROM d", connection);
+        decline.Parameters.Add(new() { Value = _cluster.NodeId });
+        decline.Parameters.Add(new() { Value = waited });
+        await ExecuteAsync(decline.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
     }
 
     /// <summary>The locks of <paramref name="tables"/> are held: refuses those whose rows this node cannot read (their

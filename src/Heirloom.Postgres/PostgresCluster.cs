@@ -196,6 +196,10 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     internal void Unfollow(string table) => _followers.TryRemove(table, out _);
 
+    /// <summary>The tables this node runs a server for (from its start to its stop, whatever its role meanwhile): what
+    /// balancing divides among the nodes.</summary>
+    internal string[] Running => [.. _followers.Keys];
+
     private async Task RecordMemberAsync(CancellationToken cancellation)
     {
         await using var command = Source.CreateCommand(

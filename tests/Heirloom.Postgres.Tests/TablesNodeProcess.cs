@@ -15,6 +15,9 @@ internal sealed class TablesNodeProcess : IAsyncDisposable
     private readonly Dictionary<string, long> _owned = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _gotAt = new(StringComparer.Ordinal);
     private readonly List<(string Table, long Key)> _acknowledged = [];
+    private readonly List<(string Table, long At)> _sealed = [];
+    private readonly List<(string Table, long At)> _got = [];
+    private readonly List<string> _history = [];
     private readonly List<string> _log = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _reading;
@@ -89,6 +92,35 @@ internal sealed class TablesNodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Each planned hand-off this node started: the table, and when it stopped taking writes (Stopwatch
+    /// ticks).</summary>
+    public (string Table, long At)[] Sealed()
+    {
+        lock (_lock)
+        {
+            return [.. _sealed];
+        }
+    }
+
+    /// <summary>Each time this node's worker got a table: the table, and when (Stopwatch ticks).</summary>
+    public (string Table, long At)[] Got()
+    {
+        lock (_lock)
+        {
+            return [.. _got];
+        }
+    }
+
+    /// <summary>What the node reported about <paramref name="table"/> (got, lost, took over, handed off, fenced), each
+    /// with the milliseconds of the test's clock.</summary>
+    public string[] History(string table)
+    {
+        lock (_lock)
+        {
+            return [.. _history.Where(h => h.EndsWith($" {table}", StringComparison.Ordinal))];
+        }
+    }
+
     public string[] Log()
     {
         lock (_lock)
@@ -147,11 +179,20 @@ internal sealed class TablesNodeProcess : IAsyncDisposable
             var parts = line.Split(' ');
             lock (_lock)
             {
+                if (parts is [var what, var name] && what != "READY")
+                {
+                    _history.Add($"{now / (Stopwatch.Frequency / 1000)} {NodeId[^1..]} {what} {name}");
+                }
+
                 switch (parts)
                 {
                     case ["OWN", var table]:
                         _owned[table] = now;
                         _gotAt[table] = now;
+                        _got.Add((table, now));
+                        break;
+                    case ["SEAL", var table]:
+                        _sealed.Add((table, now));
                         break;
                     case ["GONE", var table]:
                         _owned.Remove(table);

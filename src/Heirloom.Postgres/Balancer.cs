@@ -28,7 +28,18 @@ internal sealed class Balancer : IAsyncDisposable
     private int _tables;
     private Task _loop = Task.CompletedTask;
 
+    // 1 while this node is stopping its tables' servers (one stopped for shutdown, none started since): it takes no
+    // share, so the others do not send tables back to a node handing its own off.
+    private int _leaving;
+
     public Balancer(PostgresCluster cluster) => _cluster = cluster;
+
+    /// <summary>A table's server is stopping for shutdown: until a server starts again, this node is leaving, and the
+    /// others leave it out of the shares (recorded at once, not at the next heartbeat).</summary>
+    public void Leaving() => Mark(leaving: true);
+
+    /// <summary>A table's server started: this node takes its share again.</summary>
+    public void Staying() => Mark(leaving: false);
 
     public void Start() => _loop = Task.Run(RunAsync);
 
@@ -51,6 +62,29 @@ internal sealed class Balancer : IAsyncDisposable
             _held[successor] = _held.GetValueOrDefault(successor) + 1;
             return successor;
         }
+    }
+
+    private void Mark(bool leaving)
+    {
+        if (Interlocked.Exchange(ref _leaving, leaving ? 1 : 0) == (leaving ? 1 : 0))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await using var command = _cluster.Source.CreateCommand($"UPDATE {_cluster.Schema.Nodes} SET leaving = $2 WHERE node_id = $1");
+                command.Parameters.Add(new() { Value = _cluster.NodeId });
+                command.Parameters.Add(new() { Value = leaving });
+                await command.ExecuteNonQueryAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Balancing is a matter of efficiency: a node not marked is sent tables it hands off again.
+            }
+        });
     }
 
     public async ValueTask DisposeAsync()
@@ -116,7 +150,7 @@ internal sealed class Balancer : IAsyncDisposable
                 }
             }
 
-            if (_cluster.Options.MaxMovesPerRound == 0)
+            if (_cluster.Options.MaxMovesPerRound == 0 || Volatile.Read(ref _leaving) == 1)
             {
                 return;
             }
@@ -169,7 +203,7 @@ internal sealed class Balancer : IAsyncDisposable
     private async Task<(List<FairShare.Member> Members, Dictionary<string, int> Held, Dictionary<string, HashSet<string>> Waiting)> ReadMembersAsync(string[] tables, CancellationToken cancellation)
     {
         await using var command = _cluster.Source.CreateCommand(
-            $"WITH live AS (SELECT node_id, weight, waiting FROM {_cluster.Schema.Nodes} n WHERE last_seen > now() - $2 " +
+            $"WITH live AS (SELECT node_id, weight, waiting FROM {_cluster.Schema.Nodes} n WHERE last_seen > now() - $2 AND (NOT leaving OR node_id = $3) " +
             "AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.lock_backend)) " +
             // A table reserved by a move counts for the node it moves to, from the moment it is planned.
             $"SELECT l.node_id, l.weight, count(t.name), l.waiting FROM live l LEFT JOIN {_cluster.Schema.Tables} t ON t.name = ANY($1) AND " +
@@ -177,6 +211,7 @@ internal sealed class Balancer : IAsyncDisposable
             "GROUP BY l.node_id, l.weight, l.waiting");
         command.Parameters.Add(new() { Value = tables });
         command.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
+        command.Parameters.Add(new() { Value = _cluster.NodeId });
         await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
         var members = new List<FairShare.Member>();
         var held = new Dictionary<string, int>(StringComparer.Ordinal);

@@ -62,6 +62,7 @@ internal sealed partial class ClusterSchema
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS weight double precision NOT NULL DEFAULT 1;
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS lock_backend integer;
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS waiting text[] NOT NULL DEFAULT ARRAY[]::text[];
+            ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS leaving boolean NOT NULL DEFAULT false;
             CREATE TABLE IF NOT EXISTS {Tables} (
                 name text PRIMARY KEY,
                 table_type text NOT NULL,

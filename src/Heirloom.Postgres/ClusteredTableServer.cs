@@ -58,6 +58,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         var self = Self;
         var follower = _follower;
         cluster.Follow(options.Name, () => QueueCatchUp(self), () => follower.Applied);
+        cluster.Balancer.Staying();
         StartAcquiring();
         return InitResult.Ok;
     }
@@ -127,6 +128,11 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     protected override async ValueTask TerminateAsync(ExitReason reason)
     {
         cluster.Unfollow(options.Name);
+        if (reason.Kind == ExitReasonKind.Shutdown)
+        {
+            cluster.Balancer.Leaving();
+        }
+
         if (_role == ClusteredTableRole.Owner)
         {
             // Stopping (a host shutting down) hands the table off as a planned move: the last commits are made, then

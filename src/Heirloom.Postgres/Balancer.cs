@@ -64,6 +64,32 @@ internal sealed class Balancer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// This node leaves: every table it owns is handed off (a planned move to the node balancing would choose, each
+    /// server doing its own, all at once), and this completes once none is owned or <paramref name="within"/> passed
+    /// (what is still owned then goes with the lock session, released at once). Alone, there is nobody to hand to.
+    /// </summary>
+    public async Task HandOffAllAsync(TimeSpan within)
+    {
+        Leaving();
+        var owned = _cluster.Locks.Owned;
+        var asked = 0;
+        foreach (var ownership in owned)
+        {
+            if (SuccessorFor(ownership.Table) is { } successor)
+            {
+                ownership.Holder.Send(new HandOffRequest(ownership, successor));
+                asked++;
+            }
+        }
+
+        var waited = Stopwatch.StartNew();
+        while (asked > 0 && waited.Elapsed < within && _cluster.Locks.Owned.Any(o => owned.Contains(o)))
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+    }
+
     private void Mark(bool leaving)
     {
         if (Interlocked.Exchange(ref _leaving, leaving ? 1 : 0) == (leaving ? 1 : 0))

@@ -25,7 +25,9 @@ internal static class FairShare
 
     /// <summary>
     /// The moves <paramref name="self"/> makes this round: none unless it owns more than its share while another member
-    /// owns less than its own (so a node at its share never moves a table: no thrash), and at most
+    /// owns less than its own, and it owns more than the ceiling of its exact share or another owns less than the floor
+    /// of its own (so a node at its share, or at the ceiling while none is below the floor, never moves a table: no
+    /// thrash), and at most
     /// <paramref name="maxMoves"/>, the excess, and what the others lack.
     /// </summary>
     /// <param name="self">This node.</param>
@@ -40,6 +42,16 @@ internal static class FairShare
     {
         var quotas = Quotas(tables, members);
         if (!quotas.TryGetValue(self, out var quota) || owned.Count <= quota)
+        {
+            return [];
+        }
+
+        // Hysteresis: a node at the ceiling of its exact share moves nothing unless another is below the floor of its
+        // own (so one table among three nodes stays where it is, and 67/67/66 of 200 is settled whoever has which).
+        var total = members.Sum(m => m.Weight);
+        double Exact(Member m) => tables * m.Weight / total;
+        var belowFloor = members.Any(m => m.Node != self && held.GetValueOrDefault(m.Node) < Math.Floor(Exact(m)));
+        if (owned.Count <= Math.Ceiling(Exact(members.First(m => m.Node == self))) && !belowFloor)
         {
             return [];
         }

@@ -160,8 +160,10 @@ public sealed class PostgresCluster : IAsyncDisposable
         return tables;
     }
 
-    /// <summary>Leaves the cluster: stops listening and heartbeats and removes this node's record. Stop the clustered
-    /// tables' servers first.</summary>
+    /// <summary>Leaves the cluster: hands off every table this node still owns (each after its last commit, to the node
+    /// balancing would choose; within <see cref="PostgresClusterOptions.LeaseTimeout"/>), stops listening and heartbeats,
+    /// and removes this node's record. Stopping the clustered tables' servers first hands their tables off the same
+    /// way.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_stopping.IsCancellationRequested)
@@ -169,6 +171,9 @@ public sealed class PostgresCluster : IAsyncDisposable
             return;
         }
 
+        // Tables still served here (the node is disposed after the cluster, or its servers still run) are handed off
+        // first, each after its last commit, so the others take them at once and no write acknowledged is lost.
+        await Balancer.HandOffAllAsync(Options.LeaseTimeout).ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_heartbeat, _listener, _following).ConfigureAwait(false);
         await Balancer.DisposeAsync().ConfigureAwait(false);

@@ -36,6 +36,15 @@ public sealed class FairShareTests
     }
 
     [Fact]
+    public void A_node_at_the_ceiling_of_its_share_keeps_its_tables_while_none_is_below_the_floor()
+    {
+        Assert.Empty(FairShare.Plan("c", ["t0"], 1, Three, new Dictionary<string, int> { ["c"] = 1 }, 10, Any));
+        var tables = Enumerable.Range(0, 200).Select(i => $"t{i:000}").ToList();
+        Assert.Empty(FairShare.Plan("c", tables[..67], 200, Three, new Dictionary<string, int> { ["a"] = 67, ["b"] = 66, ["c"] = 67 }, 10, Any));
+        Assert.Equal(2, FairShare.Plan("c", tables[..68], 200, Three, new Dictionary<string, int> { ["a"] = 67, ["b"] = 65, ["c"] = 68 }, 10, Any).Count);   // b is below the floor: c goes down to its share, 66
+    }
+
+    [Fact]
     public void A_table_goes_only_to_a_node_following_it()
     {
         var tables = Enumerable.Range(0, 300).Select(i => $"t{i:000}").ToList();

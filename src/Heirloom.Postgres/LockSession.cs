@@ -12,7 +12,8 @@ namespace Heirloom.Postgres;
 /// sessions of owners whose lease expired and one that tries every waited table's lock (<c>pg_try_advisory_lock</c>,
 /// never waiting), followed by the takeover of those it got. The waits are woken by a release's notification, and tried
 /// again every <see cref="PostgresClusterOptions.TakeoverPollInterval"/> in any case, since a killed owner's session ends
-/// without notifying anyone.
+/// without notifying anyone. A table a planned hand-off reserved for another node (until its reservation ends) is not
+/// tried, and reservations made for this node of tables it does not wait for are given back at each poll.
 /// </summary>
 /// <remarks>
 /// Advisory locks are re-entrant within a session, so this class never asks for a lock it holds (or is about to

@@ -34,4 +34,16 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 2010, EventName = "LockSessionFailed", Level = LogLevel.Warning, Message = "Node {NodeId} lost (or could not open) the PostgreSQL session holding its clustered tables' locks; every table it owned is lost, and it opens a new one")]
     public static partial void LockSessionFailed(ILogger logger, string nodeId, Exception reason);
+
+    [LoggerMessage(EventId = 2011, EventName = "TableHandedOff", Level = LogLevel.Information, Message = "Node {NodeId} handed off clustered table {Table} (epoch {Epoch}) to {Successor} after its last commit (commits finished in {SealMs} ms, table withdrawn in {WithdrawMs} ms, lock released in {ReleaseMs} ms)")]
+    public static partial void HandedOff(ILogger logger, string nodeId, string table, long epoch, string successor, double sealMs, double withdrawMs, double releaseMs);
+
+    [LoggerMessage(EventId = 2014, EventName = "TableHandingOff", Level = LogLevel.Debug, Message = "Node {NodeId} stops taking writes to clustered table {Table} (epoch {Epoch}) to hand it to {Successor}")]
+    public static partial void HandingOff(ILogger logger, string nodeId, string table, long epoch, string successor);
+
+    [LoggerMessage(EventId = 2012, EventName = "BalanceFailed", Level = LogLevel.Warning, Message = "Node {NodeId} could not read the cluster's membership to balance its tables; retrying")]
+    public static partial void BalanceFailed(ILogger logger, string nodeId, Exception reason);
+
+    [LoggerMessage(EventId = 2013, EventName = "Rebalancing", Level = LogLevel.Information, Message = "Node {NodeId} owns {Owned} of {Tables} clustered tables, its share is {Share}: handing off {Moving}")]
+    public static partial void Rebalancing(ILogger logger, string nodeId, int owned, int tables, int share, int moving);
 }

@@ -4,8 +4,11 @@ using Npgsql;
 namespace Heirloom.Postgres;
 
 /// <summary>
-/// The cluster's tables in PostgreSQL, all in one schema: <c>nodes</c> (membership), <c>tables</c> (the clustered
-/// tables, each with its epoch, the fencing token, and the sequence of its last committed write) and <c>rows</c> (each
+/// The cluster's tables in PostgreSQL, all in one schema: <c>nodes</c> (membership: heartbeat, weight, the tables the
+/// node waits for as a standby, and the backend of the node's lock session, which lives exactly as long as the node's
+/// locks), <c>tables</c> (the clustered
+/// tables, each with its epoch, the fencing token, the sequence of its last committed write, and the node a planned
+/// hand-off reserves it for, until when) and <c>rows</c> (each
 /// key's whole state, a deleted key kept as a tombstone so that standbys following the changes see it go), and the
 /// function every commit runs, which checks the epoch in the same transaction as it writes.
 /// </summary>
@@ -56,6 +59,10 @@ internal sealed partial class ClusterSchema
                 started_at timestamptz NOT NULL DEFAULT now(),
                 last_seen timestamptz NOT NULL DEFAULT now());
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS serving text[] NOT NULL DEFAULT ARRAY[]::text[];
+            ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS weight double precision NOT NULL DEFAULT 1;
+            ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS lock_backend integer;
+            ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS waiting text[] NOT NULL DEFAULT ARRAY[]::text[];
+            ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS leaving boolean NOT NULL DEFAULT false;
             CREATE TABLE IF NOT EXISTS {Tables} (
                 name text PRIMARY KEY,
                 table_type text NOT NULL,
@@ -67,6 +74,8 @@ internal sealed partial class ClusterSchema
                 owned_since timestamptz,
                 owner_backend integer,
                 renewed_at timestamptz);
+            ALTER TABLE {Tables} ADD COLUMN IF NOT EXISTS handoff_to text;
+            ALTER TABLE {Tables} ADD COLUMN IF NOT EXISTS handoff_until timestamptz;
             CREATE TABLE IF NOT EXISTS {Rows} (
                 table_name text NOT NULL,
                 key bytea NOT NULL,

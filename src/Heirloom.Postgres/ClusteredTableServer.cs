@@ -29,6 +29,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     private int _catchUpQueued;
     private int _takeovers;
     private int _fencings;
+    private int _handOffs;
     private TimeSpan? _lastTakeover;
     private FencedException? _lastFencing;
     private MonitorRef _managerMonitor;
@@ -56,6 +57,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         var self = Self;
         var follower = _follower;
         cluster.Follow(options.Name, () => QueueCatchUp(self), () => follower.Applied);
+        cluster.Balancer.Staying();
         StartAcquiring();
         return InitResult.Ok;
     }
@@ -64,7 +66,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     {
         if (request is ClusteredTableStatusRequest)
         {
-            return CallResult.Reply(new ClusteredTableStatus(options.Name, cluster.NodeId, _role, _ownership?.Epoch ?? 0, _follower.Applied, _takeovers, _fencings, _lastTakeover, _lastFencing, _replica?.Commits ?? 0, _replica?.CommittedWrites ?? 0) { Refusal = _lastRefusal });
+            return CallResult.Reply(new ClusteredTableStatus(options.Name, cluster.NodeId, _role, _ownership?.Epoch ?? 0, _follower.Applied, _takeovers, _fencings, _lastTakeover, _lastFencing, _replica?.Commits ?? 0, _replica?.CommittedWrites ?? 0) { Refusal = _lastRefusal, HandOffs = _handOffs });
         }
 
         return await base.HandleCallAsync(request, from);
@@ -101,6 +103,14 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             case Lost lost when lost.Ownership == _ownership:
                 await FenceAsync(lost.Reason);
                 break;
+            case HandOffRequest handOff when handOff.Ownership == _ownership && _role == ClusteredTableRole.Owner:
+                if (await HandOffAsync(handOff.Successor))
+                {
+                    await FollowAfreshAsync();
+                    StartAcquiring();
+                }
+
+                break;
             case Down down when down.Ref == _managerMonitor:
                 // The manager restarted: the table stayed with the node; the new manager adopts it once registered.
                 _managerMonitor = default;
@@ -117,6 +127,18 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     protected override async ValueTask TerminateAsync(ExitReason reason)
     {
         cluster.Unfollow(options.Name);
+        if (reason.Kind == ExitReasonKind.Shutdown)
+        {
+            cluster.Balancer.Leaving();
+        }
+
+        if (_role == ClusteredTableRole.Owner)
+        {
+            // Stopping (a host shutting down) hands the table off as a planned move: the last commits are made, then
+            // the lock goes, reserved for the node balancing would choose, which takes it at once.
+            await HandOffAsync(cluster.Balancer.SuccessorFor(options.Name));
+        }
+
         await _stopping.CancelAsync();
         await _acquiring.ConfigureAwait(false);
         if (_replica is not null)
@@ -418,6 +440,40 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     }
 
     /// <summary>
+    /// A planned move: the table takes no more writes (the worker is told it was withdrawn, and requests wait for a
+    /// table again, bounded by their callers' deadlines), every write taken is committed, and only then is the lock
+    /// released, reserved for <paramref name="successor"/>, which is already following the table and takes it when the
+    /// release is notified. So at no moment do two nodes serve the table, and no acknowledged write is lost. Returns
+    /// false when the replica failed before its writes were committed: the node is fenced instead.
+    /// </summary>
+    private async Task<bool> HandOffAsync(string? successor)
+    {
+        var ownership = _ownership!;
+        ClusterLog.HandingOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node");
+        var started = Stopwatch.GetTimestamp();
+        if (_replica is null || !await _replica.SealAsync())
+        {
+            return false;   // the replica's failure sends Lost, and the node is fenced as usual
+        }
+
+        var sealedAt = Stopwatch.GetTimestamp();
+
+        _ownership = null;
+        _role = ClusteredTableRole.Standby;
+        Volatile.Write(ref _ready, null);
+        _handOffs++;
+        var reason = new FencedException(options.Name, ownership.Epoch, successor is null
+            ? $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} (a planned move); send requests to its new owner."
+            : $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} to node {successor} (a planned move); send requests to its new owner.");
+        await WithdrawAsync(reason);
+        var withdrawnAt = Stopwatch.GetTimestamp();
+        await ownership.HandOffAsync(successor);
+        ClusterLog.HandedOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node",
+            Stopwatch.GetElapsedTime(started, sealedAt).TotalMilliseconds, Stopwatch.GetElapsedTime(sealedAt, withdrawnAt).TotalMilliseconds, Stopwatch.GetElapsedTime(withdrawnAt).TotalMilliseconds);
+        return true;
+    }
+
+    /// <summary>
     /// This node lost the table: the table fails closed (nothing more is read or written here), the worker that held it
     /// is told the table was withdrawn (a <c>TableWorker</c> drops it and waits for the next without exiting, so no
     /// restart intensity is spent), the manager stops managing it, and this node loads the table afresh and waits for it
@@ -431,7 +487,17 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         _fencings++;
         _lastFencing = fenced;
         ClusterLog.Fenced(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, fenced);
+        await WithdrawAsync(fenced);
+        _ = ownership.DisposeAsync().AsTask();   // the lock session releases the lock at its next turn; nothing waits on it
+        await FollowAfreshAsync();
+        StartAcquiring();
+    }
 
+    /// <summary>The table leaves this node: it fails closed, its worker is told, the manager stops managing it, and
+    /// the replica stops.</summary>
+    private async Task WithdrawAsync(FencedException reason)
+    {
+        var fenced = reason;
         var table = Context.Node.Tables.WhereIs(options.Name);
         var worker = table?.Owner ?? default;
         _replica?.Fail(fenced);
@@ -463,19 +529,25 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             }
         }
 
-        _replica = null;
-        _ = ownership.DisposeAsync().AsTask();   // the lock session releases the lock at its next turn; nothing waits on it
+        if (_replica is not null)
+        {
+            await _replica.DisposeAsync();
+            _replica = null;
+        }
+    }
+
+    /// <summary>The standby was promoted into the table, which is gone: the table is loaded afresh to follow it.</summary>
+    private async Task FollowAfreshAsync()
+    {
         try
         {
             await _follower.LoadAsync(_stopping.Token);
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException)
         {
-            // PostgreSQL is away: the takeover, when it comes, reads from the last sequence applied.
+            // PostgreSQL is away (or the node stops): the takeover, when it comes, reads from the last sequence applied.
             ClusterLog.StandbyFailed(cluster.Logger, cluster.NodeId, options.Name, e);
         }
-
-        StartAcquiring();
     }
 
     private sealed record Ready(ReplicaStandby<TKey, TValue> Standby, PostgresReplica Replica, long LastSequence);

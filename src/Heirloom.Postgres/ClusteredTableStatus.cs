@@ -18,4 +18,8 @@ public sealed record ClusteredTableStatus(string Name, string NodeId, ClusteredT
     /// <summary>Why this node last refused to take the table while it waited for it (it cannot read the table's rows:
     /// a newer release upgraded them), until it takes it; null otherwise.</summary>
     public Exception? Refusal { get; init; }
+
+    /// <summary>How many times this node handed the table off in a planned move (balancing, or stopping); a hand-off is
+    /// not a fencing.</summary>
+    public int HandOffs { get; init; }
 }

@@ -12,7 +12,8 @@ namespace Heirloom.Postgres;
 /// sessions of owners whose lease expired and one that tries every waited table's lock (<c>pg_try_advisory_lock</c>,
 /// never waiting), followed by the takeover of those it got. The waits are woken by a release's notification, and tried
 /// again every <see cref="PostgresClusterOptions.TakeoverPollInterval"/> in any case, since a killed owner's session ends
-/// without notifying anyone.
+/// without notifying anyone. A table a planned hand-off reserved for another node (until its reservation ends) is not
+/// tried, and reservations made for this node of tables it does not wait for are given back at each poll.
 /// </summary>
 /// <remarks>
 /// Advisory locks are re-entrant within a session, so this class never asks for a lock it holds (or is about to
@@ -28,6 +29,10 @@ internal sealed class LockSession : IAsyncDisposable
     private readonly Dictionary<string, Waiter> _waiting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TableOwnership> _held = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskCompletionSource> _unlocks = new(StringComparer.Ordinal);
+
+    // Planned hand-offs among the queued unlocks: the table is reserved for the successor (at the epoch released) in the
+    // same turn as it is unlocked, before the unlock, so the node that finds it free finds the reservation too.
+    private readonly Dictionary<string, (string Successor, long Epoch)> _handOffs = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _wake = new(0);
     private Task _loop = Task.CompletedTask;
@@ -58,6 +63,30 @@ internal sealed class LockSession : IAsyncDisposable
             lock (_lock)
             {
                 return [.. _held.Keys.Order(StringComparer.Ordinal)];
+            }
+        }
+    }
+
+    /// <summary>The ownerships this node holds now.</summary>
+    public TableOwnership[] Owned
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _held.Values];
+            }
+        }
+    }
+
+    /// <summary>The tables this node waits for now (a standby follows each), by name.</summary>
+    public string[] Waiting
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _waiting.Where(w => w.Value.Holder.IsAlive).Select(w => w.Key).Order(StringComparer.Ordinal)];
             }
         }
     }
@@ -128,7 +157,10 @@ internal sealed class LockSession : IAsyncDisposable
 
     /// <summary>Gives the table up: its lock is released (and the release notified) by the loop; completes once it
     /// was, or once the session that held it is gone.</summary>
-    public Task ReleaseAsync(TableOwnership ownership)
+    /// <param name="ownership">The ownership given up.</param>
+    /// <param name="successor">For a planned hand-off, the node the table is reserved for (for
+    /// <see cref="PostgresClusterOptions.HandOffTimeout"/>), so that no other node takes it meanwhile; null for none.</param>
+    public Task ReleaseAsync(TableOwnership ownership, string? successor = null)
     {
         TaskCompletionSource done;
         lock (_lock)
@@ -140,6 +172,10 @@ internal sealed class LockSession : IAsyncDisposable
 
             _held.Remove(ownership.Table);
             done = Unlock(ownership.Table);
+            if (successor is not null && successor != _cluster.NodeId)
+            {
+                _handOffs[ownership.Table] = (successor, ownership.Epoch);
+            }
         }
 
         Wake(poll: false);
@@ -193,6 +229,7 @@ internal sealed class LockSession : IAsyncDisposable
             }
 
             _unlocks.Clear();
+            _handOffs.Clear();
         }
 
         foreach (var waiter in waiters)
@@ -280,6 +317,20 @@ internal sealed class LockSession : IAsyncDisposable
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken stopping)
     {
         var connection = await _cluster.DedicatedSource.OpenConnectionAsync(stopping).ConfigureAwait(false);
+        try
+        {
+            // The node counts as live for balancing while this backend exists: a killed node's session ends at once,
+            // well before its heartbeat grows old.
+            await using var record = new NpgsqlCommand($"UPDATE {_cluster.Schema.Nodes} SET lock_backend = pg_backend_pid() WHERE node_id = $1", connection);
+            record.Parameters.Add(new() { Value = _cluster.NodeId });
+            await record.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
+        }
+        catch
+        {
+            await CloseAsync(connection).ConfigureAwait(false);
+            throw;
+        }
+
         _session.Dispose();
         _session = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         Volatile.Write(ref _lastSuccess, Now());
@@ -308,6 +359,7 @@ internal sealed class LockSession : IAsyncDisposable
             }
 
             _unlocks.Clear();
+            _handOffs.Clear();
         }
 
         // A silent connection may take seconds to close; nothing waits on it.
@@ -329,6 +381,7 @@ internal sealed class LockSession : IAsyncDisposable
     private async Task RunUnlocksAsync(NpgsqlConnection connection, CancellationToken cancellation)
     {
         List<string> tables;
+        List<(string Table, string Successor, long Epoch)> handOffs;
         lock (_lock)
         {
             if (_unlocks.Count == 0)
@@ -337,20 +390,37 @@ internal sealed class LockSession : IAsyncDisposable
             }
 
             tables = [.. _unlocks.Keys];
+            handOffs = [.. _handOffs.Where(h => _unlocks.ContainsKey(h.Key)).Select(h => (h.Key, h.Value.Successor, h.Value.Epoch))];
         }
 
-        await using (var command = new NpgsqlCommand(
-            $"SELECT pg_advisory_unlock(hashtextextended($2 || t, 0)), pg_notify('{_cluster.Schema.ReleasedChannel}', t) FROM unnest($1::text[]) AS t", connection))
+        await using (var batch = new NpgsqlBatch(connection))
         {
-            command.Parameters.Add(new() { Value = tables.ToArray() });
-            command.Parameters.Add(new() { Value = _lockPrefix });
-            await ExecuteAsync(command.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
+            if (handOffs.Count > 0)
+            {
+                // Reserved while this node still holds the locks (at its epoch), committed before they are released.
+                var reserve = new NpgsqlBatchCommand(
+                    $"UPDATE {_cluster.Schema.Tables} t SET handoff_to = u.successor, handoff_until = now() + $4 " +
+                    "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(name, successor, epoch) WHERE t.name = u.name AND t.epoch = u.epoch");
+                reserve.Parameters.Add(new() { Value = handOffs.Select(h => h.Table).ToArray() });
+                reserve.Parameters.Add(new() { Value = handOffs.Select(h => h.Successor).ToArray() });
+                reserve.Parameters.Add(new() { Value = handOffs.Select(h => h.Epoch).ToArray() });
+                reserve.Parameters.Add(new() { Value = _cluster.Options.HandOffTimeout });
+                batch.BatchCommands.Add(reserve);
+            }
+
+            var unlock = new NpgsqlBatchCommand(
+                $"SELECT pg_advisory_unlock(hashtextextended($2 || t, 0)), pg_notify('{_cluster.Schema.ReleasedChannel}', t) FROM unnest($1::text[]) AS t");
+            unlock.Parameters.Add(new() { Value = tables.ToArray() });
+            unlock.Parameters.Add(new() { Value = _lockPrefix });
+            batch.BatchCommands.Add(unlock);
+            await ExecuteAsync(batch.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
         }
 
         lock (_lock)
         {
             foreach (var table in tables)
             {
+                _handOffs.Remove(table);
                 if (_unlocks.Remove(table, out var done))
                 {
                     done.TrySetResult();
@@ -443,6 +513,7 @@ internal sealed class LockSession : IAsyncDisposable
             candidates = [.. _waiting.Keys.Where(t => !_held.ContainsKey(t) && !_unlocks.ContainsKey(t))];
         }
 
+        await DeclineAsync(connection, candidates, cancellation).ConfigureAwait(false);
         if (candidates.Length == 0)
         {
             return;
@@ -457,9 +528,14 @@ internal sealed class LockSession : IAsyncDisposable
                 "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = owner_backend AND l.locktype = 'advisory' AND l.granted)) AS s");
             expired.Parameters.Add(new() { Value = candidates });
             expired.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
-            var tryLock = new NpgsqlBatchCommand("SELECT t, pg_try_advisory_lock(hashtextextended($2 || t, 0)) FROM unnest($1::text[]) AS t");
+            // A table a planned hand-off reserved for another node is left to it until the reservation ends. The lock
+            // is tried only for the rows the filter keeps (the select list is evaluated after WHERE).
+            var tryLock = new NpgsqlBatchCommand(
+                $"SELECT u.t, pg_try_advisory_lock(hashtextextended($2 || u.t, 0)) FROM unnest($1::text[]) AS u(t) LEFT JOIN {_cluster.Schema.Tables} x ON x.name = u.t " +
+                "WHERE x.handoff_to IS NULL OR x.handoff_to = $3 OR x.handoff_until < now()");
             tryLock.Parameters.Add(new() { Value = candidates });
             tryLock.Parameters.Add(new() { Value = _lockPrefix });
+            tryLock.Parameters.Add(new() { Value = _cluster.NodeId });
             batch.BatchCommands.Add(expired);
             batch.BatchCommands.Add(tryLock);
             await using var reader = await ExecuteAsync(batch.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
@@ -477,6 +553,22 @@ internal sealed class LockSession : IAsyncDisposable
         {
             await TakeAsync(connection, locked, cancellation).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Gives back the reservations other nodes made for this one of tables it does not wait for (its server for the
+    /// table stopped, or was never started, after the giver read this node's heartbeat), and notifies their release, so
+    /// that any node takes them now instead of when the reservation ends.
+    /// </summary>
+    private async Task DeclineAsync(NpgsqlConnection connection, string[] waited, CancellationToken cancellation)
+    {
+        await using var decline = new NpgsqlCommand(
+            $"WITH d AS (UPDATE {_cluster.Schema.Tables} SET handoff_to = NULL, handoff_until = NULL " +
+            "WHERE handoff_to = $1 AND handoff_until > now() AND NOT (name = ANY($2)) RETURNING name) " +
+            $"SELECT pg_notify('{_cluster.Schema.ReleasedChannel}', name) FROM d", connection);
+        decline.Parameters.Add(new() { Value = _cluster.NodeId });
+        decline.Parameters.Add(new() { Value = waited });
+        await ExecuteAsync(decline.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
     }
 
     /// <summary>The locks of <paramref name="tables"/> are held: refuses those whose rows this node cannot read (their
@@ -524,7 +616,7 @@ internal sealed class LockSession : IAsyncDisposable
         if (taking.Length > 0)
         {
             await using var take = new NpgsqlCommand(
-                $"UPDATE {_cluster.Schema.Tables} SET epoch = epoch + 1, owner_node = $2, owned_since = now(), owner_backend = pg_backend_pid(), renewed_at = now() " +
+                $"UPDATE {_cluster.Schema.Tables} SET epoch = epoch + 1, owner_node = $2, owned_since = now(), owner_backend = pg_backend_pid(), renewed_at = now(), handoff_to = NULL, handoff_until = NULL " +
                 "WHERE name = ANY($1) RETURNING name, epoch, last_sequence",
                 connection);
             take.Parameters.Add(new() { Value = taking });

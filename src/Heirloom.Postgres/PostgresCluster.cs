@@ -59,6 +59,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         dedicated.ApplicationName = named ? dedicated.ApplicationName : $"heirloom:{options.NodeId}/listen";
         ListenSource = NpgsqlDataSource.Create(dedicated);
         Locks = new LockSession(this);
+        Balancer = new Balancer(this);
     }
 
     /// <summary>The node.</summary>
@@ -88,6 +89,9 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     /// <summary>The session holding every lock of the node's clustered tables.</summary>
     internal LockSession Locks { get; }
+
+    /// <summary>Keeps this node at its fair share of the tables.</summary>
+    internal Balancer Balancer { get; }
 
     internal CancellationToken Stopping => _stopping.Token;
 
@@ -119,6 +123,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         cluster._listener = cluster.ListenAsync();
         cluster._following = cluster.FollowPeriodicallyAsync();
         cluster.Locks.Start();
+        cluster.Balancer.Start();
         return cluster;
     }
 
@@ -158,8 +163,10 @@ public sealed class PostgresCluster : IAsyncDisposable
         return tables;
     }
 
-    /// <summary>Leaves the cluster: stops listening and heartbeats and removes this node's record. Stop the clustered
-    /// tables' servers first.</summary>
+    /// <summary>Leaves the cluster: hands off every table this node still owns (each after its last commit, to the node
+    /// balancing would choose; within <see cref="PostgresClusterOptions.LeaseTimeout"/>), stops listening and heartbeats,
+    /// and removes this node's record. Stopping the clustered tables' servers first hands their tables off the same
+    /// way.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_stopping.IsCancellationRequested)
@@ -167,8 +174,12 @@ public sealed class PostgresCluster : IAsyncDisposable
             return;
         }
 
+        // Tables still served here (the node is disposed after the cluster, or its servers still run) are handed off
+        // first, each after its last commit, so the others take them at once and no write acknowledged is lost.
+        await Balancer.HandOffAllAsync(Options.LeaseTimeout).ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_heartbeat, _listener, _following).ConfigureAwait(false);
+        await Balancer.DisposeAsync().ConfigureAwait(false);
         await Locks.DisposeAsync().ConfigureAwait(false);
         try
         {
@@ -193,14 +204,19 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     internal void Unfollow(string table) => _followers.TryRemove(table, out _);
 
+    /// <summary>The tables this node runs a server for (from its start to its stop, whatever its role meanwhile): what
+    /// balancing divides among the nodes.</summary>
+    internal string[] Running => [.. _followers.Keys];
+
     private async Task RecordMemberAsync(CancellationToken cancellation)
     {
         await using var command = Source.CreateCommand(
-            $"INSERT INTO {Schema.Nodes} (node_id, host, process_id) VALUES ($1, $2, $3) " +
-            "ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, process_id = excluded.process_id, started_at = now(), last_seen = now(), serving = ARRAY[]::text[]");
+            $"INSERT INTO {Schema.Nodes} (node_id, host, process_id, weight) VALUES ($1, $2, $3, $4) " +
+            "ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, process_id = excluded.process_id, started_at = now(), last_seen = now(), serving = ARRAY[]::text[], weight = excluded.weight");
         command.Parameters.Add(new() { Value = NodeId });
         command.Parameters.Add(new() { Value = Environment.MachineName });
         command.Parameters.Add(new() { Value = Environment.ProcessId });
+        command.Parameters.Add(new() { Value = Options.Weight });
         await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
     }
 
@@ -214,9 +230,11 @@ public sealed class PostgresCluster : IAsyncDisposable
                 try
                 {
                     // What it serves is what its lock session holds now: a table lost is gone from it at once.
-                    await using var command = Source.CreateCommand($"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2 WHERE node_id = $1");
+                    // What it waits for is where planned moves may send tables: a standby already following them.
+                    await using var command = Source.CreateCommand($"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2, waiting = $3 WHERE node_id = $1");
                     command.Parameters.Add(new() { Value = NodeId });
                     command.Parameters.Add(new() { Value = Locks.Held });
+                    command.Parameters.Add(new() { Value = Locks.Waiting });
                     if (await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false) == 0)
                     {
                         await RecordMemberAsync(Stopping).ConfigureAwait(false);

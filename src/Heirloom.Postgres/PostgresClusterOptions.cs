@@ -68,6 +68,23 @@ public sealed record PostgresClusterOptions
     /// number of its tables; it also holds one lock session and one listening connection. Default 2.</summary>
     public int MaxPoolSize { get; init; } = 2;
 
+    /// <summary>This node's weight in balancing: each live node owns a share of the tables in proportion to its weight
+    /// (the floor or ceiling of it). Default 1.</summary>
+    public double Weight { get; init; } = 1;
+
+    /// <summary>How often a node compares what it owns with its fair share of the tables and, if it owns more than its
+    /// share while another node owns less, hands some off (a planned move). Default 500 ms.</summary>
+    public TimeSpan BalanceInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The most tables a node hands off per balancing round, so that a node joining takes its share over a few
+    /// rounds rather than all at once; 0 turns balancing off (tables stay where they are until their owner goes).
+    /// Default 50 (100 a second at the default interval).</summary>
+    public int MaxMovesPerRound { get; init; } = 50;
+
+    /// <summary>How long a planned hand-off reserves the table for the node it was handed to: until then, no other node
+    /// takes it; after, any node may (the chosen one did not come). Default 2 s.</summary>
+    public TimeSpan HandOffTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Checks the options; throws <see cref="ArgumentException"/> saying which is wrong.</summary>
     internal void Validate()
     {
@@ -104,6 +121,16 @@ public sealed record PostgresClusterOptions
         if (TakeoverPollInterval <= TimeSpan.Zero || TakeoverPollInterval > LeaseTimeout)
         {
             throw new ArgumentException($"PostgresClusterOptions.TakeoverPollInterval ({TakeoverPollInterval.TotalMilliseconds} ms) must be positive and no longer than LeaseTimeout ({LeaseTimeout.TotalMilliseconds} ms).");
+        }
+
+        if (!double.IsFinite(Weight) || Weight <= 0)
+        {
+            throw new ArgumentException($"PostgresClusterOptions.Weight ({Weight}) must be a positive number: a node's share of the tables is in proportion to it.");
+        }
+
+        if (BalanceInterval <= TimeSpan.Zero || MaxMovesPerRound < 0 || HandOffTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"PostgresClusterOptions.BalanceInterval ({BalanceInterval.TotalMilliseconds} ms) and HandOffTimeout ({HandOffTimeout.TotalMilliseconds} ms) must be positive, and MaxMovesPerRound ({MaxMovesPerRound}) at least 0 (0 turns balancing off).");
         }
 
         if (MaxPoolSize < 1)

@@ -26,6 +26,9 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
     private List<JournalRecord> _spare = [];
     private long _committed;
     private FencedException? _failure;
+
+    // Set by a planned hand-off: no write is taken after it, and the ones taken before are committed before the lock goes.
+    private bool _sealed;
     private readonly Task _loop;
 
     // With a local journal: writes are acknowledged once in it (fsynced), and at most this many may wait to be shipped.
@@ -72,6 +75,11 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
             if (_failure is not null)
             {
                 throw _failure;
+            }
+
+            if (_sealed)
+            {
+                throw new FencedException(_table, _epoch, $"Clustered table '{_table}' is being handed to another node; this write was not taken. Send it to the table's new owner.");
             }
 
             _spool?.Add(record);
@@ -136,6 +144,37 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((sequence, done));
             return new ValueTask(done.Task);
+        }
+    }
+
+    /// <summary>
+    /// A planned hand-off's first step: takes no more writes (a write after this fails, unacknowledged) and completes
+    /// once every write taken before is committed, with true; with false if the replica failed instead (then nothing
+    /// more is committed, and the owner is fenced). Bounded: a commit that cannot be made fails the replica within the
+    /// owner deadline.
+    /// </summary>
+    public async Task<bool> SealAsync()
+    {
+        long last;
+        lock (_lock)
+        {
+            if (_failure is not null)
+            {
+                return false;
+            }
+
+            _sealed = true;
+            last = _appended;
+        }
+
+        try
+        {
+            await WhenShippedAsync(last).ConfigureAwait(false);
+            return true;
+        }
+        catch (FencedException)
+        {
+            return false;
         }
     }
 

@@ -58,6 +58,15 @@ internal sealed class TableOwnership : IAsyncDisposable
         await _session.ReleaseAsync(this).ConfigureAwait(false);
     }
 
+    /// <summary>A planned hand-off: gives the ownership up, reserving the table for <paramref name="successor"/> (see
+    /// <see cref="LockSession.ReleaseAsync"/>); completes once the lock is released. Call it only once every write
+    /// taken is committed and no more are taken.</summary>
+    public async ValueTask HandOffAsync(string? successor)
+    {
+        Lose(successor is null ? $"This node handed off clustered table '{Table}'." : $"This node handed off clustered table '{Table}' to node {successor}.", null);
+        await _session.ReleaseAsync(this, successor).ConfigureAwait(false);
+    }
+
     internal void Lose(string message, Exception? cause) =>
         _lost.TrySetResult(new FencedException(Table, Epoch, message, cause));
 }

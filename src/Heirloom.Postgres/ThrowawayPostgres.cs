@@ -19,6 +19,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     private readonly bool _asPostgresUser;
 
     private readonly string _listenAddresses;
+    private int _maxConnections = 300;
 
     private ThrowawayPostgres(string bin, string directory, int port, bool asPostgresUser, string listenAddresses)
     {
@@ -66,19 +67,35 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     /// message holds their output).</exception>
     public static Task<ThrowawayPostgres> StartAsync(CancellationToken cancellation = default) => StartAsync("127.0.0.1", null, cancellation);
 
+    /// <summary>Creates and starts a server on 127.0.0.1 that accepts at most <paramref name="maxConnections"/>
+    /// connections (PostgreSQL's <c>max_connections</c>; 300 otherwise), to see what fits in a server's limit (the
+    /// default of a fresh installation is 100).</summary>
+    /// <param name="maxConnections">The server's <c>max_connections</c>, at least 10.</param>
+    /// <param name="cancellation">Stops waiting.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxConnections"/> is below 10.</exception>
+    /// <exception cref="InvalidOperationException">PostgreSQL is not installed, or initdb or the start failed.</exception>
+    public static Task<ThrowawayPostgres> StartAsync(int maxConnections, CancellationToken cancellation = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxConnections, 10);
+        return StartAsync("127.0.0.1", null, maxConnections, cancellation);
+    }
+
     /// <summary>Creates and starts a server that also accepts (trusts) clients from <paramref name="trustedNetwork"/>,
     /// such as processes in a network namespace of this machine.</summary>
     /// <param name="listenAddresses">PostgreSQL's <c>listen_addresses</c>, e.g. "127.0.0.1,10.231.0.1" or "*".</param>
     /// <param name="trustedNetwork">A CIDR network whose clients are trusted, e.g. "10.231.0.0/16"; null for loopback only.</param>
     /// <param name="cancellation">Stops waiting.</param>
     /// <exception cref="InvalidOperationException">PostgreSQL is not installed, or initdb or the start failed.</exception>
-    public static async Task<ThrowawayPostgres> StartAsync(string listenAddresses, string? trustedNetwork, CancellationToken cancellation = default)
+    public static Task<ThrowawayPostgres> StartAsync(string listenAddresses, string? trustedNetwork, CancellationToken cancellation = default) =>
+        StartAsync(listenAddresses, trustedNetwork, 300, cancellation);
+
+    private static async Task<ThrowawayPostgres> StartAsync(string listenAddresses, string? trustedNetwork, int maxConnections, CancellationToken cancellation)
     {
         ArgumentException.ThrowIfNullOrEmpty(listenAddresses);
         var bin = FindBinaries();
         var asPostgresUser = IsRoot();
         var directory = Directory.CreateTempSubdirectory("heirloom-pg-").FullName;
-        var server = new ThrowawayPostgres(bin, directory, FreePort(), asPostgresUser, listenAddresses);
+        var server = new ThrowawayPostgres(bin, directory, FreePort(), asPostgresUser, listenAddresses) { _maxConnections = maxConnections };
         try
         {
             if (asPostgresUser)
@@ -156,7 +173,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             $"-p {Port.ToString(CultureInfo.InvariantCulture)}",
             $"-c listen_addresses={_listenAddresses}",
             $"-c unix_socket_directories={_directory}",
-            "-c max_connections=300",
+            $"-c max_connections={_maxConnections.ToString(CultureInfo.InvariantCulture)}",
             "-c shared_buffers=128MB",
             "-c tcp_keepalives_idle=1",
             "-c tcp_keepalives_interval=1",

@@ -35,6 +35,11 @@ public sealed class ManyTablesTests(PostgresServer server, ITestOutputHelper out
             var owners = await UntilEveryTableIsOwnedOnceAsync(nodes, Tables, strict: true);
             output.WriteLine($"{Tables} tables owned, by {string.Join(", ", owners.GroupBy(o => o.Value.NodeId).Select(g => $"{g.Key}: {g.Count()}"))}, {started.ElapsedMilliseconds} ms after the last node started");
 
+            // Balanced by planned hand-offs: each node owns its share (66 or 67) within 10 s, and at no moment two nodes
+            // serve one table (strict).
+            owners = await UntilBalancedAsync(nodes, Tables, TimeSpan.FromSeconds(10));
+            output.WriteLine($"balanced {started.ElapsedMilliseconds} ms after the last node started: {string.Join(", ", owners.GroupBy(o => o.Value.NodeId).Select(g => $"{g.Key}: {g.Count()}"))}");
+
             // A write to every table at once, through its owner's worker: the commits share the owner's pool.
             var sampling = SampleWhileAsync(schema, peak, Task.WhenAll(owners.Select(o =>
                 GenServer.CallAsync<long>(o.Value.Node, $"w{int.Parse(o.Key[1..], System.Globalization.CultureInfo.InvariantCulture)}", 1L).AsTask())));
@@ -48,6 +53,16 @@ public sealed class ManyTablesTests(PostgresServer server, ITestOutputHelper out
             nodes.Remove(leaving);
             var after = await UntilEveryTableIsOwnedOnceAsync(nodes, Tables, strict: true);
             output.WriteLine($"every table owned again {Stopwatch.GetElapsedTime(leftAt).TotalMilliseconds:0} ms after {leaving.NodeId}, which owned {owners.Values.Count(n => n == leaving)}, left");
+            after = await UntilBalancedAsync(nodes, Tables, TimeSpan.FromSeconds(10));
+            output.WriteLine($"balanced again {Stopwatch.GetElapsedTime(leftAt).TotalMilliseconds:0} ms after it left: {string.Join(", ", after.GroupBy(o => o.Value.NodeId).Select(g => $"{g.Key}: {g.Count()}"))}");
+
+            // Moves and the graceful stop were hand-offs, never fencings.
+            foreach (var node in nodes)
+            {
+                var statuses = await Task.WhenAll(node.Servers.Values.Select(ClusteredTable.GetStatusAsync));
+                Assert.Equal(0, statuses.Sum(s => s.Fencings));
+            }
+
             foreach (var (table, owner) in after)
             {
                 Assert.Equal(1L, await GenServer.CallAsync<long>(owner.Node, $"w{int.Parse(table[1..], System.Globalization.CultureInfo.InvariantCulture)}", "count"));
@@ -89,8 +104,10 @@ public sealed class ManyTablesTests(PostgresServer server, ITestOutputHelper out
                 nodes.Add(await ManyTablesNode.StartAsync(server.ConnectionString, schema, $"{schema}-{id}", tables));
             }
 
+            // Each round starts from a settled cluster (every node at its share, so balancing moves nothing), so that the
+            // tables the victim owns when its session ends are the ones counted.
             var workers = nodes.Select(n => Enumerable.Range(0, tables).Select(i => n.Node.WhereIs($"w{i}")).ToArray()).ToList();
-            var owners = await UntilEveryTableIsOwnedOnceAsync(nodes, tables);
+            var owners = await UntilSettledAsync(nodes, tables);
             var fenced = 0;
             for (var round = 0; round < 6; round++)
             {
@@ -106,7 +123,7 @@ public sealed class ManyTablesTests(PostgresServer server, ITestOutputHelper out
                     var now = await EpochsAsync(schema);
                     return owners.Where(o => o.Value == victim).All(o => now[o.Key] > epochs[o.Key]);
                 });
-                owners = await UntilEveryTableIsOwnedOnceAsync(nodes, tables);
+                owners = await UntilSettledAsync(nodes, tables);
                 await SampleConnectionsAsync(schema, peak);
 
                 // Every table takes a write through its owner's worker.
@@ -167,6 +184,41 @@ public sealed class ManyTablesTests(PostgresServer server, ITestOutputHelper out
 
             owners = all.ToDictionary(a => a.Table, a => a.Node);
             return owners.Count == tables;
+        });
+        return owners;
+    }
+
+    /// <summary>Waits, at most <paramref name="within"/>, until every table is owned by exactly one node and each node
+    /// owns the floor or the ceiling of its share; two owners of one table at any moment fail the test.</summary>
+    private static async Task<Dictionary<string, ManyTablesNode>> UntilBalancedAsync(List<ManyTablesNode> nodes, int tables, TimeSpan within)
+    {
+        var floor = tables / nodes.Count;
+        var ceiling = (tables + nodes.Count - 1) / nodes.Count;
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var owners = await UntilEveryTableIsOwnedOnceAsync(nodes, tables, strict: true);
+            var counts = nodes.Select(n => owners.Values.Count(o => o == n)).ToList();
+            if (counts.All(c => c >= floor && c <= ceiling))
+            {
+                return owners;
+            }
+
+            Assert.True(waited.Elapsed < within, $"not balanced within {within.TotalSeconds} s: {string.Join(", ", counts)} (share {floor} or {ceiling})");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits until every table is owned once and each node owns the floor or the ceiling of its share: then no
+    /// node is above the ceiling nor below the floor, and balancing moves nothing.</summary>
+    private static async Task<Dictionary<string, ManyTablesNode>> UntilSettledAsync(List<ManyTablesNode> nodes, int tables)
+    {
+        var (floor, ceiling) = (tables / nodes.Count, (tables + nodes.Count - 1) / nodes.Count);
+        Dictionary<string, ManyTablesNode> owners = [];
+        await UntilAsync(async () =>
+        {
+            owners = await UntilEveryTableIsOwnedOnceAsync(nodes, tables);
+            return nodes.All(n => owners.Values.Count(o => o == n) is var count && count >= floor && count <= ceiling);
         });
         return owners;
     }

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace Heirloom.Postgres;
+
+/// <summary>
+/// Keeps this node at its fair share of the tables it runs. Every <see cref="PostgresClusterOptions.BalanceInterval"/>,
+/// one statement reads the live members (a fresh heartbeat and a lock session that still exists, so a killed node drops
+/// out at once) with their weights and how many of the tables each owns; <see cref="FairShare.Plan"/> then says which
+/// tables, if any, this node hands to which node, and each table's server is asked to hand its table off (a planned
+/// move). Takeovers after a failure are not planned: any node takes a table that is free and not reserved, and
+/// balancing evens things out afterwards.
+/// </summary>
+/// <remarks>Every node runs the same arithmetic on the same rows, so they agree on the shares without coordinating. A
+/// move is reserved for its successor before it starts, so it counts for the successor at once and other nodes do not
+/// send it more than it lacks; the giver does not count a table it is moving as its own either.</remarks>
+internal sealed class Balancer : IAsyncDisposable
+{
+    private readonly PostgresCluster _cluster;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _lock = new();
+
+    // Tables asked to move and not released yet, with when: not counted as owned (nor asked again) meanwhile.
+    private readonly Dictionary<string, long> _moving = new(StringComparer.Ordinal);
+    private List<FairShare.Member> _members = [];
+    private Dictionary<string, int> _held = new(StringComparer.Ordinal);
+    private Dictionary<string, HashSet<string>> _waiting = new(StringComparer.Ordinal);
+    private int _tables;
+    private Task _loop = Task.CompletedTask;
+
+    // 1 while this node is stopping its tables' servers (one stopped for shutdown, none started since): it takes no
+    // share, so the others do not send tables back to a node handing its own off.
+    private int _leaving;
+
+    public Balancer(PostgresCluster cluster) => _cluster = cluster;
+
+    /// <summary>A table's server is stopping for shutdown: until a server starts again, this node is leaving, and the
+    /// others leave it out of the shares (recorded at once, not at the next heartbeat).</summary>
+    public void Leaving() => Mark(leaving: true);
+
+    /// <summary>A table's server started: this node takes its share again.</summary>
+    public void Staying() => Mark(leaving: false);
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    /// <summary>The node a table owned here should go to when this node stops: among the other live members following
+    /// the table, one that owns less than its share (the highest scoring for the table), else the highest scoring; null when this node is
+    /// alone (then any node that comes may take it). Counts the choice, so that the tables of a stopping node spread over the others.</summary>
+    public string? SuccessorFor(string table)
+    {
+        lock (_lock)
+        {
+            var others = _members.Where(m => m.Node != _cluster.NodeId && CanReceive(m.Node, table)).ToList();
+            if (others.Count == 0)
+            {
+                return null;
+            }
+
+            var quotas = FairShare.Quotas(_tables, others);
+            var under = others.Where(m => _held.GetValueOrDefault(m.Node) < quotas[m.Node]).ToList();
+            var successor = (under.Count > 0 ? under : others).MaxBy(m => FairShare.Score(table, m.Node)).Node;
+            _held[successor] = _held.GetValueOrDefault(successor) + 1;
+            return successor;
+        }
+    }
+
+    /// <summary>
+    /// This node leaves: every table it owns is handed off (a planned move to the node balancing would choose, each
+    /// server doing its own, all at once), and this completes once none is owned or <paramref name="within"/> passed
+    /// (what is still owned then goes with the lock session, released at once). Alone, there is nobody to hand to.
+    /// </summary>
+    public async Task HandOffAllAsync(TimeSpan within)
+    {
+        Leaving();
+        var owned = _cluster.Locks.Owned;
+        var asked = 0;
+        foreach (var ownership in owned)
+        {
+            if (SuccessorFor(ownership.Table) is { } successor)
+            {
+                ownership.Holder.Send(new HandOffRequest(ownership, successor));
+                asked++;
+            }
+        }
+
+        var waited = Stopwatch.StartNew();
+        while (asked > 0 && waited.Elapsed < within && _cluster.Locks.Owned.Any(o => owned.Contains(o)))
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+    }
+
+    private void Mark(bool leaving)
+    {
+        if (Interlocked.Exchange(ref _leaving, leaving ? 1 : 0) == (leaving ? 1 : 0))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await using var command = _cluster.Source.CreateCommand($"UPDATE {_cluster.Schema.Nodes} SET leaving = $2 WHERE node_id = $1");
+                command.Parameters.Add(new() { Value = _cluster.NodeId });
+                command.Parameters.Add(new() { Value = leaving });
+                await command.ExecuteNonQueryAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Balancing is a matter of efficiency: a node not marked is sent tables it hands off again.
+            }
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        using var timer = new PeriodicTimer(_cluster.Options.BalanceInterval);
+        var failing = false;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await BalanceAsync(_stopping.Token).ConfigureAwait(false);
+                    failing = false;
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+                {
+                    if (!failing)
+                    {
+                        ClusterLog.BalanceFailed(_cluster.Logger, _cluster.NodeId, e);   // once per outage
+                    }
+
+                    failing = true;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task BalanceAsync(CancellationToken cancellation)
+    {
+        // The tables this node runs, a set that moves do not change (a table handed off is still run, as a standby).
+        var known = _cluster.Running;
+        var (members, held, waiting) = await ReadMembersAsync(known, cancellation).ConfigureAwait(false);
+
+        // How many tables are divided: the most any live node runs (waits for or owns), so that a node still starting
+        // its tables' servers, which runs only some so far, does not take its share of those few for its share of all.
+        var tables = Math.Max(known.Length, members.Count == 0 ? 0 : members.Max(m => waiting[m.Node].Count + held[m.Node]));
+        var owned = _cluster.Locks.Owned.ToDictionary(o => o.Table, StringComparer.Ordinal);
+        List<(string Table, string Successor)> plan;
+        lock (_lock)
+        {
+            _members = members;
+            _held = held;
+            _waiting = waiting;
+            _tables = tables;
+            foreach (var (table, since) in _moving.ToList())
+            {
+                // Released (or lost) since: done. Still held long after it was asked: the server was busy or refused;
+                // it may be asked again.
+                if (!owned.ContainsKey(table) || Stopwatch.GetElapsedTime(since) > _cluster.Options.HandOffTimeout)
+                {
+                    _moving.Remove(table);
+                }
+            }
+
+            if (_cluster.Options.MaxMovesPerRound == 0 || Volatile.Read(ref _leaving) == 1)
+            {
+                return;
+            }
+
+            var movable = owned.Keys.Where(t => !_moving.ContainsKey(t)).ToList();
+            plan = FairShare.Plan(_cluster.NodeId, movable, tables, members, held, _cluster.Options.MaxMovesPerRound, CanReceive);
+            foreach (var (table, _) in plan)
+            {
+                _moving[table] = Stopwatch.GetTimestamp();
+            }
+        }
+
+        if (plan.Count == 0)
+        {
+            return;
+        }
+
+        ClusterLog.Rebalancing(_cluster.Logger, _cluster.NodeId, owned.Count, tables, FairShare.Quotas(tables, members)[_cluster.NodeId], plan.Count);
+        await ReserveAsync(plan, owned, cancellation).ConfigureAwait(false);
+        foreach (var (table, successor) in plan)
+        {
+            var ownership = owned[table];
+            ownership.Holder.Send(new HandOffRequest(ownership, successor));
+        }
+    }
+
+    /// <summary>
+    /// Reserves each moving table for its successor before its server is asked, at this node's epoch: from now on every
+    /// node counts the table as its successor's, so that other over-share nodes do not send the successor more than it
+    /// lacks while this move is under way (its last commits may take a while). The release renews the reservation.
+    /// </summary>
+    private async Task ReserveAsync(List<(string Table, string Successor)> plan, Dictionary<string, TableOwnership> owned, CancellationToken cancellation)
+    {
+        await using var command = _cluster.Source.CreateCommand(
+            $"UPDATE {_cluster.Schema.Tables} t SET handoff_to = u.successor, handoff_until = now() + $4 " +
+            "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(name, successor, epoch) WHERE t.name = u.name AND t.epoch = u.epoch");
+        command.Parameters.Add(new() { Value = plan.Select(p => p.Table).ToArray() });
+        command.Parameters.Add(new() { Value = plan.Select(p => p.Successor).ToArray() });
+        command.Parameters.Add(new() { Value = plan.Select(p => owned[p.Table].Epoch).ToArray() });
+        command.Parameters.Add(new() { Value = _cluster.Options.HandOffTimeout });
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether a node follows a table (as of its last heartbeat), so that it takes it at once when it is handed
+    /// to it; called holding <c>_lock</c>.</summary>
+    private bool CanReceive(string node, string table) => _waiting.TryGetValue(node, out var waited) && waited.Contains(table);
+
+    /// <summary>The live members with their weights, how many of <paramref name="tables"/> each owns (a table being
+    /// moved counts for the node it moves to), and which each waits for.</summary>
+    private async Task<(List<FairShare.Member> Members, Dictionary<string, int> Held, Dictionary<string, HashSet<string>> Waiting)> ReadMembersAsync(string[] tables, CancellationToken cancellation)
+    {
+        await using var command = _cluster.Source.CreateCommand(
+            $"WITH live AS (SELECT node_id, weight, waiting FROM {_cluster.Schema.Nodes} n WHERE last_seen > now() - $2 AND (NOT leaving OR node_id = $3) " +
+            "AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.lock_backend)) " +
+            // A table reserved by a move counts for the node it moves to, from the moment it is planned.
+            $"SELECT l.node_id, l.weight, count(t.name), l.waiting FROM live l LEFT JOIN {_cluster.Schema.Tables} t ON t.name = ANY($1) AND " +
+            "(CASE WHEN t.handoff_to IS NOT NULL AND t.handoff_until > now() THEN t.handoff_to ELSE t.owner_node END) = l.node_id " +
+            "GROUP BY l.node_id, l.weight, l.waiting");
+        command.Parameters.Add(new() { Value = tables });
+        command.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
+        command.Parameters.Add(new() { Value = _cluster.NodeId });
+        await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+        var members = new List<FairShare.Member>();
+        var held = new Dictionary<string, int>(StringComparer.Ordinal);
+        var waiting = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
+        {
+            members.Add(new FairShare.Member(reader.GetString(0), reader.GetDouble(1)));
+            held[reader.GetString(0)] = (int)reader.GetInt64(2);
+            waiting[reader.GetString(0)] = new HashSet<string>(reader.GetFieldValue<string[]>(3), StringComparer.Ordinal);
+        }
+
+        return (members, held, waiting);
+    }
+}

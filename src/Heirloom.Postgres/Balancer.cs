@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Npgsql;
 
 namespace Heirloom.Postgres;
@@ -83,10 +82,10 @@ internal sealed class Balancer : IAsyncDisposable
             }
         }
 
-        var waited = Stopwatch.StartNew();
-        while (asked > 0 && waited.Elapsed < within && _cluster.Locks.Owned.Any(o => owned.Contains(o)))
+        var waited = _cluster.Time.GetTimestamp();
+        while (asked > 0 && _cluster.Time.GetElapsedTime(waited) < within && _cluster.Locks.Owned.Any(o => owned.Contains(o)))
         {
-            await Task.Delay(10).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(10), _cluster.Time).ConfigureAwait(false);
         }
     }
 
@@ -122,7 +121,7 @@ internal sealed class Balancer : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        using var timer = new PeriodicTimer(_cluster.Options.BalanceInterval);
+        using var timer = new PeriodicTimer(_cluster.Options.BalanceInterval, _cluster.Time);
         var failing = false;
         try
         {
@@ -170,7 +169,7 @@ internal sealed class Balancer : IAsyncDisposable
             {
                 // Released (or lost) since: done. Still held long after it was asked: the server was busy or refused;
                 // it may be asked again.
-                if (!owned.ContainsKey(table) || Stopwatch.GetElapsedTime(since) > _cluster.Options.HandOffTimeout)
+                if (!owned.ContainsKey(table) || _cluster.Time.GetElapsedTime(since) > _cluster.Options.HandOffTimeout)
                 {
                     _moving.Remove(table);
                 }
@@ -185,7 +184,7 @@ internal sealed class Balancer : IAsyncDisposable
             plan = FairShare.Plan(_cluster.NodeId, movable, tables, members, held, _cluster.Options.MaxMovesPerRound, CanReceive);
             foreach (var (table, _) in plan)
             {
-                _moving[table] = Stopwatch.GetTimestamp();
+                _moving[table] = _cluster.Time.GetTimestamp();
             }
         }
 

@@ -450,13 +450,13 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     {
         var ownership = _ownership!;
         ClusterLog.HandingOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node");
-        var started = Stopwatch.GetTimestamp();
+        var started = cluster.Time.GetTimestamp();
         if (_replica is null || !await _replica.SealAsync())
         {
             return false;   // the replica's failure sends Lost, and the node is fenced as usual
         }
 
-        var sealedAt = Stopwatch.GetTimestamp();
+        var sealedAt = cluster.Time.GetTimestamp();
 
         _ownership = null;
         _role = ClusteredTableRole.Standby;
@@ -466,10 +466,10 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             ? $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} (a planned move); send requests to its new owner."
             : $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} to node {successor} (a planned move); send requests to its new owner.");
         await WithdrawAsync(reason);
-        var withdrawnAt = Stopwatch.GetTimestamp();
+        var withdrawnAt = cluster.Time.GetTimestamp();
         await ownership.HandOffAsync(successor);
         ClusterLog.HandedOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node",
-            Stopwatch.GetElapsedTime(started, sealedAt).TotalMilliseconds, Stopwatch.GetElapsedTime(sealedAt, withdrawnAt).TotalMilliseconds, Stopwatch.GetElapsedTime(withdrawnAt).TotalMilliseconds);
+            cluster.Time.GetElapsedTime(started, sealedAt).TotalMilliseconds, cluster.Time.GetElapsedTime(sealedAt, withdrawnAt).TotalMilliseconds, cluster.Time.GetElapsedTime(withdrawnAt).TotalMilliseconds);
         return true;
     }
 

@@ -117,7 +117,7 @@ internal sealed partial class Process
         // A crash is reported before anything can observe the exit, so whoever sees it can also see the report.
         if (crash is not null)
         {
-            Node.Report(new CrashReport(Self, relations?.Name, crash) { Behaviour = relations?.Behaviour });
+            Node.Report(new CrashReport(Self, relations?.Name, crash) { Behaviour = Behaviour });
         }
 
         // ETS's order: tables pass to their heirs before anyone can see the EXIT or DOWN of this process.

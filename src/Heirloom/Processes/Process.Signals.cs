@@ -263,11 +263,14 @@ internal sealed partial class Process
 
     // Messages this process took from its mailbox and sent; each counted by the process itself, on its own run.
     private long _received;
+
+    // What the process runs (a GenServer's type, say); set once, by the process, when its behaviour starts.
+    private Type? _behaviour;
     private long _sent;
 
-    /// <summary>The behaviour this process runs, if any (see <see cref="ProcessInfo.Behaviour"/>); null once it has
-    /// exited.</summary>
-    internal Type? Behaviour => Volatile.Read(ref _relations)?.Behaviour;
+    /// <summary>The behaviour this process runs, if any (see <see cref="ProcessInfo.Behaviour"/>), also once it has
+    /// exited (a manager checks a worker's types after it may have died).</summary>
+    internal Type? Behaviour => Volatile.Read(ref _behaviour);
 
     /// <summary>Messages taken from the mailbox so far.</summary>
     internal long MessagesIn => Volatile.Read(ref _received);
@@ -278,13 +281,7 @@ internal sealed partial class Process
     /// <summary>Records the behaviour this process runs, for <see cref="ProcessInfo.Behaviour"/>.</summary>
     internal void SetBehaviour(Type behaviour)
     {
-        lock (SyncRoot)
-        {
-            if (IsAlive)
-            {
-                Related.Behaviour = behaviour;
-            }
-        }
+        Volatile.Write(ref _behaviour, behaviour);
     }
 
     internal ProcessInfo GetInfo()
@@ -480,9 +477,5 @@ internal sealed partial class Process
         public string? Name;
         public List<IProcessOwned>? Owned;
         public TaskCompletionSource<ExitReason>? Exited;
-
-        // What the process runs (a GenServer's type, say): here rather than in the process, as most processes run none
-        // and an idle process's size is what a million of them cost.
-        public Type? Behaviour;
     }
 }

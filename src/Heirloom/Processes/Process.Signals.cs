@@ -263,10 +263,12 @@ internal sealed partial class Process
 
     // Messages this process took from its mailbox and sent; each counted by the process itself, on its own run.
     private long _received;
-
-    // What the process runs (a GenServer's type, say); set once, by the process, when its behaviour starts.
-    private Type? _behaviour;
     private long _sent;
+
+    // What the process runs (a GenServer's type, say); set once, by the process, when its behaviour starts. A field
+    // (8 bytes a process) rather than a table beside the processes: an entry per start cost more than the restart
+    // path could spare.
+    private Type? _behaviour;
 
     /// <summary>The behaviour this process runs, if any (see <see cref="ProcessInfo.Behaviour"/>), also once it has
     /// exited (a manager checks a worker's types after it may have died).</summary>
@@ -279,10 +281,7 @@ internal sealed partial class Process
     internal void CountSent() => _sent++;
 
     /// <summary>Records the behaviour this process runs, for <see cref="ProcessInfo.Behaviour"/>.</summary>
-    internal void SetBehaviour(Type behaviour)
-    {
-        Volatile.Write(ref _behaviour, behaviour);
-    }
+    internal void SetBehaviour(Type behaviour) => Volatile.Write(ref _behaviour, behaviour);
 
     internal ProcessInfo GetInfo()
     {

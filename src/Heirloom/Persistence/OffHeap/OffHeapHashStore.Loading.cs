@@ -62,21 +62,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
         }
     }
 
-    private void Link(LoadedRecord loaded)
-    {
-        var hold = LockBucket(loaded.Hash);
-        bool outgrew;
-        try
-        {
-            outgrew = InsertLocked(hold, (NativeRecord*)loaded.Record, loaded.Hash, replace: true, out _);
-        }
-        finally
-        {
-            Unlock(hold);
-        }
-
-        GrowIf(outgrew, hold.Buckets);
-    }
+    private void Link(LoadedRecord loaded) => Link((NativeRecord*)loaded.Record, loaded.Hash, replace: true);
 
     private readonly record struct LoadedRecord(nint Record, uint Hash)
     {

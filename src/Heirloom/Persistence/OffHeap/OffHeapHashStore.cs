@@ -193,9 +193,13 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
 
     /// <summary>Copies an encoded object into a new record and links it in its place (see <see cref="InsertLocked"/>),
     /// growing the table when its stripe outgrew its budget.</summary>
-    private bool StoreEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, uint hash, bool replace)
+    private bool StoreEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, uint hash, bool replace) =>
+        Link(NativeRecord.Create(Reverse(hash), key, value), hash, replace);
+
+    /// <summary>Links a record made already in its place under its stripe's lock (see <see cref="InsertLocked"/>),
+    /// growing the table when its stripe outgrew its budget; returns whether it was inserted.</summary>
+    private bool Link(NativeRecord* record, uint hash, bool replace)
     {
-        var record = NativeRecord.Create(Reverse(hash), key, value);
         var hold = LockBucket(hash);
         bool outgrew, inserted;
         try
@@ -234,18 +238,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
 
             for (; inserted < records.Length; inserted++)
             {
-                var hold = LockBucket(hashes[inserted]);
-                bool outgrew;
-                try
-                {
-                    outgrew = InsertLocked(hold, (NativeRecord*)records[inserted], hashes[inserted], replace: true, out _);
-                }
-                finally
-                {
-                    Unlock(hold);
-                }
-
-                GrowIf(outgrew, hold.Buckets);
+                Link((NativeRecord*)records[inserted], hashes[inserted], replace: true);
             }
         }
         finally

@@ -178,9 +178,16 @@ public sealed class CallDeadlineTests
     {
         await using var node = new Node();
         var handled = new ConcurrentDictionary<int, bool>();
-        var server = await GenServer.StartAsync(node, () => new Recorder(handled));
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await GenServer.StartAsync(node, () => new Recorder(handled, entered));
         var outcomes = new ConcurrentDictionary<int, string>();
         var nextId = 0;
+
+        // The server starts held, so the first calls to expire surely expire unstarted; it is released
+        // once one has been reported so, and the rest of the run races timeouts against handlers.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        GenServer.Cast(server, new Hold(0, release.Task));
+        await entered.Task.WaitAsync(TestKit.Patience);
 
         async Task CallerAsync(int seed)
         {
@@ -205,6 +212,10 @@ public sealed class CallDeadlineTests
                 catch (Exception e) when (HandlerStarted(e) is { } started)
                 {
                     outcomes[id] = started ? "started" : "not started";
+                    if (!started)
+                    {
+                        release.TrySetResult();
+                    }
                 }
             }
         }

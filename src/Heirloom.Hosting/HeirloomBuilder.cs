@@ -10,11 +10,13 @@ namespace Heirloom.Hosting;
 public sealed class HeirloomBuilder
 {
     private readonly SupervisionTrees _trees;
+    private readonly NodeServices _nodeServices;
 
-    internal HeirloomBuilder(IServiceCollection services, SupervisionTrees trees)
+    internal HeirloomBuilder(IServiceCollection services, SupervisionTrees trees, NodeServices nodeServices)
     {
         Services = services;
         _trees = trees;
+        _nodeServices = nodeServices;
     }
 
     /// <summary>The service collection, for chaining other registrations.</summary>
@@ -47,6 +49,28 @@ public sealed class HeirloomBuilder
             ?? throw new InvalidOperationException(
                 $"No table named '{name}' with keys of {typeof(TKey).Name} and values of {typeof(TValue).Name} is open on the node now: " +
                 "it is not created yet (a table manager opens its tables when the host starts), was deleted, or has other types."));
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a service that lives with the node: started when the host starts, after the node and before every
+    /// supervision tree (so a tree's factory, and the children it starts, can resolve it), and disposed when the host
+    /// stops, after the trees have stopped and before the node is, within the same shutdown budget. Services start in
+    /// declaration order and are disposed in reverse order. It is resolvable from DI as <typeparamref name="TService"/>
+    /// while it runs; resolving it before the host has started throws <see cref="InvalidOperationException"/>. A
+    /// service that fails to start fails the host's start with <see cref="HeirloomStartException"/>, after the services
+    /// started before it are disposed. A PostgreSQL cluster is one (<c>AddPostgresCluster</c>).
+    /// </summary>
+    /// <typeparam name="TService">The service's type; a node holds one of each.</typeparam>
+    /// <param name="start">Starts the service on the node; the token is the host's start token.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException">A node service of that type is declared already.</exception>
+    public HeirloomBuilder AddNodeService<TService>(Func<IServiceProvider, Node, CancellationToken, Task<TService>> start)
+        where TService : class, IAsyncDisposable
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        _nodeServices.Add(typeof(TService), async (services, node, cancellation) => await start(services, node, cancellation).ConfigureAwait(false));
+        Services.AddSingleton(_ => _nodeServices.Get<TService>());
         return this;
     }
 

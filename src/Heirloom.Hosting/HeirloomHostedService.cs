@@ -16,6 +16,7 @@ namespace Heirloom.Hosting;
 internal sealed class HeirloomHostedService(
     Node node,
     SupervisionTrees trees,
+    NodeServices nodeServices,
     IServiceProvider services,
     NodeReportLogger reportLogger,
     StorageFailures storageFailures,
@@ -40,6 +41,23 @@ internal sealed class HeirloomHostedService(
             _running = true;
         }
 
+        await nodeServices.StartAllAsync(services, node, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await StartTreesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The host does not stop a service whose start failed: the node services (a cluster holding locks) go now.
+            await nodeServices.DisposeAllAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        HeirloomLog.NodeStarted(logger, node.Id, trees.All.Count);
+    }
+
+    private async Task StartTreesAsync(CancellationToken cancellationToken)
+    {
         for (var i = 0; i < trees.All.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -55,8 +73,6 @@ internal sealed class HeirloomHostedService(
 
             _ = WatchRootAsync(root);
         }
-
-        HeirloomLog.NodeStarted(logger, node.Id, trees.All.Count);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -90,6 +106,7 @@ internal sealed class HeirloomHostedService(
             }
         }
 
+        await DisposeNodeServicesAsync(deadline, cancellationToken).ConfigureAwait(false);
         await DisposeNodeAsync(deadline, timeout, cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
@@ -149,6 +166,32 @@ internal sealed class HeirloomHostedService(
         catch (Exception e) when (e is CallFailedException or TimeoutException or OperationCanceledException)
         {
             // Gone meanwhile, or too slow: disposing the node below kills what is left.
+        }
+    }
+
+    /// <summary>Disposes the node services (a cluster hands its tables off) within what is left of the budget; one that
+    /// does not finish in time is left to the node's disposal, which ends what it runs.</summary>
+    private async Task DisposeNodeServicesAsync(long deadline, CancellationToken cancellationToken)
+    {
+        if (nodeServices.Count == 0)
+        {
+            return;
+        }
+
+        var time = node.TimeProvider;
+        var remaining = time.GetElapsedTime(time.GetTimestamp(), deadline);
+        var disposing = nodeServices.DisposeAllAsync();
+        try
+        {
+            await disposing.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            HeirloomLog.NodeServicesStopOverdue(logger, node.Id);
+        }
+        catch (Exception e)
+        {
+            HeirloomLog.NodeServiceStopFailed(logger, node.Id, e);
         }
     }
 

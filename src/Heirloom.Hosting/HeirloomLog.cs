@@ -47,4 +47,11 @@ internal static partial class HeirloomLog
         "Heirloom node {Node} did not stop within Heirloom:ShutdownTimeout ({Timeout}); {Left} processes were killed (a child " +
         "whose TerminateAsync takes longer than its ChildSpec.Shutdown allows, or that never returns, keeps its tree waiting)")]
     public static partial void NodeStopOverdue(ILogger logger, int node, string timeout, int left);
+
+    [LoggerMessage(EventId = 1014, EventName = "NodeServicesStopOverdue", Level = LogLevel.Warning, Message =
+        "Heirloom node {Node}: its node services were not disposed within Heirloom:ShutdownTimeout; the node stops without waiting for them")]
+    public static partial void NodeServicesStopOverdue(ILogger logger, int node);
+
+    [LoggerMessage(EventId = 1015, EventName = "NodeServiceStopFailed", Level = LogLevel.Error, Message = "Heirloom node {Node}: a node service failed while being disposed")]
+    public static partial void NodeServiceStopFailed(ILogger logger, int node, Exception exception);
 }

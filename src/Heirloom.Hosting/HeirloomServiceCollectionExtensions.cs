@@ -53,10 +53,13 @@ public static class HeirloomServiceCollectionExtensions
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeirloomOptions>, HeirloomOptionsValidator>());
         var trees = services.FirstOrDefault(d => d.ServiceType == typeof(SupervisionTrees))?.ImplementationInstance as SupervisionTrees;
-        if (trees is null)
+        var nodeServices = services.FirstOrDefault(d => d.ServiceType == typeof(NodeServices))?.ImplementationInstance as NodeServices;
+        if (trees is null || nodeServices is null)
         {
             trees = new SupervisionTrees();
+            nodeServices = new NodeServices();
             services.AddSingleton(trees);
+            services.AddSingleton(nodeServices);
             services.AddSingleton(provider => new Node(provider.GetService<IMeterFactory>())
             {
                 ShutdownTimeout = provider.GetRequiredService<IOptions<HeirloomOptions>>().Value.ShutdownTimeout,
@@ -77,6 +80,6 @@ public static class HeirloomServiceCollectionExtensions
             services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<HeirloomHostedService>());
         }
 
-        return new HeirloomBuilder(services, trees);
+        return new HeirloomBuilder(services, trees, nodeServices);
     }
 }

@@ -1,7 +1,12 @@
 using Heirloom.Behaviours;
+using Heirloom.Hosting;
 using Heirloom.Management;
 using Heirloom.Processes;
 using Heirloom.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Heirloom.Postgres.Tests;
 
@@ -46,6 +51,30 @@ public sealed class ReadmeClusterTests(PostgresServer server)
         Assert.Equal(count, committed);
         Assert.Contains(await cluster.GetMembersAsync(), m => m.NodeId == cluster.NodeId);
         Assert.Contains(await cluster.GetTablesAsync(), t => t.Name == "records" && t.Epoch >= 1 && t.Rows == count && t.OwnerNode == cluster.NodeId);
+    }
+
+    [Fact]
+    public async Task The_hosted_cluster_example_runs_as_written()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Heirloom:Cluster:ConnectionString"] = server.ConnectionString,
+            ["Heirloom:Cluster:Schema"] = PostgresServer.NewSchema(),
+        });
+
+        // readme:begin
+        builder.Services.AddHeirloom(builder.Configuration.GetSection("Heirloom"))
+            .AddPostgresCluster(builder.Configuration.GetSection("Heirloom:Cluster"))  // ConnectionString, NodeId, Tables:{name}
+            .AddClusteredTable<Writer>("records");
+        // readme:end
+
+        using var host = builder.Build();
+        await host.StartAsync();
+        var writer = host.Services.GetRequiredService<GenServerClient<Writer>>();
+        Assert.Equal(1L, await writer.CallAsync<long>("first record"));
+        await host.StopAsync();
         ReadmeSnippets.AssertBlocksAreRegions("src/Heirloom.Postgres/README.md");
     }
 }

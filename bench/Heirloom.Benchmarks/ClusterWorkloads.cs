@@ -3,6 +3,7 @@ using Heirloom.Behaviours;
 using Heirloom.ClusterDemo;
 using Heirloom.Management;
 using Heirloom.Postgres;
+using Heirloom.Postgres.Testing;
 using Heirloom.Processes;
 using Heirloom.Tables;
 using Npgsql;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Heirloom.Postgres;
+using Heirloom.Postgres.Testing;
 
 namespace Heirloom.ClusterDemo;
 

@@ -1,4 +1,5 @@
 using Heirloom.Behaviours;
+using Heirloom.Postgres.Testing;
 using Heirloom.Processes;
 using Heirloom.Tables;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Heirloom.Behaviours;
 using Heirloom.ClusterDemo;
 using Heirloom.Persistence;
+using Heirloom.Postgres.Testing;
 using Heirloom.Processes;
 
 namespace Heirloom.Postgres.Tests;

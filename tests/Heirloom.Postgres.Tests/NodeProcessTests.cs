@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Heirloom.ClusterDemo;
+using Heirloom.Postgres.Testing;
 using Xunit.Abstractions;
 
 namespace Heirloom.Postgres.Tests;

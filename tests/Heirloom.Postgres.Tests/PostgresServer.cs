@@ -1,3 +1,4 @@
+using Heirloom.Postgres.Testing;
 using Npgsql;
 
 namespace Heirloom.Postgres.Tests;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Heirloom.Postgres.Testing;
 using Xunit.Abstractions;
 
 namespace Heirloom.Postgres.Tests;

@@ -19,7 +19,7 @@ public sealed partial class TimeSeamTests
     private static readonly (string File, string Use, string Reason)[] s_allowed =
     [
         ("src/Heirloom/Processes/ProcessThread.cs", "Environment.TickCount", "a spin bounded in real time while another OS thread leaves a process: about threads, not the node's time"),
-        ("src/Heirloom.Postgres/ThrowawayPostgres.cs", "Task.Delay(", "a real PostgreSQL server's downtime, in real time by nature"),
+        ("src/Heirloom.Postgres.Testing/ThrowawayPostgres.cs", "Task.Delay(", "a real PostgreSQL server's downtime, in real time by nature"),
         ("src/Heirloom.Dashboard/HeirloomDashboardEndpoints.cs", "Task.Delay(", "a web page's refresh pacing, in the browser's real time"),
     ];
 

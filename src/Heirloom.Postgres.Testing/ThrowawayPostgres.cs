@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Heirloom.Postgres;
+namespace Heirloom.Postgres.Testing;
 
 /// <summary>
 /// A PostgreSQL server of its own, for tests and demos on a machine that has PostgreSQL's binaries but no server to

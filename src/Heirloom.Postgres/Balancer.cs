@@ -3,8 +3,8 @@ using Npgsql;
 namespace Heirloom.Postgres;
 
 /// <summary>
-/// Keeps this node at its fair share of the tables it runs. Every <see cref="PostgresClusterOptions.BalanceInterval"/>,
-/// one statement reads the live members (a fresh heartbeat and a lock session that still exists, so a killed node drops
+/// Keeps this node at its fair share of the tables it runs. Every <see cref="PostgresClusterOptions.BalanceInterval"/>
+/// (less and less often while nothing changes, down to every 8 intervals), one statement reads the live members (a fresh heartbeat and a lock session that still exists, so a killed node drops
 /// out at once) with their weights and how many of the tables each owns; <see cref="FairShare.Plan"/> then says which
 /// tables, if any, this node hands to which node, and each table's server is asked to hand its table off (a planned
 /// move). Takeovers after a failure are not planned: any node takes a table that is free and not reserved, and
@@ -27,9 +27,19 @@ internal sealed class Balancer : IAsyncDisposable
     private int _tables;
     private Task _loop = Task.CompletedTask;
 
+    // What the last round read (members, weights, counts), to tell a steady cluster; only the loop uses it.
+    private string _lastFingerprint = "";
+
+    // Cancelled to end the loop's wait early; replaced (under _lock) by the loop once cancelled.
+    private CancellationTokenSource _nap = new();
+
     // 1 while this node is stopping its tables' servers (one stopped for shutdown, none started since): it takes no
     // share, so the others do not send tables back to a node handing its own off.
     private int _leaving;
+
+    /// <summary>A steady cluster is looked at every <see cref="PostgresClusterOptions.BalanceInterval"/> times this at
+    /// the least (4 s by default).</summary>
+    private const int MaxSteadyRounds = 8;
 
     public Balancer(PostgresCluster cluster) => _cluster = cluster;
 
@@ -117,19 +127,28 @@ internal sealed class Balancer : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _stopping.Dispose();
+        _nap.Dispose();
     }
 
     private async Task RunAsync()
     {
-        using var timer = new PeriodicTimer(_cluster.Options.BalanceInterval, _cluster.Time);
         var failing = false;
+        var interval = _cluster.Options.BalanceInterval;
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            while (true)
             {
+                if (await NapAsync(interval).ConfigureAwait(false))
+                {
+                    interval = _cluster.Options.BalanceInterval;
+                }
+
                 try
                 {
-                    await BalanceAsync(_stopping.Token).ConfigureAwait(false);
+                    // A cluster that stays balanced is looked at less and less often, down to one round in
+                    // MaxSteadyRounds intervals; any change of members or counts brings the pace back at once.
+                    var steady = await BalanceAsync(_stopping.Token).ConfigureAwait(false);
+                    interval = steady ? TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, _cluster.Options.BalanceInterval.Ticks * MaxSteadyRounds)) : _cluster.Options.BalanceInterval;
                     failing = false;
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
@@ -148,17 +167,58 @@ internal sealed class Balancer : IAsyncDisposable
         }
     }
 
-    private async Task BalanceAsync(CancellationToken cancellation)
+    /// <summary>A member's tables changed (it joined, started serving more, or is leaving): the next round is now, and
+    /// the pace is back to every <see cref="PostgresClusterOptions.BalanceInterval"/>.</summary>
+    public void Wake()
+    {
+        CancellationTokenSource nap;
+        lock (_lock)
+        {
+            nap = _nap;
+        }
+
+        nap.Cancel();
+    }
+
+    /// <summary>Waits for <paramref name="interval"/> or a wake-up; true when woken. Throws when the balancer stops.</summary>
+    private async Task<bool> NapAsync(TimeSpan interval)
+    {
+        CancellationTokenSource nap;
+        lock (_lock)
+        {
+            if (_nap.IsCancellationRequested)
+            {
+                _nap.Dispose();
+                _nap = new CancellationTokenSource();
+            }
+
+            nap = _nap;
+        }
+
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, nap.Token);
+
+        // Forced to yield: a wake-up comes from the listener's notification, whose thread must not run the round.
+        await Task.Delay(interval, _cluster.Time, either.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
+        _stopping.Token.ThrowIfCancellationRequested();
+        return nap.IsCancellationRequested;
+    }
+
+    /// <summary>One round; true when nothing moved and the members and their counts are as the last round found them.</summary>
+    private async Task<bool> BalanceAsync(CancellationToken cancellation)
     {
         // The tables this node runs, a set that moves do not change (a table handed off is still run, as a standby).
         var known = _cluster.Running;
         var (members, held, waiting) = await ReadMembersAsync(known, cancellation).ConfigureAwait(false);
+        var fingerprint = string.Join(';', members.Select(m => $"{m.Node}:{m.Weight}:{held[m.Node]}:{waiting[m.Node].Count}")) + $";{known.Length}";
+        var unchanged = fingerprint == _lastFingerprint;
+        _lastFingerprint = fingerprint;
 
         // How many tables are divided: the most any live node runs (waits for or owns), so that a node still starting
         // its tables' servers, which runs only some so far, does not take its share of those few for its share of all.
         var tables = Math.Max(known.Length, members.Count == 0 ? 0 : members.Max(m => waiting[m.Node].Count + held[m.Node]));
         var owned = _cluster.Locks.Owned.ToDictionary(o => o.Table, StringComparer.Ordinal);
         List<(string Table, string Successor)> plan;
+        bool settled;
         lock (_lock)
         {
             _members = members;
@@ -175,9 +235,10 @@ internal sealed class Balancer : IAsyncDisposable
                 }
             }
 
+            settled = _moving.Count == 0;
             if (_cluster.Options.MaxMovesPerRound == 0 || Volatile.Read(ref _leaving) == 1)
             {
-                return;
+                return unchanged;
             }
 
             var movable = owned.Keys.Where(t => !_moving.ContainsKey(t)).ToList();
@@ -190,7 +251,7 @@ internal sealed class Balancer : IAsyncDisposable
 
         if (plan.Count == 0)
         {
-            return;
+            return unchanged && settled;
         }
 
         ClusterLog.Rebalancing(_cluster.Logger, _cluster.NodeId, owned.Count, tables, FairShare.Quotas(tables, members)[_cluster.NodeId], plan.Count);
@@ -200,6 +261,8 @@ internal sealed class Balancer : IAsyncDisposable
             var ownership = owned[table];
             ownership.Holder.Send(new HandOffRequest(ownership, successor));
         }
+
+        return false;
     }
 
     /// <summary>
@@ -229,11 +292,12 @@ internal sealed class Balancer : IAsyncDisposable
     {
         await using var command = _cluster.Source.CreateCommand(
             $"WITH live AS (SELECT node_id, weight, waiting FROM {_cluster.Schema.Nodes} n WHERE last_seen > now() - $2 AND (NOT leaving OR node_id = $3) " +
-            "AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.lock_backend)) " +
-            // A table reserved by a move counts for the node it moves to, from the moment it is planned.
-            $"SELECT l.node_id, l.weight, count(t.name), l.waiting FROM live l LEFT JOIN {_cluster.Schema.Tables} t ON t.name = ANY($1) AND " +
-            "(CASE WHEN t.handoff_to IS NOT NULL AND t.handoff_until > now() THEN t.handoff_to ELSE t.owner_node END) = l.node_id " +
-            "GROUP BY l.node_id, l.weight, l.waiting");
+            "AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.lock_backend)), " +
+            // A table reserved by a move counts for the node it moves to, from the moment it is planned. The tables are
+            // joined once (a hash join on the names), not matched against the array for every member.
+            $"counts AS (SELECT CASE WHEN t.handoff_to IS NOT NULL AND t.handoff_until > now() THEN t.handoff_to ELSE t.owner_node END AS node_id, count(*) AS held " +
+            $"FROM {_cluster.Schema.Tables} t JOIN unnest($1::text[]) AS u(name) ON t.name = u.name GROUP BY 1) " +
+            "SELECT l.node_id, l.weight, coalesce(c.held, 0), l.waiting FROM live l LEFT JOIN counts c ON c.node_id = l.node_id");
         command.Parameters.Add(new() { Value = tables });
         command.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
         command.Parameters.Add(new() { Value = _cluster.NodeId });

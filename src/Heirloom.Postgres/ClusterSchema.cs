@@ -35,6 +35,9 @@ internal sealed partial class ClusterSchema
     /// <summary>The channel a node notifies when it releases a table's lock, with the table's name as payload.</summary>
     public string ReleasedChannel => $"{Name}_released";
 
+    /// <summary>The channel a node notifies when the tables it serves or waits for changed, with its id as payload.</summary>
+    public string MembersChannel => $"{Name}_members";
+
     public string Nodes => $"{Name}.nodes";
 
     public string Tables => $"{Name}.tables";

@@ -7,12 +7,14 @@ namespace Heirloom.Postgres;
 /// <summary>
 /// The one PostgreSQL session that holds all of a node's clustered tables' locks (session advisory locks, one per table),
 /// whatever the number of tables. One loop owns the connection and runs, in order: the unlocks of tables given up or
-/// lost; every <see cref="PostgresClusterOptions.CheckInterval"/>, one statement renewing the lease of every owned table
+/// lost; every <see cref="PostgresClusterOptions.CheckInterval"/> (at most every quarter of the lease), one statement
+/// renewing the lease of every owned table
 /// at its epoch (a table whose epoch moved is lost); and, for the tables waited for, one statement that ends the
 /// sessions of owners whose lease expired and one that tries every waited table's lock (<c>pg_try_advisory_lock</c>,
-/// never waiting), followed by the takeover of those it got. The waits are woken by a release's notification, and tried
-/// again every <see cref="PostgresClusterOptions.TakeoverPollInterval"/> in any case, since a killed owner's session ends
-/// without notifying anyone. A table a planned hand-off reserved for another node (until its reservation ends) is not
+/// never waiting), followed by the takeover of those it got. The waits are woken by a release's notification; since a
+/// killed owner's session ends without notifying anyone, every <see cref="PostgresClusterOptions.TakeoverPollInterval"/>
+/// one small statement looks for owners gone or frozen and the locks are tried when that set changes, and at least every
+/// third of the lease in any case. A table a planned hand-off reserved for another node (until its reservation ends) is not
 /// tried, and reservations made for this node of tables it does not wait for are given back at each poll.
 /// </summary>
 /// <remarks>
@@ -44,6 +46,9 @@ internal sealed class LockSession : IAsyncDisposable
     private CancellationTokenSource _session = new();
     private int _wakeQueued;
     private int _pollNow;
+
+    // The owners' backends last seen gone or with an expired lease, in order; only the loop reads and writes it.
+    private int[] _goneOwners = [];
     private long _lastSuccess;
     private long _inFlightSince;
     private bool _disposed;
@@ -245,6 +250,7 @@ internal sealed class LockSession : IAsyncDisposable
     {
         var nextRenewal = 0L;
         var nextPoll = 0L;
+        var nextWatch = 0L;
         var failedOpens = 0;
         var stopping = _stopping.Token;
         while (!stopping.IsCancellationRequested)
@@ -267,17 +273,27 @@ internal sealed class LockSession : IAsyncDisposable
                 await RunUnlocksAsync(_connection, token).ConfigureAwait(false);
                 if (Now() >= nextRenewal)
                 {
-                    nextRenewal = Now() + ToTicks(_cluster.Options.CheckInterval);
+                    nextRenewal = Now() + ToTicks(RenewalInterval);
                     await RenewAsync(_connection, token).ConfigureAwait(false);
                 }
 
                 if (Interlocked.Exchange(ref _pollNow, 0) == 1 || Now() >= nextPoll)
                 {
-                    nextPoll = Now() + ToTicks(_cluster.Options.TakeoverPollInterval);
+                    nextPoll = Now() + ToTicks(FullPollInterval);
+                    nextWatch = Now() + ToTicks(_cluster.Options.TakeoverPollInterval);
                     await PollAsync(_connection, token).ConfigureAwait(false);
                 }
+                else if (Now() >= nextWatch)
+                {
+                    nextWatch = Now() + ToTicks(_cluster.Options.TakeoverPollInterval);
+                    if (await OwnersChangedAsync(_connection, token).ConfigureAwait(false))
+                    {
+                        nextPoll = Now() + ToTicks(FullPollInterval);
+                        await PollAsync(_connection, token).ConfigureAwait(false);
+                    }
+                }
 
-                var next = Math.Min(nextRenewal, nextPoll);
+                var next = Math.Min(nextRenewal, Math.Min(nextPoll, nextWatch));
                 var delay = _cluster.Time.GetElapsedTime(Now(), next);
                 await WaitForWakeAsync((delay > TimeSpan.Zero ? delay : TimeSpan.Zero) + TimeSpan.FromMilliseconds(1), stopping).ConfigureAwait(false);
             }
@@ -499,6 +515,36 @@ internal sealed class LockSession : IAsyncDisposable
     /// (it is frozen, or its machine went silent and the server has not noticed; its tables are released with it, which
     /// is right, since that node is not serving them), then tries every waited table's lock, and takes those it got.
     /// </summary>
+    /// <summary>
+    /// Whether a node's lock session ended since the last look: one small statement over the members (not the tables),
+    /// run every <see cref="PostgresClusterOptions.TakeoverPollInterval"/> while tables are waited for, so that an idle
+    /// cluster costs PostgreSQL next to nothing. A killed node's backend leaves <c>pg_stat_activity</c> at once. Only a
+    /// change of that set is news (a node gone for good would otherwise ask for a poll at every look). A frozen owner is
+    /// found by the full poll, which runs in any case every <see cref="FullPollInterval"/> and ends expired sessions.
+    /// </summary>
+    private async Task<bool> OwnersChangedAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    {
+        lock (_lock)
+        {
+            if (_waiting.Count == 0)
+            {
+                return false;
+            }
+        }
+
+        await using var command = new NpgsqlCommand(
+            $"SELECT coalesce(array_agg(lock_backend ORDER BY lock_backend), ARRAY[]::integer[]) FROM {_cluster.Schema.Nodes} " +
+            "WHERE lock_backend IS NOT NULL AND lock_backend <> pg_backend_pid() AND lock_backend NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)", connection);
+        var gone = (int[])(await ExecuteAsync(command.ExecuteScalarAsync(cancellation)).ConfigureAwait(false))!;
+        if (gone.AsSpan().SequenceEqual(_goneOwners))
+        {
+            return false;
+        }
+
+        _goneOwners = gone;
+        return true;
+    }
+
     private async Task PollAsync(NpgsqlConnection connection, CancellationToken cancellation)
     {
         string[] candidates;
@@ -761,6 +807,15 @@ internal sealed class LockSession : IAsyncDisposable
 
         return done;
     }
+
+    /// <summary>How often the leases of the owned tables are renewed (one statement writing a row per table): every
+    /// check, but no more often than a quarter of the lease, which still renews a lease three times before it runs
+    /// out while keeping an idle cluster's writes few.</summary>
+    private TimeSpan RenewalInterval => TimeSpan.FromTicks(Math.Max(_cluster.Options.CheckInterval.Ticks, (_cluster.Options.LeaseTimeout / 4).Ticks));
+
+    /// <summary>How often the locks of every waited table are tried even when nothing announced a change: the net
+    /// under a lost notification, a reservation that ran out, or a backend id reused by a new session.</summary>
+    private TimeSpan FullPollInterval => TimeSpan.FromTicks(Math.Max(_cluster.Options.TakeoverPollInterval.Ticks, (_cluster.Options.LeaseTimeout / 3).Ticks));
 
     private long ToTicks(TimeSpan interval) => (long)(interval.TotalSeconds * _cluster.Time.TimestampFrequency);
 

@@ -223,6 +223,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     private async Task HeartbeatAsync()
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), Time);
+        var ran = 0;
         try
         {
             while (await timer.WaitForNextTickAsync(Stopping).ConfigureAwait(false))
@@ -231,14 +232,22 @@ public sealed class PostgresCluster : IAsyncDisposable
                 {
                     // What it serves is what its lock session holds now: a table lost is gone from it at once.
                     // What it waits for is where planned moves may send tables: a standby already following them.
-                    await using var command = Source.CreateCommand($"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2, waiting = $3 WHERE node_id = $1");
+                    // A change of how many tables it runs is notified, so that the others balance at once.
+                    var (held, waiting) = (Locks.Held, Locks.Waiting);
+                    var runs = held.Length + waiting.Length;
+                    await using var command = Source.CreateCommand(
+                        $"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2, waiting = $3 WHERE node_id = $1 " +
+                        $"RETURNING CASE WHEN $4 THEN pg_notify('{Schema.MembersChannel}', $1) END");
                     command.Parameters.Add(new() { Value = NodeId });
-                    command.Parameters.Add(new() { Value = Locks.Held });
-                    command.Parameters.Add(new() { Value = Locks.Waiting });
+                    command.Parameters.Add(new() { Value = held });
+                    command.Parameters.Add(new() { Value = waiting });
+                    command.Parameters.Add(new() { Value = runs != ran });
                     if (await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false) == 0)
                     {
                         await RecordMemberAsync(Stopping).ConfigureAwait(false);
                     }
+
+                    ran = runs;
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException)
                 {
@@ -306,12 +315,19 @@ public sealed class PostgresCluster : IAsyncDisposable
                     {
                         Locks.Wake(poll: true);
                     }
+                    else if (e.Channel == Schema.MembersChannel)
+                    {
+                        if (e.Payload != NodeId)
+                        {
+                            Balancer.Wake();
+                        }
+                    }
                     else if (_followers.TryGetValue(e.Payload, out var follower))
                     {
                         follower.Changed();
                     }
                 };
-                await using (var listen = new NpgsqlCommand($"LISTEN {Schema.Channel}; LISTEN {Schema.ReleasedChannel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {Schema.Channel}; LISTEN {Schema.ReleasedChannel}; LISTEN {Schema.MembersChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false);
                 }

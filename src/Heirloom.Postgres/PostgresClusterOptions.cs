@@ -34,8 +34,9 @@ public sealed record PostgresClusterOptions
     /// </summary>
     public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How often an owner checks that it still holds its tables (and a node records that it is alive).
-    /// Default 200 ms.</summary>
+    /// <summary>How often an owner checks that it still holds its tables (and a node records that it is alive). The
+    /// leases of its tables, one row each, are renewed at this pace but no more often than every quarter of
+    /// <see cref="LeaseTimeout"/>. Default 200 ms.</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Idle time before the server probes an owner's lock connection (PostgreSQL's <c>tcp_keepalives_idle</c>,
@@ -59,9 +60,11 @@ public sealed record PostgresClusterOptions
     /// connection). Default 1 s.</summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How often a node tries, in one statement, the locks of all the tables it waits for, and ends the
-    /// sessions of owners whose lease expired. A release is notified and tried at once; a killed owner's session ends
-    /// without a word, so its tables are taken within about this. Default 100 ms.</summary>
+    /// <summary>How often a node waiting for tables looks, in one small statement over the owners, for an owner whose
+    /// session ended or whose lease expired; when it finds one, it ends the sessions of expired owners and tries the
+    /// locks of all the tables it waits for in one statement. A release is notified and tried at once; a killed owner's
+    /// session ends without a word, so its tables are taken within about this. The locks are also tried every third of
+    /// <see cref="LeaseTimeout"/> in any case. Default 100 ms.</summary>
     public TimeSpan TakeoverPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The most pooled connections a node opens, for commits, standbys' reads and membership, whatever the
@@ -73,7 +76,8 @@ public sealed record PostgresClusterOptions
     public double Weight { get; init; } = 1;
 
     /// <summary>How often a node compares what it owns with its fair share of the tables and, if it owns more than its
-    /// share while another node owns less, hands some off (a planned move). Default 500 ms.</summary>
+    /// share while another node owns less, hands some off (a planned move); while members and counts stay the same, less
+    /// and less often, down to every 8 intervals. Default 500 ms.</summary>
     public TimeSpan BalanceInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The most tables a node hands off per balancing round, so that a node joining takes its share over a few

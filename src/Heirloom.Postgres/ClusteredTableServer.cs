@@ -57,6 +57,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         var self = Self;
         var follower = _follower;
         cluster.Follow(options.Name, () => QueueCatchUp(self), () => follower.Applied);
+        cluster.Serve(options);
         cluster.Balancer.Staying();
         StartAcquiring();
         return InitResult.Ok;
@@ -127,6 +128,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     protected override async ValueTask TerminateAsync(ExitReason reason)
     {
         cluster.Unfollow(options.Name);
+        cluster.Unserve(options.Name);
         if (reason.Kind == ExitReasonKind.Shutdown)
         {
             cluster.Balancer.Leaving();
@@ -369,6 +371,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         _lastRefusal = null;
         Volatile.Write(ref _ready, new Ready(_follower.Standby, _replica, lastSequence));
         _role = ClusteredTableRole.Owner;
+        cluster.SetOwned(options.Name, ownership.Epoch);
         _takeovers++;
         await HandToManagerAsync();
         _lastTakeover = cluster.Time.GetElapsedTime(started);
@@ -449,6 +452,9 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     private async Task<bool> HandOffAsync(string? successor)
     {
         var ownership = _ownership!;
+
+        // Routed calls arriving from now on are answered "not owner" and go to the successor, never queued here.
+        cluster.SetOwned(options.Name, null);
         ClusterLog.HandingOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node");
         var started = cluster.Time.GetTimestamp();
         if (_replica is null || !await _replica.SealAsync())
@@ -482,6 +488,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     private async Task FenceAsync(FencedException fenced)
     {
         var ownership = _ownership!;
+        cluster.SetOwned(options.Name, null);
         _ownership = null;
         Volatile.Write(ref _ready, null);
         _fencings++;

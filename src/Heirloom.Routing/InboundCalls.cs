@@ -1,0 +1,89 @@
+using Heirloom.Behaviours;
+using Heirloom.Postgres;
+
+namespace Heirloom.Routing;
+
+/// <summary>
+/// Delivers the calls and casts other nodes route here to the tables' workers, only while this node owns the table
+/// (checked before delivery: a node that lost the table answers "not owner" and the caller looks again, so a call is
+/// never queued here for a later takeover), with the caller's remaining budget as the local call's timeout, so the
+/// local deadline machinery skips a call whose caller has given up before its handler runs.
+/// </summary>
+internal sealed class InboundCalls(PostgresCluster cluster, RouterOptions options)
+{
+    public RouterOptions Options => options;
+
+    /// <summary>Handles one call or cast frame; the reply frame is the verdict.</summary>
+    public async Task<Frame> HandleAsync(Frame frame, CancellationToken cancellation)
+    {
+        var data = frame.Payload;
+        var offset = 0;
+        var table = Frame.ReadString(data, ref offset);
+        var budget = BitConverter.ToInt64(data, offset);
+        offset += 8;
+        var codecName = Frame.ReadString(data, ref offset);
+        if (!cluster.Owns(table) || cluster.LocalTable(table) is not { } local)
+        {
+            return Frame.ReplyWithout(frame.Id, ReplyStatus.NotOwner, started: false, $"Node {cluster.NodeId} does not own clustered table '{table}' now.");
+        }
+
+        object request;
+        try
+        {
+            request = options.Codecs.Named(codecName).Read(data.AsSpan(offset));
+        }
+        catch (MissingCodecException e)
+        {
+            return Frame.ReplyWithout(frame.Id, ReplyStatus.NoCodec, started: false, e.Message);
+        }
+
+        if (frame.Kind == FrameKind.Cast)
+        {
+            GenServer.Cast(cluster.Node, local.WorkerName, request);
+            return Frame.ReplyWith(frame.Id, codec: null, reply: null);
+        }
+
+        if (budget == 0)
+        {
+            return Frame.ReplyWithout(frame.Id, ReplyStatus.Timeout, started: false, $"The call to '{local.WorkerName}' on node {cluster.NodeId} arrived after its deadline and was not started.");
+        }
+
+        return await CallWorkerAsync(frame.Id, local.WorkerName, request, budget < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(budget), cancellation).ConfigureAwait(false);
+    }
+
+    private async Task<Frame> CallWorkerAsync(long id, string worker, object request, TimeSpan budget, CancellationToken cancellation)
+    {
+        object? reply;
+        try
+        {
+            reply = await GenServer.CallAsync(cluster.Node, worker, request, budget, cancellation).ConfigureAwait(false);
+        }
+        catch (CallTimeoutException e)
+        {
+            return Frame.ReplyWithout(id, ReplyStatus.Timeout, e.HandlerStarted, e.Message);
+        }
+        catch (CallCanceledException e)
+        {
+            return Frame.ReplyWithout(id, ReplyStatus.Canceled, e.HandlerStarted, e.Message);
+        }
+        catch (CallFailedException e)
+        {
+            return Frame.ReplyWithout(id, ReplyStatus.Failed, e.HandlerStarted, e.Message);
+        }
+
+        if (reply is null)
+        {
+            return Frame.ReplyWith(id, codec: null, reply: null);
+        }
+
+        try
+        {
+            return Frame.ReplyWith(id, options.Codecs.For(reply), reply);
+        }
+        catch (MissingCodecException e)
+        {
+            return Frame.ReplyWithout(id, ReplyStatus.NoCodec, started: true, e.Message);
+        }
+    }
+
+}

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+
+namespace Heirloom.Routing;
+
+/// <summary>
+/// A connection from another node, as Kestrel hands it over (after TLS, when on): the peer is challenged to prove the
+/// shared secret, then its calls are read and each handled concurrently, their replies written through one
+/// <see cref="FrameWriter"/>. A cancel frame cancels the local call it names.
+/// </summary>
+internal sealed class RoutingConnectionHandler(InboundCalls calls) : ConnectionHandler
+{
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var input = connection.Transport.Input;
+        var writer = new FrameWriter(connection.Transport.Output);
+        try
+        {
+            if (await AuthenticateAsync(input, writer, connection.ConnectionClosed).ConfigureAwait(false))
+            {
+                await ServeAsync(input, writer, connection.ConnectionClosed).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or OperationCanceledException or ConnectionResetException)
+        {
+            // The peer went away or broke the protocol: its calls' callers see the connection lost.
+        }
+        finally
+        {
+            writer.Complete();
+            await writer.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task<bool> AuthenticateAsync(PipeReader input, FrameWriter writer, CancellationToken closed)
+    {
+        var challenge = PeerAuthentication.NewChallenge();
+        writer.TryWrite(new Frame(FrameKind.Challenge, 0, challenge));
+        var hello = await ReadFrameAsync(input, closed).ConfigureAwait(false);
+        if (hello is not { Kind: FrameKind.Hello } answer || !PeerAuthentication.Verify(calls.Options.Secret, challenge, answer.Payload))
+        {
+            writer.TryWrite(new Frame(FrameKind.Refused, 0, Encoding.UTF8.GetBytes("its shared secret does not match this node's (RouterOptions.Secret)")));
+            return false;
+        }
+
+        writer.TryWrite(new Frame(FrameKind.Welcome, 0, []));
+        return true;
+    }
+
+    private async Task ServeAsync(PipeReader input, FrameWriter writer, CancellationToken closed)
+    {
+        var running = new ConcurrentDictionary<long, CancellationTokenSource>();
+        while (await ReadFrameAsync(input, closed).ConfigureAwait(false) is { } frame)
+        {
+            switch (frame.Kind)
+            {
+                case FrameKind.Call or FrameKind.Cast:
+                    var source = CancellationTokenSource.CreateLinkedTokenSource(closed);
+                    running[frame.Id] = source;
+                    _ = HandleAsync(frame, writer, running, source);
+                    break;
+                case FrameKind.Cancel when running.TryGetValue(frame.Id, out var call):
+                    call.Cancel();
+                    break;
+            }
+        }
+    }
+
+    private async Task HandleAsync(Frame frame, FrameWriter writer, ConcurrentDictionary<long, CancellationTokenSource> running, CancellationTokenSource source)
+    {
+        try
+        {
+            writer.TryWrite(await calls.HandleAsync(frame, source.Token).ConfigureAwait(false));
+        }
+        catch (Exception e)
+        {
+            // A failure of this node's own (a codec that threw): the caller gets it, not a silent drop.
+            writer.TryWrite(Frame.ReplyWithout(frame.Id, ReplyStatus.Failed, started: true, $"Node failed handling the routed call: {e.Message}"));
+        }
+        finally
+        {
+            running.TryRemove(frame.Id, out _);
+            source.Dispose();
+        }
+    }
+
+    /// <summary>The next frame, or null when the peer closed the connection.</summary>
+    internal static async Task<Frame?> ReadFrameAsync(PipeReader input, CancellationToken cancellation)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellation).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (Frame.TryRead(ref buffer, out var frame))
+            {
+                input.AdvanceTo(buffer.Start);
+                return frame;
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                return null;
+            }
+        }
+    }
+}

@@ -472,6 +472,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             ? $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} (a planned move); send requests to its new owner."
             : $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} to node {successor} (a planned move); send requests to its new owner.");
         await WithdrawAsync(reason);
+        cluster.Withdrawn(options.Name);
         var withdrawnAt = cluster.Time.GetTimestamp();
         await ownership.HandOffAsync(successor);
         ClusterLog.HandedOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node",
@@ -495,6 +496,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         _lastFencing = fenced;
         ClusterLog.Fenced(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, fenced);
         await WithdrawAsync(fenced);
+        cluster.Withdrawn(options.Name);
         _ = ownership.DisposeAsync().AsTask();   // the lock session releases the lock at its next turn; nothing waits on it
         await FollowAfreshAsync();
         StartAcquiring();

@@ -18,6 +18,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     private readonly ConcurrentDictionary<string, (Action Changed, Func<long> Applied)> _followers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ClusteredTableOptions> _local = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _owned = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _ownedUntil = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private volatile string? _address;
     private Task _heartbeat = Task.CompletedTask;
@@ -191,6 +192,13 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <param name="table">The table's name.</param>
     public bool Owns(string table) => _owned.ContainsKey(table);
 
+    /// <summary>A token cancelled once this node has let the table go (a hand-off or fencing done: every write the
+    /// table took is committed or failed, and its worker was told): a request still waiting on this node for the table
+    /// then never gets it here. Already cancelled when this node does not own the table.</summary>
+    /// <param name="table">The table's name.</param>
+    public CancellationToken OwnershipToken(string table) =>
+        _ownedUntil.TryGetValue(table, out var owned) ? owned.Token : new CancellationToken(canceled: true);
+
     /// <summary>The options of a clustered table whose server runs on this node (owner or standby), or null.</summary>
     /// <param name="table">The table's name.</param>
     public ClusteredTableOptions? LocalTable(string table) => _local.GetValueOrDefault(table);
@@ -261,6 +269,17 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         _local.TryRemove(table, out _);
         _owned.TryRemove(table, out _);
+        Withdrawn(table);
+    }
+
+    /// <summary>This node has let <paramref name="table"/> go: <see cref="OwnershipToken"/> fires.</summary>
+    internal void Withdrawn(string table)
+    {
+        // Cancelled, not disposed: a reader may be linking the token at this moment.
+        if (_ownedUntil.TryRemove(table, out var owned))
+        {
+            owned.Cancel();
+        }
     }
 
     /// <summary>This node owns <paramref name="table"/> at <paramref name="epoch"/> (or, with null, no longer does).</summary>
@@ -268,6 +287,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         if (epoch is { } owned)
         {
+            _ownedUntil[table] = new CancellationTokenSource();
             _owned[table] = owned;
         }
         else

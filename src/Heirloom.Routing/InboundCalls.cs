@@ -22,7 +22,8 @@ internal sealed class InboundCalls(PostgresCluster cluster, RouterOptions option
         var budget = BitConverter.ToInt64(data, offset);
         offset += 8;
         var codecName = Frame.ReadString(data, ref offset);
-        if (!cluster.Owns(table) || cluster.LocalTable(table) is not { } local)
+        var owned = cluster.OwnershipToken(table);
+        if (owned.IsCancellationRequested || !cluster.Owns(table) || cluster.LocalTable(table) is not { } local)
         {
             return Frame.ReplyWithout(frame.Id, ReplyStatus.NotOwner, started: false, $"Node {cluster.NodeId} does not own clustered table '{table}' now.");
         }
@@ -48,15 +49,32 @@ internal sealed class InboundCalls(PostgresCluster cluster, RouterOptions option
             return Frame.ReplyWithout(frame.Id, ReplyStatus.Timeout, started: false, $"The call to '{local.WorkerName}' on node {cluster.NodeId} arrived after its deadline and was not started.");
         }
 
-        return await CallWorkerAsync(frame.Id, local.WorkerName, request, budget < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(budget), cancellation).ConfigureAwait(false);
+        var timeout = budget < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(budget);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, owned);
+        return await CallWorkerAsync(frame.Id, table, local.WorkerName, request, timeout, linked.Token, cancellation).ConfigureAwait(false);
     }
 
-    private async Task<Frame> CallWorkerAsync(long id, string worker, object request, TimeSpan budget, CancellationToken cancellation)
+    /// <summary>Calls the worker until the caller gives up (<paramref name="caller"/>) or this node has let the table go
+    /// (<paramref name="cancellation"/> also fires): a call the worker had not started by then is answered "not owner",
+    /// and the caller takes it to the next owner; the local deadline machinery guarantees it is never started here.</summary>
+    private async Task<Frame> CallWorkerAsync(long id, string table, string worker, object request, TimeSpan budget, CancellationToken cancellation, CancellationToken caller)
     {
         object? reply;
         try
         {
             reply = await GenServer.CallAsync(cluster.Node, worker, request, budget, cancellation).ConfigureAwait(false);
+        }
+        catch (CallCanceledException e) when (!caller.IsCancellationRequested)
+        {
+            return e.HandlerStarted
+                ? Frame.ReplyWithout(id, ReplyStatus.Failed, started: true, $"Node {cluster.NodeId} let clustered table '{table}' go while its worker handled the request, which may or may not have taken effect.")
+                : Frame.ReplyWithout(id, ReplyStatus.NotOwner, started: false, $"Node {cluster.NodeId} let clustered table '{table}' go before its worker started the request.");
+        }
+        catch (CallFailedException e) when (!e.HandlerStarted && !cluster.Owns(table))
+        {
+            // The worker exited (its node stopping) before it started the request, and the table has left: the next
+            // owner takes it.
+            return Frame.ReplyWithout(id, ReplyStatus.NotOwner, started: false, e.Message);
         }
         catch (CallTimeoutException e)
         {

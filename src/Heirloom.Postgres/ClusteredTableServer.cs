@@ -128,7 +128,6 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     protected override async ValueTask TerminateAsync(ExitReason reason)
     {
         cluster.Unfollow(options.Name);
-        cluster.Unserve(options.Name);
         if (reason.Kind == ExitReasonKind.Shutdown)
         {
             cluster.Balancer.Leaving();
@@ -141,6 +140,8 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             await HandOffAsync(cluster.Balancer.SuccessorFor(options.Name));
         }
 
+        // After the hand-off: the routed calls delivered before it finish here first.
+        cluster.Unserve(options.Name);
         await _stopping.CancelAsync();
         await _acquiring.ConfigureAwait(false);
         if (_replica is not null)
@@ -455,6 +456,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
 
         // Routed calls arriving from now on are answered "not owner" and go to the successor, never queued here.
         cluster.SetOwned(options.Name, null);
+        await cluster.HandingOffAsync(options.Name);
         ClusterLog.HandingOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node");
         var started = cluster.Time.GetTimestamp();
         if (_replica is null || !await _replica.SealAsync())

@@ -21,6 +21,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _ownedUntil = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private volatile string? _address;
+    private volatile Func<string, Task>? _handingOff;
     private Task _heartbeat = Task.CompletedTask;
     private Task _listener = Task.CompletedTask;
     private Task _following = Task.CompletedTask;
@@ -198,6 +199,32 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <param name="table">The table's name.</param>
     public CancellationToken OwnershipToken(string table) =>
         _ownedUntil.TryGetValue(table, out var owned) ? owned.Token : new CancellationToken(canceled: true);
+
+    /// <summary>Sets what a planned hand-off of a table waits for once this node has stopped counting itself the owner
+    /// (<see cref="Owns"/> is false) and before it makes the table's last commits: a router waits there for the calls it
+    /// had already delivered to the table's worker, so they finish on this node instead of meeting a table that left.
+    /// The wait should be bounded; the hand-off goes on when it ends, or fails.</summary>
+    /// <param name="beforeLastCommits">Called with the table's name; null for none.</param>
+    public void OnHandingOff(Func<string, Task>? beforeLastCommits) => _handingOff = beforeLastCommits;
+
+    /// <summary>Runs the <see cref="OnHandingOff"/> wait for <paramref name="table"/>; its failure does not stop the
+    /// hand-off.</summary>
+    internal async Task HandingOffAsync(string table)
+    {
+        if (_handingOff is not { } wait)
+        {
+            return;
+        }
+
+        try
+        {
+            await wait(table).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ClusterLog.HandingOffWaitFailed(Logger, NodeId, table, e);
+        }
+    }
 
     /// <summary>The options of a clustered table whose server runs on this node (owner or standby), or null.</summary>
     /// <param name="table">The table's name.</param>

@@ -26,4 +26,9 @@ internal enum FrameKind : byte
 
     /// <summary>The verdict on a call or cast: a <see cref="ReplyStatus"/> and its details.</summary>
     Reply = 8,
+
+    /// <summary>Listener to connector, when the listener stops: it reads nothing more, and no call above the frame's id
+    /// (ids grow with each call) was read, so none of them was handled; the calls at or below it are answered before
+    /// the connection closes.</summary>
+    Goodbye = 9,
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Heirloom.Behaviours;
 using Heirloom.Postgres;
 
@@ -9,29 +10,61 @@ namespace Heirloom.Routing;
 /// never queued here for a later takeover), with the caller's remaining budget as the local call's timeout, so the
 /// local deadline machinery skips a call whose caller has given up before its handler runs.
 /// </summary>
-internal sealed class InboundCalls(PostgresCluster cluster, RouterOptions options)
+internal sealed class InboundCalls
 {
-    public RouterOptions Options => options;
+    private readonly ConcurrentDictionary<string, Deliveries> _deliveries = new(StringComparer.Ordinal);
+    private readonly PostgresCluster _cluster;
+    private readonly RouterOptions _options;
 
-    /// <summary>Handles one call or cast frame; the reply frame is the verdict.</summary>
+    public InboundCalls(PostgresCluster cluster, RouterOptions options)
+    {
+        _cluster = cluster;
+        _options = options;
+        cluster.OnHandingOff(DrainAsync);
+    }
+
+    public RouterOptions Options => _options;
+
+    /// <summary>A planned hand-off of <paramref name="table"/> waits here for the calls already delivered to its worker
+    /// (at most <see cref="RouterOptions.HandOffDrain"/>), so they finish on this node.</summary>
+    public Task DrainAsync(string table) =>
+        _deliveries.TryGetValue(table, out var deliveries) ? deliveries.DrainAsync(_options.HandOffDrain, _cluster.Node.TimeProvider) : Task.CompletedTask;
+
+    /// <summary>Handles one call or cast frame, counted among the table's deliveries while it runs; the reply frame is
+    /// the verdict.</summary>
     public async Task<Frame> HandleAsync(Frame frame, CancellationToken cancellation)
     {
         var data = frame.Payload;
         var offset = 0;
         var table = Frame.ReadString(data, ref offset);
+        var deliveries = _deliveries.GetOrAdd(table, _ => new Deliveries());
+        deliveries.Enter();
+        try
+        {
+            return await DeliverAsync(frame, table, offset, cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            deliveries.Exit();
+        }
+    }
+
+    private async Task<Frame> DeliverAsync(Frame frame, string table, int offset, CancellationToken cancellation)
+    {
+        var data = frame.Payload;
         var budget = BitConverter.ToInt64(data, offset);
         offset += 8;
         var codecName = Frame.ReadString(data, ref offset);
-        var owned = cluster.OwnershipToken(table);
-        if (owned.IsCancellationRequested || !cluster.Owns(table) || cluster.LocalTable(table) is not { } local)
+        var owned = _cluster.OwnershipToken(table);
+        if (owned.IsCancellationRequested || !_cluster.Owns(table) || _cluster.LocalTable(table) is not { } local)
         {
-            return Frame.ReplyWithout(frame.Id, ReplyStatus.NotOwner, started: false, $"Node {cluster.NodeId} does not own clustered table '{table}' now.");
+            return Frame.ReplyWithout(frame.Id, ReplyStatus.NotOwner, started: false, $"Node {_cluster.NodeId} does not own clustered table '{table}' now.");
         }
 
         object request;
         try
         {
-            request = options.Codecs.Named(codecName).Read(data.AsSpan(offset));
+            request = _options.Codecs.Named(codecName).Read(data.AsSpan(offset));
         }
         catch (MissingCodecException e)
         {
@@ -40,13 +73,8 @@ internal sealed class InboundCalls(PostgresCluster cluster, RouterOptions option
 
         if (frame.Kind == FrameKind.Cast)
         {
-            GenServer.Cast(cluster.Node, local.WorkerName, request);
+            GenServer.Cast(_cluster.Node, local.WorkerName, request);
             return Frame.ReplyWith(frame.Id, codec: null, reply: null);
-        }
-
-        if (budget == 0)
-        {
-            return Frame.ReplyWithout(frame.Id, ReplyStatus.Timeout, started: false, $"The call to '{local.WorkerName}' on node {cluster.NodeId} arrived after its deadline and was not started.");
         }
 
         var timeout = budget < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(budget);
@@ -62,15 +90,15 @@ internal sealed class InboundCalls(PostgresCluster cluster, RouterOptions option
         object? reply;
         try
         {
-            reply = await GenServer.CallAsync(cluster.Node, worker, request, budget, cancellation).ConfigureAwait(false);
+            reply = await GenServer.CallAsync(_cluster.Node, worker, request, budget, cancellation).ConfigureAwait(false);
         }
         catch (CallCanceledException e) when (!caller.IsCancellationRequested)
         {
             return e.HandlerStarted
-                ? Frame.ReplyWithout(id, ReplyStatus.Failed, started: true, $"Node {cluster.NodeId} let clustered table '{table}' go while its worker handled the request, which may or may not have taken effect.")
-                : Frame.ReplyWithout(id, ReplyStatus.NotOwner, started: false, $"Node {cluster.NodeId} let clustered table '{table}' go before its worker started the request.");
+                ? Frame.ReplyWithout(id, ReplyStatus.Failed, started: true, $"Node {_cluster.NodeId} let clustered table '{table}' go while its worker handled the request, which may or may not have taken effect.")
+                : Frame.ReplyWithout(id, ReplyStatus.NotOwner, started: false, $"Node {_cluster.NodeId} let clustered table '{table}' go before its worker started the request.");
         }
-        catch (CallFailedException e) when (!e.HandlerStarted && !cluster.Owns(table))
+        catch (CallFailedException e) when (!e.HandlerStarted && !_cluster.Owns(table))
         {
             // The worker exited (its node stopping) before it started the request, and the table has left: the next
             // owner takes it.
@@ -96,12 +124,11 @@ internal sealed class InboundCalls(PostgresCluster cluster, RouterOptions option
 
         try
         {
-            return Frame.ReplyWith(id, options.Codecs.For(reply), reply);
+            return Frame.ReplyWith(id, _options.Codecs.For(reply), reply);
         }
         catch (MissingCodecException e)
         {
             return Frame.ReplyWithout(id, ReplyStatus.NoCodec, started: true, e.Message);
         }
     }
-
 }

@@ -273,10 +273,12 @@ public sealed class NodeRouter : IAsyncDisposable
         }
 
         var reply = await AwaitVerdictAsync(connection, id, verdict, owner, remaining, timeout, cancellation).ConfigureAwait(false);
-        return Interpret(reply, owner, timeout, cancellation);
+        return reply is { } verdictFrame ? Interpret(verdictFrame, owner, timeout, cancellation) : Attempt.Retry;
     }
 
-    private async Task<Frame> AwaitVerdictAsync(PeerConnection connection, long id, Task<Frame> verdict, ClusteredTableOwner owner, TimeSpan remaining, TimeSpan timeout, CancellationToken cancellation)
+    /// <summary>The owner's verdict; null when the owner stopped before reading the request (not handled: look
+    /// again).</summary>
+    private async Task<Frame?> AwaitVerdictAsync(PeerConnection connection, long id, Task<Frame> verdict, ClusteredTableOwner owner, TimeSpan remaining, TimeSpan timeout, CancellationToken cancellation)
     {
         try
         {
@@ -293,6 +295,10 @@ public sealed class NodeRouter : IAsyncDisposable
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             return await AwaitCancelledAsync(connection, id, verdict, owner, cancellation).ConfigureAwait(false);
+        }
+        catch (PeerLeftException)
+        {
+            return null;
         }
         catch (IOException e)
         {

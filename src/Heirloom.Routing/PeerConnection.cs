@@ -25,6 +25,9 @@ internal sealed class PeerConnection : IAsyncDisposable
     // call is either refused at sending or failed with the connection, never left waiting.
     private volatile bool _open = true;
 
+    // The last call the peer read before it said goodbye; long.MaxValue until it does.
+    private long _goodbyeAfter = long.MaxValue;
+
     private PeerConnection(string address, Stream stream)
     {
         Address = address;
@@ -160,6 +163,11 @@ internal sealed class PeerConnection : IAsyncDisposable
                 {
                     verdict.TrySetResult(frame);
                 }
+                else if (frame.Kind == FrameKind.Goodbye)
+                {
+                    Volatile.Write(ref _goodbyeAfter, frame.Id);
+                    _open = false;
+                }
             }
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ObjectDisposedException or SocketException)
@@ -174,7 +182,9 @@ internal sealed class PeerConnection : IAsyncDisposable
             {
                 if (_pending.TryRemove(id, out var verdict))
                 {
-                    verdict.TrySetException(new IOException($"The connection to {Address} was lost."));
+                    verdict.TrySetException(id > Volatile.Read(ref _goodbyeAfter)
+                        ? new PeerLeftException($"The node at {Address} stopped before it read the request; it was not handled.")
+                        : new IOException($"The connection to {Address} was lost."));
                 }
             }
         }

@@ -43,6 +43,11 @@ public sealed record RouterOptions
     /// before reporting it as possibly started. Default 250 ms.</summary>
     public TimeSpan VerdictSlack { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How long a planned hand-off of a table this node owns waits for the routed calls already delivered to its
+    /// worker to be answered, before the table's last commits (calls arriving meanwhile go to the next owner). Default
+    /// 1 s; a call still unanswered then is told its outcome is unknown.</summary>
+    public TimeSpan HandOffDrain { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long connecting to a peer may take before the call looks for the owner again. Default 2 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -62,9 +67,9 @@ public sealed record RouterOptions
             throw new ArgumentException("RouterOptions.Secret is empty; use null for no authentication, or a long random secret shared by every node.", nameof(Secret));
         }
 
-        if (VerdictSlack < TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero)
+        if (VerdictSlack < TimeSpan.Zero || HandOffDrain < TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentException("RouterOptions.VerdictSlack must not be negative and ConnectTimeout must be positive.", nameof(VerdictSlack));
+            throw new ArgumentException("RouterOptions.VerdictSlack and HandOffDrain must not be negative, and ConnectTimeout must be positive.", nameof(VerdictSlack));
         }
 
         if (RequirePeerCertificates && Certificate is null)

@@ -2,15 +2,18 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Hosting;
 
 namespace Heirloom.Routing;
 
 /// <summary>
 /// A connection from another node, as Kestrel hands it over (after TLS, when on): the peer is challenged to prove the
 /// shared secret, then its calls are read and each handled concurrently, their replies written through one
-/// <see cref="FrameWriter"/>. A cancel frame cancels the local call it names.
+/// <see cref="FrameWriter"/>. A cancel frame cancels the local call it names. When the router stops, it stops reading,
+/// says goodbye with the last call it read (the peer knows every later one was not handled, and sends it elsewhere),
+/// and answers the calls it has before closing.
 /// </summary>
-internal sealed class RoutingConnectionHandler(InboundCalls calls) : ConnectionHandler
+internal sealed class RoutingConnectionHandler(InboundCalls calls, IHostApplicationLifetime lifetime) : ConnectionHandler
 {
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
@@ -52,23 +55,36 @@ internal sealed class RoutingConnectionHandler(InboundCalls calls) : ConnectionH
     private async Task ServeAsync(PipeReader input, FrameWriter writer, CancellationToken closed)
     {
         var running = new ConcurrentDictionary<long, CancellationTokenSource>();
-        while (await ReadFrameAsync(input, closed).ConfigureAwait(false) is { } frame)
+        var unanswered = new Deliveries();
+        var lastRead = 0L;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(closed, lifetime.ApplicationStopping);
+        try
         {
-            switch (frame.Kind)
+            while (await ReadFrameAsync(input, reading.Token).ConfigureAwait(false) is { } frame)
             {
-                case FrameKind.Call or FrameKind.Cast:
-                    var source = CancellationTokenSource.CreateLinkedTokenSource(closed);
-                    running[frame.Id] = source;
-                    _ = HandleAsync(frame, writer, running, source);
-                    break;
-                case FrameKind.Cancel when running.TryGetValue(frame.Id, out var call):
-                    call.Cancel();
-                    break;
+                switch (frame.Kind)
+                {
+                    case FrameKind.Call or FrameKind.Cast:
+                        lastRead = Math.Max(lastRead, frame.Id);
+                        var source = CancellationTokenSource.CreateLinkedTokenSource(closed);
+                        running[frame.Id] = source;
+                        unanswered.Enter();
+                        _ = HandleAsync(frame, writer, running, source, unanswered);
+                        break;
+                    case FrameKind.Cancel when running.TryGetValue(frame.Id, out var call):
+                        call.Cancel();
+                        break;
+                }
             }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !closed.IsCancellationRequested)
+        {
+            writer.TryWrite(new Frame(FrameKind.Goodbye, lastRead, []));
+            await unanswered.DrainAsync(calls.Options.VerdictSlack + calls.Options.HandOffDrain, TimeProvider.System).ConfigureAwait(false);
         }
     }
 
-    private async Task HandleAsync(Frame frame, FrameWriter writer, ConcurrentDictionary<long, CancellationTokenSource> running, CancellationTokenSource source)
+    private async Task HandleAsync(Frame frame, FrameWriter writer, ConcurrentDictionary<long, CancellationTokenSource> running, CancellationTokenSource source, Deliveries unanswered)
     {
         try
         {
@@ -83,6 +99,7 @@ internal sealed class RoutingConnectionHandler(InboundCalls calls) : ConnectionH
         {
             running.TryRemove(frame.Id, out _);
             source.Dispose();
+            unanswered.Exit();
         }
     }
 

@@ -215,7 +215,7 @@ public sealed class NodeRouter : IAsyncDisposable
                 return await CallLocallyAsync(kind, local.WorkerName, request, remaining, cancellation).ConfigureAwait(false);
             }
 
-            var owner = await FindOwnerAsync(table, cancellation).ConfigureAwait(false);
+            var owner = await WithinAsync(FindOwnerAsync(table, cancellation), remaining, timeout, table).ConfigureAwait(false);
             var outcome = owner.Address is null || owner.NodeId == Cluster.NodeId
                 ? Attempt.Retry
                 : await SendAsync(kind, owner, codec, request, remaining, timeout, cancellation).ConfigureAwait(false);
@@ -254,6 +254,26 @@ public sealed class NodeRouter : IAsyncDisposable
         return owner;
     }
 
+    /// <summary>Waits for a step before the request is sent (finding the owner, connecting to it) no longer than the
+    /// call's remaining budget: past it, the call times out as not started.</summary>
+    private async Task<T> WithinAsync<T>(Task<T> step, TimeSpan remaining, TimeSpan timeout, string table)
+    {
+        if (step.IsCompleted || remaining == Timeout.InfiniteTimeSpan)
+        {
+            return await step.ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await step.WaitAsync(remaining, Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _ = step.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw new CallTimeoutException(Pid.None, Describe(table), timeout, handlerStarted: false);
+        }
+    }
+
     /// <summary>Sends the request to <paramref name="owner"/> and interprets its verdict; retry when it was not
     /// delivered (nobody listening, not the owner).</summary>
     private async Task<Attempt> SendAsync(FrameKind kind, ClusteredTableOwner owner, MessageCodec codec, object request, TimeSpan remaining, TimeSpan timeout, CancellationToken cancellation)
@@ -263,7 +283,7 @@ public sealed class NodeRouter : IAsyncDisposable
         Task<Frame> verdict;
         try
         {
-            connection = await _peers.GetAsync(owner.Address!, cancellation).ConfigureAwait(false);
+            connection = await WithinAsync(_peers.GetAsync(owner.Address!, cancellation), remaining, timeout, owner.Table).ConfigureAwait(false);
             var budget = remaining == Timeout.InfiniteTimeSpan ? -1 : Math.Max(1, remaining.Ticks);
             (id, verdict) = connection.Send(id => Frame.Request(kind, id, owner.Table, budget, codec, request));
         }

@@ -135,10 +135,15 @@ internal sealed class PeerConnection : IAsyncDisposable
     private async Task HandshakeAsync(string? secret, CancellationToken cancellation)
     {
         var challenge = await RoutingConnectionHandler.ReadFrameAsync(_input, cancellation).ConfigureAwait(false);
-        if (challenge is not { Kind: FrameKind.Challenge } nonce)
+        switch (challenge)
         {
-            throw new PeerRefusedException(Address, "it did not speak the routing protocol (is TLS on at one end only?)");
+            case null:
+                throw new IOException($"The node at {Address} closed the connection before authentication; nothing was sent to it.");
+            case { Kind: not FrameKind.Challenge }:
+                throw new PeerRefusedException(Address, "it did not speak the routing protocol (is TLS on at one end only?)");
         }
+
+        var nonce = challenge.Value;
 
         _writer.TryWrite(new Frame(FrameKind.Hello, 0, PeerAuthentication.Answer(secret, nonce.Payload)));
         var answer = await RoutingConnectionHandler.ReadFrameAsync(_input, cancellation).ConfigureAwait(false);
@@ -148,8 +153,10 @@ internal sealed class PeerConnection : IAsyncDisposable
                 return;
             case { Kind: FrameKind.Refused } refused:
                 throw new PeerRefusedException(Address, Encoding.UTF8.GetString(refused.Payload));
+            case null:
+                throw new IOException($"The node at {Address} closed the connection during authentication; nothing was sent to it.");
             default:
-                throw new PeerRefusedException(Address, "it closed the connection during authentication");
+                throw new PeerRefusedException(Address, "it did not speak the routing protocol");
         }
     }
 

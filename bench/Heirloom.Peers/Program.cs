@@ -1,6 +1,12 @@
 using System.Globalization;
 using Heirloom.Peers;
 
+// Routed calls between two node processes, Heirloom and Orleans (RoutingBench): ... -- routing [--seconds N] [--callers N]
+if (args.Length > 0 && args[0].StartsWith("routing", StringComparison.Ordinal))
+{
+    return await RoutingBench.RunAsync(args);
+}
+
 // Usage: dotnet run -c Release --project bench/Heirloom.Peers -- [--rounds N] [--quick] [--only ping|spawn|skynet|call|restart|memory|state] [--runtime Akka|Proto|Orleans|Heirloom]
 var quick = args.Contains("--quick");
 var roundsAt = Array.IndexOf(args, "--rounds");
@@ -28,3 +34,5 @@ foreach (var peer in peers)
 {
     await peer.DisposeAsync();
 }
+
+return 0;

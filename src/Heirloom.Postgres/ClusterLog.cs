@@ -46,4 +46,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 2013, EventName = "Rebalancing", Level = LogLevel.Information, Message = "Node {NodeId} owns {Owned} of {Tables} clustered tables, its share is {Share}: handing off {Moving}")]
     public static partial void Rebalancing(ILogger logger, string nodeId, int owned, int tables, int share, int moving);
+
+    [LoggerMessage(EventId = 2015, EventName = "HandingOffWaitFailed", Level = LogLevel.Warning, Message = "Node {NodeId}'s wait before handing off clustered table {Table} failed; the hand-off goes on")]
+    public static partial void HandingOffWaitFailed(ILogger logger, string nodeId, string table, Exception reason);
 }

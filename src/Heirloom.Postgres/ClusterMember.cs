@@ -11,4 +11,8 @@ public sealed record ClusterMember(string NodeId, string Host, int ProcessId, Da
     /// <summary>The clustered tables the node owned at its last heartbeat (it holds their locks at their current
     /// epochs), by name: a table it lost (fenced) is not among them.</summary>
     public IReadOnlyList<string> Serving { get; init; } = [];
+
+    /// <summary>Where other nodes reach this node for calls routed to the tables it owns (a router's listening
+    /// address, <see cref="PostgresCluster.AdvertiseAsync"/>), or null when it advertises none.</summary>
+    public string? Address { get; init; }
 }

@@ -5,7 +5,7 @@ namespace Heirloom.Postgres;
 
 /// <summary>
 /// The cluster's tables in PostgreSQL, all in one schema: <c>nodes</c> (membership: heartbeat, weight, the tables the
-/// node waits for as a standby, and the backend of the node's lock session, which lives exactly as long as the node's
+/// node waits for as a standby, the address other nodes reach it at for routed calls, and the backend of the node's lock session, which lives exactly as long as the node's
 /// locks), <c>tables</c> (the clustered
 /// tables, each with its epoch, the fencing token, the sequence of its last committed write, and the node a planned
 /// hand-off reserves it for, until when) and <c>rows</c> (each
@@ -66,6 +66,7 @@ internal sealed partial class ClusterSchema
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS lock_backend integer;
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS waiting text[] NOT NULL DEFAULT ARRAY[]::text[];
             ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS leaving boolean NOT NULL DEFAULT false;
+            ALTER TABLE {Nodes} ADD COLUMN IF NOT EXISTS address text;
             CREATE TABLE IF NOT EXISTS {Tables} (
                 name text PRIMARY KEY,
                 table_type text NOT NULL,

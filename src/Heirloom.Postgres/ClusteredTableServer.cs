@@ -57,6 +57,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         var self = Self;
         var follower = _follower;
         cluster.Follow(options.Name, () => QueueCatchUp(self), () => follower.Applied);
+        cluster.Serve(options);
         cluster.Balancer.Staying();
         StartAcquiring();
         return InitResult.Ok;
@@ -139,6 +140,8 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             await HandOffAsync(cluster.Balancer.SuccessorFor(options.Name));
         }
 
+        // After the hand-off: the routed calls delivered before it finish here first.
+        cluster.Unserve(options.Name);
         await _stopping.CancelAsync();
         await _acquiring.ConfigureAwait(false);
         if (_replica is not null)
@@ -369,6 +372,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         _lastRefusal = null;
         Volatile.Write(ref _ready, new Ready(_follower.Standby, _replica, lastSequence));
         _role = ClusteredTableRole.Owner;
+        cluster.SetOwned(options.Name, ownership.Epoch);
         _takeovers++;
         await HandToManagerAsync();
         _lastTakeover = cluster.Time.GetElapsedTime(started);
@@ -449,6 +453,10 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     private async Task<bool> HandOffAsync(string? successor)
     {
         var ownership = _ownership!;
+
+        // Routed calls arriving from now on are answered "not owner" and go to the successor, never queued here.
+        cluster.SetOwned(options.Name, null);
+        await cluster.HandingOffAsync(options.Name);
         ClusterLog.HandingOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node");
         var started = cluster.Time.GetTimestamp();
         if (_replica is null || !await _replica.SealAsync())
@@ -466,6 +474,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
             ? $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} (a planned move); send requests to its new owner."
             : $"Clustered table '{options.Name}' was handed off by node {cluster.NodeId} to node {successor} (a planned move); send requests to its new owner.");
         await WithdrawAsync(reason);
+        cluster.Withdrawn(options.Name);
         var withdrawnAt = cluster.Time.GetTimestamp();
         await ownership.HandOffAsync(successor);
         ClusterLog.HandedOff(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, successor ?? "any node",
@@ -482,12 +491,14 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     private async Task FenceAsync(FencedException fenced)
     {
         var ownership = _ownership!;
+        cluster.SetOwned(options.Name, null);
         _ownership = null;
         Volatile.Write(ref _ready, null);
         _fencings++;
         _lastFencing = fenced;
         ClusterLog.Fenced(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, fenced);
         await WithdrawAsync(fenced);
+        cluster.Withdrawn(options.Name);
         _ = ownership.DisposeAsync().AsTask();   // the lock session releases the lock at its next turn; nothing waits on it
         await FollowAfreshAsync();
         StartAcquiring();

@@ -16,7 +16,12 @@ namespace Heirloom.Postgres;
 public sealed class PostgresCluster : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, (Action Changed, Func<long> Applied)> _followers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ClusteredTableOptions> _local = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _owned = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _ownedUntil = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private volatile string? _address;
+    private volatile Func<string, Task>? _handingOff;
     private Task _heartbeat = Task.CompletedTask;
     private Task _listener = Task.CompletedTask;
     private Task _following = Task.CompletedTask;
@@ -131,7 +136,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <param name="cancellation">Stops waiting.</param>
     public async Task<IReadOnlyList<ClusterMember>> GetMembersAsync(CancellationToken cancellation = default)
     {
-        await using var command = Source.CreateCommand($"SELECT node_id, host, process_id, started_at, last_seen, serving FROM {Schema.Nodes} ORDER BY started_at");
+        await using var command = Source.CreateCommand($"SELECT node_id, host, process_id, started_at, last_seen, serving, address FROM {Schema.Nodes} ORDER BY started_at");
         await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
         var members = new List<ClusterMember>();
         while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
@@ -139,11 +144,91 @@ public sealed class PostgresCluster : IAsyncDisposable
             members.Add(new ClusterMember(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4))
             {
                 Serving = reader.GetFieldValue<string[]>(5),
+                Address = reader.IsDBNull(6) ? null : reader.GetString(6),
             });
         }
 
         return members;
     }
+
+    /// <summary>Records where other nodes reach this node for calls routed to the tables it owns; kept in its membership
+    /// record (written again if the record is re-created) until the node leaves.</summary>
+    /// <param name="address">The address, as the router that listens there reads it (e.g. <c>tcp://10.0.0.5:7400</c>).</param>
+    /// <param name="cancellation">Stops waiting.</param>
+    /// <exception cref="ArgumentException">The address is empty.</exception>
+    public async Task AdvertiseAsync(string address, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(address);
+        _address = address;
+        await using var command = Source.CreateCommand($"UPDATE {Schema.Nodes} SET address = $2 WHERE node_id = $1");
+        command.Parameters.Add(new() { Value = NodeId });
+        command.Parameters.Add(new() { Value = address });
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Who owns a clustered table as PostgreSQL records it now: the node that took it last (at
+    /// <see cref="ClusteredTableOwner.Epoch"/>) and its advertised address. The record may lag a move or takeover in
+    /// progress (it names the node that last took the table until the next one does); a node asked for a table checks
+    /// <see cref="Owns"/> itself. Null when no node ever registered the table.</summary>
+    /// <param name="table">The table's name.</param>
+    /// <param name="cancellation">Stops waiting.</param>
+    public async Task<ClusteredTableOwner?> FindOwnerAsync(string table, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        await using var command = Source.CreateCommand(
+            $"SELECT t.owner_node, t.epoch, n.address FROM {Schema.Tables} t LEFT JOIN {Schema.Nodes} n ON n.node_id = t.owner_node WHERE t.name = $1");
+        command.Parameters.Add(new() { Value = table });
+        await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellation).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return new ClusteredTableOwner(table, reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+    }
+
+    /// <summary>Whether this node owns the table now: its server took the table and has begun neither a hand-off nor a
+    /// fencing. A call delivered to the table's worker only while this holds never waits on this node for a later
+    /// takeover.</summary>
+    /// <param name="table">The table's name.</param>
+    public bool Owns(string table) => _owned.ContainsKey(table);
+
+    /// <summary>A token cancelled once this node has let the table go (a hand-off or fencing done: every write the
+    /// table took is committed or failed, and its worker was told): a request still waiting on this node for the table
+    /// then never gets it here. Already cancelled when this node does not own the table.</summary>
+    /// <param name="table">The table's name.</param>
+    public CancellationToken OwnershipToken(string table) =>
+        _ownedUntil.TryGetValue(table, out var owned) ? owned.Token : new CancellationToken(canceled: true);
+
+    /// <summary>Sets what a planned hand-off of a table waits for once this node has stopped counting itself the owner
+    /// (<see cref="Owns"/> is false) and before it makes the table's last commits: a router waits there for the calls it
+    /// had already delivered to the table's worker, so they finish on this node instead of meeting a table that left.
+    /// The wait should be bounded; the hand-off goes on when it ends, or fails.</summary>
+    /// <param name="beforeLastCommits">Called with the table's name; null for none.</param>
+    public void OnHandingOff(Func<string, Task>? beforeLastCommits) => _handingOff = beforeLastCommits;
+
+    /// <summary>Runs the <see cref="OnHandingOff"/> wait for <paramref name="table"/>; its failure does not stop the
+    /// hand-off.</summary>
+    internal async Task HandingOffAsync(string table)
+    {
+        if (_handingOff is not { } wait)
+        {
+            return;
+        }
+
+        try
+        {
+            await wait(table).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ClusterLog.HandingOffWaitFailed(Logger, NodeId, table, e);
+        }
+    }
+
+    /// <summary>The options of a clustered table whose server runs on this node (owner or standby), or null.</summary>
+    /// <param name="table">The table's name.</param>
+    public ClusteredTableOptions? LocalTable(string table) => _local.GetValueOrDefault(table);
 
     /// <summary>The clustered tables PostgreSQL knows, by name.</summary>
     /// <param name="cancellation">Stops waiting.</param>
@@ -204,6 +289,40 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     internal void Unfollow(string table) => _followers.TryRemove(table, out _);
 
+    /// <summary>A table's server runs on this node from now on (until <see cref="Unserve"/>).</summary>
+    internal void Serve(ClusteredTableOptions options) => _local[options.Name] = options;
+
+    internal void Unserve(string table)
+    {
+        _local.TryRemove(table, out _);
+        _owned.TryRemove(table, out _);
+        Withdrawn(table);
+    }
+
+    /// <summary>This node has let <paramref name="table"/> go: <see cref="OwnershipToken"/> fires.</summary>
+    internal void Withdrawn(string table)
+    {
+        // Cancelled, not disposed: a reader may be linking the token at this moment.
+        if (_ownedUntil.TryRemove(table, out var owned))
+        {
+            owned.Cancel();
+        }
+    }
+
+    /// <summary>This node owns <paramref name="table"/> at <paramref name="epoch"/> (or, with null, no longer does).</summary>
+    internal void SetOwned(string table, long? epoch)
+    {
+        if (epoch is { } owned)
+        {
+            _ownedUntil[table] = new CancellationTokenSource();
+            _owned[table] = owned;
+        }
+        else
+        {
+            _owned.TryRemove(table, out _);
+        }
+    }
+
     /// <summary>The tables this node runs a server for (from its start to its stop, whatever its role meanwhile): what
     /// balancing divides among the nodes.</summary>
     internal string[] Running => [.. _followers.Keys];
@@ -211,12 +330,13 @@ public sealed class PostgresCluster : IAsyncDisposable
     private async Task RecordMemberAsync(CancellationToken cancellation)
     {
         await using var command = Source.CreateCommand(
-            $"INSERT INTO {Schema.Nodes} (node_id, host, process_id, weight) VALUES ($1, $2, $3, $4) " +
-            "ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, process_id = excluded.process_id, started_at = now(), last_seen = now(), serving = ARRAY[]::text[], weight = excluded.weight");
+            $"INSERT INTO {Schema.Nodes} (node_id, host, process_id, weight, address) VALUES ($1, $2, $3, $4, $5) " +
+            "ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, process_id = excluded.process_id, started_at = now(), last_seen = now(), serving = ARRAY[]::text[], weight = excluded.weight, address = excluded.address");
         command.Parameters.Add(new() { Value = NodeId });
         command.Parameters.Add(new() { Value = Environment.MachineName });
         command.Parameters.Add(new() { Value = Environment.ProcessId });
         command.Parameters.Add(new() { Value = Options.Weight });
+        command.Parameters.Add(new() { Value = (object?)_address ?? DBNull.Value });
         await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
     }
 

@@ -81,7 +81,7 @@ public sealed class Probe
         {
             var message = await context.ReceiveAsync();
             _received.Add(message);
-            _simulation.Trace($"probe {SimulatedNode.Name(Pid)} got {message.GetType().Name}");
+            _simulation.Trace($"probe {SimulatedNode.TraceName(Pid)} got {message.GetType().Name}");
             _arrived?.TrySetResult();
         }
     }

@@ -19,7 +19,6 @@ public sealed class SimulatedNode
     private readonly SimulationOptions _options;
     private readonly VirtualClock _clock = new();
     private readonly SimulationScheduler _scheduler;
-    private readonly SimulationSynchronizationContext _context;
     private readonly Random _faultRandom;
     private readonly Random _diskRandom;
     private readonly IReadOnlyList<Fault>? _givenFaults;
@@ -47,7 +46,6 @@ public sealed class SimulatedNode
         _faultRandom = new Random(unchecked((int)(seed * 31 + 7)));
         _diskRandom = new Random(unchecked((int)(seed * 31 + 11)));
         Random = new Random(unchecked((int)(seed * 31 + 13)));
-        _context = new SimulationSynchronizationContext(_scheduler);
         _lines = options.KeepTrace ? [] : null;
         var scratchRoot = options.ScratchDirectory ?? (Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath());
         _scratch = Path.Combine(scratchRoot, $"heirloom-sim-{seed}-{Guid.NewGuid():N}");
@@ -193,14 +191,15 @@ public sealed class SimulatedNode
             throw new InvalidOperationException($"Supervisor {supervisor} has no running child '{id}'; its children are: {string.Join(", ", children.Select(c => c.Id))}.");
         }
 
-        Trace($"crash {id} {Name(child.Pid)}");
+        Trace($"crash {id} {TraceName(child.Pid)}");
         Node.Exit(child.Pid, ExitReason.Kill);
         return child.Pid;
     }
 
-    /// <summary>A pid as the trace writes it: its serial only, as the node's number differs between runs in one
-    /// OS process.</summary>
-    internal static string Name(Pid pid) => pid.Process is { } process ? string.Create(CultureInfo.InvariantCulture, $"<{process.Serial}>") : "<none>";
+    /// <summary>A pid as a trace should write it: its serial only, as the node's number (the first part of
+    /// <see cref="Pid.ToString"/>) differs between runs in one OS process.</summary>
+    /// <param name="pid">The pid.</param>
+    public static string TraceName(Pid pid) => pid.Process is { } process ? string.Create(CultureInfo.InvariantCulture, $"<{process.Serial}>") : "<none>";
 
     internal SimulationScheduler Scheduler => _scheduler;
 
@@ -215,15 +214,24 @@ public sealed class SimulatedNode
     private Node CreateNode()
     {
         var node = new Node { TimeProvider = _clock, Scheduler = _scheduler };
-        node.Reported += (_, report) => Trace($"report {report.GetType().Name} {Name(report.Pid)}");
+        node.Reported += (_, report) => Trace($"report {report.GetType().Name} {TraceName(report.Pid)}");
+        if (Environment.GetEnvironmentVariable("SIMDEBUG") is not null)
+        {
+            node.Reported += (_, report) => Console.Error.WriteLine(report.ToString());
+        }
+
         return node;
     }
 
     /// <summary>Runs the scenario to its end, then disposes the node, all on the calling thread.</summary>
     internal SimulationResult Execute(Func<SimulatedNode, Task> scenario)
     {
+        // No synchronization context on the simulation's thread: with none, a continuation (ConfigureAwait(false) or
+        // not) runs inline on the thread that completes its task, which is this one, in an order the run decides. With
+        // one (a test framework's, or a simulation's own), .NET sends ConfigureAwait(false) continuations to the thread
+        // pool instead.
         var outer = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(_context);
+        SynchronizationContext.SetSynchronizationContext(null);
         _scheduler.Attach(Thread.CurrentThread);
         try
         {
@@ -288,6 +296,10 @@ public sealed class SimulatedNode
         if (item.Item is Process process)
         {
             Trace(string.Create(CultureInfo.InvariantCulture, $"run <{process.Serial}>"));
+        }
+        else if (Environment.GetEnvironmentVariable("SIMDEBUG") is not null)
+        {
+            Trace($"dbg {item.Item?.GetType().Name} {(item.State as Delegate)?.Method.Name} {(item.State as Delegate)?.Target?.GetType().Name}");
         }
 
         try
@@ -405,7 +417,7 @@ public sealed class SimulatedNode
         }
 
         var victim = candidates[target % candidates.Count];
-        Trace($"kill {Name(victim)}");
+        Trace($"kill {TraceName(victim)}");
         Node.Exit(victim, ExitReason.Kill);
     }
 

@@ -72,7 +72,26 @@ internal sealed class SimulationScheduler : NodeScheduler
         return true;
     }, CancellationToken.None);
 
-    /// <summary>Queues a callback (a timer's, a posted continuation).</summary>
+    /// <summary>The runtime's random draws come from the seed too.</summary>
+    public override double NextDouble()
+    {
+        lock (_lock)
+        {
+            return _random.NextDouble();
+        }
+    }
+
+    /// <summary>A plain task: the completion below is itself queued, so its continuations run as a step of their own,
+    /// on the simulation's thread (the pool's RunContinuationsAsynchronously would send them to the thread pool).</summary>
+    public override TaskCompletionSource<TResult> NewCompletion<TResult>() => new();
+
+    public override void Complete<TResult>(TaskCompletionSource<TResult> completion, TResult result) =>
+        Queue(static state => state.Completion.TrySetResult(state.Result), (Completion: completion, Result: result), preferLocal: false);
+
+    public override void Fail<TResult>(TaskCompletionSource<TResult> completion, Exception exception) =>
+        Queue(static state => state.Completion.TrySetException(state.Exception), (Completion: completion, Exception: exception), preferLocal: false);
+
+    /// <summary>Queues a callback (a timer's).</summary>
     public void Post(SendOrPostCallback callback, object? state) => Add(new WorkItem(null, static s => ((Action)s!)(), () => callback(state)));
 
     /// <summary>Takes the next item to run: any ready one, chosen by the seed.</summary>

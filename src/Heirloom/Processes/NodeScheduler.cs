@@ -34,4 +34,18 @@ internal class NodeScheduler
 
     /// <summary>Runs blocking work off the caller's thread, as <see cref="Task.Run(Action)"/>.</summary>
     public virtual Task Run(Action work) => Task.Run(work);
+
+    /// <summary>A random number in [0, 1) for the runtime's own draws (a retry's jitter): from the seed under a
+    /// simulation, so that its timings repeat.</summary>
+    public virtual double NextDouble() => Random.Shared.NextDouble();
+
+    /// <summary>A task to complete with <see cref="Complete{TResult}"/>, whose continuations never run inside the code
+    /// that completes it (an exit, a start's acknowledgement): on the pool, <see cref="TaskCreationOptions.RunContinuationsAsynchronously"/>.</summary>
+    public virtual TaskCompletionSource<TResult> NewCompletion<TResult>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes a task made by <see cref="NewCompletion{TResult}"/>, unless it already is.</summary>
+    public virtual void Complete<TResult>(TaskCompletionSource<TResult> completion, TResult result) => completion.TrySetResult(result);
+
+    /// <summary>Fails a task made by <see cref="NewCompletion{TResult}"/>.</summary>
+    public virtual void Fail<TResult>(TaskCompletionSource<TResult> completion, Exception exception) => completion.TrySetException(exception);
 }

@@ -7,7 +7,8 @@ namespace Heirloom.Tests.Architecture;
 /// Work has one seam: everything the core library queues (process runs, late continuations, outside calls' completions,
 /// the journal's flush loop, snapshots) goes through the node's scheduler (<c>NodeScheduler</c>), so that a simulated
 /// node runs all of it on its own thread in an order its seed chooses. This scan of src/Heirloom fails on a new direct
-/// use of the thread pool or of <c>Task.Run</c> / <c>Task.Factory.StartNew</c>.
+/// use of the thread pool, of <c>Task.Run</c> / <c>Task.Factory.StartNew</c> / <c>Task.Yield</c>, or of a task whose
+/// continuations the pool runs (<c>RunContinuationsAsynchronously</c>), or of a random stream not the node's.
 /// </summary>
 public sealed partial class SchedulingSeamTests
 {
@@ -16,6 +17,8 @@ public sealed partial class SchedulingSeamTests
     [
         ("src/Heirloom/Processes/NodeScheduler.cs", "ThreadPool.UnsafeQueueUserWorkItem", "the default scheduler is the thread pool"),
         ("src/Heirloom/Processes/NodeScheduler.cs", "Task.Run", "the default scheduler's blocking work"),
+        ("src/Heirloom/Processes/NodeScheduler.cs", "Random.Shared", "the default scheduler's random draws"),
+        ("src/Heirloom/Processes/NodeScheduler.cs", "RunContinuationsAsynchronously", "the default scheduler's completions, whose continuations the pool runs"),
         ("src/Heirloom/Processes/Process.ReceiveSource.cs", "Task.Factory.StartNew", "runs an awaiter's continuation on the TaskScheduler that awaiter captured: its choice, not the node's queue"),
         ("src/Heirloom/Persistence/TableFileReader.cs", "Task.Factory.StartNew", "a hashing thread the reader waits for before returning: its result does not depend on timing"),
     ];
@@ -57,6 +60,9 @@ public sealed partial class SchedulingSeamTests
     [InlineData("_ = Task.Run(() => Snapshot());", "Task.Run")]
     [InlineData("Task.Factory.StartNew(work);", "Task.Factory.StartNew")]
     [InlineData("ThreadPool.UnsafeRegisterWaitForSingleObject(h, cb, null, -1, true);", "ThreadPool.UnsafeRegisterWaitForSingleObject")]
+    [InlineData("var jitter = Random.Shared.NextDouble();", "Random.Shared")]
+    [InlineData("var random = new Random();", "new Random(")]
+    [InlineData("var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);", "RunContinuationsAsynchronously")]
     public void The_scan_finds_each_kind_of_direct_queueing(string code, string use) =>
         Assert.Equal([use], QueueUses([code]).Select(u => u.Use));
 
@@ -82,6 +88,6 @@ public sealed partial class SchedulingSeamTests
     [GeneratedRegex(@"//.*$")]
     private static partial Regex LineComment();
 
-    [GeneratedRegex(@"\bThreadPool\.\w+|\bTask\.Run\b|\bTask\.Factory\.StartNew\b")]
+    [GeneratedRegex(@"\bThreadPool\.\w+|\bTask\.Run\b|\bTask\.Factory\.StartNew\b|\bRunContinuationsAsynchronously\b|\bTask\.Yield\b|\bRandom\.Shared\b|\bnew Random\(")]
     private static partial Regex Forbidden();
 }

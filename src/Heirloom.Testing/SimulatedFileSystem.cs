@@ -62,12 +62,15 @@ internal sealed class SimulatedFileSystem(string root, Action<string> trace) : D
         }
     }
 
-    /// <summary>The disk answers again, holding what survived <see cref="PowerLoss"/>.</summary>
+    /// <summary>The disk answers again, holding what survived <see cref="PowerLoss"/>; faults armed before it are gone
+    /// (they belonged to the machine that lost power).</summary>
     public void PowerBack()
     {
         lock (_lock)
         {
             _lost = false;
+            _writeFault = 0;
+            _fsyncFault = false;
         }
     }
 

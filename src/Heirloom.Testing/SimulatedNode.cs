@@ -215,10 +215,6 @@ public sealed class SimulatedNode
     {
         var node = new Node { TimeProvider = _clock, Scheduler = _scheduler };
         node.Reported += (_, report) => Trace($"report {report.GetType().Name} {TraceName(report.Pid)}");
-        if (Environment.GetEnvironmentVariable("SIMDEBUG") is not null)
-        {
-            node.Reported += (_, report) => Console.Error.WriteLine(report.ToString());
-        }
 
         return node;
     }
@@ -296,10 +292,6 @@ public sealed class SimulatedNode
         if (item.Item is Process process)
         {
             Trace(string.Create(CultureInfo.InvariantCulture, $"run <{process.Serial}>"));
-        }
-        else if (Environment.GetEnvironmentVariable("SIMDEBUG") is not null)
-        {
-            Trace($"dbg {item.Item?.GetType().Name} {(item.State as Delegate)?.Method.Name} {(item.State as Delegate)?.Target?.GetType().Name}");
         }
 
         try

@@ -46,6 +46,7 @@ internal static class DemoTree
 
         // While it runs: the newest acknowledged record is in the live table whenever the table is there to read.
         sim.Invariant("the newest acknowledged record is in the live table", () => NewestIsLive(sim.Node, ledger));
+        sim.Invariant("no acknowledged record is replaced by another", () => ledger.Replaced.Count == 0);
         await sim.RunAsync(Duration);
 
         if (durable)

@@ -24,6 +24,11 @@ public sealed class Probe
     /// <summary>The messages received and not yet taken by an expectation, oldest first.</summary>
     public IReadOnlyList<object> Received => _received;
 
+    /// <summary>Makes the probe monitor <paramref name="pid"/>: its <see cref="Down"/> message arrives at the probe, for
+    /// <see cref="ExpectAsync{T}"/>.</summary>
+    /// <param name="pid">The process to watch.</param>
+    public void Monitor(Pid pid) => Pid.Send(new MonitorRequest(pid));
+
     /// <summary>Waits, in virtual time, for a message that matches, takes it and returns it.</summary>
     /// <param name="match">Which message; null for any.</param>
     /// <param name="within">How much virtual time to wait at most.</param>
@@ -80,9 +85,18 @@ public sealed class Probe
         while (true)
         {
             var message = await context.ReceiveAsync();
+            if (message is MonitorRequest request)
+            {
+                context.Monitor(request.Pid);
+                continue;
+            }
+
             _received.Add(message);
             _simulation.Trace($"probe {SimulatedNode.TraceName(Pid)} got {message.GetType().Name}");
             _arrived?.TrySetResult();
         }
     }
+
+    // Asks the probe's own process to monitor a pid: a monitor belongs to the process that sets it.
+    private sealed record MonitorRequest(Pid Pid);
 }

@@ -113,7 +113,7 @@ public sealed class SimulatedNode
         _faulting = true;
         try
         {
-            await Task.Delay(duration, _clock);
+            await Task.Delay(duration, Time);
         }
         finally
         {
@@ -123,7 +123,7 @@ public sealed class SimulatedNode
 
     /// <summary>Lets <paramref name="duration"/> of virtual time pass with no fault injected.</summary>
     /// <param name="duration">Virtual time to let pass.</param>
-    public Task AdvanceAsync(TimeSpan duration) => Task.Delay(duration, _clock);
+    public Task AdvanceAsync(TimeSpan duration) => Task.Delay(duration, Time);
 
     /// <summary>A place in user code (a handler) where the simulation may inject an exception: throws
     /// <see cref="InjectedFaultException"/> when a <see cref="FaultKind.Throw"/> fault is pending, else does nothing.</summary>

@@ -19,14 +19,9 @@ internal sealed class SimRecordWriter(SimulatedNode sim, Ledger ledger, WriterFl
 
     private long _next = 1;
     private int _incarnation;
+    private bool _ticking;
 
     public WriterFlaw Flaw => flaw;
-
-    protected internal override ValueTask<InitResult> InitAsync()
-    {
-        Tick();
-        return ValueTask.FromResult(InitResult.Ok);
-    }
 
     protected override ValueTask OnTableAsync(Table<long, string> table, object? gift)
     {
@@ -37,6 +32,14 @@ internal sealed class SimRecordWriter(SimulatedNode sim, Ledger ledger, WriterFl
         if (flaw != WriterFlaw.DerivedStateOutsideTable)
         {
             _next = table.TryLast(out var last) ? last + 1 : 1;
+        }
+
+        // Ticks start with the first table (a worker handles nothing before it); a later hand-off to the same worker
+        // keeps the one tick going.
+        if (!_ticking)
+        {
+            _ticking = true;
+            Tick();
         }
 
         return ValueTask.CompletedTask;

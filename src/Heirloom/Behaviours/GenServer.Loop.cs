@@ -25,7 +25,7 @@ public abstract partial class GenServer
     /// </summary>
     private static async Task<Pid> StartFromProcessAsync(Process parent, bool link, Func<GenServer> factory, GenServerOptions options)
     {
-        var ack = new StartAck(parent.Self);
+        var ack = new StartAck(parent.Self, parent.Node.Scheduler);
         Func<ProcessContext, Task> body = ctx => RunAsync(ctx, factory, options, ack);
         var pid = link ? parent.SpawnLink(body) : parent.Node.Spawn(body);
         ack.Server = pid;
@@ -49,7 +49,7 @@ public abstract partial class GenServer
 
     private static async Task<Pid> StartFromOutsideAsync(Node node, ProcessContext? parent, bool link, Func<GenServer> factory, GenServerOptions options)
     {
-        var ack = new StartAck(Pid.None);
+        var ack = new StartAck(Pid.None, node.Scheduler);
         Func<ProcessContext, Task> body = ctx => RunAsync(ctx, factory, options, ack);
         // An unlinked server has no parent, as OTP's gen_server:start makes it its own: an exit signal from the process
         // that started it is an ordinary one, which a trapping server handles as info.

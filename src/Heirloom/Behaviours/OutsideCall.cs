@@ -35,6 +35,9 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     private TimeSpan _timeout;
     private MonitorRef _monitor;
     private CallDeadlines? _deadlines;
+
+    // Where the caller's continuation is queued: the calling node's scheduler, set at each start (slots are reused).
+    private NodeScheduler _scheduler = NodeScheduler.ThreadPool;
     private CancellationTokenRegistration _cancellation;
     private object? _result;
     private Exception? _error;
@@ -69,7 +72,7 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     private ValueTask<object?> StartCore(Node node, Process? server, string? name, object request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var from = new CallFrom(this, request, GenServer.DeadlineAfter(node.TimeProvider, timeout), name, orphaned: server is null);
-        (_from, _server, _serverName, _timeout, _arrivals) = (from, server, name, timeout, 2);
+        (_from, _server, _serverName, _timeout, _arrivals, _scheduler) = (from, server, name, timeout, 2, node.Scheduler);
         var handOn = server is null;
         if (server is not null)
         {
@@ -185,11 +188,11 @@ internal sealed class OutsideCall : IValueTaskSource<object?>, IThreadPoolWorkIt
     {
         if (Interlocked.Decrement(ref _arrivals) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            _scheduler.Queue(this, preferLocal: true);
         }
     }
 
-    /// <summary>Undoes the call's setup, then completes the wait: the caller's continuation runs here, on the pool.</summary>
+    /// <summary>Undoes the call's setup, then completes the wait: the caller's continuation runs here, on the node's scheduler (the pool unless simulated).</summary>
     void IThreadPoolWorkItem.Execute()
     {
         _deadlines?.Remove(this);

@@ -15,17 +15,20 @@ internal sealed class StartAck
 
     private readonly Pid _starter;
     private readonly TaskCompletionSource<Pid>? _task;
+    private readonly NodeScheduler _scheduler;
     private Pid _result;
     private ExceptionDispatchInfo? _failure;
     private int _state;
 
-    /// <summary>An acknowledgement sent to <paramref name="starter"/>, or, for <see cref="Pid.None"/>, completing a task.</summary>
-    public StartAck(Pid starter)
+    /// <summary>An acknowledgement sent to <paramref name="starter"/>, or, for <see cref="Pid.None"/>, completing a task
+    /// through <paramref name="scheduler"/> (its continuations never run inside the starting server).</summary>
+    public StartAck(Pid starter, NodeScheduler scheduler)
     {
         _starter = starter;
+        _scheduler = scheduler;
         if (starter.IsNone)
         {
-            _task = new TaskCompletionSource<Pid>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _task = scheduler.NewCompletion<Pid>();
         }
     }
 
@@ -68,11 +71,11 @@ internal sealed class StartAck
         {
             if (_failure is { } failure)
             {
-                task.TrySetException(failure.SourceException);
+                _scheduler.Fail(task, failure.SourceException);
             }
             else
             {
-                task.TrySetResult(_result);
+                _scheduler.Complete(task, _result);
             }
 
             return;

@@ -311,7 +311,7 @@ internal sealed class TableManagerServer(TableManagerOptions options) : GenServe
     private void ScheduleRetry(Entry entry)
     {
         var attempt = ++entry.Attempt;
-        var delay = entry.Delay * (0.5 + (Random.Shared.NextDouble() / 2));
+        var delay = entry.Delay * (0.5 + (Context.Node.Scheduler.NextDouble() / 2));
         entry.Delay = TimeSpan.FromTicks(Math.Min(entry.Delay.Ticks * 2, options.MaxBackoff.Ticks));
 
         // A kernel timer, on the node's clock, and cancelled should the manager exit before it fires.

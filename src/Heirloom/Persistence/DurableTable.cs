@@ -59,7 +59,7 @@ public static class DurableTable
                 var (sequence, damaged) = LoadNewestGoodSnapshot(store, directory, options.Type, keyCodec, valueCodec, out upgraded);
                 try
                 {
-                    journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (segment, path) => ReplayerFor(store, segment, path, keyCodec, valueCodec, ref upgraded), e => journaled?.OnBackgroundFailure(e), (duration, records) => DurabilityMetrics.Of(node).OnFsync(options.Name, duration, records), node.TimeProvider);
+                    journal = Journal.Open(files, directory, header, sequence, durability.Fsync, (segment, path) => ReplayerFor(store, segment, path, keyCodec, valueCodec, ref upgraded), e => journaled?.OnBackgroundFailure(e), (duration, records) => DurabilityMetrics.Of(node).OnFsync(options.Name, duration, records), node.TimeProvider, node.Scheduler);
                 }
                 catch (JournalCorruptedException e) when (damaged is not null)
                 {

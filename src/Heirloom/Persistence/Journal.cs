@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Numerics;
+using Heirloom.Processes;
 using Microsoft.Win32.SafeHandles;
 
 namespace Heirloom.Persistence;
@@ -60,9 +61,10 @@ internal sealed class Journal : IDisposable
     // When the last fsync finished (a timestamp of Time); opening counts as one, since everything replayed was on disk.
     private long _lastFsyncAt;
 
-    private Journal(DurableFileSystem files, string directory, JournalSegmentHeader header, Segment segment, long lastSequence, FsyncPolicy policy, Action<IOException>? onBackgroundFailure, Action<TimeSpan, long>? onFsync, TimeProvider time)
+    private Journal(DurableFileSystem files, string directory, JournalSegmentHeader header, Segment segment, long lastSequence, FsyncPolicy policy, Action<IOException>? onBackgroundFailure, Action<TimeSpan, long>? onFsync, TimeProvider time, NodeScheduler scheduler)
     {
         Time = time;
+        Scheduler = scheduler;
         _lastFsyncAt = time.GetTimestamp();
         _files = files;
         _onFsync = onFsync;
@@ -90,6 +92,10 @@ internal sealed class Journal : IDisposable
 
     /// <summary>The clock of the journal's flushes, fsync timings and watches: the table's node's.</summary>
     public TimeProvider Time { get; }
+
+    /// <summary>Where the flush loop, the ends of durable waits and the table's background snapshots run: the node's
+    /// scheduler.</summary>
+    public NodeScheduler Scheduler { get; }
 
     public FsyncPolicy Policy { get; }
 
@@ -123,7 +129,7 @@ internal sealed class Journal : IDisposable
     /// <exception cref="JournalCorruptedException">A bad record is followed by valid ones, or records are missing.</exception>
     /// <exception cref="TableFileException">A segment was written for another table type or other codecs, or a record
     /// does not decode with the codecs given.</exception>
-    public static Journal Open(DurableFileSystem files, string directory, JournalSegmentHeader header, long afterSequence, FsyncPolicy policy, Func<JournalSegmentHeader, string, JournalRecordHandler?> replayFor, Action<IOException>? onBackgroundFailure = null, Action<TimeSpan, long>? onFsync = null, TimeProvider? time = null)
+    public static Journal Open(DurableFileSystem files, string directory, JournalSegmentHeader header, long afterSequence, FsyncPolicy policy, Func<JournalSegmentHeader, string, JournalRecordHandler?> replayFor, Action<IOException>? onBackgroundFailure = null, Action<TimeSpan, long>? onFsync = null, TimeProvider? time = null, NodeScheduler? scheduler = null)
     {
         var segments = DurableFiles.Segments(directory);
 
@@ -176,7 +182,7 @@ internal sealed class Journal : IDisposable
         var segment = segments.Count > 0 && lastInSegment == last && (scan.Header is null || scan.Records == 0 || scan.Header.SameCodecs(header))
             ? ContinueSegment(files, segments[^1].Path, segments[^1].FirstSequence, scan, header)
             : NewSegment(files, directory, last + 1, header, cutTornTailOf: segments.Count > 0 && lastInSegment == last ? (segments[^1].Path, scan) : null);
-        return new Journal(files, directory, header, segment, last, policy, onBackgroundFailure, onFsync, time ?? TimeProvider.System);
+        return new Journal(files, directory, header, segment, last, policy, onBackgroundFailure, onFsync, time ?? TimeProvider.System, scheduler ?? NodeScheduler.ThreadPool);
     }
 
     /// <summary>
@@ -367,7 +373,7 @@ internal sealed class Journal : IDisposable
         Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _flushLoop) == 0 && Interlocked.CompareExchange(ref _flushLoop, 1, 0) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static journal => journal.FlushLoop(), this, preferLocal: false);
+            Scheduler.Queue(static journal => journal.FlushLoop(), this, preferLocal: false);
         }
     }
 
@@ -568,7 +574,7 @@ internal sealed class Journal : IDisposable
             _resumption = 0;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(static journal => journal.FlushLoop(), this, preferLocal: false);
+        Scheduler.Queue(static journal => journal.FlushLoop(), this, preferLocal: false);
     }
 
     /// <summary>Ends every remaining wait once the journal failed or was closed: a waiter whose record an fsync covered
@@ -597,7 +603,7 @@ internal sealed class Journal : IDisposable
         }
 
         var failure = _failure is null ? new IOException($"The journal in {_directory} was closed before these writes were on disk.") : Failed();
-        ThreadPool.UnsafeQueueUserWorkItem(
+        Scheduler.Queue(
             static state =>
             {
                 state.Durable.ForEach(waiter => waiter.SetResult());

@@ -113,7 +113,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
         IOException failure;
         try
         {
-            return await Task.Run(TakeSnapshot, cancellation).ConfigureAwait(false);
+            return await journal.Scheduler.Run(TakeSnapshot, cancellation).ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -235,7 +235,7 @@ internal sealed class JournaledStore<TKey, TValue>(TableStore<TKey, TValue> inne
             return;
         }
 
-        _ = Task.Run(() =>
+        _ = journal.Scheduler.Run(() =>
         {
             Exception? failure = null;
             try

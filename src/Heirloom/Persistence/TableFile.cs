@@ -41,7 +41,7 @@ public static class TableFile
         valueCodec ??= Codecs.For<TValue>();
         var files = DurableFileSystem.Real;
         var (type, access, name, objects) = (table.Type, table.Access, table.Name, table.SnapshotObjects());
-        return Task.Run(() => Write(files, path, type, access, name, 0, objects, keyCodec, valueCodec, beforeRename: null, files.SyncDirectory, CancellationToken.None));
+        return table.Node.Scheduler.Run(() => Write(files, path, type, access, name, 0, objects, keyCodec, valueCodec, beforeRename: null, files.SyncDirectory, CancellationToken.None));
     }
 
     /// <summary>

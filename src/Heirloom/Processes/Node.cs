@@ -57,6 +57,10 @@ public sealed class Node : IAsyncDisposable
 
     private readonly TimeProvider _timeProvider = TimeProvider.System;
 
+    /// <summary>Where the node queues its work (see <see cref="NodeScheduler"/>); the thread pool unless a simulation
+    /// sets its own before anything runs.</summary>
+    internal NodeScheduler Scheduler { get; init; } = NodeScheduler.ThreadPool;
+
     /// <summary>The node's timers (<see cref="ProcessContext.SendAfter(Pid, object, TimeSpan)"/> and its kin).</summary>
     internal KernelTimers Timers => _timers ?? CreateTimers();
 

@@ -174,12 +174,18 @@ internal sealed partial class Process
         }
 
         Node.Forget(this);
-        relations?.Exited?.TrySetResult(reason);
+        if (relations?.Exited is { } exited)
+        {
+            Node.Scheduler.Complete(exited, reason);
+        }
 
         // Waiters that came while the exit was under way (see WhenExited); no lock, as most processes have none.
         _exitFinished = true;
         Interlocked.MemoryBarrier();
-        Volatile.Read(ref _relations)?.Exited?.TrySetResult(reason);
+        if (Volatile.Read(ref _relations)?.Exited is { } late)
+        {
+            Node.Scheduler.Complete(late, reason);
+        }
 
         // A body parked in a receive is woken to throw ProcessExitException, so its finally blocks run.
         Wake();

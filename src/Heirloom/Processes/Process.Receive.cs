@@ -101,8 +101,8 @@ internal sealed partial class Process
         return true;
     }
 
-    private static bool MayRunHere() =>
-        !t_runningProcesses && TaskScheduler.Current == TaskScheduler.Default && !ExecutionContext.IsFlowSuppressed();
+    private bool MayRunHere() =>
+        !t_runningProcesses && Node.Scheduler.ChainsRuns && TaskScheduler.Current == TaskScheduler.Default && !ExecutionContext.IsFlowSuppressed();
 
     // The caller's execution context needs no such care: a process's code runs in its body's async state machine,
     // which restores the context it captured on its first run, on the pool.
@@ -125,7 +125,7 @@ internal sealed partial class Process
         if (t_runNext is { } next)
         {
             t_runNext = null;
-            ThreadPool.UnsafeQueueUserWorkItem(next, preferLocal: true);
+            Node.Scheduler.Queue(next, preferLocal: true);
         }
     }
 
@@ -205,9 +205,10 @@ internal sealed partial class Process
     private void Schedule()
     {
         Debug.Assert(Volatile.Read(ref _schedule) == Scheduled, "Only the CAS winner to Scheduled (or the spawner) queues a process, so it never runs twice at once.");
-        if (!t_runningProcesses)
+        var scheduler = Node.Scheduler;
+        if (!t_runningProcesses || !scheduler.ChainsRuns)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            scheduler.Queue(this, preferLocal: true);
             return;
         }
 
@@ -217,7 +218,7 @@ internal sealed partial class Process
         t_runNext = this;
         if (previous is not null)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(previous, preferLocal: true);
+            scheduler.Queue(previous, preferLocal: true);
         }
     }
 
@@ -341,7 +342,7 @@ internal sealed partial class Process
         _yielding = true;
         _result = message;
         Volatile.Write(ref _schedule, Scheduled);
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        Node.Scheduler.Queue(this, preferLocal: false);
         return new ValueTask<object?>(this, ReceiveVersion);
     }
 

@@ -103,11 +103,11 @@ internal sealed partial class Process
             return;
         }
 
-        // The receive completed between the awaiter's check and now. The continuation runs on the thread pool, as
+        // The receive completed between the awaiter's check and now. The continuation runs on the node's scheduler, as
         // ManualResetValueTaskSourceCore does (running it here would re-enter the awaiting method), and the body is
         // checked after it as after any run.
         _continuation = continuation;
-        ThreadPool.UnsafeQueueUserWorkItem(static process => process.RunLateContinuation(), this, preferLocal: true);
+        Node.Scheduler.Queue(static process => process.RunLateContinuation(), this, preferLocal: true);
     }
 
     private void RunLateContinuation()

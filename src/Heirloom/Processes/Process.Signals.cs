@@ -250,11 +250,11 @@ internal sealed partial class Process
 
             // Also while the exit is under way. The fence pairs with the one ending Terminate: either Terminate sees
             // this waiter and answers it, or this waiter sees the exit finished (or both).
-            var exited = Related.Exited ??= new TaskCompletionSource<ExitReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var exited = Related.Exited ??= Node.Scheduler.NewCompletion<ExitReason>();
             Interlocked.MemoryBarrier();
             if (_exitFinished)
             {
-                exited.TrySetResult(_exitReason!);
+                Node.Scheduler.Complete(exited, _exitReason!);
             }
 
             return exited.Task;

@@ -73,7 +73,7 @@ internal sealed partial class Process : ProcessContext, IThreadPoolWorkItem, IVa
                 t_runNext = null;
                 if (hops == MaxChainedRuns)
                 {
-                    ThreadPool.UnsafeQueueUserWorkItem(next, preferLocal: false);
+                    Node.Scheduler.Queue(next, preferLocal: false);
                     break;
                 }
 

@@ -38,7 +38,7 @@ public sealed class NodeRouter : IAsyncDisposable
     {
         Cluster = cluster;
         Options = options;
-        _peers = new PeerConnections(options);
+        _peers = new PeerConnections(options, cluster.Node.TimeProvider);
     }
 
     /// <summary>This node's membership.</summary>

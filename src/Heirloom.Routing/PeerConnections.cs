@@ -4,7 +4,7 @@ namespace Heirloom.Routing;
 
 /// <summary>One connection per peer address, made on first use and again after it is lost; concurrent callers share
 /// the connection being made.</summary>
-internal sealed class PeerConnections(RouterOptions options) : IAsyncDisposable
+internal sealed class PeerConnections(RouterOptions options, TimeProvider time) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<PeerConnection>>> _peers = new(StringComparer.Ordinal);
 
@@ -61,7 +61,7 @@ internal sealed class PeerConnections(RouterOptions options) : IAsyncDisposable
     private async Task<PeerConnection> ConnectAsync(string address)
     {
         // Not the first caller's token: the connection is shared, and outlives that caller's call.
-        using var timeout = new CancellationTokenSource(options.ConnectTimeout);
+        using var timeout = new CancellationTokenSource(options.ConnectTimeout, time);
         return await PeerConnection.ConnectAsync(address, options, timeout.Token).ConfigureAwait(false);
     }
 }

@@ -424,6 +424,12 @@ internal sealed class LockSession : IAsyncDisposable
                 batch.BatchCommands.Add(reserve);
             }
 
+            // A released row no longer names this session as its owner: a standby that finds its lease old must not
+            // end this session, which holds other tables, for a table it let go.
+            var disown = new NpgsqlBatchCommand(
+                $"UPDATE {_cluster.Schema.Tables} SET owner_backend = NULL WHERE name = ANY($1) AND owner_backend = pg_backend_pid()");
+            disown.Parameters.Add(new() { Value = tables.ToArray() });
+            batch.BatchCommands.Add(disown);
             var unlock = new NpgsqlBatchCommand(
                 $"SELECT pg_advisory_unlock(hashtextextended($2 || t, 0)), pg_notify('{_cluster.Schema.ReleasedChannel}', t) FROM unnest($1::text[]) AS t");
             unlock.Parameters.Add(new() { Value = tables.ToArray() });

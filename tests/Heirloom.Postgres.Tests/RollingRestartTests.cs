@@ -18,6 +18,7 @@ public sealed class RollingRestartTests(PostgresServer server, ITestOutputHelper
     // Writes a second, over all tables: each table gets a write every second or so, and the nodes' commits (each table
     // commits on its own, through a pool of two connections) keep up.
     private const int WritesPerSecond = 100;
+    private const long MinimumWrites = 1_500;
     private static readonly TimeSpan BalanceBound = TimeSpan.FromSeconds(15);
 
     [Fact]
@@ -52,7 +53,14 @@ public sealed class RollingRestartTests(PostgresServer server, ITestOutputHelper
                 output.WriteLine($"{id} started and the cluster balanced again: {Counts(nodes)}");
             }
 
-            await Task.Delay(500);
+            // Writing goes on, on the settled cluster, until enough writes were asked to count on, however fast the
+            // restarts went (a machine quicker at starting nodes asks fewer during them).
+            var settled = Stopwatch.StartNew();
+            while (Volatile.Read(ref written) < MinimumWrites && settled.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(50);
+            }
+
             await stop.CancelAsync();
             await writing;
             await Task.Delay(TimeSpan.FromSeconds(6));    // every write asked is answered (5 s timeout) before counting

@@ -7,8 +7,7 @@ namespace Heirloom.Postgres;
 /// <summary>
 /// The one PostgreSQL session that holds all of a node's clustered tables' locks (session advisory locks, one per table),
 /// whatever the number of tables. One loop owns the connection and runs, in order: the unlocks of tables given up or
-/// lost; every <see cref="PostgresClusterOptions.CheckInterval"/> (at most every quarter of the lease), one statement
-/// renewing the lease of every owned table
+/// lost; every <see cref="PostgresClusterOptions.CheckInterval"/>, one statement renewing the lease of every owned table
 /// at its epoch (a table whose epoch moved is lost); and, for the tables waited for, one statement that ends the
 /// sessions of owners whose lease expired and one that tries every waited table's lock (<c>pg_try_advisory_lock</c>,
 /// never waiting), followed by the takeover of those it got. The waits are woken by a release's notification; since a
@@ -273,7 +272,7 @@ internal sealed class LockSession : IAsyncDisposable
                 await RunUnlocksAsync(_connection, token).ConfigureAwait(false);
                 if (Now() >= nextRenewal)
                 {
-                    nextRenewal = Now() + ToTicks(RenewalInterval);
+                    nextRenewal = Now() + ToTicks(_cluster.Options.CheckInterval);
                     await RenewAsync(_connection, token).ConfigureAwait(false);
                 }
 
@@ -813,11 +812,6 @@ internal sealed class LockSession : IAsyncDisposable
 
         return done;
     }
-
-    /// <summary>How often the leases of the owned tables are renewed (one statement writing a row per table): every
-    /// check, but no more often than a quarter of the lease, which still renews a lease three times before it runs
-    /// out while keeping an idle cluster's writes few.</summary>
-    private TimeSpan RenewalInterval => TimeSpan.FromTicks(Math.Max(_cluster.Options.CheckInterval.Ticks, (_cluster.Options.LeaseTimeout / 4).Ticks));
 
     /// <summary>How often the locks of every waited table are tried even when nothing announced a change: the net
     /// under a lost notification, a reservation that ran out, or a backend id reused by a new session.</summary>

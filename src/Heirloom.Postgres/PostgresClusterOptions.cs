@@ -34,9 +34,8 @@ public sealed record PostgresClusterOptions
     /// </summary>
     public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How often an owner checks that it still holds its tables (and a node records that it is alive). The
-    /// leases of its tables, one row each, are renewed at this pace but no more often than every quarter of
-    /// <see cref="LeaseTimeout"/>. Default 200 ms.</summary>
+    /// <summary>How often an owner checks that it still holds its tables (and a node records that it is alive).
+    /// Default 200 ms.</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Idle time before the server probes an owner's lock connection (PostgreSQL's <c>tcp_keepalives_idle</c>,

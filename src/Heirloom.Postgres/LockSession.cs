@@ -12,8 +12,7 @@ namespace Heirloom.Postgres;
 /// sessions of owners whose lease expired and one that tries every waited table's lock (<c>pg_try_advisory_lock</c>,
 /// never waiting), followed by the takeover of those it got. The waits are woken by a release's notification; since a
 /// killed owner's session ends without notifying anyone, every <see cref="PostgresClusterOptions.TakeoverPollInterval"/>
-/// one small statement looks for owners gone or frozen and the locks are tried when that set changes, and at least every
-/// third of the lease in any case. A table a planned hand-off reserved for another node (until its reservation ends) is not
+/// the locks are tried again (the full poll). A table a planned hand-off reserved for another node (until its reservation ends) is not
 /// tried, and reservations made for this node of tables it does not wait for are given back at each poll.
 /// </summary>
 /// <remarks>
@@ -815,7 +814,7 @@ internal sealed class LockSession : IAsyncDisposable
 
     /// <summary>How often the locks of every waited table are tried even when nothing announced a change: the net
     /// under a lost notification, a reservation that ran out, or a backend id reused by a new session.</summary>
-    private TimeSpan FullPollInterval => TimeSpan.FromTicks(Math.Max(_cluster.Options.TakeoverPollInterval.Ticks, (_cluster.Options.LeaseTimeout / 3).Ticks));
+    private TimeSpan FullPollInterval => _cluster.Options.TakeoverPollInterval;
 
     private long ToTicks(TimeSpan interval) => (long)(interval.TotalSeconds * _cluster.Time.TimestampFrequency);
 

@@ -62,8 +62,7 @@ public sealed record PostgresClusterOptions
     /// <summary>How often a node waiting for tables looks, in one small statement over the owners, for an owner whose
     /// session ended or whose lease expired; when it finds one, it ends the sessions of expired owners and tries the
     /// locks of all the tables it waits for in one statement. A release is notified and tried at once; a killed owner's
-    /// session ends without a word, so its tables are taken within about this. The locks are also tried every third of
-    /// <see cref="LeaseTimeout"/> in any case. Default 100 ms.</summary>
+    /// session ends without a word, so its tables are taken within about this. Default 100 ms.</summary>
     public TimeSpan TakeoverPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The most pooled connections a node opens, for commits, standbys' reads and membership, whatever the

@@ -44,9 +44,6 @@ internal sealed class LockSession : IAsyncDisposable
     private CancellationTokenSource _session = new();
     private int _wakeQueued;
     private int _pollNow;
-
-    // The owners' backends last seen gone or with an expired lease, in order; only the loop reads and writes it.
-    private int[] _goneOwners = [];
     private long _lastSuccess;
     private long _inFlightSince;
     private bool _disposed;
@@ -248,7 +245,6 @@ internal sealed class LockSession : IAsyncDisposable
     {
         var nextRenewal = 0L;
         var nextPoll = 0L;
-        var nextWatch = 0L;
         var failedOpens = 0;
         var stopping = _stopping.Token;
         while (!stopping.IsCancellationRequested)
@@ -277,21 +273,11 @@ internal sealed class LockSession : IAsyncDisposable
 
                 if (Interlocked.Exchange(ref _pollNow, 0) == 1 || Now() >= nextPoll)
                 {
-                    nextPoll = Now() + ToTicks(FullPollInterval);
-                    nextWatch = Now() + ToTicks(_cluster.Options.TakeoverPollInterval);
+                    nextPoll = Now() + ToTicks(_cluster.Options.TakeoverPollInterval);
                     await PollAsync(_connection, token).ConfigureAwait(false);
                 }
-                else if (Now() >= nextWatch)
-                {
-                    nextWatch = Now() + ToTicks(_cluster.Options.TakeoverPollInterval);
-                    if (await OwnersChangedAsync(_connection, token).ConfigureAwait(false))
-                    {
-                        nextPoll = Now() + ToTicks(FullPollInterval);
-                        await PollAsync(_connection, token).ConfigureAwait(false);
-                    }
-                }
 
-                var next = Math.Min(nextRenewal, Math.Min(nextPoll, nextWatch));
+                var next = Math.Min(nextRenewal, nextPoll);
                 var delay = _cluster.Time.GetElapsedTime(Now(), next);
                 await WaitForWakeAsync((delay > TimeSpan.Zero ? delay : TimeSpan.Zero) + TimeSpan.FromMilliseconds(1), stopping).ConfigureAwait(false);
             }
@@ -519,36 +505,6 @@ internal sealed class LockSession : IAsyncDisposable
     /// (it is frozen, or its machine went silent and the server has not noticed; its tables are released with it, which
     /// is right, since that node is not serving them), then tries every waited table's lock, and takes those it got.
     /// </summary>
-    /// <summary>
-    /// Whether a node's lock session ended since the last look: one small statement over the members (not the tables),
-    /// run every <see cref="PostgresClusterOptions.TakeoverPollInterval"/> while tables are waited for, so that an idle
-    /// cluster costs PostgreSQL next to nothing. A killed node's backend leaves <c>pg_stat_activity</c> at once. Only a
-    /// change of that set is news (a node gone for good would otherwise ask for a poll at every look). A frozen owner is
-    /// found by the full poll, which runs in any case every <see cref="FullPollInterval"/> and ends expired sessions.
-    /// </summary>
-    private async Task<bool> OwnersChangedAsync(NpgsqlConnection connection, CancellationToken cancellation)
-    {
-        lock (_lock)
-        {
-            if (_waiting.Count == 0)
-            {
-                return false;
-            }
-        }
-
-        await using var command = new NpgsqlCommand(
-            $"SELECT coalesce(array_agg(lock_backend ORDER BY lock_backend), ARRAY[]::integer[]) FROM {_cluster.Schema.Nodes} " +
-            "WHERE lock_backend IS NOT NULL AND lock_backend <> pg_backend_pid() AND lock_backend NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)", connection);
-        var gone = (int[])(await ExecuteAsync(command.ExecuteScalarAsync(cancellation)).ConfigureAwait(false))!;
-        if (gone.AsSpan().SequenceEqual(_goneOwners))
-        {
-            return false;
-        }
-
-        _goneOwners = gone;
-        return true;
-    }
-
     private async Task PollAsync(NpgsqlConnection connection, CancellationToken cancellation)
     {
         string[] candidates;
@@ -811,10 +767,6 @@ internal sealed class LockSession : IAsyncDisposable
 
         return done;
     }
-
-    /// <summary>How often the locks of every waited table are tried even when nothing announced a change: the net
-    /// under a lost notification, a reservation that ran out, or a backend id reused by a new session.</summary>
-    private TimeSpan FullPollInterval => _cluster.Options.TakeoverPollInterval;
 
     private long ToTicks(TimeSpan interval) => (long)(interval.TotalSeconds * _cluster.Time.TimestampFrequency);
 

@@ -59,10 +59,9 @@ public sealed record PostgresClusterOptions
     /// connection). Default 1 s.</summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How often a node waiting for tables looks, in one small statement over the owners, for an owner whose
-    /// session ended or whose lease expired; when it finds one, it ends the sessions of expired owners and tries the
-    /// locks of all the tables it waits for in one statement. A release is notified and tried at once; a killed owner's
-    /// session ends without a word, so its tables are taken within about this. Default 100 ms.</summary>
+    /// <summary>How often a node tries, in one statement, the locks of all the tables it waits for, and ends the
+    /// sessions of owners whose lease expired. A release is notified and tried at once; a killed owner's session ends
+    /// without a word, so its tables are taken within about this. Default 100 ms.</summary>
     public TimeSpan TakeoverPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The most pooled connections a node opens, for commits, standbys' reads and membership, whatever the

@@ -4,7 +4,7 @@ namespace Heirloom.Testing;
 
 /// <summary>
 /// A process of the test's: it keeps every message it receives, so that the test can send it to the code under test
-/// (as a caller, a monitor, a subscriber) and expect messages within virtual time. Never killed by the seed's faults.
+/// (as a caller, a monitor, a subscriber) and expect messages within virtual time. Never killed by faults drawn from the run's seed.
 /// </summary>
 public sealed class Probe
 {

@@ -9,7 +9,7 @@ namespace Heirloom.Testing;
 
 /// <summary>
 /// A node run by a simulation: the real runtime, tables, table manager and durable tables, with every piece of work
-/// run one at a time on one thread in an order drawn from the seed, on a virtual clock that jumps to the next timer
+/// run one at a time on one thread in an order drawn from the run's seed, on a virtual clock that jumps to the next timer
 /// when nothing is ready. A scenario (<see cref="Simulation.Run"/>) gets one, starts its tree on <see cref="Node"/>,
 /// states its invariants and lets time pass with <see cref="RunAsync"/>, during which faults are injected.
 /// </summary>
@@ -64,7 +64,7 @@ public sealed class SimulatedNode
     /// <summary>Virtual time since the run started.</summary>
     public TimeSpan Elapsed => TimeSpan.FromTicks(_clock.Now);
 
-    /// <summary>A random stream of the seed's, for the scenario's own choices (which key to write, when to call):
+    /// <summary>A random stream of the run's seed, for the scenario's own choices (which key to write, when to call):
     /// separate from the scheduler's and the faults', so that using it changes neither.</summary>
     public Random Random { get; }
 
@@ -105,7 +105,7 @@ public sealed class SimulatedNode
         }
     }
 
-    /// <summary>Lets <paramref name="duration"/> of virtual time pass while the tree runs, injecting the seed's faults
+    /// <summary>Lets <paramref name="duration"/> of virtual time pass while the tree runs, injecting faults drawn from the run's seed
     /// (kills, handler exceptions, disk faults) as it goes.</summary>
     /// <param name="duration">Virtual time to let pass.</param>
     public async Task RunAsync(TimeSpan duration)
@@ -138,7 +138,7 @@ public sealed class SimulatedNode
         }
     }
 
-    /// <summary>Keeps a process out of the seed's kills (the tree's root, a probe).</summary>
+    /// <summary>Keeps a process out of kills drawn from the run's seed (the tree's root, a probe).</summary>
     /// <param name="pid">The process.</param>
     public void Protect(Pid pid) => _protected.Add(pid);
 

@@ -16,8 +16,8 @@ public static class Simulation
     /// <summary>The environment variable with the fault schedule to replay with <see cref="SeedVariable"/>.</summary>
     public const string FaultsVariable = "HEIRLOOM_SIM_FAULTS";
 
-    /// <summary>Runs <paramref name="scenario"/> once, with the faults the seed draws.</summary>
-    /// <param name="seed">The seed.</param>
+    /// <summary>Runs <paramref name="scenario"/> once, with the faults its seed draws.</summary>
+    /// <param name="seed">The run's random seed.</param>
     /// <param name="scenario">Starts the tree, states invariants, lets time pass, checks the end.</param>
     /// <param name="options">Fault rates and limits; default <see cref="SimulationOptions.Default"/>.</param>
     public static SimulationResult Run(long seed, Func<SimulatedNode, Task> scenario, SimulationOptions? options = null)

@@ -5,7 +5,7 @@ namespace Heirloom.Testing;
 /// <summary>
 /// The node's scheduler in a simulation: work is never run by a thread pool but kept in a ready list, from which the
 /// simulation's loop takes one item at a time, chosen by its seeded <see cref="Random"/>. Everything runs on the loop's
-/// thread, so a run is a function of the seed. Work queued from any other thread means something escaped the
+/// thread, so a run is a function of its seed. Work queued from any other thread means something escaped the
 /// simulation (a thread the user started, real I/O): it is still run, and the run is marked as not reproducible.
 /// </summary>
 internal sealed class SimulationScheduler : NodeScheduler
@@ -72,7 +72,7 @@ internal sealed class SimulationScheduler : NodeScheduler
         return true;
     }, CancellationToken.None);
 
-    /// <summary>The runtime's random draws come from the seed too.</summary>
+    /// <summary>The runtime's random draws come from the run's seed too.</summary>
     public override double NextDouble()
     {
         lock (_lock)
@@ -94,7 +94,7 @@ internal sealed class SimulationScheduler : NodeScheduler
     /// <summary>Queues a callback (a timer's).</summary>
     public void Post(SendOrPostCallback callback, object? state) => Add(new WorkItem(null, static s => ((Action)s!)(), () => callback(state)));
 
-    /// <summary>Takes the next item to run: any ready one, chosen by the seed.</summary>
+    /// <summary>Takes the next item to run: any ready one, chosen by the run's seed.</summary>
     public bool TryTake(out WorkItem item)
     {
         lock (_lock)

@@ -35,7 +35,7 @@ internal class NodeScheduler
     /// <summary>Runs blocking work off the caller's thread, as <see cref="Task.Run(Action)"/>.</summary>
     public virtual Task Run(Action work) => Task.Run(work);
 
-    /// <summary>A random number in [0, 1) for the runtime's own draws (a retry's jitter): from the seed under a
+    /// <summary>A random number in [0, 1) for the runtime's own draws (a retry's jitter): from the run's seed under a
     /// simulation, so that its timings repeat.</summary>
     public virtual double NextDouble() => Random.Shared.NextDouble();
 

@@ -6,7 +6,7 @@ namespace Heirloom.Testing;
 /// <summary>
 /// A disk for durable tables in a simulation: files live in a scratch directory of the run, but what an fsync made
 /// durable is tracked here, so that <see cref="PowerLoss"/> can drop what was not (keeping a seeded part of it: a torn
-/// write), and the seeded faults (a full disk, an I/O error, a failed fsync) strike the next matching call. Fsyncs are
+/// write), and faults drawn from the run's seed (a full disk, an I/O error, a failed fsync) strike the next matching call. Fsyncs are
 /// not passed to the machine: durability is what this class says it is, and a run does not wait for the real disk.
 /// </summary>
 /// <remarks>Directory entries count as durable at once (a created, renamed or deleted file stays so after a power

@@ -7,6 +7,7 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
 {
     private readonly Lock _lock = new();
     private readonly List<(EventId Id, LogLevel Level, string Message, Exception? Exception)> _entries = [];
+    private readonly Dictionary<int, long> _stamps = [];
 
     public IReadOnlyList<(EventId Id, LogLevel Level, string Message, Exception? Exception)> Entries
     {
@@ -16,6 +17,16 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
             {
                 return [.. _entries];
             }
+        }
+    }
+
+    /// <summary>When the first entry with <paramref name="eventId"/> was logged (a <see cref="System.Diagnostics.Stopwatch"/>
+    /// timestamp), or null: lets a timing test say which step was late.</summary>
+    public long? FirstLoggedAt(int eventId)
+    {
+        lock (_lock)
+        {
+            return _stamps.TryGetValue(eventId, out var stamp) ? stamp : null;
         }
     }
 
@@ -37,6 +48,7 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
             lock (provider._lock)
             {
                 provider._entries.Add((eventId, logLevel, formatter(state, exception), exception));
+                provider._stamps.TryAdd(eventId.Id, System.Diagnostics.Stopwatch.GetTimestamp());
             }
         }
     }

@@ -9,7 +9,9 @@ using Microsoft.Extensions.Options;
 namespace Heirloom.Hosting.Tests;
 
 /// <summary>How the node stops with its host, and how it says it ended: one shutdown budget for all root trees, a
-/// give-up that names its limit and its cause.</summary>
+/// give-up that names its limit and its cause. The class runs alone: its deadlines are in real time, and tests running
+/// beside it that block pool threads would delay its timers by the pool's thread injection, not by the node.</summary>
+[Collection(WallClockCollection.Name)]
 public sealed class ShutdownTests
 {
     private readonly CapturingLoggerProvider _logs = new();
@@ -39,11 +41,14 @@ public sealed class ShutdownTests
         var node = host.Services.GetRequiredService<Node>();
         Assert.Equal(4, node.ProcessCount);
 
-        var watch = Stopwatch.StartNew();
+        var started = Stopwatch.GetTimestamp();
         await host.StopAsync();
-        watch.Stop();
+        var elapsed = Stopwatch.GetElapsedTime(started);
 
-        Assert.True(watch.Elapsed < timeout + TimeSpan.FromMilliseconds(500), $"the host took {watch.Elapsed} to stop with a shutdown timeout of {timeout}");
+        var killedAt = _logs.FirstLoggedAt(1013) is { } stamp ? $"{Stopwatch.GetElapsedTime(started, stamp).TotalMilliseconds:F0} ms" : "never";
+        Assert.True(
+            elapsed < timeout + TimeSpan.FromMilliseconds(500),
+            $"the host took {elapsed.TotalMilliseconds:F0} ms to stop with a shutdown timeout of {timeout}; what was left was killed at {killedAt}");
         Assert.Equal(0, node.ProcessCount);
         var overdue = Assert.Single(_logs.Entries, e => e.Id.Id == 1013);
         Assert.Contains("Heirloom:ShutdownTimeout (1 s)", overdue.Message);

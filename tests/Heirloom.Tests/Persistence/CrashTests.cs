@@ -45,7 +45,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
             await WaitUntilDead(pid);
 
             await using var node = new Node();
-            var table = DurableTable.Open<long, long>(node, new TableOptions(), new DurabilityOptions(_temporary.Path));
+            var table = OpenOrExplain(node, pid);
             var count = table.Count;
             Assert.True(count % 3 == 0, $"kill {kill}: {count} records is not whole batches");
             Assert.True(count / 3 > acknowledged, $"kill {kill}: batch {acknowledged} was acknowledged but only {count / 3} batches recovered");
@@ -60,6 +60,38 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
         var snapshots = Directory.GetFiles(_temporary.Path, "snapshot-*.htab").Length;
         Assert.True(snapshots > 0, "the writer never took a snapshot, so kills never met one");
         output.WriteLine($"{Kills} kills, {acknowledged + 1} batches acknowledged, {snapshots} snapshots kept");
+    }
+
+    /// <summary>Opens the table the killed writer left; when its directory is still locked, fails saying who holds the
+    /// lock file and what state the killed process is in, since the lock should have gone with the process.</summary>
+    private Table<long, long> OpenOrExplain(Node node, int killed)
+    {
+        try
+        {
+            return DurableTable.Open<long, long>(node, new TableOptions(), new DurabilityOptions(_temporary.Path));
+        }
+        catch (IOException e)
+        {
+            var lockFile = Path.Combine(_temporary.Path, "lock");
+            var holders = Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(p => int.TryParse(p, out _))
+                .Where(p => HasOpen(p!, lockFile)).ToList();
+            var state = File.Exists($"/proc/{killed}/stat") ? File.ReadAllText($"/proc/{killed}/stat") : "reaped";
+            throw new InvalidOperationException(
+                $"the killed writer's directory is still locked: {e.Message}; processes with the lock file open: [{string.Join(", ", holders)}] " +
+                $"(this test process is {Environment.ProcessId}); the killed process {killed}: {state}", e);
+        }
+
+        static bool HasOpen(string pid, string file)
+        {
+            try
+            {
+                return Directory.GetFiles($"/proc/{pid}/fd").Any(fd => new FileInfo(fd).LinkTarget == file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
     }
 
     /// <summary>Waits until every thread of the killed process is gone, reading /proc: the test host does not always

@@ -14,6 +14,11 @@ internal readonly record struct Frame(FrameKind Kind, long Id, byte[] Payload)
     /// <summary>Length, kind and id.</summary>
     public const int HeaderSize = 4 + 1 + 8;
 
+    private const int MaxKeptScratch = 64 * 1024;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
     /// <summary>No frame is larger: a bigger length means a broken or hostile peer, and the connection is closed.</summary>
     public const int MaxSize = 64 * 1024 * 1024;
 
@@ -51,8 +56,11 @@ internal readonly record struct Frame(FrameKind Kind, long Id, byte[] Payload)
             return false;
         }
 
-        var body = buffer.Slice(4, length).ToArray();
-        frame = new Frame((FrameKind)body[0], BinaryPrimitives.ReadInt64LittleEndian(body.AsSpan(1)), body[9..]);
+        Span<byte> header = stackalloc byte[9];
+        buffer.Slice(4, 9).CopyTo(header);
+        var payload = new byte[length - 9];
+        buffer.Slice(HeaderSize, payload.Length).CopyTo(payload);
+        frame = new Frame((FrameKind)header[0], BinaryPrimitives.ReadInt64LittleEndian(header[1..]), payload);
         buffer = buffer.Slice(4 + length);
         return true;
     }
@@ -60,7 +68,7 @@ internal readonly record struct Frame(FrameKind Kind, long Id, byte[] Payload)
     /// <summary>A call or cast: table, remaining budget in ticks (-1 for none), codec name, request.</summary>
     public static Frame Request(FrameKind kind, long id, string table, long budgetTicks, MessageCodec codec, object request)
     {
-        var writer = new ArrayBufferWriter<byte>(64);
+        var writer = Scratch();
         WriteString(writer, table);
         BinaryPrimitives.WriteInt64LittleEndian(writer.GetSpan(8), budgetTicks);
         writer.Advance(8);
@@ -72,7 +80,7 @@ internal readonly record struct Frame(FrameKind Kind, long Id, byte[] Payload)
     /// <summary>A reply carrying a value (or null).</summary>
     public static Frame ReplyWith(long id, MessageCodec? codec, object? reply)
     {
-        var writer = new ArrayBufferWriter<byte>(32);
+        var writer = Scratch();
         writer.GetSpan(1)[0] = (byte)ReplyStatus.Ok;
         writer.Advance(1);
         WriteString(writer, codec?.Name ?? "");
@@ -87,13 +95,28 @@ internal readonly record struct Frame(FrameKind Kind, long Id, byte[] Payload)
     /// <summary>A reply saying why there is no value: whether the handler started, and a message.</summary>
     public static Frame ReplyWithout(long id, ReplyStatus status, bool started, string message)
     {
-        var writer = new ArrayBufferWriter<byte>(64);
+        var writer = Scratch();
         var span = writer.GetSpan(2);
         span[0] = (byte)status;
         span[1] = started ? (byte)1 : (byte)0;
         writer.Advance(2);
         Encoding.UTF8.GetBytes(message, writer);
         return new Frame(FrameKind.Reply, id, writer.WrittenSpan.ToArray());
+    }
+
+    /// <summary>This thread's buffer for building a payload, emptied: a payload is copied out of it before anything
+    /// else on the thread can build another (codecs write synchronously), so one per thread serves every frame.</summary>
+    private static ArrayBufferWriter<byte> Scratch()
+    {
+        var writer = t_scratch ??= new ArrayBufferWriter<byte>(256);
+        if (writer.Capacity > MaxKeptScratch)
+        {
+            // A huge request once must not pin its buffer on the thread for ever.
+            writer = t_scratch = new ArrayBufferWriter<byte>(256);
+        }
+
+        writer.ResetWrittenCount();
+        return writer;
     }
 
     /// <summary>Reads a length-prefixed UTF-8 string at <paramref name="offset"/>, moving it past.</summary>

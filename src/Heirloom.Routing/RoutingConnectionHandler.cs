@@ -66,7 +66,9 @@ internal sealed class RoutingConnectionHandler(InboundCalls calls, IHostApplicat
                 {
                     case FrameKind.Call or FrameKind.Cast:
                         lastRead = Math.Max(lastRead, frame.Id);
-                        var source = CancellationTokenSource.CreateLinkedTokenSource(closed);
+                        // Not linked to the connection's token (a registration per call): the calls still running
+                        // when the connection closes are cancelled below.
+                        var source = new CancellationTokenSource();
                         running[frame.Id] = source;
                         unanswered.Enter();
                         _ = HandleAsync(frame, writer, running, source, unanswered);
@@ -81,6 +83,27 @@ internal sealed class RoutingConnectionHandler(InboundCalls calls, IHostApplicat
         {
             writer.TryWrite(new Frame(FrameKind.Goodbye, lastRead, []));
             await unanswered.DrainAsync(calls.Options.VerdictSlack + calls.Options.HandOffDrain, TimeProvider.System).ConfigureAwait(false);
+        }
+        finally
+        {
+            CancelAll(running);
+        }
+    }
+
+    /// <summary>The connection ends (the peer is gone, or the drain of a stopping router is over): nobody waits for the
+    /// calls still running, so those not started yet never start.</summary>
+    private static void CancelAll(ConcurrentDictionary<long, CancellationTokenSource> running)
+    {
+        foreach (var call in running.Values)
+        {
+            try
+            {
+                call.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // It finished meanwhile.
+            }
         }
     }
 
@@ -104,7 +127,7 @@ internal sealed class RoutingConnectionHandler(InboundCalls calls, IHostApplicat
     }
 
     /// <summary>The next frame, or null when the peer closed the connection.</summary>
-    internal static async Task<Frame?> ReadFrameAsync(PipeReader input, CancellationToken cancellation)
+    internal static async ValueTask<Frame?> ReadFrameAsync(PipeReader input, CancellationToken cancellation)
     {
         while (true)
         {

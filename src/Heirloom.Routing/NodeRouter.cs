@@ -215,7 +215,7 @@ public sealed class NodeRouter : IAsyncDisposable
                 return await CallLocallyAsync(kind, local.WorkerName, request, remaining, cancellation).ConfigureAwait(false);
             }
 
-            var owner = await WithinAsync(FindOwnerAsync(table, cancellation), remaining, timeout, table).ConfigureAwait(false);
+            var owner = _owners.TryGetValue(table, out var known) ? known : await WithinAsync(FindOwnerAsync(table, cancellation), remaining, timeout, table).ConfigureAwait(false);
             var outcome = owner.Address is null || owner.NodeId == Cluster.NodeId
                 ? Attempt.Retry
                 : await SendAsync(kind, owner, codec, request, remaining, timeout, cancellation).ConfigureAwait(false);
@@ -283,28 +283,28 @@ public sealed class NodeRouter : IAsyncDisposable
         Task<Frame> verdict;
         try
         {
-            connection = await WithinAsync(_peers.GetAsync(owner.Address!, cancellation), remaining, timeout, owner.Table).ConfigureAwait(false);
+            connection = _peers.TryGetOpen(owner.Address!, out var open) ? open : await WithinAsync(_peers.GetAsync(owner.Address!, cancellation), remaining, timeout, owner.Table).ConfigureAwait(false);
             var budget = remaining == Timeout.InfiniteTimeSpan ? -1 : Math.Max(1, remaining.Ticks);
-            (id, verdict) = connection.Send(id => Frame.Request(kind, id, owner.Table, budget, codec, request));
+            var deadline = remaining == Timeout.InfiniteTimeSpan ? long.MaxValue : Time.GetTimestamp() + (long)((remaining + Options.VerdictSlack).TotalSeconds * Time.TimestampFrequency);
+            (id, verdict) = connection.Send(id => Frame.Request(kind, id, owner.Table, budget, codec, request), deadline);
         }
         catch (Exception e) when (e is SocketException or IOException || (e is OperationCanceledException && !cancellation.IsCancellationRequested))
         {
             return Attempt.Retry;   // not sent: nothing listens there now, or connecting took too long
         }
 
-        var reply = await AwaitVerdictAsync(connection, id, verdict, owner, remaining, timeout, cancellation).ConfigureAwait(false);
+        var reply = await AwaitVerdictAsync(connection, id, verdict, owner, timeout, cancellation).ConfigureAwait(false);
         return reply is { } verdictFrame ? Interpret(verdictFrame, owner, timeout, cancellation) : Attempt.Retry;
     }
 
     /// <summary>The owner's verdict; null when the owner stopped before reading the request (not handled: look
-    /// again).</summary>
-    private async Task<Frame?> AwaitVerdictAsync(PeerConnection connection, long id, Task<Frame> verdict, ClusteredTableOwner owner, TimeSpan remaining, TimeSpan timeout, CancellationToken cancellation)
+    /// again). The connection fails the verdict with <see cref="TimeoutException"/> once the call's remaining budget
+    /// and <see cref="RouterOptions.VerdictSlack"/> have passed.</summary>
+    private async Task<Frame?> AwaitVerdictAsync(PeerConnection connection, long id, Task<Frame> verdict, ClusteredTableOwner owner, TimeSpan timeout, CancellationToken cancellation)
     {
         try
         {
-            return remaining == Timeout.InfiniteTimeSpan
-                ? await verdict.WaitAsync(cancellation).ConfigureAwait(false)
-                : await verdict.WaitAsync(remaining + Options.VerdictSlack, Time, cancellation).ConfigureAwait(false);
+            return await verdict.WaitAsync(cancellation).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

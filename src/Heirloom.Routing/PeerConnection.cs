@@ -10,11 +10,17 @@ namespace Heirloom.Routing;
 /// <summary>
 /// This node's one connection to a peer, shared by every call to it: calls are multiplexed by correlation id, written
 /// through one <see cref="FrameWriter"/>, and their verdicts matched back by a single reading loop. When the
-/// connection is lost, every call still waiting on it fails as lost (its handler may have started).
+/// connection is lost, every call still waiting on it fails as lost (its handler may have started). A call's deadline
+/// is kept with it, and one timer per connection fails the calls whose deadline has passed, instead of a timer per call.
 /// </summary>
 internal sealed class PeerConnection : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<Frame>> _pending = new();
+    private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _sweepPeriod;
+
+    // Made once authenticated, disposed when the reading loop ends: a connection that failed its handshake has none.
+    private ITimer? _sweeper;
     private readonly Stream _stream;
     private readonly PipeReader _input;
     private readonly FrameWriter _writer;
@@ -28,9 +34,11 @@ internal sealed class PeerConnection : IAsyncDisposable
     // The last call the peer read before it said goodbye; long.MaxValue until it does.
     private long _goodbyeAfter = long.MaxValue;
 
-    private PeerConnection(string address, Stream stream)
+    private PeerConnection(string address, Stream stream, TimeSpan sweepPeriod, TimeProvider time)
     {
         Address = address;
+        _time = time;
+        _sweepPeriod = sweepPeriod;
         _stream = stream;
         _input = PipeReader.Create(stream);
         _writer = new FrameWriter(PipeWriter.Create(stream));
@@ -45,7 +53,7 @@ internal sealed class PeerConnection : IAsyncDisposable
     /// authenticates.</summary>
     /// <exception cref="PeerRefusedException">The peer refused the secret, or TLS failed.</exception>
     /// <exception cref="SocketException">The peer is not listening (it may be dead).</exception>
-    public static async Task<PeerConnection> ConnectAsync(string address, RouterOptions options, CancellationToken cancellation)
+    public static async Task<PeerConnection> ConnectAsync(string address, RouterOptions options, TimeProvider time, CancellationToken cancellation)
     {
         var (tls, host, port) = ParseAddress(address);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -58,8 +66,9 @@ internal sealed class PeerConnection : IAsyncDisposable
                 stream = await SecureAsync(stream, address, host, options, cancellation).ConfigureAwait(false);
             }
 
-            var connection = new PeerConnection(address, stream);
+            var connection = new PeerConnection(address, stream, SweepPeriod(options), time);
             await connection.HandshakeAsync(options.Secret, cancellation).ConfigureAwait(false);
+            connection._sweeper = time.CreateTimer(static state => ((PeerConnection)state!).FailExpired(), connection, connection._sweepPeriod, connection._sweepPeriod);
             connection._reading = connection.ReadAsync();
             return connection;
         }
@@ -71,12 +80,15 @@ internal sealed class PeerConnection : IAsyncDisposable
     }
 
     /// <summary>Sends a call or cast and waits for its verdict frame.</summary>
+    /// <param name="request">Makes the frame, given its correlation id.</param>
+    /// <param name="deadline">When to stop waiting (a timestamp of the router's clock), failing the verdict with
+    /// <see cref="TimeoutException"/>; <see cref="long.MaxValue"/> for never.</param>
     /// <returns>The pending verdict; the frame is queued before this returns.</returns>
     /// <exception cref="IOException">The connection is lost, so the frame was not sent.</exception>
-    public (long Id, Task<Frame> Verdict) Send(Func<long, Frame> request)
+    public (long Id, Task<Frame> Verdict) Send(Func<long, Frame> request, long deadline = long.MaxValue)
     {
         var id = Interlocked.Increment(ref _nextId);
-        var verdict = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var verdict = new PendingCall(deadline);
         _pending[id] = verdict;
         if (!IsOpen || !_writer.TryWrite(request(id)))
         {
@@ -96,10 +108,34 @@ internal sealed class PeerConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _open = false;
+        _sweeper?.Dispose();
         _writer.Complete();
         await _writer.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _stream.DisposeAsync().ConfigureAwait(false);
         await _reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>How often expired calls are looked for: a call waits at most this much past its deadline, which is
+    /// small beside the verdict's slack after it.</summary>
+    private static TimeSpan SweepPeriod(RouterOptions options) =>
+        TimeSpan.FromTicks(Math.Clamp(options.VerdictSlack.Ticks / 5, TimeSpan.TicksPerMillisecond, 50 * TimeSpan.TicksPerMillisecond));
+
+    /// <summary>Fails the calls whose deadline has passed; their late verdicts are dropped.</summary>
+    private void FailExpired()
+    {
+        if (_pending.IsEmpty)
+        {
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        foreach (var (id, call) in _pending)
+        {
+            if (call.Deadline <= now && _pending.TryRemove(id, out var expired))
+            {
+                expired.TrySetException(new TimeoutException($"No verdict from {Address} by the call's deadline."));
+            }
+        }
     }
 
     internal static (bool Tls, string Host, int Port) ParseAddress(string address)
@@ -184,6 +220,7 @@ internal sealed class PeerConnection : IAsyncDisposable
         finally
         {
             _open = false;
+            _sweeper?.Dispose();
             _writer.Complete();
             foreach (var id in _pending.Keys)
             {
@@ -195,5 +232,11 @@ internal sealed class PeerConnection : IAsyncDisposable
                 }
             }
         }
+    }
+
+    /// <summary>A call waiting for its verdict, with its deadline.</summary>
+    private sealed class PendingCall(long deadline) : TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public long Deadline { get; } = deadline;
     }
 }

@@ -8,6 +8,16 @@ internal sealed class PeerConnections(RouterOptions options, TimeProvider time) 
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<PeerConnection>>> _peers = new(StringComparer.Ordinal);
 
+    /// <summary>The open connection to <paramref name="address"/>, if one is made already: the path every call but the
+    /// first to a peer takes, with nothing to wait for.</summary>
+    public bool TryGetOpen(string address, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PeerConnection? connection)
+    {
+        connection = _peers.TryGetValue(address, out var lazy) && lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully && lazy.Value.Result.IsOpen
+            ? lazy.Value.Result
+            : null;
+        return connection is not null;
+    }
+
     /// <summary>The open connection to <paramref name="address"/>, connecting if there is none.</summary>
     /// <exception cref="PeerRefusedException">The peer refused this node.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">Nothing listens there now.</exception>
@@ -62,6 +72,6 @@ internal sealed class PeerConnections(RouterOptions options, TimeProvider time) 
     {
         // Not the first caller's token: the connection is shared, and outlives that caller's call.
         using var timeout = new CancellationTokenSource(options.ConnectTimeout, time);
-        return await PeerConnection.ConnectAsync(address, options, timeout.Token).ConfigureAwait(false);
+        return await PeerConnection.ConnectAsync(address, options, time, timeout.Token).ConfigureAwait(false);
     }
 }

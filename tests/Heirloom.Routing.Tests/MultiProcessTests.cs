@@ -1,3 +1,4 @@
+using Heirloom.Behaviours;
 using System.Buffers.Binary;
 using Npgsql;
 using Xunit.Abstractions;
@@ -58,6 +59,36 @@ public sealed class MultiProcessTests(PostgresServer server, ITestOutputHelper o
             {
                 await node.DisposeAsync();
             }
+        }
+    }
+
+    [Fact]
+    public async Task A_call_to_a_frozen_owner_ends_after_its_deadline_and_the_verdict_slack_as_possibly_started()
+    {
+        var schema = PostgresServer.NewSchema();
+        await using var owner = await NodeHostProcess.StartAsync(server.ConnectionString, schema, "frozen", callers: 1, TimeoutMs, keyBase: 0);
+        await OwnerAsync(schema, [owner]);
+        await using var caller = await RoutedNode.StartAsync(server.ConnectionString, schema, "caller", serves: false);
+        Assert.Equal(1L, await caller.Router.CallAsync<long>("ledger", 1L, TimeSpan.FromSeconds(10)));
+
+        owner.Freeze();
+        try
+        {
+            var timeout = TimeSpan.FromMilliseconds(500);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var expired = await Assert.ThrowsAsync<CallTimeoutException>(() => caller.Router.CallAsync<long>("ledger", 2L, timeout).WaitAsync(TimeSpan.FromSeconds(10)));
+            clock.Stop();
+
+            // Sent, then no word from the owner: it may have started the handler. The caller waited for the deadline and
+            // the verdict slack, and no longer than that plus the connection's check of expired calls and a margin for
+            // this loaded machine.
+            Assert.True(expired.HandlerStarted);
+            var least = timeout + new RouterOptions().VerdictSlack;
+            Assert.InRange(clock.Elapsed, least - TimeSpan.FromMilliseconds(20), least + TimeSpan.FromMilliseconds(750));
+        }
+        finally
+        {
+            owner.Thaw();
         }
     }
 

@@ -49,6 +49,19 @@ internal sealed class NodeHostProcess : IAsyncDisposable
 
     public void Go() => Send("GO");
 
+    /// <summary>Stops the process (SIGSTOP) without closing anything: its connections stay open and say nothing, as a
+    /// node stalled by a long pause would.</summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>Lets a frozen process go on (SIGCONT).</summary>
+    public void Thaw() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
     /// <summary>Stops the callers and waits for their last outcomes.</summary>
     public async Task StopAsync()
     {

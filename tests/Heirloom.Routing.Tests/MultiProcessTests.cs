@@ -1,5 +1,5 @@
-using Heirloom.Behaviours;
 using System.Buffers.Binary;
+using Heirloom.Behaviours;
 using Npgsql;
 using Xunit.Abstractions;
 

@@ -72,7 +72,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         // wait for the new owner (or are refused unapplied, 503, and sent again).
         var owner = await OwnerAsync();
         output.WriteLine($"{owner.NodeId} owns the table after {started.Elapsed.TotalSeconds:F1} s; killing it");
-        owner.Kill();
+        await owner.KillAndWaitAsync();
         var survivors = _replicas.Where(r => r != owner).ToList();
         await IncrementRoundRobinAsync(survivors, counts, rounds: 20);
         await AssertEveryReplicaReadsAsync(survivors, counts);
@@ -91,7 +91,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>Sends <paramref name="rounds"/> increments per user, one at a time, round-robin over
     /// <paramref name="replicas"/>. A 503 (not applied) is sent again to the next replica; every acknowledged count
     /// must be above the last.</summary>
-    private static async Task IncrementRoundRobinAsync(List<ReplicaProcess> replicas, Dictionary<string, Tally> counts, int rounds)
+    private async Task IncrementRoundRobinAsync(List<ReplicaProcess> replicas, Dictionary<string, Tally> counts, int rounds)
     {
         var deadline = Stopwatch.StartNew();
         var next = 0;
@@ -112,6 +112,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
 
                     if (response.StatusCode is HttpStatusCode.InternalServerError or HttpStatusCode.GatewayTimeout)
                     {
+                        output.WriteLine($"{replica.NodeId} answered {(int)response.StatusCode} to an increment for {user}: its outcome is unknown");
                         tally.Unknown++;
                         continue;
                     }

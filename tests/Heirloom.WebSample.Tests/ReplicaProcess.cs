@@ -77,6 +77,13 @@ internal sealed class ReplicaProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the process and waits until it has exited: its sockets are closed.</summary>
+    public async Task KillAndWaitAsync()
+    {
+        Kill();
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     public async ValueTask DisposeAsync()
     {
         Kill();

@@ -61,8 +61,8 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
 
         var counts = Users.ToDictionary(u => u, _ => new Tally());
 
-        // Round-robin over the three replicas, each user starting at a different one: every increment is acknowledged
-        // with the next count, whichever replica took it.
+        // Round-robin over the three replicas, each user's increments going to each in turn: every increment is
+        // acknowledged with the next count, whichever replica took it.
         await IncrementRoundRobinAsync(_replicas, counts, rounds: 20);
         Assert.All(counts.Values, t => Assert.Equal(0, t.Unknown));
         Assert.All(counts.Values, t => Assert.Equal(20, t.Acknowledged));
@@ -94,15 +94,16 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task IncrementRoundRobinAsync(List<ReplicaProcess> replicas, Dictionary<string, Tally> counts, int rounds)
     {
         var deadline = Stopwatch.StartNew();
-        var next = 0;
         for (var round = 0; round < rounds; round++)
         {
+            var userIndex = 0;
             foreach (var (user, tally) in counts)
             {
+                userIndex++;
                 for (var attempt = 0; ; attempt++)
                 {
                     Assert.True(attempt < 200 && deadline.Elapsed < Patience, $"an increment for {user} was not acknowledged in {attempt} attempts and {deadline.Elapsed}");
-                    var replica = replicas[next++ % replicas.Count];
+                    var replica = replicas[(round + userIndex + attempt) % replicas.Count];
                     using var response = await replica.Client.PostAsync($"/counters/{user}", null);
                     if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
                     {

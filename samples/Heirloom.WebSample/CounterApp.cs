@@ -1,6 +1,8 @@
 using Heirloom.Dashboard;
 using Heirloom.Diagnostics;
 using Heirloom.Hosting;
+using Heirloom.Postgres;
+using Heirloom.Routing;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -10,7 +12,9 @@ namespace Heirloom.WebSample;
 
 /// <summary>
 /// A counter service: per-user counts in a durable table owned by one worker process, under a supervisor with a table
-/// manager as the table's heir, so a crashing worker loses no acknowledged count and its replacement carries on.
+/// manager as the table's heir, so a crashing worker loses no acknowledged count and its replacement carries on. With
+/// <c>Heirloom:Cluster:ConnectionString</c> set, the counts are a clustered table in PostgreSQL instead, and any number
+/// of replicas serve every request: each routes it to the worker of whichever replica owns the table.
 /// </summary>
 public static class CounterApp
 {
@@ -19,8 +23,18 @@ public static class CounterApp
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Services.AddOptions<CounterOptions>().Bind(builder.Configuration.GetSection(CounterOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddHeirloom(builder.Configuration.GetSection(HeirloomOptions.SectionName))
-            .AddManagedTable<CounterWorker>(CounterEndpoints.TableName, Counters);
+        var heirloom = builder.Services.AddHeirloom(builder.Configuration.GetSection(HeirloomOptions.SectionName));
+        if (string.IsNullOrEmpty(builder.Configuration["Heirloom:Cluster:ConnectionString"]))
+        {
+            heirloom.AddManagedTable<CounterWorker>(CounterEndpoints.TableName, Counters);
+        }
+        else
+        {
+            heirloom.AddPostgresCluster(builder.Configuration.GetSection("Heirloom:Cluster"))
+                .AddClusteredTable<CounterWorker>(CounterEndpoints.TableName, ClusteredCounters)
+                .AddNodeRouter(builder.Configuration.GetSection("Heirloom:Router"), codecs => codecs.Register<CounterWorker.Increment>().Register<CounterWorker.Read>());
+        }
+
         builder.Services.AddHealthChecks()
             .AddCheck<HeirloomHealthCheck>("heirloom", tags: ["live", "ready"])
             .AddCheck<ManagedTablesHealthCheck>("heirloom-tables", tags: ["ready"])
@@ -49,6 +63,16 @@ public static class CounterApp
     {
         var options = table.Services.GetRequiredService<IOptions<CounterOptions>>().Value;
         table.Durable(options.Directory, options.Fsync);
+        table.MaxRestarts = options.MaxRestarts;
+        table.RestartPeriod = options.RestartPeriod;
+    }
+
+    /// <summary>The counters' clustered table: the worker answers an increment once PostgreSQL has committed it
+    /// (<c>ReplyWhenDurable</c>), so the writes of concurrent requests share commits.</summary>
+    private static void ClusteredCounters(ClusteredTableSettings table)
+    {
+        var options = table.Services.GetRequiredService<IOptions<CounterOptions>>().Value;
+        table.WritesWaitForCommit = false;
         table.MaxRestarts = options.MaxRestarts;
         table.RestartPeriod = options.RestartPeriod;
     }

@@ -15,6 +15,7 @@ public sealed class CounterWorker : TableWorker<string, long>
         // Answered once the write is acknowledged by the table's fsync policy (with Always, once it is on disk), while
         // the worker goes on with the next request.
         Increment increment => ValueTask.FromResult(ReplyWhenDurable(from, Add(increment))),
+        Read read => ValueTask.FromResult(CallResult.Reply(Table.TryGetValue(read.User, out var count) ? count : 0L)),
         _ => base.HandleTableCallAsync(request, from),
     };
 
@@ -27,4 +28,8 @@ public sealed class CounterWorker : TableWorker<string, long>
 
     /// <summary>Adds <paramref name="By"/> to <paramref name="User"/>'s count; the reply is the new count.</summary>
     public sealed record Increment(string User, long By);
+
+    /// <summary>Reads <paramref name="User"/>'s count (0 when it has none): how a replica that does not own the
+    /// clustered table reads it, through the owner's worker.</summary>
+    public sealed record Read(string User);
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using Heirloom.Postgres.Testing;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -8,27 +7,16 @@ namespace Heirloom.WebSample.Tests;
 
 /// <summary>The web sample in cluster mode: three replica processes over one PostgreSQL, any of them serving any
 /// request, and two going on when the one owning the counters' table is killed (SIGKILL).</summary>
-public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
+[Collection(PostgresCollection.Name)]
+public sealed class ClusterModeTests(PostgresServer server, ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly string[] Users = ["ann", "bob", "cy"];
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private readonly string _schema = $"w_{Guid.NewGuid():N}"[..14];
+    private readonly string _schema = PostgresServer.NewSchema();
     private readonly List<ReplicaProcess> _replicas = [];
-    private ThrowawayPostgres? _throwaway;
-    private string _connectionString = "";
 
-    public async Task InitializeAsync()
-    {
-        if (Environment.GetEnvironmentVariable("HEIRLOOM_POSTGRES") is { Length: > 0 } configured)
-        {
-            _connectionString = configured;
-            return;
-        }
-
-        _throwaway = await ThrowawayPostgres.StartAsync();
-        _connectionString = _throwaway.ConnectionString;
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
@@ -36,19 +24,13 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await replica.DisposeAsync();
         }
-
-        NpgsqlConnection.ClearAllPools();
-        if (_throwaway is not null)
-        {
-            await _throwaway.DisposeAsync();
-        }
     }
 
     [Fact]
     public async Task Three_replicas_serve_any_request_and_the_two_left_after_the_owner_is_killed_lose_no_acknowledged_increment()
     {
         var started = Stopwatch.StartNew();
-        var starting = Enumerable.Range(0, 3).Select(i => ReplicaProcess.StartAsync(_connectionString, _schema, $"replica-{i}")).ToList();
+        var starting = Enumerable.Range(0, 3).Select(i => ReplicaProcess.StartAsync(server.ConnectionString, _schema, $"replica-{i}")).ToList();
         try
         {
             await Task.WhenAll(starting);
@@ -145,7 +127,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>The replica owning the counters' table and serving it, as the cluster records it in PostgreSQL.</summary>
     private async Task<ReplicaProcess> OwnerAsync()
     {
-        await using var source = NpgsqlDataSource.Create(_connectionString);
+        await using var source = NpgsqlDataSource.Create(server.ConnectionString);
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < Patience)
         {

@@ -1,12 +1,13 @@
 using Heirloom.Postgres.Testing;
 using Npgsql;
 
-namespace Heirloom.Postgres.Tests;
+namespace Heirloom.TestSupport;
 
 /// <summary>
 /// The PostgreSQL the tests use: the server HEIRLOOM_POSTGRES names, or a throwaway one started for the test run
 /// (so the tests run on a machine with PostgreSQL's programs and no server). Never skipped: with neither, the tests fail
-/// and say what to install. Each test works in a schema of its own.
+/// and say what to install. Each test works in a schema of its own. One source file, compiled into every test project
+/// that needs a server.
 /// </summary>
 public sealed class PostgresServer : IAsyncLifetime
 {

@@ -1,6 +1,5 @@
 using Heirloom.Behaviours;
 using Heirloom.Management;
-using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,7 +30,7 @@ public static class HeirloomManagedTableExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        var (key, value) = TableTypesOf(typeof(TWorker));
+        var (key, value) = WorkerTables.TableTypesOf(typeof(TWorker), "managed table");
         var names = RegisteredNames(builder.Services);
         if (!names.Add(name))
         {
@@ -55,7 +54,7 @@ public static class HeirloomManagedTableExtensions
         var settings = new ManagedTableSettings(services);
         configure?.Invoke(settings);
         var table = settings.Durability is { } durability
-            ? ManagedTable.Durable(name, durability, CodecFor<TKey>(settings.KeyCodec, name), CodecFor<TValue>(settings.ValueCodec, name))
+            ? ManagedTable.Durable(name, durability, WorkerTables.CodecFor<TKey>(settings.KeyCodec, name, "managed table"), WorkerTables.CodecFor<TValue>(settings.ValueCodec, name, "managed table"))
             : ManagedTable.For<TKey, TValue>(name);
         var manager = $"{name}.manager";
         return new SupervisorOptions
@@ -70,38 +69,6 @@ public static class HeirloomManagedTableExtensions
                 services.GenServerChildSpec<TWorker>(name),
             ],
         };
-    }
-
-    private static ICodec<T> CodecFor<T>(object? given, string table) => given switch
-    {
-        ICodec<T> codec => codec,
-        null => BuiltInOrJson<T>(),
-        _ => throw new ArgumentException($"The codec {given.GetType().Name} given for table '{table}' is not an ICodec<{typeof(T).Name}>; give a codec of the table's key or value type."),
-    };
-
-    private static ICodec<T> BuiltInOrJson<T>()
-    {
-        try
-        {
-            return Codecs.For<T>();
-        }
-        catch (NotSupportedException)
-        {
-            return new JsonCodec<T>();
-        }
-    }
-
-    private static (Type Key, Type Value) TableTypesOf(Type worker)
-    {
-        for (var type = worker; type is not null; type = type.BaseType)
-        {
-            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(TableWorker<,>))
-            {
-                return (type.GenericTypeArguments[0], type.GenericTypeArguments[1]);
-            }
-        }
-
-        throw new ArgumentException($"{worker.Name} is not a TableWorker<TKey, TValue>: a managed table's worker derives from TableWorker<TKey, TValue>, whose type arguments are the table's key and value types.", nameof(worker));
     }
 
     /// <summary>The names registered through this builder's services, to refuse a second registration of one.</summary>

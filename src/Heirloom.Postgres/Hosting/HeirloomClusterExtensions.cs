@@ -69,7 +69,7 @@ public static class HeirloomClusterExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        var (key, value) = TableTypesOf(typeof(TWorker));
+        var (key, value) = WorkerTables.TableTypesOf(typeof(TWorker), "clustered table");
         var tree = typeof(HeirloomClusterExtensions).GetMethod(nameof(Tree), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(typeof(TWorker), key, value)
             .CreateDelegate<Func<IServiceProvider, string, Action<ClusteredTableSettings>?, SupervisorOptions>>();
@@ -111,7 +111,7 @@ public static class HeirloomClusterExtensions
             [
                 TableManager.ChildSpec(new TableManagerOptions { Name = manager }, manager),
                 services.GenServerChildSpec<TWorker>(name),
-                ClusteredTable.ChildSpec(cluster, options, CodecFor<TKey>(settings.KeyCodec, name), CodecFor<TValue>(settings.ValueCodec, name)),
+                ClusteredTable.ChildSpec(cluster, options, WorkerTables.CodecFor<TKey>(settings.KeyCodec, name, "clustered table"), WorkerTables.CodecFor<TValue>(settings.ValueCodec, name, "clustered table")),
             ],
         };
     }
@@ -126,38 +126,6 @@ public static class HeirloomClusterExtensions
         }
 
         return options;
-    }
-
-    private static ICodec<T> CodecFor<T>(object? given, string table) => given switch
-    {
-        ICodec<T> codec => codec,
-        null => BuiltInOrJson<T>(),
-        _ => throw new ArgumentException($"The codec {given.GetType().Name} given for clustered table '{table}' is not an ICodec<{typeof(T).Name}>; give a codec of the table's key or value type."),
-    };
-
-    private static ICodec<T> BuiltInOrJson<T>()
-    {
-        try
-        {
-            return Codecs.For<T>();
-        }
-        catch (NotSupportedException)
-        {
-            return new JsonCodec<T>();
-        }
-    }
-
-    private static (Type Key, Type Value) TableTypesOf(Type worker)
-    {
-        for (var type = worker; type is not null; type = type.BaseType)
-        {
-            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(TableWorker<,>))
-            {
-                return (type.GenericTypeArguments[0], type.GenericTypeArguments[1]);
-            }
-        }
-
-        throw new ArgumentException($"{worker.Name} is not a TableWorker<TKey, TValue>: a clustered table's worker derives from TableWorker<TKey, TValue>, whose type arguments are the table's key and value types.", nameof(worker));
     }
 
     /// <summary>The configuration section the cluster was added from, where each table's settings are found.</summary>

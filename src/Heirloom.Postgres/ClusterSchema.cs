@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
 using Npgsql;
 
@@ -46,13 +48,33 @@ internal sealed partial class ClusterSchema
 
     public string Commit => $"{Name}.commit_rows";
 
-    /// <summary>Creates what is missing; several nodes may start at once, so creation is serialized by a transaction
-    /// lock.</summary>
+    /// <summary>Creates what is missing, unless the schema says it is current already: its comment names the version
+    /// of the definitions below (a hash of their text) that last ran there. A running cluster's statements never meet
+    /// the exclusive locks that altering its tables takes, which would stall its commits and could deadlock its readers,
+    /// when a node starts or restarts; only the first node of a new version runs the definitions. Several nodes may
+    /// start at once, so running them is serialized by a transaction lock.</summary>
     public async Task EnsureAsync(NpgsqlDataSource source, CancellationToken cancellation)
     {
+        var definitions = Definitions();
+        var version = "heirloom cluster schema " + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(definitions)))[..16];
         await using var connection = await source.OpenConnectionAsync(cancellation).ConfigureAwait(false);
+        await using (var current = new NpgsqlCommand("SELECT obj_description(to_regnamespace($1)::oid, 'pg_namespace')", connection))
+        {
+            current.Parameters.Add(new() { Value = Name });
+            if (await current.ExecuteScalarAsync(cancellation).ConfigureAwait(false) as string == version)
+            {
+                return;
+            }
+        }
+
         await using var transaction = await connection.BeginTransactionAsync(cancellation).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"""
+        await using var command = new NpgsqlCommand(definitions + $"COMMENT ON SCHEMA {Name} IS '{version}';", connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Every definition, each idempotent, in one script.</summary>
+    private string Definitions() => $"""
             SELECT pg_advisory_xact_lock(hashtextextended('heirloom.schema:{Name}', 0));
             CREATE SCHEMA IF NOT EXISTS {Name};
             CREATE TABLE IF NOT EXISTS {Nodes} (
@@ -107,10 +129,8 @@ internal sealed partial class ClusterSchema
                 PERFORM pg_notify('{Channel}', p_table);
             END
             $body$;
-            """, connection, transaction);
-        await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellation).ConfigureAwait(false);
-    }
+
+            """;
 
     [GeneratedRegex("^[a-z][a-z0-9_]{0,47}$")]
     private static partial Regex Identifier();

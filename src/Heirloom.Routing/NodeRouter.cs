@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Net;
 using System.Net.Sockets;
 using Heirloom.Behaviours;
@@ -249,8 +250,19 @@ public sealed class NodeRouter : IAsyncDisposable
             return known;
         }
 
-        var owner = await Cluster.FindOwnerAsync(table, cancellation).ConfigureAwait(false) ?? throw new ClusteredTableNotFoundException(table);
-        _owners[table] = owner;
+        ClusteredTableOwner? owner;
+        try
+        {
+            owner = await Cluster.FindOwnerAsync(table, cancellation).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+            // PostgreSQL could not say now (unreachable, restarting, or this statement chosen as a deadlock's victim):
+            // nobody is known to own the table, so the call looks again after a pause, within its deadline.
+            return new ClusteredTableOwner(table, null, 0, null);
+        }
+
+        _owners[table] = owner ?? throw new ClusteredTableNotFoundException(table);
         return owner;
     }
 

@@ -8,37 +8,43 @@ using Heirloom.Routing;
 using Heirloom.Routing.NodeHost;
 
 // A cluster node as its own OS process, for multi-process tests and benchmarks:
-//   node <connection string> <schema> <node id> <callers> <timeout ms> [serves: true|false]
-// It serves the clustered table "ledger" (unless serves is false), routes calls, prints "READY <address>", and on "GO"
-// (stdin) starts <callers> loops writing keys through routed calls, printing one line per call:
+//   node <connection string> <schema> <node id> <callers> <timeout ms> [serves: true|false] [key base] [tables]
+// It serves the clustered tables "ledger", "ledger1", ... (one unless [tables] says more; none when serves is false),
+// routes calls, prints "READY <address>", and on "GO" (stdin) starts <callers> loops writing keys through routed calls,
+// key k to table TableOf(k), printing one line per call:
 //   A <key> <ms>                acknowledged (committed in PostgreSQL)
 //   N <key> <ms> <exception>    reported not started (never applied)
 //   U <key> <ms> <exception>    outcome unknown (the handler may have started)
-// On "STOP" the loops end and it prints "DONE".
+// Each planned hand-off of a table by this node prints "MOVED <table>". On "STOP" the loops end and it prints "DONE".
 var (connection, schema, nodeId) = (args[1], args[2], args[3]);
 var callers = int.Parse(args[4], CultureInfo.InvariantCulture);
 var timeout = TimeSpan.FromMilliseconds(int.Parse(args[5], CultureInfo.InvariantCulture));
 var serves = args.Length <= 6 || bool.Parse(args[6]);
 var keyBase = long.Parse(args.Length > 7 ? args[7] : "0", CultureInfo.InvariantCulture);
+var tables = int.Parse(args.Length > 8 ? args[8] : "1", CultureInfo.InvariantCulture);
+var output = TextWriter.Synchronized(Console.Out);
 
 await using var node = new Node();
-await using var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connection, Schema = schema, NodeId = nodeId });
+await using var cluster = await PostgresCluster.StartAsync(node, new PostgresClusterOptions { ConnectionString = connection, Schema = schema, NodeId = nodeId }, new HandOffReporter(output));
 await using var router = await NodeRouter.StartAsync(cluster);
 if (serves)
 {
-    await Supervisor.StartAsync(node, new SupervisorOptions
+    for (var t = 0; t < tables; t++)
     {
-        Intensity = 100,
-        Children =
-        [
-            TableManager.ChildSpec(new TableManagerOptions { Name = "manager" }),
-            ChildSpec.ForGenServer("writer", () => new CountingWorker(), new GenServerOptions { Name = "writer" }),
-            ClusteredTable.ChildSpec<long, long>(cluster, new ClusteredTableOptions { Name = "ledger", ManagerName = "manager", WorkerName = "writer", WritesWaitForCommit = false }),
-        ],
-    });
+        var table = Tables.Name(t);
+        await Supervisor.StartAsync(node, new SupervisorOptions
+        {
+            Intensity = 100,
+            Children =
+            [
+                TableManager.ChildSpec(new TableManagerOptions { Name = $"{table}.manager" }),
+                ChildSpec.ForGenServer("writer", () => new CountingWorker(), new GenServerOptions { Name = $"{table}.writer" }),
+                ClusteredTable.ChildSpec<long, long>(cluster, new ClusteredTableOptions { Name = table, ManagerName = $"{table}.manager", WorkerName = $"{table}.writer", WritesWaitForCommit = false }),
+            ],
+        });
+    }
 }
 
-var output = TextWriter.Synchronized(Console.Out);
 output.WriteLine($"READY {router.Address}");
 output.Flush();
 using var stop = new CancellationTokenSource();
@@ -54,7 +60,7 @@ while (Console.ReadLine() is { } command)
             {
                 var key = Interlocked.Increment(ref next);
                 var clock = Stopwatch.StartNew();
-                var line = await CallAsync(router, key, timeout);
+                var line = await CallAsync(router, Tables.Name(Tables.Of(key, tables)), key, timeout);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{line.Kind} {key} {clock.ElapsedMilliseconds} {line.Error}"));
             }
         })));
@@ -68,11 +74,11 @@ while (Console.ReadLine() is { } command)
     }
 }
 
-static async Task<(char Kind, string Error)> CallAsync(NodeRouter router, long key, TimeSpan timeout)
+static async Task<(char Kind, string Error)> CallAsync(NodeRouter router, string table, long key, TimeSpan timeout)
 {
     try
     {
-        var reply = await router.CallAsync<long>("ledger", key, timeout);
+        var reply = await router.CallAsync<long>(table, key, timeout);
         return reply == key ? ('A', "") : ('U', $"WrongReply:{reply}");
     }
     catch (CallFailedException e)

@@ -5,20 +5,22 @@ using Xunit.Abstractions;
 
 namespace Heirloom.Routing.Tests;
 
-/// <summary>Three node processes on loopback, every one calling the same table's worker through its router, while the
-/// table's owner is killed (SIGKILL) again and again and restarted.</summary>
+/// <summary>Three node processes on loopback serving six tables, every one calling their workers through its router,
+/// while the owner of one of them is killed (SIGKILL) again and again and replaced, and the balancer moves tables to each
+/// replacement (planned hand-offs) under the same calls.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class MultiProcessTests(PostgresServer server, ITestOutputHelper output)
 {
     private const int Kills = 20;
     private const int TimeoutMs = 3_000;
+    private const int Tables = 6;
 
     // Beyond its deadline, a caller waits RouterOptions.VerdictSlack (250 ms) for the owner's verdict; the rest is room
     // for two processes sharing two cores with PostgreSQL.
     private const int SlackMs = 750;
 
     [Fact]
-    public async Task Killing_the_owner_20_times_under_routed_calls_from_every_node_every_call_ends_typed_within_its_deadline_and_no_acknowledged_write_is_lost()
+    public async Task Killing_an_owner_20_times_and_moving_tables_under_routed_calls_from_every_node_every_call_ends_typed_within_its_deadline_and_no_acknowledged_write_is_lost()
     {
         var schema = PostgresServer.NewSchema();
         var started = System.Diagnostics.Stopwatch.StartNew();
@@ -45,12 +47,15 @@ public sealed class MultiProcessTests(PostgresServer server, ITestOutputHelper o
             await Task.WhenAll(nodes.Select(n => n.StopAsync()));
             var outcomes = nodes.Concat(gone).SelectMany(n => n.Outcomes).ToList();
             var written = await WrittenKeysAsync(schema);
+            var moves = nodes.Concat(gone).Sum(n => n.Moves);
             Report(outcomes, started.Elapsed);
+            output.WriteLine($"{moves} planned moves of a table by rebalancing or stopping");
 
             Assert.DoesNotContain(outcomes, o => o.Kind == 'X');                                    // every failure typed
             Assert.DoesNotContain(outcomes, o => o.Milliseconds > TimeoutMs + SlackMs);            // within the deadline
             Assert.DoesNotContain(outcomes, o => o.Kind == 'A' && !written.Contains(o.Key));       // no acknowledged write lost
             Assert.DoesNotContain(outcomes, o => o.Kind == 'N' && written.Contains(o.Key));        // "not started" means not applied
+            Assert.True(moves >= Kills / 2, $"only {moves} planned moves: the calls did not meet the balancer's moves");
             Assert.True(outcomes.Count(o => o.Kind == 'A') > 1_000, "too few calls were acknowledged to say anything");
         }
         finally
@@ -94,7 +99,7 @@ public sealed class MultiProcessTests(PostgresServer server, ITestOutputHelper o
 
     private async Task<NodeHostProcess> StartNodeAsync(string schema, string nodeId, int generation)
     {
-        var node = await NodeHostProcess.StartAsync(server.ConnectionString, schema, nodeId, callers: 16, TimeoutMs, keyBase: generation * 1_000_000_000L);
+        var node = await NodeHostProcess.StartAsync(server.ConnectionString, schema, nodeId, callers: 16, TimeoutMs, keyBase: generation * 1_000_000_000L, Tables);
         node.Go();
         return node;
     }
@@ -144,15 +149,20 @@ public sealed class MultiProcessTests(PostgresServer server, ITestOutputHelper o
         throw new TimeoutException($"No node took the table from {killed} within 30 s.");
     }
 
+    /// <summary>The keys committed, each only if it is in the table it was written to.</summary>
     private async Task<HashSet<long>> WrittenKeysAsync(string schema)
     {
         await using var source = NpgsqlDataSource.Create(server.ConnectionString);
-        await using var command = source.CreateCommand($"SELECT key FROM {schema}.rows WHERE table_name = 'ledger' AND state IS NOT NULL");
+        await using var command = source.CreateCommand($"SELECT table_name, key FROM {schema}.rows WHERE state IS NOT NULL");
         await using var reader = await command.ExecuteReaderAsync();
         var keys = new HashSet<long>();
         while (await reader.ReadAsync())
         {
-            keys.Add(BinaryPrimitives.ReadInt64LittleEndian(reader.GetFieldValue<byte[]>(0)));
+            var key = BinaryPrimitives.ReadInt64LittleEndian(reader.GetFieldValue<byte[]>(1));
+            if (reader.GetString(0) == Heirloom.Routing.NodeHost.Tables.Name(Heirloom.Routing.NodeHost.Tables.Of(key, Tables)))
+            {
+                keys.Add(key);
+            }
         }
 
         return keys;

@@ -14,6 +14,7 @@ internal sealed class NodeHostProcess : IAsyncDisposable
     private readonly TaskCompletionSource<string> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _reading;
+    private int _moves;
 
     private NodeHostProcess(string nodeId, Process process)
     {
@@ -28,10 +29,13 @@ internal sealed class NodeHostProcess : IAsyncDisposable
     /// and exception.</summary>
     public ConcurrentQueue<(char Kind, long Key, long Milliseconds, string Error)> Outcomes { get; } = new();
 
-    public static async Task<NodeHostProcess> StartAsync(string connectionString, string schema, string nodeId, int callers, int timeoutMs, long keyBase)
+    /// <summary>How many planned hand-offs of a table this node made (moves by rebalancing, or by its stopping).</summary>
+    public int Moves => Volatile.Read(ref _moves);
+
+    public static async Task<NodeHostProcess> StartAsync(string connectionString, string schema, string nodeId, int callers, int timeoutMs, long keyBase, int tables = 1)
     {
         var start = new ProcessStartInfo { FileName = "dotnet", RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var argument in (string[])[s_program, "node", connectionString, schema, nodeId, $"{callers}", $"{timeoutMs}", "true", keyBase.ToString(CultureInfo.InvariantCulture)])
+        foreach (var argument in (string[])[s_program, "node", connectionString, schema, nodeId, $"{callers}", $"{timeoutMs}", "true", keyBase.ToString(CultureInfo.InvariantCulture), $"{tables}"])
         {
             start.ArgumentList.Add(argument);
         }
@@ -106,6 +110,10 @@ internal sealed class NodeHostProcess : IAsyncDisposable
             else if (line == "DONE")
             {
                 _done.TrySetResult();
+            }
+            else if (line.StartsWith("MOVED ", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _moves);
             }
             else if (line.Split(' ', 4) is [{ Length: 1 } kind, var key, var ms, .. var rest])
             {

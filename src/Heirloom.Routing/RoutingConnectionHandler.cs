@@ -64,7 +64,7 @@ internal sealed class RoutingConnectionHandler(InboundCalls calls, IHostApplicat
             {
                 switch (frame.Kind)
                 {
-                    case FrameKind.Call or FrameKind.Cast:
+                    case FrameKind.Call or FrameKind.Cast or FrameKind.Lookup:
                         lastRead = Math.Max(lastRead, frame.Id);
                         var source = CancellationTokenSource.CreateLinkedTokenSource(closed);
                         running[frame.Id] = source;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Heirloom.Behaviours;
+using Heirloom.Postgres;
 
 namespace Heirloom.Routing.Tests;
 
@@ -126,6 +127,57 @@ public sealed class ReadTests(PostgresServer server)
 
         Assert.True(local > 0, $"none of {reads.Count} reads was served by the standby");
         Assert.True(acknowledged.All(a => a.Count > 10), "the writers committed too little to test against");
+    }
+
+    [Fact]
+    public async Task A_standby_that_cannot_catch_up_serves_its_copy_only_within_the_bound_and_the_owner_serves_the_rest()
+    {
+        var schema = PostgresServer.NewSchema();
+        await using var owner = await RoutedNode.StartAsync(server.ConnectionString, schema, "a");
+        await owner.Table.WaitAsync(Patience);
+        Assert.Equal(1L, await owner.Router.CallAsync<long>("ledger", new Put(1, 1)));
+
+        // The standby connects as a role of its own, which owns the cluster's schema objects (so it starts as any node
+        // does) until its right to read the rows is taken away: then its catch-ups fail while the owner commits on.
+        var (group, login) = ($"{schema}_g", $"{schema}_b");
+        await ExecuteAsync(server.ConnectionString,
+            $"CREATE ROLE {group} NOLOGIN; CREATE ROLE {login} LOGIN IN ROLE {group}; " +
+            $"GRANT CREATE ON DATABASE \"{new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString).Database}\" TO {group}; " +
+            $"ALTER SCHEMA {schema} OWNER TO {group}; ALTER TABLE {schema}.nodes OWNER TO {group}; ALTER TABLE {schema}.tables OWNER TO {group}; " +
+            $"ALTER TABLE {schema}.rows OWNER TO {group}; ALTER FUNCTION {schema}.commit_rows OWNER TO {group}");
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString) { Username = login }.ConnectionString;
+        await using var standby = await RoutedNode.StartAsync(connection, schema, "b");
+        var loaded = await standby.Router.LookupAsync<long, long>("ledger", 1, TimeSpan.FromMinutes(1));
+        Assert.Equal((ReadSource.LocalStandby, 1L), (loaded.Source, loaded.Values.Single()));
+
+        await ExecuteAsync(server.ConnectionString, $"REVOKE SELECT ON {schema}.rows FROM {group}");
+        Assert.Equal(2L, await owner.Router.CallAsync<long>("ledger", new Put(1, 2)));
+        var acknowledged = TimeProvider.System.GetTimestamp();
+
+        // A loose bound is met by the copy, which is behind: it still holds 1.
+        var loose = await standby.Router.LookupAsync<long, long>("ledger", 1, TimeSpan.FromMinutes(1));
+        Assert.Equal((ReadSource.LocalStandby, 1L), (loose.Source, loose.Values.Single()));
+
+        // Once the write is older than the bound, the copy (which has not caught up since before it) is too stale.
+        var bound = TimeSpan.FromMilliseconds(100);
+        while (TimeProvider.System.GetElapsedTime(acknowledged) is var since && since <= bound)
+        {
+            await Task.Delay(bound - since + TimeSpan.FromMilliseconds(1));
+        }
+
+        var tight = await standby.Router.LookupAsync<long, long>("ledger", 1, bound);
+        Assert.Equal((ReadSource.RemoteOwner, 2L), (tight.Source, tight.Values.Single()));
+        Assert.Equal(2L, (await standby.Router.LookupAsync<long, long>("ledger", 1, TimeSpan.Zero)).Values.Single());
+        Assert.Equal(ClusteredTableRole.Standby, (await standby.StatusAsync()).Role);
+        Assert.Equal(1, (await standby.StatusAsync()).Applied);
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     [Fact]

@@ -58,8 +58,22 @@ public sealed class ReplicaStandby<TKey, TValue>(TableType type, ICodec<TKey>? k
             values[i] = _valueCodec.Read(entry.Values[i]);
         }
 
-        // Taking the key and inserting its values are two writes: inside a batch, a concurrent Lookup waits for both
-        // instead of seeing the key missing in between. Decoding comes first, so the batch is only the writes.
+        // One write is atomic for readers: taking the key, or setting a set's one value (it replaces the old one).
+        if (values.Length == 0)
+        {
+            _store.Take(key);
+            return;
+        }
+
+        if (values.Length == 1 && type is TableType.Set or TableType.OrderedSet)
+        {
+            _store.Insert(key, values[0]);
+            return;
+        }
+
+        // A bag's state is several writes (take the key, insert each value): inside a batch, a concurrent Lookup waits
+        // for all of them instead of seeing the key missing or half filled. Decoding comes first, so the batch is only
+        // the writes.
         _store.EnterBatch();
         try
         {

@@ -56,7 +56,8 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
 
         var self = Self;
         var follower = _follower;
-        cluster.Follow(options.Name, () => QueueCatchUp(self), () => follower.Applied);
+        cluster.Follow(options.Name, () => QueueCatchUp(self), () => follower.Applied, follower.Checked);
+        cluster.Readable(options.Name, new LocalReads<TKey, TValue>(cluster, options.Name, follower, keyCodec, valueCodec));
         cluster.Serve(options);
         cluster.Balancer.Staying();
         StartAcquiring();
@@ -128,6 +129,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     protected override async ValueTask TerminateAsync(ExitReason reason)
     {
         cluster.Unfollow(options.Name);
+        cluster.Readable(options.Name, null);
         if (reason.Kind == ExitReasonKind.Shutdown)
         {
             cluster.Balancer.Leaving();

@@ -15,7 +15,8 @@ namespace Heirloom.Postgres;
 /// </summary>
 public sealed class PostgresCluster : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, (Action Changed, Func<long> Applied)> _followers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (Action Changed, Func<long> Applied, Action<long, long> Checked)> _followers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LocalReads> _reads = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ClusteredTableOptions> _local = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _owned = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _ownedUntil = new(StringComparer.Ordinal);
@@ -284,10 +285,28 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>Asks to be told when a table's commits arrive (and after the listening connection was lost, when some
-    /// may have been missed, and when the periodic check finds commits after <paramref name="applied"/>).</summary>
-    internal void Follow(string table, Action changed, Func<long> applied) => _followers[table] = (changed, applied);
+    /// may have been missed, and when the periodic check finds commits after <paramref name="applied"/>); the periodic
+    /// check also reports each table's last sequence and the timestamp it began at to <paramref name="checkedAt"/>.</summary>
+    internal void Follow(string table, Action changed, Func<long> applied, Action<long, long> checkedAt) => _followers[table] = (changed, applied, checkedAt);
 
     internal void Unfollow(string table) => _followers.TryRemove(table, out _);
+
+    /// <summary>Reads of a table's data on this node, from its server's start to its stop.</summary>
+    internal void Readable(string table, LocalReads? reads)
+    {
+        if (reads is null)
+        {
+            _reads.TryRemove(table, out _);
+        }
+        else
+        {
+            _reads[table] = reads;
+        }
+    }
+
+    /// <summary>The reads of <paramref name="table"/>'s data on this node (owner or standby), or null when no server of
+    /// it runs here.</summary>
+    internal LocalReads? Reads(string table) => _reads.GetValueOrDefault(table);
 
     /// <summary>A table's server runs on this node from now on (until <see cref="Unserve"/>).</summary>
     internal void Serve(ClusteredTableOptions options) => _local[options.Name] = options;
@@ -397,14 +416,25 @@ public sealed class PostgresCluster : IAsyncDisposable
 
                 try
                 {
+                    // Taken before the statement: every commit acknowledged before it is in the statement's snapshot.
+                    var began = Time.GetTimestamp();
                     await using var command = Source.CreateCommand($"SELECT name, last_sequence FROM {Schema.Tables} WHERE name = ANY($1)");
                     command.Parameters.Add(new() { Value = tables });
                     await using var reader = await command.ExecuteReaderAsync(Stopping).ConfigureAwait(false);
                     while (await reader.ReadAsync(Stopping).ConfigureAwait(false))
                     {
-                        if (_followers.TryGetValue(reader.GetString(0), out var follower) && reader.GetInt64(1) > follower.Applied())
+                        if (!_followers.TryGetValue(reader.GetString(0), out var follower))
+                        {
+                            continue;
+                        }
+
+                        if (reader.GetInt64(1) > follower.Applied())
                         {
                             follower.Changed();
+                        }
+                        else
+                        {
+                            follower.Checked(reader.GetInt64(1), began);
                         }
                     }
                 }

@@ -18,6 +18,7 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
     public ReplicaStandby<TKey, TValue> Standby { get; private set; } = new(type, keyCodec, valueCodec);
 
     private long _applied;
+    private long _freshAsOf = long.MinValue;
 
     /// <summary>Every commit up to this sequence is applied. Read by the cluster's periodic check, from another
     /// thread.</summary>
@@ -27,9 +28,31 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
         private set => Volatile.Write(ref _applied, value);
     }
 
+    /// <summary>
+    /// A timestamp of the node's clock (<see cref="TimeProvider.GetTimestamp"/>) before which every commit of the table
+    /// is in <see cref="Standby"/>: the start of the last read of the table's rows (a load, a catch-up, or the cluster's
+    /// periodic check finding nothing new) whose result is wholly applied. Commits of a table are serialized and each
+    /// one's sequences are above every earlier one's, so a read that began at t sees every commit acknowledged before t
+    /// among the rows above the last sequence applied. <see cref="long.MinValue"/> until the first load. Read from any
+    /// thread; it only moves forward.
+    /// </summary>
+    public long FreshAsOf => Volatile.Read(ref _freshAsOf);
+
+    /// <summary>The cluster's periodic check, begun at <paramref name="checkedAt"/>, found the table's last committed
+    /// sequence at <paramref name="lastSequence"/>: if that is applied, the copy is fresh as of the check's start. May
+    /// run on any thread, concurrently with the follower.</summary>
+    public void Checked(long lastSequence, long checkedAt)
+    {
+        if (Applied >= lastSequence)
+        {
+            Fresh(checkedAt);
+        }
+    }
+
     /// <summary>Loads the whole table into a new standby, as of one snapshot.</summary>
     public async Task LoadAsync(CancellationToken cancellation)
     {
+        var began = cluster.Time.GetTimestamp();
         var standby = new ReplicaStandby<TKey, TValue>(type, keyCodec, valueCodec);
         await using var connection = await cluster.Source.OpenConnectionAsync(cancellation).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellation).ConfigureAwait(false);
@@ -63,6 +86,7 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
         await transaction.CommitAsync(cancellation).ConfigureAwait(false);
         Standby = standby;
         Applied = applied;
+        Fresh(began);
     }
 
     /// <summary>Applies the rows committed since the last sequence applied; returns how many. A standby promoted
@@ -74,6 +98,8 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
             await LoadAsync(cancellation).ConfigureAwait(false);
             return (int)Math.Min(Standby.Count, int.MaxValue);
         }
+
+        var began = cluster.Time.GetTimestamp();
 
         // The table's codecs come in the same statement, so they are those the rows were written with (an owner that
         // upgrades a table rewrites its rows and its codecs in one transaction).
@@ -97,7 +123,25 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
             applied++;
         }
 
+        Fresh(began);
         return applied;
+    }
+
+    /// <summary>Moves <see cref="FreshAsOf"/> forward to <paramref name="timestamp"/>, never back (the periodic check
+    /// and the follower may report out of order).</summary>
+    private void Fresh(long timestamp)
+    {
+        var current = Volatile.Read(ref _freshAsOf);
+        while (timestamp > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _freshAsOf, timestamp, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
     }
 
     /// <summary>Reads the values of the rows that follow at <paramref name="version"/>: the table's rows were rewritten

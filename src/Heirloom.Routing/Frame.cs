@@ -77,6 +77,64 @@ internal readonly record struct Frame(FrameKind Kind, long Id, byte[] Payload)
         return new Frame(kind, id, writer.WrittenSpan.ToArray());
     }
 
+    /// <summary>A read of a key: table, key type, value type, key codec and value codec names, then the key's bytes.</summary>
+    public static Frame LookupRequest(long id, string table, string keyType, string valueType, string keyCodec, string valueCodec, ReadOnlySpan<byte> key)
+    {
+        var writer = new ArrayBufferWriter<byte>(64 + key.Length);
+        WriteString(writer, table);
+        WriteString(writer, keyType);
+        WriteString(writer, valueType);
+        WriteString(writer, keyCodec);
+        WriteString(writer, valueCodec);
+        writer.Write(key);
+        return new Frame(FrameKind.Lookup, id, writer.WrittenSpan.ToArray());
+    }
+
+    /// <summary>A read's reply: Ok, then the count of values and each value's length and bytes.</summary>
+    public static Frame ReplyValues(long id, byte[][] values)
+    {
+        var writer = new ArrayBufferWriter<byte>(32);
+        writer.GetSpan(1)[0] = (byte)ReplyStatus.Ok;
+        writer.Advance(1);
+        BinaryPrimitives.WriteInt32LittleEndian(writer.GetSpan(4), values.Length);
+        writer.Advance(4);
+        foreach (var value in values)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(writer.GetSpan(4), value.Length);
+            writer.Advance(4);
+            writer.Write(value);
+        }
+
+        return new Frame(FrameKind.Reply, id, writer.WrittenSpan.ToArray());
+    }
+
+    /// <summary>The values of a read's Ok reply (<see cref="ReplyValues"/>), from after its status byte.</summary>
+    /// <exception cref="InvalidDataException">The lengths do not fit the payload.</exception>
+    public static byte[][] ReadValues(ReadOnlySpan<byte> data)
+    {
+        var count = BinaryPrimitives.ReadInt32LittleEndian(data);
+        if (count < 0 || count > (data.Length - 4) / 4)
+        {
+            throw new InvalidDataException($"A read's reply of {data.Length} bytes cannot hold {count} values.");
+        }
+
+        var values = new byte[count][];
+        var offset = 4;
+        for (var i = 0; i < count; i++)
+        {
+            var length = BinaryPrimitives.ReadInt32LittleEndian(data[offset..]);
+            if (length < 0 || length > data.Length - offset - 4)
+            {
+                throw new InvalidDataException($"A read's reply of {data.Length} bytes cannot hold a value of {length} bytes.");
+            }
+
+            values[i] = data.Slice(offset + 4, length).ToArray();
+            offset += 4 + length;
+        }
+
+        return values;
+    }
+
     /// <summary>A reply carrying a value (or null).</summary>
     public static Frame ReplyWith(long id, MessageCodec? codec, object? reply)
     {

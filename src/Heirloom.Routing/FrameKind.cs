@@ -31,4 +31,9 @@ internal enum FrameKind : byte
     /// (ids grow with each call) was read, so none of them was handled; the calls at or below it are answered before
     /// the connection closes.</summary>
     Goodbye = 9,
+
+    /// <summary>A read of a key of a table the receiver owns, served from its table (the worker is not called): table,
+    /// key type, value type, key codec, value codec (names), key bytes. A read has no effect, so it carries no budget:
+    /// the caller's deadline bounds its waiting, and the owner answers at once.</summary>
+    Lookup = 10,
 }

@@ -37,6 +37,11 @@ internal sealed class InboundCalls
         var data = frame.Payload;
         var offset = 0;
         var table = Frame.ReadString(data, ref offset);
+        if (frame.Kind == FrameKind.Lookup)
+        {
+            return Read(frame, table, offset);
+        }
+
         var deliveries = _deliveries.GetOrAdd(table, _ => new Deliveries());
         deliveries.Enter();
         try
@@ -47,6 +52,31 @@ internal sealed class InboundCalls
         {
             deliveries.Exit();
         }
+    }
+
+    /// <summary>A read of a key of a table this node owns, from the table itself (the worker is not called, so a busy
+    /// worker does not delay it): "not owner" unless this node owns the table for the whole of the read.</summary>
+    private Frame Read(Frame frame, string table, int offset)
+    {
+        var data = frame.Payload;
+        var keyType = Frame.ReadString(data, ref offset);
+        var valueType = Frame.ReadString(data, ref offset);
+        var keyCodec = Frame.ReadString(data, ref offset);
+        var valueCodec = Frame.ReadString(data, ref offset);
+        if (_cluster.Reads(table) is not { } reads)
+        {
+            return Frame.ReplyWithout(frame.Id, ReplyStatus.NotOwner, started: false, $"Node {_cluster.NodeId} does not serve clustered table '{table}'.");
+        }
+
+        if (reads.KeyType.FullName != keyType || reads.ValueType.FullName != valueType || reads.KeyCodecName != keyCodec || reads.ValueCodecName != valueCodec)
+        {
+            return Frame.ReplyWithout(frame.Id, ReplyStatus.TypeMismatch, started: false,
+                ClusteredTableTypeException.Describe(reads.KeyType.FullName ?? reads.KeyType.Name, reads.KeyCodecName, reads.ValueType.FullName ?? reads.ValueType.Name, reads.ValueCodecName));
+        }
+
+        return reads.ReadOwned(data.AsSpan(offset)) is { } values
+            ? Frame.ReplyValues(frame.Id, values)
+            : Frame.ReplyWithout(frame.Id, ReplyStatus.NotOwner, started: false, $"Node {_cluster.NodeId} does not own clustered table '{table}' now.");
     }
 
     private async Task<Frame> DeliverAsync(Frame frame, string table, int offset, CancellationToken cancellation)

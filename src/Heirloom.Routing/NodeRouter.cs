@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Net;
 using System.Net.Sockets;
 using Heirloom.Behaviours;
+using Heirloom.Persistence;
 using Heirloom.Postgres;
 using Heirloom.Processes;
 using Microsoft.AspNetCore.Builder;
@@ -140,6 +142,87 @@ public sealed class NodeRouter : IAsyncDisposable
     public Task CastAsync(string table, object message, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         RouteAsync(FrameKind.Cast, table, message, timeout ?? GenServer.DefaultCallTimeout, cancellationToken);
 
+    /// <summary>
+    /// Reads the values of <paramref name="key"/> in clustered table <paramref name="table"/> (<c>ets:lookup/2</c>: none
+    /// or one for a set, in insertion order for a bag) from the table's data, never calling its worker. With no
+    /// <paramref name="maxStaleness"/>, the owner serves it: here when this node owns the table, else the owner's node,
+    /// found and re-found through moves and takeovers within the timeout as for calls. With a bound, this node's warm
+    /// standby serves it when its copy holds every commit acknowledged at least <paramref name="maxStaleness"/> before the
+    /// read began; a copy staler than that is not read, and the owner serves it instead.
+    /// </summary>
+    /// <typeparam name="TKey">The table's key type.</typeparam>
+    /// <typeparam name="TValue">The table's value type.</typeparam>
+    /// <param name="table">The clustered table's name.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="maxStaleness">How old the data may be, counted back from when the read began; null (the default)
+    /// for the owner's data. Zero is served only by the owner (a standby's copy is always some time behind).</param>
+    /// <param name="timeout">The read's whole budget, including finding the owner; default
+    /// <see cref="GenServer.DefaultCallTimeout"/>.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>The values, where they were read and how fresh they are.</returns>
+    /// <remarks>The owner's table holds every write its worker made, including those not yet committed when the table
+    /// does not wait for commits (<see cref="ClusteredTableOptions.WritesWaitForCommit"/> false). A read reaches the
+    /// table whatever its <see cref="Heirloom.Tables.TableAccess"/>. Keys and values travel through the table's codecs
+    /// when this node runs the table's server; a node that runs none uses the built-in codecs of
+    /// <typeparamref name="TKey"/> and <typeparamref name="TValue"/>, which must be the table's.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="table"/> is empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxStaleness"/> is negative.</exception>
+    /// <exception cref="ClusteredTableNotFoundException">The cluster has no such table.</exception>
+    /// <exception cref="ClusteredTableTypeException">The table's key or value type (or codec) is not
+    /// <typeparamref name="TKey"/>'s or <typeparamref name="TValue"/>'s.</exception>
+    /// <exception cref="NotSupportedException">This node runs no server of the table and a type has no built-in
+    /// codec.</exception>
+    /// <exception cref="CallTimeoutException">Not served within the timeout.</exception>
+    /// <exception cref="CallCanceledException">The token fired first.</exception>
+    /// <exception cref="RoutedCallFailedException">The connection to the owner was lost after the read was sent, or
+    /// its node failed reading.</exception>
+    /// <exception cref="PeerRefusedException">The owner refused this node (secret or TLS settings differ).</exception>
+    public async Task<ClusteredRead<TValue>> LookupAsync<TKey, TValue>(string table, TKey key, TimeSpan? maxStaleness = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        where TKey : notnull
+    {
+        ArgumentException.ThrowIfNullOrEmpty(table);
+        ArgumentNullException.ThrowIfNull(key);
+        if (maxStaleness is { } bound)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(bound, TimeSpan.Zero, nameof(maxStaleness));
+        }
+
+        var started = Time.GetTimestamp();
+        if (LocalReadsOf<TKey, TValue>(table) is { } local)
+        {
+            if (local.TryReadOwned(key) is { } owned)
+            {
+                return new ClusteredRead<TValue>(owned, ReadSource.LocalOwner, Cluster.NodeId, TimeSpan.Zero);
+            }
+
+            if (maxStaleness is { } staleness && local.TryReadStandby(key, Earliest(started, staleness)) is var (values, fresh))
+            {
+                return new ClusteredRead<TValue>(values, ReadSource.LocalStandby, Cluster.NodeId, fresh >= started ? TimeSpan.Zero : Time.GetElapsedTime(fresh, started));
+            }
+        }
+
+        return await ReadFromOwnerAsync<TKey, TValue>(table, key, started, timeout ?? GenServer.DefaultCallTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the value of <paramref name="key"/> in clustered set table <paramref name="table"/>, or the
+    /// default when it has none; see <see cref="LookupAsync{TKey, TValue}"/> for where it is served and what
+    /// <paramref name="maxStaleness"/> means. For a bag, the first of the key's values.</summary>
+    /// <typeparam name="TKey">The table's key type.</typeparam>
+    /// <typeparam name="TValue">The table's value type.</typeparam>
+    /// <param name="table">The clustered table's name.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="maxStaleness">How old the data may be; null for the owner's.</param>
+    /// <param name="timeout">The read's whole budget; default <see cref="GenServer.DefaultCallTimeout"/>.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>Whether the key has a value, and the value.</returns>
+    public async Task<(bool Found, TValue? Value)> TryGetAsync<TKey, TValue>(string table, TKey key, TimeSpan? maxStaleness = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        where TKey : notnull
+    {
+        var read = await LookupAsync<TKey, TValue>(table, key, maxStaleness, timeout, cancellationToken).ConfigureAwait(false);
+        return read.Values is [var value, ..] ? (true, value) : (false, default);
+    }
+
     /// <summary>Stops listening and closes the connections to peers; calls other nodes route here fail over to the
     /// table's next owner. Dispose it before the cluster.</summary>
     public async ValueTask DisposeAsync()
@@ -231,6 +314,101 @@ public sealed class NodeRouter : IAsyncDisposable
         }
     }
 
+    /// <summary>The typed reads of a table whose server runs on this node, or null when none runs here.</summary>
+    /// <exception cref="ClusteredTableTypeException">The table has other key or value types.</exception>
+    private LocalReads<TKey, TValue>? LocalReadsOf<TKey, TValue>(string table)
+        where TKey : notnull => Cluster.Reads(table) switch
+        {
+            null => null,
+            LocalReads<TKey, TValue> typed => typed,
+            var other => throw new ClusteredTableTypeException(table,
+                ClusteredTableTypeException.Describe(other.KeyType.FullName ?? other.KeyType.Name, other.KeyCodecName, other.ValueType.FullName ?? other.ValueType.Name, other.ValueCodecName),
+                $"keys of {typeof(TKey).FullName} and values of {typeof(TValue).FullName}"),
+        };
+
+    /// <summary>The earliest timestamp a copy may be fresh as of to serve a read begun at <paramref name="started"/>
+    /// with <paramref name="maxStaleness"/>: the bound is rounded down, so it is never exceeded.</summary>
+    private long Earliest(long started, TimeSpan maxStaleness)
+    {
+        var back = Math.Floor(maxStaleness.Ticks * (double)Time.TimestampFrequency / TimeSpan.TicksPerSecond);
+        return back >= (double)started - long.MinValue ? long.MinValue + 1 : started - (long)back;
+    }
+
+    /// <summary>The owner serves a read: here, if this node has come to own the table, else on its node, with the
+    /// retries of calls (a node that no longer owns the table answers "not owner", and the owner is looked for again)
+    /// within the deadline.</summary>
+    private async Task<ClusteredRead<TValue>> ReadFromOwnerAsync<TKey, TValue>(string table, TKey key, long started, TimeSpan timeout, CancellationToken cancellation)
+        where TKey : notnull
+    {
+        var infinite = timeout == Timeout.InfiniteTimeSpan;
+        byte[]? keyBytes = null;
+        for (var attempt = 0; ; attempt++)
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                throw new CallCanceledException(Pid.None, Describe(table), handlerStarted: false, cancellation);
+            }
+
+            var remaining = infinite ? Timeout.InfiniteTimeSpan : timeout - Time.GetElapsedTime(started);
+            if (!infinite && remaining <= TimeSpan.Zero)
+            {
+                throw new CallTimeoutException(Pid.None, Describe(table), timeout, handlerStarted: false);
+            }
+
+            var local = LocalReadsOf<TKey, TValue>(table);
+            if (local?.TryReadOwned(key) is { } owned)
+            {
+                return new ClusteredRead<TValue>(owned, ReadSource.LocalOwner, Cluster.NodeId, TimeSpan.Zero);
+            }
+
+            var (keyCodec, valueCodec) = local is null ? (Codecs.For<TKey>(), Codecs.For<TValue>()) : (local.KeyCodec, local.ValueCodec);
+            keyBytes ??= Encode(keyCodec, key);
+            var owner = await WithinAsync(FindOwnerAsync(table, cancellation), remaining, timeout, table).ConfigureAwait(false);
+            if (owner.Address is not null && owner.NodeId != Cluster.NodeId)
+            {
+                var request = keyBytes;
+                var reply = await ExchangeAsync(owner, id => Frame.LookupRequest(id, table, typeof(TKey).FullName!, typeof(TValue).FullName!, keyCodec.Name, valueCodec.Name, request),
+                    remaining, timeout, cancellation).ConfigureAwait(false);
+                if (reply is { } verdict && Values(verdict, owner, timeout, cancellation, keyCodec, valueCodec) is { } values)
+                {
+                    return new ClusteredRead<TValue>(values, ReadSource.RemoteOwner, owner.NodeId!, TimeSpan.Zero);
+                }
+            }
+
+            // Not there (moving, taken over, its node gone): look again after a short pause, within the deadline.
+            _owners.TryRemove(new KeyValuePair<string, ClusteredTableOwner>(table, owner));
+            await PauseAsync(attempt, started, timeout, table, cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The values of a read's verdict, or null to look for the owner again.</summary>
+    private TValue[]? Values<TKey, TValue>(Frame reply, ClusteredTableOwner owner, TimeSpan timeout, CancellationToken cancellation, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    {
+        var data = reply.Payload;
+        var status = (ReplyStatus)data[0];
+        if (status == ReplyStatus.Ok)
+        {
+            return [.. Frame.ReadValues(data.AsSpan(1)).Select(value => valueCodec.Read(value))];
+        }
+
+        if (status == ReplyStatus.TypeMismatch)
+        {
+            throw new ClusteredTableTypeException(owner.Table, System.Text.Encoding.UTF8.GetString(data.AsSpan(2)),
+                ClusteredTableTypeException.Describe(typeof(TKey).FullName!, keyCodec.Name, typeof(TValue).FullName!, valueCodec.Name));
+        }
+
+        // Not the owner: look again; a timeout, cancellation or failure is thrown as for a call.
+        _ = Interpret(reply, owner, timeout, cancellation);
+        return null;
+    }
+
+    private static byte[] Encode<T>(ICodec<T> codec, T value)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        codec.Write(buffer, value);
+        return buffer.WrittenSpan.ToArray();
+    }
+
     /// <summary>This node owns the table: the worker is called (or cast to) here, with no encoding.</summary>
     private async Task<object?> CallLocallyAsync(FrameKind kind, string worker, object request, TimeSpan remaining, CancellationToken cancellation)
     {
@@ -290,23 +468,31 @@ public sealed class NodeRouter : IAsyncDisposable
     /// delivered (nobody listening, not the owner).</summary>
     private async Task<Attempt> SendAsync(FrameKind kind, ClusteredTableOwner owner, MessageCodec codec, object request, TimeSpan remaining, TimeSpan timeout, CancellationToken cancellation)
     {
+        var budget = remaining == Timeout.InfiniteTimeSpan ? -1 : Math.Max(1, remaining.Ticks);
+        var reply = await ExchangeAsync(owner, id => Frame.Request(kind, id, owner.Table, budget, codec, request), remaining, timeout, cancellation).ConfigureAwait(false);
+        return reply is { } verdictFrame ? Interpret(verdictFrame, owner, timeout, cancellation) : Attempt.Retry;
+    }
+
+    /// <summary>Sends the frame <paramref name="build"/> makes (given its id) to <paramref name="owner"/> and returns its
+    /// verdict; null when it was not delivered (nobody listening, connecting took too long, the owner stopped before
+    /// reading it): look again.</summary>
+    private async Task<Frame?> ExchangeAsync(ClusteredTableOwner owner, Func<long, Frame> build, TimeSpan remaining, TimeSpan timeout, CancellationToken cancellation)
+    {
         PeerConnection connection;
         long id;
         Task<Frame> verdict;
         try
         {
             connection = _peers.TryGetOpen(owner.Address!, out var open) ? open : await WithinAsync(_peers.GetAsync(owner.Address!, cancellation), remaining, timeout, owner.Table).ConfigureAwait(false);
-            var budget = remaining == Timeout.InfiniteTimeSpan ? -1 : Math.Max(1, remaining.Ticks);
             var deadline = remaining == Timeout.InfiniteTimeSpan ? long.MaxValue : Time.GetTimestamp() + (long)((remaining + Options.VerdictSlack).TotalSeconds * Time.TimestampFrequency);
-            (id, verdict) = connection.Send(id => Frame.Request(kind, id, owner.Table, budget, codec, request), deadline);
+            (id, verdict) = connection.Send(build, deadline);
         }
         catch (Exception e) when (e is SocketException or IOException || (e is OperationCanceledException && !cancellation.IsCancellationRequested))
         {
-            return Attempt.Retry;   // not sent: nothing listens there now, or connecting took too long
+            return null;   // not sent: nothing listens there now, or connecting took too long
         }
 
-        var reply = await AwaitVerdictAsync(connection, id, verdict, owner, timeout, cancellation).ConfigureAwait(false);
-        return reply is { } verdictFrame ? Interpret(verdictFrame, owner, timeout, cancellation) : Attempt.Retry;
+        return await AwaitVerdictAsync(connection, id, verdict, owner, timeout, cancellation).ConfigureAwait(false);
     }
 
     /// <summary>The owner's verdict; null when the owner stopped before reading the request (not handled: look

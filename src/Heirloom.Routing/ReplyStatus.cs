@@ -20,4 +20,8 @@ internal enum ReplyStatus : byte
 
     /// <summary>The request or reply has no codec: started flag and message follow.</summary>
     NoCodec = 5,
+
+    /// <summary>A read named other key or value types or codecs than the table's: started flag and the table's types
+    /// follow.</summary>
+    TypeMismatch = 6,
 }

@@ -64,7 +64,7 @@ internal sealed class RoutingConnectionHandler(InboundCalls calls, IHostApplicat
             {
                 switch (frame.Kind)
                 {
-                    case FrameKind.Call or FrameKind.Cast:
+                    case FrameKind.Call or FrameKind.Cast or FrameKind.Lookup:
                         lastRead = Math.Max(lastRead, frame.Id);
                         // Not linked to the connection's token (a registration per call): the calls still running
                         // when the connection closes are cancelled below.

@@ -4,8 +4,9 @@ using Heirloom.Tables;
 
 namespace Heirloom.Routing.Tests;
 
-/// <summary>The clustered table's worker: a long writes that key (answered once committed), <see cref="Lookup"/>
-/// reads one, "count" counts, <see cref="Hold"/> blocks it until its gate opens; a cast long writes the key.</summary>
+/// <summary>The clustered table's worker: a long writes that key (answered once committed), <see cref="Put"/> writes a
+/// value under a key (likewise), <see cref="Lookup"/> reads one, "count" counts, <see cref="Hold"/> blocks it until its
+/// gate opens; a cast long writes the key.</summary>
 internal sealed class LedgerWorker(Action<Table<long, long>>? got = null) : TableWorker<long, long>
 {
     protected override ValueTask OnTableAsync(Table<long, long> table, object? gift)
@@ -21,6 +22,9 @@ internal sealed class LedgerWorker(Action<Table<long, long>>? got = null) : Tabl
             case long key:
                 Table.Insert(key, key);
                 return ReplyWhenDurable(from, key);
+            case Put put:
+                Table.Insert(put.Key, put.Value);
+                return ReplyWhenDurable(from, put.Value);
             case Lookup lookup:
                 return CallResult.Reply(Table.Lookup(lookup.Key) is [var value] ? value : -1L);
             case "count":

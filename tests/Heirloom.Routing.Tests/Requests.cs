@@ -3,6 +3,9 @@ namespace Heirloom.Routing.Tests;
 /// <summary>Reads a key's value (-1 when absent).</summary>
 public sealed record Lookup(long Key);
 
+/// <summary>Writes <see cref="Value"/> under <see cref="Key"/>; answered with the value once committed.</summary>
+public sealed record Put(long Key, long Value);
+
 /// <summary>Holds the worker until the test releases <see cref="Gate"/>, then replies "released".</summary>
 public sealed record Hold(string Gate);
 

@@ -26,7 +26,7 @@ internal sealed class RoutedNode : IAsyncDisposable
     /// <summary>Completes when the worker gets the table.</summary>
     public Task<Table<long, long>> Table => _table.Task;
 
-    public static RouterOptions DefaultOptions => new() { Codecs = new MessageCodecs().Register<Lookup>().Register<Hold>() };
+    public static RouterOptions DefaultOptions => new() { Codecs = new MessageCodecs().Register<Lookup>().Register<Hold>().Register<Put>() };
 
     public static async Task<RoutedNode> StartAsync(string connectionString, string schema, string nodeId, bool serves = true, RouterOptions? options = null)
     {

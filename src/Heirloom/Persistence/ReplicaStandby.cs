@@ -8,7 +8,8 @@ namespace Heirloom.Persistence;
 /// A replicated table's copy kept up to date from its replica on a node that does not own it (a warm standby), ready
 /// to become the table: <see cref="Promote"/> makes a <see cref="ReplicatedTable"/> of it without copying, so taking
 /// over does not take longer for a larger table. The replica's follower applies what others committed, one key's whole
-/// state at a time; calls must not overlap (one follower loop applies them).
+/// state at a time; calls must not overlap (one follower loop applies them). <see cref="Lookup"/> may run on any thread
+/// meanwhile: each key's new state replaces its old one atomically, so a reader sees one or the other.
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TValue">The value type.</typeparam>
@@ -51,12 +52,47 @@ public sealed class ReplicaStandby<TKey, TValue>(TableType type, ICodec<TKey>? k
         }
 
         var key = _keyCodec.Read(entry.Key);
-        _store.Take(key);
-        foreach (var value in entry.Values)
+        var values = new TValue[entry.Values.Count];
+        for (var i = 0; i < values.Length; i++)
         {
-            _store.Insert(key, _valueCodec.Read(value));
+            values[i] = _valueCodec.Read(entry.Values[i]);
+        }
+
+        // One write is atomic for readers: taking the key, or setting a set's one value (it replaces the old one).
+        if (values.Length == 0)
+        {
+            _store.Take(key);
+            return;
+        }
+
+        if (values.Length == 1 && type is TableType.Set or TableType.OrderedSet)
+        {
+            _store.Insert(key, values[0]);
+            return;
+        }
+
+        // A bag's state is several writes (take the key, insert each value): inside a batch, a concurrent Lookup waits
+        // for all of them instead of seeing the key missing or half filled. Decoding comes first, so the batch is only
+        // the writes.
+        _store.EnterBatch();
+        try
+        {
+            _store.Take(key);
+            foreach (var value in values)
+            {
+                _store.Insert(key, value);
+            }
+        }
+        finally
+        {
+            _store.ExitBatch();
         }
     }
+
+    /// <summary>The values the copy holds for a key (none or one for a set, in insertion order for a bag), as the
+    /// follower last applied them; safe while it applies more. After <see cref="Promote"/>, the table's own values.</summary>
+    /// <param name="key">The key.</param>
+    public IReadOnlyList<TValue> Lookup(TKey key) => _store.Lookup(key);
 
     /// <summary>
     /// Makes the copy a replicated table owned by the calling process (or the node, outside any process), whose writes

@@ -31,6 +31,48 @@ public sealed class ReplicatedTableTests
         Assert.Equal(45, ReplicatedTable.GetLastSequence(table));
     }
 
+    [Theory]
+    [InlineData(TableType.Set)]
+    [InlineData(TableType.OrderedSet)]
+    [InlineData(TableType.Bag)]
+    public async Task Lookups_while_the_follower_applies_see_each_keys_old_or_new_state_never_the_key_missing_in_between(TableType type)
+    {
+        // Every state of the key is its generation n written once (a set) or as the values 1..n (a bag): a reader sees
+        // a whole generation, at least the one applied before it began.
+        var standby = new ReplicaStandby<long, long>(type);
+        standby.Apply(new JournalEntry(Encode(1L), State(type, 1)));
+        var applied = 1L;
+        using var done = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            var reads = 0;
+            while (!done.IsCancellationRequested || reads == 0)
+            {
+                var before = Volatile.Read(ref applied);
+                var values = standby.Lookup(1);
+                var generation = type == TableType.Bag ? values.Count : Assert.Single(values);
+                Assert.True(generation >= before, $"read generation {generation} after {before} was applied");
+                Assert.Equal(State(type, generation).Select(v => Codecs.For<long>().Read(v)), values);
+                reads++;
+            }
+        })).ToArray();
+
+        // A bag's state grows with its generation, and each apply rewrites it: fewer generations.
+        var last = type == TableType.Bag ? 300 : 200_000;
+        var started = TimeProvider.System.GetTimestamp();
+        for (var generation = 2L; generation <= last && TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(1); generation++)
+        {
+            standby.Apply(new JournalEntry(Encode(1L), State(type, generation)));
+            Volatile.Write(ref applied, generation);
+        }
+
+        await done.CancelAsync();
+        await Task.WhenAll(readers);
+    }
+
+    private static byte[][] State(TableType type, long generation) =>
+        type == TableType.Bag ? [.. Enumerable.Range(1, (int)generation).Select(v => Encode((long)v))] : [Encode(generation)];
+
     [Fact]
     public async Task A_promoted_standby_holds_what_was_applied_and_is_promoted_once()
     {

@@ -31,8 +31,9 @@ internal sealed class InboundCalls
         _deliveries.TryGetValue(table, out var deliveries) ? deliveries.DrainAsync(_options.HandOffDrain, _cluster.Node.TimeProvider) : Task.CompletedTask;
 
     /// <summary>Handles one call or cast frame, counted among the table's deliveries while it runs; the reply frame is
-    /// the verdict.</summary>
-    public async Task<Frame> HandleAsync(Frame frame, CancellationToken cancellation)
+    /// the verdict. <paramref name="call"/> is cancelled when the caller gives up (or its connection is lost), and here
+    /// too when this node lets the table go.</summary>
+    public async Task<Frame> HandleAsync(Frame frame, CancellationTokenSource call)
     {
         var data = frame.Payload;
         var offset = 0;
@@ -46,7 +47,7 @@ internal sealed class InboundCalls
         deliveries.Enter();
         try
         {
-            return await DeliverAsync(frame, table, offset, cancellation).ConfigureAwait(false);
+            return await DeliverAsync(frame, table, offset, call).ConfigureAwait(false);
         }
         finally
         {
@@ -79,7 +80,7 @@ internal sealed class InboundCalls
             : Frame.ReplyWithout(frame.Id, ReplyStatus.NotOwner, started: false, $"Node {_cluster.NodeId} does not own clustered table '{table}' now.");
     }
 
-    private async Task<Frame> DeliverAsync(Frame frame, string table, int offset, CancellationToken cancellation)
+    private async Task<Frame> DeliverAsync(Frame frame, string table, int offset, CancellationTokenSource call)
     {
         var data = frame.Payload;
         var budget = BitConverter.ToInt64(data, offset);
@@ -108,21 +109,25 @@ internal sealed class InboundCalls
         }
 
         var timeout = budget < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(budget);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, owned);
-        return await CallWorkerAsync(frame.Id, table, local.WorkerName, request, timeout, linked.Token, cancellation).ConfigureAwait(false);
+
+        // The table leaving cancels the call as its caller giving up would: a registration on the ownership token (its
+        // nodes are reused), where a linked token source would be made and dropped per call.
+        using var leaving = owned.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), call);
+        return await CallWorkerAsync(frame.Id, table, local.WorkerName, request, timeout, call.Token, owned).ConfigureAwait(false);
     }
 
-    /// <summary>Calls the worker until the caller gives up (<paramref name="caller"/>) or this node has let the table go
-    /// (<paramref name="cancellation"/> also fires): a call the worker had not started by then is answered "not owner",
-    /// and the caller takes it to the next owner; the local deadline machinery guarantees it is never started here.</summary>
-    private async Task<Frame> CallWorkerAsync(long id, string table, string worker, object request, TimeSpan budget, CancellationToken cancellation, CancellationToken caller)
+    /// <summary>Calls the worker until the caller gives up or this node has let the table go (<paramref name="owned"/>
+    /// fires, and <paramref name="cancellation"/> with it): a call the worker had not started by then is answered "not
+    /// owner", and the caller takes it to the next owner; the local deadline machinery guarantees it is never started
+    /// here.</summary>
+    private async Task<Frame> CallWorkerAsync(long id, string table, string worker, object request, TimeSpan budget, CancellationToken cancellation, CancellationToken owned)
     {
         object? reply;
         try
         {
             reply = await GenServer.CallAsync(_cluster.Node, worker, request, budget, cancellation).ConfigureAwait(false);
         }
-        catch (CallCanceledException e) when (!caller.IsCancellationRequested)
+        catch (CallCanceledException e) when (owned.IsCancellationRequested)
         {
             return e.HandlerStarted
                 ? Frame.ReplyWithout(id, ReplyStatus.Failed, started: true, $"Node {_cluster.NodeId} let clustered table '{table}' go while its worker handled the request, which may or may not have taken effect.")

@@ -111,7 +111,7 @@ internal sealed class RoutingConnectionHandler(InboundCalls calls, IHostApplicat
     {
         try
         {
-            writer.TryWrite(await calls.HandleAsync(frame, source.Token).ConfigureAwait(false));
+            writer.TryWrite(await calls.HandleAsync(frame, source).ConfigureAwait(false));
         }
         catch (Exception e)
         {

@@ -280,19 +280,9 @@ public sealed class NodeRouter : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(request);
         var codec = Options.Codecs.For(request);
         var started = Time.GetTimestamp();
-        var infinite = timeout == Timeout.InfiniteTimeSpan;
         for (var attempt = 0; ; attempt++)
         {
-            if (cancellation.IsCancellationRequested)
-            {
-                throw new CallCanceledException(Pid.None, Describe(table), handlerStarted: false, cancellation);
-            }
-
-            var remaining = infinite ? Timeout.InfiniteTimeSpan : timeout - Time.GetElapsedTime(started);
-            if (!infinite && remaining <= TimeSpan.Zero)
-            {
-                throw new CallTimeoutException(Pid.None, Describe(table), timeout, handlerStarted: false);
-            }
+            var remaining = RemainingBeforeAttempt(table, started, timeout, cancellation);
 
             if (Cluster.Owns(table) && Cluster.LocalTable(table) is { } local)
             {
@@ -340,20 +330,10 @@ public sealed class NodeRouter : IAsyncDisposable
     private async Task<ClusteredRead<TValue>> ReadFromOwnerAsync<TKey, TValue>(string table, TKey key, long started, TimeSpan timeout, CancellationToken cancellation)
         where TKey : notnull
     {
-        var infinite = timeout == Timeout.InfiniteTimeSpan;
         byte[]? keyBytes = null;
         for (var attempt = 0; ; attempt++)
         {
-            if (cancellation.IsCancellationRequested)
-            {
-                throw new CallCanceledException(Pid.None, Describe(table), handlerStarted: false, cancellation);
-            }
-
-            var remaining = infinite ? Timeout.InfiniteTimeSpan : timeout - Time.GetElapsedTime(started);
-            if (!infinite && remaining <= TimeSpan.Zero)
-            {
-                throw new CallTimeoutException(Pid.None, Describe(table), timeout, handlerStarted: false);
-            }
+            var remaining = RemainingBeforeAttempt(table, started, timeout, cancellation);
 
             var local = LocalReadsOf<TKey, TValue>(table);
             if (local?.TryReadOwned(key) is { } owned)
@@ -407,6 +387,24 @@ public sealed class NodeRouter : IAsyncDisposable
         var buffer = new ArrayBufferWriter<byte>();
         codec.Write(buffer, value);
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>What is left of the call's budget before another attempt; a call whose caller gave up, or whose deadline
+    /// passed, ends here as not started.</summary>
+    private TimeSpan RemainingBeforeAttempt(string table, long started, TimeSpan timeout, CancellationToken cancellation)
+    {
+        if (cancellation.IsCancellationRequested)
+        {
+            throw new CallCanceledException(Pid.None, Describe(table), handlerStarted: false, cancellation);
+        }
+
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return Timeout.InfiniteTimeSpan;
+        }
+
+        var remaining = timeout - Time.GetElapsedTime(started);
+        return remaining > TimeSpan.Zero ? remaining : throw new CallTimeoutException(Pid.None, Describe(table), timeout, handlerStarted: false);
     }
 
     /// <summary>This node owns the table: the worker is called (or cast to) here, with no encoding.</summary>

@@ -27,12 +27,18 @@ internal static unsafe class EpochReclaimer
     /// <summary>Retired bytes that make a batch worth a process-wide barrier, whatever its count.</summary>
     public const long SealBytes = 4 << 20;
 
+    private const int MaxSpareLists = 16;
+
     private static readonly Lock s_lock = new();
     private static readonly Queue<SealedBatch> s_sealed = new();
     private static readonly Timer s_retry = new(static _ => RetryHeldBatches(), null, Timeout.Infinite, Timeout.Infinite);
     private static ReaderSlot[] s_slots = [];
     private static long s_epoch = 1;
-    private static List<RetiredBlock> s_open = [];
+    private static List<RetiredBlock> s_open = new(SealCount);
+
+    // The lists of freed batches, kept for the next batches: a batch's list lives from its first retirement until its
+    // readers are gone, long enough to meet a gen0 collection, and a new list per batch would be promoted for nothing.
+    private static readonly Stack<List<RetiredBlock>> s_spareLists = new();
     private static long s_openBytes;
 
     [ThreadStatic]
@@ -87,7 +93,7 @@ internal static unsafe class EpochReclaimer
         // After this barrier every reader's slot write is visible, or that reader started after it and after the unlinks.
         Interlocked.MemoryBarrierProcessWide();
         s_sealed.Enqueue(new SealedBatch(stamp, s_open));
-        s_open = [];
+        s_open = s_spareLists.TryPop(out var spare) ? spare : new List<RetiredBlock>(SealCount);
         s_openBytes = 0;
         FreeSafeBatches();
     }
@@ -112,6 +118,12 @@ internal static unsafe class EpochReclaimer
             foreach (var block in batch.Blocks)
             {
                 block.Free();
+            }
+
+            batch.Blocks.Clear();
+            if (s_spareLists.Count < MaxSpareLists)
+            {
+                s_spareLists.Push(batch.Blocks);
             }
         }
 

@@ -56,6 +56,9 @@ public sealed class NodeRouter : IAsyncDisposable
 
     private TimeProvider Time => Cluster.Node.TimeProvider;
 
+    /// <summary>A certificate this router loaded itself (from configuration), disposed with it.</summary>
+    internal System.Security.Cryptography.X509Certificates.X509Certificate2? OwnedCertificate { get; set; }
+
     /// <summary>Starts listening and advertises this node's address in the cluster's membership.</summary>
     /// <param name="cluster">This node's membership.</param>
     /// <param name="options">Listening, TLS and authentication; default plain TCP on a free loopback port, no secret.</param>
@@ -235,6 +238,7 @@ public sealed class NodeRouter : IAsyncDisposable
         }
 
         await _peers.DisposeAsync().ConfigureAwait(false);
+        OwnedCertificate?.Dispose();
     }
 
     private async Task ListenAsync(CancellationToken cancellation)

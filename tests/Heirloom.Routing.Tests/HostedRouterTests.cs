@@ -67,6 +67,35 @@ public sealed class HostedRouterTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task A_router_with_a_certificate_file_listens_with_tls_and_disposes_the_certificate_it_loaded_when_its_host_stops()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"heirloom-node-{Guid.NewGuid():N}.pfx");
+        using (var key = System.Security.Cryptography.RSA.Create(2048))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=heirloom-node", key, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllBytesAsync(file, created.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12, "a password"));
+        }
+
+        try
+        {
+            using var host = BuildHost(PostgresServer.NewSchema(), "tls", new() { ["Heirloom:Router:CertificatePath"] = file, ["Heirloom:Router:CertificatePassword"] = "a password" });
+            await host.StartAsync();
+            var router = host.Services.GetRequiredService<NodeRouter>();
+            Assert.StartsWith("tls://127.0.0.1:", router.Address);
+            var certificate = router.Options.Certificate!;
+            Assert.NotEqual(IntPtr.Zero, certificate.Handle);
+
+            await host.StopAsync();
+            Assert.Equal(IntPtr.Zero, certificate.Handle);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Stopping_the_owners_host_hands_the_table_off_and_calls_from_the_other_host_go_on_succeeding()
     {
         var schema = PostgresServer.NewSchema();

@@ -29,12 +29,14 @@ public static class HeirloomRouterExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
-        return builder.AddNodeRouter(_ =>
-        {
-            var options = RouterSettings.Bind(configuration);
-            codecs?.Invoke(options.Codecs);
-            return options;
-        });
+        return builder.AddRouter(
+            _ =>
+            {
+                var options = RouterSettings.Bind(configuration);
+                codecs?.Invoke(options.Codecs);
+                return options;
+            },
+            ownsCertificate: true);
     }
 
     /// <summary>Starts this node's <see cref="NodeRouter"/> as
@@ -48,7 +50,14 @@ public static class HeirloomRouterExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
+        return builder.AddRouter(options, ownsCertificate: false);
+    }
 
+    /// <summary>Adds the router as a node service. A certificate the router's options were loaded with from
+    /// configuration is the router's own, disposed with it (or at once when it fails to start); one given in code stays
+    /// the caller's.</summary>
+    private static HeirloomBuilder AddRouter(this HeirloomBuilder builder, Func<IServiceProvider, RouterOptions> options, bool ownsCertificate)
+    {
         // The cluster is a node service too: the router must be declared after it, so that it starts once the node has
         // joined (it advertises its address in the membership) and is disposed before the node leaves.
         if (!builder.Services.Any(d => d.ServiceType == typeof(PostgresCluster)))
@@ -58,7 +67,20 @@ public static class HeirloomRouterExtensions
                 "(the router starts after the node joins the cluster and stops before it leaves).");
         }
 
-        return builder.AddNodeService((services, _, cancellation) =>
-            NodeRouter.StartAsync(services.GetRequiredService<PostgresCluster>(), options(services), cancellation));
+        return builder.AddNodeService(async (services, _, cancellation) =>
+        {
+            var settings = options(services);
+            try
+            {
+                var router = await NodeRouter.StartAsync(services.GetRequiredService<PostgresCluster>(), settings, cancellation).ConfigureAwait(false);
+                router.OwnedCertificate = ownsCertificate ? settings.Certificate : null;
+                return router;
+            }
+            catch when (ownsCertificate)
+            {
+                settings.Certificate?.Dispose();
+                throw;
+            }
+        });
     }
 }

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Heirloom.Hosting;
 using Heirloom.Postgres;
 using Microsoft.Extensions.Configuration;
@@ -67,32 +69,58 @@ public sealed class HostedRouterTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task A_router_with_a_certificate_file_listens_with_tls_and_disposes_the_certificate_it_loaded_when_its_host_stops()
+    public async Task Routers_with_a_certificate_file_and_its_pinned_thumbprint_call_each_other_over_tls_and_dispose_the_certificate_when_their_hosts_stop()
     {
         var file = Path.Combine(Path.GetTempPath(), $"heirloom-node-{Guid.NewGuid():N}.pfx");
-        using (var key = System.Security.Cryptography.RSA.Create(2048))
+        string thumbprint;
+        using (var key = RSA.Create(2048))
         {
-            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=heirloom-node", key, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            var request = new CertificateRequest("CN=heirloom-node", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
             using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-            await File.WriteAllBytesAsync(file, created.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12, "a password"));
+            thumbprint = created.GetCertHashString(HashAlgorithmName.SHA256);
+            await File.WriteAllBytesAsync(file, created.Export(X509ContentType.Pkcs12, "a password"));
         }
 
         try
         {
-            using var host = BuildHost(PostgresServer.NewSchema(), "tls", new() { ["Heirloom:Router:CertificatePath"] = file, ["Heirloom:Router:CertificatePassword"] = "a password" });
-            await host.StartAsync();
-            var router = host.Services.GetRequiredService<NodeRouter>();
-            Assert.StartsWith("tls://127.0.0.1:", router.Address);
+            // A certificate of the cluster's own, which the system does not trust: each node pins its thumbprint.
+            var tls = new Dictionary<string, string?>
+            {
+                ["Heirloom:Router:CertificatePath"] = file,
+                ["Heirloom:Router:CertificatePassword"] = "a password",
+                ["Heirloom:Router:PeerCertificateThumbprints"] = thumbprint.ToLowerInvariant(),
+            };
+            var schema = PostgresServer.NewSchema();
+            using var owner = BuildHost(schema, "owner", tls);
+            using var other = BuildHost(schema, "other", tls);
+            await owner.StartAsync();
+            var ownerRouter = owner.Services.GetRequiredService<NodeRouter>();
+            Assert.Equal(1L, await ownerRouter.CallAsync<long>("ledger", 1L, Patience));
+            Assert.StartsWith("tls://127.0.0.1:", ownerRouter.Address);
+
+            await other.StartAsync();
+            var router = other.Services.GetRequiredService<NodeRouter>();
+            Assert.Equal(2L, await router.CallAsync<long>("ledger", 2L, Patience));
+
             var certificate = router.Options.Certificate!;
             Assert.NotEqual(IntPtr.Zero, certificate.Handle);
-
-            await host.StopAsync();
+            await other.StopAsync();
             Assert.Equal(IntPtr.Zero, certificate.Handle);
+            await owner.StopAsync();
         }
         finally
         {
             File.Delete(file);
         }
+    }
+
+    [Fact]
+    public async Task A_pinned_thumbprint_that_is_not_one_fails_the_hosts_start_saying_what_it_should_be()
+    {
+        using var host = BuildHost(PostgresServer.NewSchema(), "pinned", new() { ["Heirloom:Router:PeerCertificateThumbprints"] = "AB:CD" });
+        var e = await Assert.ThrowsAsync<HeirloomStartException>(() => host.StartAsync());
+        var cause = Assert.IsType<ArgumentException>(e.InnerException);
+        Assert.Contains("Heirloom:Router:PeerCertificateThumbprints is 'AB:CD', which is not a list of SHA-256 thumbprints", cause.Message);
     }
 
     [Fact]

@@ -18,7 +18,8 @@ public static class HeirloomRouterExtensions
     /// <param name="configuration">The router's section, e.g. <c>builder.Configuration.GetSection("Heirloom:Router")</c>:
     /// <c>ListenAddress</c>, <c>Port</c>, <c>AdvertisedHost</c>, <c>Secret</c>, <c>VerdictSlack</c>,
     /// <c>HandOffDrain</c>, <c>ConnectTimeout</c> as in <see cref="RouterOptions"/>, and for TLS
-    /// <c>CertificatePath</c> (a PKCS#12 file), <c>CertificatePassword</c> and <c>RequirePeerCertificates</c>. An
+    /// <c>CertificatePath</c> (a PKCS#12 file), <c>CertificatePassword</c>, <c>RequirePeerCertificates</c> and
+    /// <c>PeerCertificateThumbprints</c> (SHA-256, comma-separated: the only peer certificates trusted). An
     /// unknown key or a value that does not parse fails the host's start, naming it; an empty section takes the
     /// defaults.</param>
     /// <param name="codecs">Registers the types requests, casts and replies may carry; every node registers the

@@ -13,7 +13,12 @@ internal static class RouterSettings
         nameof(RouterOptions.ListenAddress), nameof(RouterOptions.Port), nameof(RouterOptions.AdvertisedHost),
         nameof(RouterOptions.Secret), nameof(RouterOptions.VerdictSlack), nameof(RouterOptions.HandOffDrain),
         nameof(RouterOptions.ConnectTimeout), "CertificatePath", "CertificatePassword", nameof(RouterOptions.RequirePeerCertificates),
+        PeerThumbprintsKey,
     ];
+
+    /// <summary>The SHA-256 thumbprints (hex, separated by commas) of the only certificates peers may present: a
+    /// cluster with certificates of its own, which the system does not trust, pins them here.</summary>
+    private const string PeerThumbprintsKey = "PeerCertificateThumbprints";
 
     /// <summary>Reads <paramref name="section"/>; what is not set keeps <see cref="RouterOptions"/>' default.</summary>
     /// <exception cref="ArgumentException">A key is unknown or a value does not parse (the message names it and says
@@ -42,7 +47,24 @@ internal static class RouterSettings
             ConnectTimeout = Read(section, path, nameof(RouterOptions.ConnectTimeout), defaults.ConnectTimeout, ParseSpan, "a time span such as 00:00:02"),
             RequirePeerCertificates = Read(section, path, nameof(RouterOptions.RequirePeerCertificates), false, bool.Parse, "true or false"),
             Certificate = certificatePath is { Length: > 0 } ? Load(path, certificatePath, section["CertificatePassword"]) : null,
+            ValidatePeerCertificate = Text(section, PeerThumbprintsKey) is { } pinned ? Pinned(path, pinned) : null,
         };
+    }
+
+    /// <summary>Trusts exactly the certificates with these SHA-256 thumbprints, whatever their chain and name.</summary>
+    private static System.Net.Security.RemoteCertificateValidationCallback Pinned(string path, string value)
+    {
+        var thumbprints = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => t.Replace(":", "", StringComparison.Ordinal).ToUpperInvariant())
+            .ToHashSet(StringComparer.Ordinal);
+        if (thumbprints.Count == 0 || thumbprints.Any(t => t.Length != 64 || !t.All(Uri.IsHexDigit)))
+        {
+            throw new ArgumentException(
+                $"{path}:{PeerThumbprintsKey} is '{value}', which is not a list of SHA-256 thumbprints: each is 64 hexadecimal digits " +
+                "(certificate.GetCertHashString(HashAlgorithmName.SHA256)), separated by commas.", PeerThumbprintsKey);
+        }
+
+        return (_, certificate, _, _) => certificate is not null && thumbprints.Contains(certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256));
     }
 
     private static string? Text(IConfiguration section, string key) => section[key] is { Length: > 0 } value ? value : null;

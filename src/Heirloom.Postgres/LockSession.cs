@@ -408,8 +408,8 @@ internal sealed class LockSession : IAsyncDisposable
                 batch.BatchCommands.Add(reserve);
             }
 
-            // A released row no longer names this session as its owner: a standby that finds its lease old must not
-            // end this session, which holds other tables, for a table it let go.
+            // A released row no longer names this connection's backend as its owner: a standby that finds its lease old
+            // must not end this connection, which holds other tables' locks, for a table it let go.
             var disown = new NpgsqlBatchCommand(
                 $"UPDATE {_cluster.Schema.Tables} SET owner_backend = NULL WHERE name = ANY($1) AND owner_backend = pg_backend_pid()");
             disown.Parameters.Add(new() { Value = tables.ToArray() });

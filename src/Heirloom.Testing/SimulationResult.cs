@@ -17,7 +17,7 @@ public sealed class SimulationResult
         Failure = failure;
     }
 
-    /// <summary>The seed: the scheduler's choices and the drawn faults follow from it.</summary>
+    /// <summary>The run's seed: the scheduler's choices and the drawn faults follow from it.</summary>
     public long Seed { get; }
 
     /// <summary>The faults injected, in step order.</summary>

@@ -80,7 +80,7 @@ internal readonly record struct Frame(FrameKind Kind, long Id, byte[] Payload)
     /// <summary>A read of a key: table, key type, value type, key codec and value codec names, then the key's bytes.</summary>
     public static Frame LookupRequest(long id, string table, string keyType, string valueType, string keyCodec, string valueCodec, ReadOnlySpan<byte> key)
     {
-        var writer = new ArrayBufferWriter<byte>(64 + key.Length);
+        var writer = Scratch();
         WriteString(writer, table);
         WriteString(writer, keyType);
         WriteString(writer, valueType);
@@ -93,7 +93,7 @@ internal readonly record struct Frame(FrameKind Kind, long Id, byte[] Payload)
     /// <summary>A read's reply: Ok, then the count of values and each value's length and bytes.</summary>
     public static Frame ReplyValues(long id, byte[][] values)
     {
-        var writer = new ArrayBufferWriter<byte>(32);
+        var writer = Scratch();
         writer.GetSpan(1)[0] = (byte)ReplyStatus.Ok;
         writer.Advance(1);
         BinaryPrimitives.WriteInt32LittleEndian(writer.GetSpan(4), values.Length);

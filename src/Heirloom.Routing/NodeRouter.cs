@@ -293,7 +293,7 @@ public sealed class NodeRouter : IAsyncDisposable
                 return await CallLocallyAsync(kind, local.WorkerName, request, remaining, cancellation).ConfigureAwait(false);
             }
 
-            var owner = _owners.TryGetValue(table, out var known) ? known : await WithinAsync(FindOwnerAsync(table, cancellation), remaining, timeout, table).ConfigureAwait(false);
+            var owner = await OwnerAsync(table, remaining, timeout, cancellation).ConfigureAwait(false);
             var outcome = owner.Address is null || owner.NodeId == Cluster.NodeId
                 ? Attempt.Retry
                 : await SendAsync(kind, owner, codec, request, remaining, timeout, cancellation).ConfigureAwait(false);
@@ -347,7 +347,7 @@ public sealed class NodeRouter : IAsyncDisposable
 
             var (keyCodec, valueCodec) = local is null ? (Codecs.For<TKey>(), Codecs.For<TValue>()) : (local.KeyCodec, local.ValueCodec);
             keyBytes ??= Encode(keyCodec, key);
-            var owner = await WithinAsync(FindOwnerAsync(table, cancellation), remaining, timeout, table).ConfigureAwait(false);
+            var owner = await OwnerAsync(table, remaining, timeout, cancellation).ConfigureAwait(false);
             if (owner.Address is not null && owner.NodeId != Cluster.NodeId)
             {
                 var request = keyBytes;
@@ -423,13 +423,16 @@ public sealed class NodeRouter : IAsyncDisposable
         return null;
     }
 
+    /// <summary>The table's owner: the one last found (the path of every call but the first, with nothing to await),
+    /// or PostgreSQL's answer within the call's remaining budget.</summary>
+    private ValueTask<ClusteredTableOwner> OwnerAsync(string table, TimeSpan remaining, TimeSpan timeout, CancellationToken cancellation) =>
+        _owners.TryGetValue(table, out var known)
+            ? ValueTask.FromResult(known)
+            : new ValueTask<ClusteredTableOwner>(WithinAsync(FindOwnerAsync(table, cancellation), remaining, timeout, table));
+
+    /// <summary>Asks PostgreSQL who owns the table, and remembers the answer until it proves stale.</summary>
     private async Task<ClusteredTableOwner> FindOwnerAsync(string table, CancellationToken cancellation)
     {
-        if (_owners.TryGetValue(table, out var known))
-        {
-            return known;
-        }
-
         ClusteredTableOwner? owner;
         try
         {

@@ -82,13 +82,14 @@ internal sealed partial class Process
         _mailbox.Enqueue(message);
         if (Volatile.Read(ref _schedule) == Waiting && Interlocked.CompareExchange(ref _schedule, Scheduled, Waiting) == Waiting)
         {
-            if (MayRunHere())
+            var thread = ProcessThread.Current;
+            if (MayRunHere(thread))
             {
-                RunHere();
+                RunHere(thread);
             }
             else
             {
-                Schedule();
+                Schedule(thread);
             }
         }
 
@@ -101,30 +102,30 @@ internal sealed partial class Process
         return true;
     }
 
-    private bool MayRunHere() =>
-        !t_runningProcesses && Node.Scheduler.ChainsRuns && TaskScheduler.Current == TaskScheduler.Default && !ExecutionContext.IsFlowSuppressed();
+    private bool MayRunHere(ProcessThread thread) =>
+        !thread.RunsProcesses && Node.Scheduler.ChainsRuns && TaskScheduler.Current == TaskScheduler.Default && !ExecutionContext.IsFlowSuppressed();
 
     // The caller's execution context needs no such care: a process's code runs in its body's async state machine,
     // which restores the context it captured on its first run, on the pool.
-    private void RunHere()
+    private void RunHere(ProcessThread thread)
     {
         var callerSynchronization = SynchronizationContext.Current;
         SynchronizationContext.SetSynchronizationContext(null);
-        t_runningProcesses = true;
+        thread.RunsProcesses = true;
         try
         {
-            Run();
+            Run(thread);
         }
         finally
         {
-            t_runningProcesses = false;
+            thread.RunsProcesses = false;
             SynchronizationContext.SetSynchronizationContext(callerSynchronization);
         }
 
         // The caller waits for its reply, not for the processes the run woke.
-        if (t_runNext is { } next)
+        if (thread.RunNext is { } next)
         {
-            t_runNext = null;
+            thread.RunNext = null;
             Node.Scheduler.Queue(next, preferLocal: true);
         }
     }
@@ -186,27 +187,20 @@ internal sealed partial class Process
     // enough that the cost of waking another thread for it is amortised (about a millisecond of work at most).
     private const int MaxChainedRuns = 2048;
 
-    // The process this thread woke last and runs next, when the thread is running processes.
-    [ThreadStatic]
-    private static Process? t_runNext;
-
-    [ThreadStatic]
-    private static bool t_runningProcesses;
-
     private void Wake()
     {
         if (Volatile.Read(ref _schedule) == Waiting && Interlocked.CompareExchange(ref _schedule, Scheduled, Waiting) == Waiting)
         {
-            Schedule();
+            Schedule(ProcessThread.Current);
         }
     }
 
     /// <summary>Queues the process to run. Only the winner of the CAS to Scheduled (or the spawner) calls this.</summary>
-    private void Schedule()
+    private void Schedule(ProcessThread thread)
     {
         Debug.Assert(Volatile.Read(ref _schedule) == Scheduled, "Only the CAS winner to Scheduled (or the spawner) queues a process, so it never runs twice at once.");
         var scheduler = Node.Scheduler;
-        if (!t_runningProcesses || !scheduler.ChainsRuns)
+        if (!thread.RunsProcesses || !scheduler.ChainsRuns)
         {
             scheduler.Queue(this, preferLocal: true);
             return;
@@ -214,8 +208,8 @@ internal sealed partial class Process
 
         // The newest wake takes the slot; an older occupant moves to this thread's local queue, where idle
         // threads can steal it.
-        var previous = t_runNext;
-        t_runNext = this;
+        var previous = thread.RunNext;
+        thread.RunNext = this;
         if (previous is not null)
         {
             scheduler.Queue(previous, preferLocal: true);

@@ -50,45 +50,45 @@ internal sealed partial class Process : ProcessContext, IThreadPoolWorkItem, IVa
         set => _trapExit = value;
     }
 
-    internal void Start() => Schedule();
+    internal void Start() => Schedule(ProcessThread.Current);
 
     void IThreadPoolWorkItem.Execute()
     {
-        if (t_runningProcesses)
+        var thread = ProcessThread.Current;
+        if (thread.RunsProcesses)
         {
-            Run();
+            Run(thread);
             return;
         }
 
-        t_runningProcesses = true;
+        thread.RunsProcesses = true;
         try
         {
-            Run();
+            Run(thread);
 
             // Run the processes this thread woke, as Go's runnext does: a message handed to a waiting process
             // is handled on the same thread with no queue in between. After a bounded chain, the rest waits its
             // turn in the global queue so other work is not starved.
-            for (var hops = 0; t_runNext is { } next; hops++)
+            for (var hops = 0; thread.RunNext is { } next; hops++)
             {
-                t_runNext = null;
+                thread.RunNext = null;
                 if (hops == MaxChainedRuns)
                 {
                     Node.Scheduler.Queue(next, preferLocal: false);
                     break;
                 }
 
-                next.Run();
+                next.Run(thread);
             }
         }
         finally
         {
-            t_runningProcesses = false;
+            thread.RunsProcesses = false;
         }
     }
 
-    private void Run()
+    private void Run(ProcessThread thread)
     {
-        var thread = ProcessThread.Current;
         var outer = thread.Running;
         thread.Running = this;
         try

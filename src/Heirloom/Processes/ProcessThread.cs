@@ -13,8 +13,16 @@ internal sealed class ProcessThread
 
     private Process? _running;
 
-    /// <summary>This thread's view.</summary>
+    /// <summary>This thread's view. One thread-local read: the scheduler's per-thread state lives here, so a run reads
+    /// it once and passes it on, where each thread-static field would cost a lookup of its own.</summary>
     public static ProcessThread Current => t_current ??= new ProcessThread();
+
+    /// <summary>Whether this thread is inside a run of processes (a pool work item or a caller's run in place), so
+    /// that the processes it wakes can wait in <see cref="RunNext"/>; written by this thread only.</summary>
+    public bool RunsProcesses { get; set; }
+
+    /// <summary>The process this thread woke last and runs next, while it <see cref="RunsProcesses"/>; this thread only.</summary>
+    public Process? RunNext { get; set; }
 
     /// <summary>The process this thread is running; written by this thread only.</summary>
     public Process? Running

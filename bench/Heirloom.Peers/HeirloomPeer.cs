@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Heirloom.Behaviours;
 using Heirloom.Management;
@@ -22,7 +23,7 @@ internal sealed class HeirloomPeer : IPeer
         ["spawn"] = "Spawn from a process, Send one message, the child answers and returns",
         ["skynet"] = "processes spawned with Spawn, sums sent to the parent's pid",
         ["call"] = "GenServer.CallAsync(pid, request) from plain async code (default timeout 5 s)",
-        ["restart"] = "Supervisor (one_for_one) with a GenServer child that throws in HandleCastAsync; the new incarnation is called by its pid",
+        ["restart"] = "Supervisor (one_for_one) with a registered GenServer child that throws in HandleCastAsync; the next call by its name waits for the new incarnation (QueuedCallsOnCrash.HandToSuccessor)",
         ["memory"] = "processes parked in ReceiveAsync",
         ["state"] = "TableManager + TableWorker<long, long>: the table passes to the worker's new incarnation",
     };
@@ -152,22 +153,32 @@ internal sealed class HeirloomPeer : IPeer
 
     public async Task<double[]> RestartAsync(int restarts)
     {
-        var incarnations = Channel.CreateUnbounded<Pid>();
+        // OTP's idiom for a supervised server: callers name it, and its calls queued at the crash go to the
+        // incarnation the supervisor starts (QueuedCallsOnCrash.HandToSuccessor), as a peer's next message waits in
+        // the mailbox of the actor restarted in place. The reply carries the incarnation that answered.
+        var name = $"restart{Interlocked.Increment(ref _round)}";
+        var incarnation = new StrongBox<long>();
         var supervisor = await Supervisor.StartAsync(_node, new SupervisorOptions
         {
             Intensity = int.MaxValue,
             Period = TimeSpan.FromSeconds(1),
-            Children = [ChildSpec.ForGenServer("worker", () => new CrashingServer(incarnations.Writer))],
+            Children =
+            [
+                ChildSpec.ForGenServer(
+                    "worker",
+                    () => new CrashingServer(incarnation),
+                    new GenServerOptions { Name = name, QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor }),
+            ],
         });
-        var current = await incarnations.Reader.ReadAsync();
         var times = new double[restarts];
         for (var i = 0; i < restarts; i++)
         {
+            var before = Volatile.Read(ref incarnation.Value);
             var start = Stopwatch.GetTimestamp();
-            GenServer.Cast(current, "crash");
-            current = await incarnations.Reader.ReadAsync();
-            await GenServer.CallAsync(current, "ping");
+            GenServer.Cast(_node, name, "crash");
+            var answered = await GenServer.CallAsync<long>(_node, name, "ping");
             times[i] = Timing.Microseconds(start);
+            Timing.Check(answered == before + 1, $"Heirloom's call after crash {i} was answered by incarnation {answered}, not {before + 1}");
         }
 
         await GenServer.StopAsync(supervisor, ExitReason.Shutdown);
@@ -243,17 +254,19 @@ internal sealed class HeirloomPeer : IPeer
             ValueTask.FromResult(CallResult.Reply(request));
     }
 
-    /// <summary>Tells the benchmark its pid from InitAsync; throws on the cast "crash".</summary>
-    private sealed class CrashingServer(ChannelWriter<Pid> incarnations) : GenServer
+    /// <summary>Counts its incarnations in InitAsync and answers a call with its own; throws on the cast "crash".</summary>
+    private sealed class CrashingServer(StrongBox<long> incarnations) : GenServer
     {
+        private long _incarnation;
+
         protected override ValueTask<InitResult> InitAsync()
         {
-            incarnations.TryWrite(Self);
+            _incarnation = Interlocked.Increment(ref incarnations.Value);
             return ValueTask.FromResult(InitResult.Ok);
         }
 
         protected override ValueTask<CallResult> HandleCallAsync(object request, CallFrom from) =>
-            ValueTask.FromResult(CallResult.Reply(request));
+            ValueTask.FromResult(CallResult.Reply(_incarnation));
 
         protected override ValueTask<ServerResult> HandleCastAsync(object message) =>
             throw new InvalidOperationException("crash");

@@ -24,10 +24,19 @@ public sealed class Probe
     /// <summary>The messages received and not yet taken by an expectation, oldest first.</summary>
     public IReadOnlyList<object> Received => _received;
 
-    /// <summary>Makes the probe monitor <paramref name="pid"/>: its <see cref="Down"/> message arrives at the probe, for
-    /// <see cref="ExpectAsync{T}"/>.</summary>
+    /// <summary>Makes the probe monitor <paramref name="pid"/>, at once: when that process exits, even right after this
+    /// call, its <see cref="Down"/> message arrives at the probe, for <see cref="ExpectAsync{T}"/>; a process already
+    /// gone gives a Down with reason noproc.</summary>
     /// <param name="pid">The process to watch.</param>
-    public void Monitor(Pid pid) => Pid.Send(new MonitorRequest(pid));
+    /// <returns>The monitor's reference, which the <see cref="Down"/> carries.</returns>
+    /// <exception cref="InvalidOperationException">The probe's process has exited (its node lost power).</exception>
+    public MonitorRef Monitor(Pid pid)
+    {
+        // The monitor is the probe process's own, set on its behalf: on the simulation's single thread nothing else
+        // runs meanwhile, so this is what the probe would do if it were asked by a message, minus the wait.
+        var process = Pid.Process is { IsAlive: true } alive ? alive : throw new InvalidOperationException($"Probe {Pid} has exited; spawn a new probe on the current node.");
+        return process.MonitorCore(pid);
+    }
 
     /// <summary>Waits, in virtual time, for a message that matches, takes it and returns it.</summary>
     /// <param name="match">Which message; null for any.</param>
@@ -85,18 +94,9 @@ public sealed class Probe
         while (true)
         {
             var message = await context.ReceiveAsync();
-            if (message is MonitorRequest request)
-            {
-                context.Monitor(request.Pid);
-                continue;
-            }
-
             _received.Add(message);
             _simulation.Trace($"probe {SimulatedNode.TraceName(Pid)} got {message.GetType().Name}");
             _arrived?.TrySetResult();
         }
     }
-
-    // Asks the probe's own process to monitor a pid: a monitor belongs to the process that sets it.
-    private sealed record MonitorRequest(Pid Pid);
 }

@@ -1,3 +1,4 @@
+using Heirloom.Processes;
 using Heirloom.Testing;
 
 namespace Heirloom.Tests.Simulations;
@@ -45,5 +46,55 @@ public sealed class SimulationKitTests
         var result = Simulation.Run(1, async _ => await new TaskCompletionSource().Task);
         var stuck = Assert.IsType<SimulationStuckException>(result.Failure);
         Assert.Contains("no timer is set", stuck.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("yield")]
+    [InlineData("real timer")]
+    public void A_process_that_leaves_the_simulation_fails_the_run_once_its_work_comes_back(string how)
+    {
+        var result = Simulation.Run(1, async sim =>
+        {
+            var probe = sim.SpawnProbe();
+            sim.Node.Spawn(async _ =>
+            {
+                if (how == "yield")
+                {
+                    await Task.Yield();
+                }
+                else
+                {
+                    await Task.Delay(1);
+                }
+
+                probe.Pid.Send("back");
+            });
+
+            // The run waits, in real time, until the work that left comes back to the node.
+            var until = DateTime.UtcNow.AddSeconds(10);
+            while (probe.Received.Count == 0 && DateTime.UtcNow < until)
+            {
+                Thread.Sleep(1);
+                await sim.AdvanceAsync(TimeSpan.FromMilliseconds(1));
+            }
+        });
+        var stuck = Assert.IsType<SimulationStuckException>(result.Failure);
+        Assert.Contains("not a function of its seed", stuck.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_probe_monitors_at_once_so_a_kill_right_after_arrives_as_the_kill()
+    {
+        var result = Simulation.Run(1, async sim =>
+        {
+            var probe = sim.SpawnProbe();
+            var target = sim.Node.Spawn(async ctx => await ctx.ReceiveAsync());
+            var reference = probe.Monitor(target);
+            sim.Node.Exit(target, ExitReason.Kill);
+            var down = await probe.ExpectAsync<Down>(TimeSpan.FromSeconds(1));
+            Assert.Equal(reference, down.Ref);
+            Assert.Equal(ExitReasonKind.Killed, down.Reason.Kind);
+        });
+        Assert.True(result.Succeeded, result.ToString());
     }
 }

@@ -150,8 +150,17 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         }
     }
 
+    [SkipLocalsInit]
     public override bool ContainsKey(TKey key)
     {
+        if (_stackKeyCodec is { } codec)
+        {
+            Span<byte> room = stackalloc byte[StackKey];
+            var bytes = room[..codec.Size];
+            codec.WriteTo(bytes, key);
+            return Contains(bytes, ByteHash.Compute(bytes));
+        }
+
         var probe = EncodeKey(key, out var keyLength, out var hash);
         try
         {

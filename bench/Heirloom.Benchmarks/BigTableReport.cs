@@ -31,7 +31,7 @@ internal static class BigTableReport
         foreach (var r in results)
         {
             // The listener's pauses against the runtime's own total: close, or a pause was missed.
-            Console.WriteLine(Text($"{r.Store}: pauses seen by the listener over the updates and lookups: {r.ListenedPauses}, {r.ListenedPauseMilliseconds:F1} ms in all; GC.GetTotalPauseDuration grew by {r.PausedMilliseconds:F1} ms."));
+            Console.WriteLine(Text($"{r.Store}: pauses seen by the listener over the updates and lookups: {r.ListenedPauses}, {r.ListenedPauseMilliseconds:F1} ms in all, median {r.MedianPauseMilliseconds:F2} ms, {r.PausesOver10Milliseconds} over 10 ms; GC.GetTotalPauseDuration grew by {r.PausedMilliseconds:F1} ms."));
         }
     }
 

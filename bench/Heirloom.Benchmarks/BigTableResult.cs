@@ -13,6 +13,9 @@ namespace Heirloom.Benchmarks;
 /// <param name="Collections">Collections in those phases, of generations 0, 1 and 2.</param>
 /// <param name="ListenedPauses">Pauses the listener saw in those phases.</param>
 /// <param name="ListenedPauseMilliseconds">Their total, to set beside the runtime's own (GcPercent's numerator).</param>
+/// <param name="MedianPauseMilliseconds">The median of those pauses: with the longest, whether one pause stands apart
+/// (a collection that did more work, or a thread that waited for a core while the others were stopped).</param>
+/// <param name="PausesOver10Milliseconds">How many of those pauses took longer than 10 ms.</param>
 /// <param name="ManagedBytesPerEntry">Growth of the managed heap over the fill, after a full collection, per entry.</param>
 /// <param name="NativeBytesPerEntry">Memory outside the managed heap the store reports, per entry.</param>
 internal sealed record BigTableResult(
@@ -27,6 +30,8 @@ internal sealed record BigTableResult(
     int[] Collections,
     int ListenedPauses,
     double ListenedPauseMilliseconds,
+    double MedianPauseMilliseconds,
+    int PausesOver10Milliseconds,
     double ManagedBytesPerEntry,
     double NativeBytesPerEntry)
 {

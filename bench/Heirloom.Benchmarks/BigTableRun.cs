@@ -41,6 +41,8 @@ internal static class BigTableRun
             collected,
             pauses.Count,
             pauses.Sum(p => p.TotalMilliseconds),
+            pauses.Count == 0 ? 0 : pauses.Order().ElementAt(pauses.Count / 2).TotalMilliseconds,
+            pauses.Count(p => p.TotalMilliseconds > 10),
             managed / (double)workload.Entries,
             store.NativeBytes / (double)workload.Entries);
     }

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Unicode;
 
 namespace Heirloom.Persistence;
 
@@ -27,9 +29,13 @@ public static class Codecs
 
     private delegate T SpanReader<out T>(ReadOnlySpan<byte> source);
 
-    private sealed class Fixed<T>(string name, int size, SpanWriter<T> write, SpanReader<T> read) : ICodec<T>
+    private sealed class Fixed<T>(string name, int size, SpanWriter<T> write, SpanReader<T> read) : ICodec<T>, IFixedSizeCodec<T>
     {
         public string Name => name;
+
+        public int Size => size;
+
+        public void WriteTo(Span<byte> destination, T value) => write(destination, value);
 
         public void Write(IBufferWriter<byte> writer, T value)
         {
@@ -43,11 +49,26 @@ public static class Codecs
 
     private sealed class Utf8String : ICodec<string>
     {
+        // Values up to this many bytes are transcoded on the stack, then copied into the string in one step. UTF-8 never
+        // takes fewer bytes than UTF-16 takes chars, so the chars fit.
+        private const int StackChars = 256;
+
         public string Name => "utf8";
 
         public void Write(IBufferWriter<byte> writer, string value) => Encoding.UTF8.GetBytes(value, writer);
 
-        public string Read(ReadOnlySpan<byte> data) => Encoding.UTF8.GetString(data);
+        // Encoding.GetString counts the chars in one pass and transcodes in a second, branching on the bytes all along;
+        // after a cache miss on the bytes (an off-heap lookup) those branches hold back the lookups that follow, where
+        // one transcoding pass and a copy let them proceed. Invalid sequences become U+FFFD either way.
+        public string Read(ReadOnlySpan<byte> data) => data.Length <= StackChars ? ReadSmall(data) : Encoding.UTF8.GetString(data);
+
+        [SkipLocalsInit]
+        private static string ReadSmall(ReadOnlySpan<byte> data)
+        {
+            Span<char> chars = stackalloc char[StackChars];
+            Utf8.ToUtf16(data, chars, out _, out var written);
+            return new string(chars[..written]);
+        }
     }
 
     private sealed class Bytes : ICodec<byte[]>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables.Storage;
 
@@ -29,6 +30,9 @@ public sealed class Table<TKey, TValue> : Table
     // so durable hash tables read through it too. Null once the read gate closes, and from the start otherwise.
     private volatile HashStore<TKey, TValue>? _uncheckedReads;
 
+    // The same for an off-heap hash engine: its reads are lock-free as well, and skip the check and the virtual call.
+    private volatile OffHeapHashStore<TKey, TValue>? _uncheckedOffHeapReads;
+
     // The same engine when nothing wraps it, so writes may skip the virtual call as well; null when a layer (the
     // journal) must see every write.
     private readonly HashStore<TKey, TValue>? _hashWrites;
@@ -41,6 +45,7 @@ public sealed class Table<TKey, TValue> : Table
         _store = wrap is null ? engine : wrap(engine);
         _hashWrites = wrap is null ? hash : null;
         _uncheckedReads = options.Access == TableAccess.Private ? null : hash;
+        _uncheckedOffHeapReads = options.Access == TableAccess.Private ? null : engine as OffHeapHashStore<TKey, TValue>;
     }
 
     /// <summary>The storage engine a table of <paramref name="type"/> is built on: a hash engine, or a B-link tree for
@@ -61,7 +66,11 @@ public sealed class Table<TKey, TValue> : Table
 
     internal override Type KeyType => typeof(TKey);
 
-    private protected override void CloseUncheckedReads() => _uncheckedReads = null;
+    private protected override void CloseUncheckedReads()
+    {
+        _uncheckedReads = null;
+        _uncheckedOffHeapReads = null;
+    }
 
     /// <summary>The storage, for durable tables to reach their journal.</summary>
     internal TableStore<TKey, TValue> Store => _store;
@@ -80,6 +89,11 @@ public sealed class Table<TKey, TValue> : Table
         if (_uncheckedReads is { } hash)
         {
             return hash.TryGetValue(key, out value);
+        }
+
+        if (_uncheckedOffHeapReads is { } offHeap)
+        {
+            return offHeap.TryGetValue(key, out value);
         }
 
         (var found, value) = ReadChecked(key);

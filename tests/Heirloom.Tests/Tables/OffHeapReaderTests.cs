@@ -5,8 +5,8 @@ using Xunit.Abstractions;
 
 namespace Heirloom.Tests.Tables;
 
-/// <summary>Readers of an off-heap hash table take no lock: they copy a key's bytes optimistically and keep the copy
-/// only if no writer touched the key's stripe meanwhile, while unlinked records wait for them before being freed. These
+/// <summary>Readers of an off-heap hash table take no lock: they copy or decode a key's bytes optimistically and keep
+/// the result only if no writer touched the key's stripe meanwhile, while unlinked records wait for them before being freed. These
 /// tests race such readers against every kind of writer: values replaced by ones of other lengths (records swapped and
 /// retired) or of the same length (overwritten in place), deletes, growth, batches and clears (the whole table retired).
 /// A reader must only ever see a whole value that was stored for its key, and never memory that was freed.</summary>
@@ -93,6 +93,63 @@ public sealed class OffHeapReaderTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_codec_that_throws_on_torn_bytes_is_retried_and_never_surfaces_while_values_are_overwritten_in_place()
+    {
+        await using var node = new Node();
+        var table = OffHeapTable.New<int, string>(node, new TableOptions { Type = TableType.Set, Access = TableAccess.Public }, valueCodec: new WholeValueCodec());
+        const int Keys = 64, Readers = 2, Writes = 200_000;
+        for (var key = 0; key < Keys; key++)
+        {
+            table.Insert(key, ValueFor(key, 200, 0));
+        }
+
+        // Every write keeps the length, so each one overwrites the record's bytes in place under the readers.
+        using var writerDone = new CancellationTokenSource();
+        long reads = 0;
+        using var readersRunning = new CountdownEvent(Readers);
+        var readers = Enumerable.Range(0, Readers).Select(r => Task.Factory.StartNew(() =>
+        {
+            readersRunning.Signal();
+            var random = new Random(r);
+            while (!writerDone.IsCancellationRequested)
+            {
+                var key = random.Next(Keys);
+                Assert.True(table.TryGetValue(key, out var value));
+                AssertWhole(key, value);
+                Interlocked.Increment(ref reads);
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+
+        var writer = Task.Factory.StartNew(() =>
+        {
+            readersRunning.Wait();
+            var random = new Random(7);
+            for (var i = 0; i < Writes; i++)
+            {
+                var key = random.Next(Keys);
+                var letter = random.Next(26);
+                table.AddOrUpdate(key, ValueFor(key, 200, letter), (k, _) => ValueFor(k, 200, letter));
+            }
+        }, TaskCreationOptions.LongRunning);
+
+        await writer;
+        writerDone.Cancel();
+        await Task.WhenAll(readers);
+        output.WriteLine($"{reads:N0} reads");
+        Assert.True(reads > 0, "No read ran: the test raced nothing.");
+    }
+
+    [Fact]
+    public async Task A_codec_that_throws_on_untouched_bytes_surfaces_its_exception()
+    {
+        await using var node = new Node();
+        var table = OffHeapTable.New<int, string>(node, new TableOptions { Type = TableType.Set, Access = TableAccess.Public }, valueCodec: new WholeValueCodec());
+        table.Insert(1, "1:3:ab");
+
+        Assert.Throws<FormatException>(() => table.TryGetValue(1, out var _));
+    }
+
     /// <summary>A value that names its key and its own length, then repeats one letter (at least once): a copy torn
     /// between two values, even two of the same length overwritten in place, or one of another key, is caught.</summary>
     private static string ValueFor(int key, int length, int letter)
@@ -108,5 +165,23 @@ public sealed class OffHeapReaderTests(ITestOutputHelper output)
         var length = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(Math.Max(length, parts[0].Length + parts[1].Length + 3), value.Length);
         Assert.True(parts[2].All(c => c == parts[2][0]), $"Key {key} read a torn value: '{value}'.");
+    }
+
+    /// <summary>UTF-8, refusing to decode a value that is not whole (see <see cref="ValueFor"/>): a codec that throws
+    /// on the torn bytes a lock-free read may meet.</summary>
+    private sealed class WholeValueCodec : ICodec<string>
+    {
+        public string Name => "whole-value";
+
+        public void Write(System.Buffers.IBufferWriter<byte> writer, string value) => System.Text.EncodingExtensions.GetBytes(System.Text.Encoding.UTF8, value, writer);
+
+        public string Read(ReadOnlySpan<byte> data)
+        {
+            var value = System.Text.Encoding.UTF8.GetString(data);
+            var parts = value.Split(':', 3);
+            return parts.Length == 3 && parts[2].Length > 0 && parts[2].All(c => c == parts[2][0])
+                ? value
+                : throw new FormatException($"Not a whole value: '{value}'.");
+        }
     }
 }

@@ -60,8 +60,8 @@ internal static unsafe class EpochReclaimer
     }
 
     /// <summary>Hands over blocks already unlinked from every structure a reader could start from; they are freed once
-    /// no reader can hold them. The list is the reclaimer's from now on.</summary>
-    public static void Retire(List<RetiredBlock> blocks, long bytes)
+    /// no reader can hold them. The blocks are copied, so the caller may reuse its buffer at once.</summary>
+    public static void Retire(ReadOnlySpan<RetiredBlock> blocks, long bytes)
     {
         lock (s_lock)
         {

@@ -19,7 +19,10 @@ internal sealed unsafe class NativeBuckets
     private const int StripeBatch = 256;
     private const long StripeBatchBytes = 256 << 10;
 
-    private readonly List<RetiredBlock>?[] _retired = new List<RetiredBlock>?[1 << MinimumBits];
+    // Each stripe's buffer is made once and reused for every batch: a buffer per batch would live until its stripe
+    // filled it, long enough to survive a gen0 collection under a stream of updates, and be promoted for nothing.
+    private readonly RetiredBlock[]?[] _retired = new RetiredBlock[]?[1 << MinimumBits];
+    private readonly int[] _retiredCounts = new int[1 << MinimumBits];
     private readonly long[] _retiredBytes = new long[1 << MinimumBits];
     private volatile BucketArray _current = new(MinimumBits);
 
@@ -27,9 +30,12 @@ internal sealed unsafe class NativeBuckets
     ~NativeBuckets()
     {
         FreeChains(_current);
-        foreach (var blocks in _retired)
+        for (var stripe = 0; stripe < _retired.Length; stripe++)
         {
-            blocks?.ForEach(static block => block.Free());
+            foreach (var block in _retired[stripe].AsSpan(0, _retiredCounts[stripe]))
+            {
+                block.Free();
+            }
         }
     }
 
@@ -63,10 +69,10 @@ internal sealed unsafe class NativeBuckets
     /// <summary>Frees a record unlinked from its chain once no reader can be reading it. Caller holds the stripe.</summary>
     public void Retire(int stripe, NativeRecord* record, long footprint)
     {
-        var blocks = _retired[stripe] ??= new List<RetiredBlock>(StripeBatch);
-        blocks.Add(RetiredBlock.Of(record));
+        var blocks = _retired[stripe] ??= new RetiredBlock[StripeBatch];
+        blocks[_retiredCounts[stripe]++] = RetiredBlock.Of(record);
         _retiredBytes[stripe] += footprint;
-        if (blocks.Count >= StripeBatch || _retiredBytes[stripe] >= StripeBatchBytes)
+        if (_retiredCounts[stripe] >= StripeBatch || _retiredBytes[stripe] >= StripeBatchBytes)
         {
             HandOver(stripe);
         }
@@ -74,10 +80,10 @@ internal sealed unsafe class NativeBuckets
 
     private void HandOver(int stripe)
     {
-        if (_retired[stripe] is { Count: > 0 } blocks)
+        if (_retiredCounts[stripe] > 0)
         {
-            _retired[stripe] = null;
-            EpochReclaimer.Retire(blocks, _retiredBytes[stripe]);
+            EpochReclaimer.Retire(_retired[stripe].AsSpan(0, _retiredCounts[stripe]), _retiredBytes[stripe]);
+            _retiredCounts[stripe] = 0;
             _retiredBytes[stripe] = 0;
         }
     }

@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Heirloom.Tables;
 using Heirloom.Tables.Storage;
 
@@ -35,14 +35,17 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
     // Objects copied out per lock taken while traversing (whole keys: a bag's values of one key are never split).
     private const int ChunkObjects = 64;
 
-    // Values up to this many bytes are copied out to the stack.
-    private const int SmallValue = 256;
+    // Keys of a fixed size up to this many bytes (the built-in codecs' primitives) are encoded on the stack.
+    private const int StackKey = 16;
 
     // Reads without the lock tried before taking it: a writer holds a stripe for a few stores only.
     private const int OptimisticAttempts = 4;
 
     private readonly ICodec<TKey> _keyCodec;
     private readonly ICodec<TValue> _valueCodec;
+
+    // The key codec when it writes a fixed size that fits StackKey: lookups encode the key on the stack with it.
+    private readonly IFixedSizeCodec<TKey>? _stackKeyCodec;
     private readonly bool _isBag;
     private readonly bool _keepsDuplicates;
     private readonly StripeLock[] _locks = new StripeLock[LockCount];
@@ -63,6 +66,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         _keepsDuplicates = type == TableType.DuplicateBag;
         _keyCodec = keyCodec;
         _valueCodec = valueCodec;
+        _stackKeyCodec = keyCodec is IFixedSizeCodec<TKey> { Size: <= StackKey } stackKey ? stackKey : null;
     }
 
     public override long Count
@@ -108,33 +112,25 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
 
     public override StoreCapabilities Capabilities => StoreCapabilities.None;
 
+    [SkipLocalsInit]
     public override bool TryGetValue(TKey key, out TValue value)
     {
-        // Small values are copied to the stack, larger ones to a pooled array.
-        Span<byte> small = stackalloc byte[SmallValue];
+        if (_stackKeyCodec is { } codec)
+        {
+            Span<byte> room = stackalloc byte[StackKey];
+            var bytes = room[..codec.Size];
+            codec.WriteTo(bytes, key);
+            return TryRead(bytes, ByteHash.Compute(bytes), out value);
+        }
+
         var probe = EncodeKey(key, out var keyLength, out var hash);
-        byte[]? pooled = null;
-        int length;
         try
         {
-            length = CopyValue(probe.Slice(0, keyLength), hash, small, ref pooled);
+            return TryRead(probe.Slice(0, keyLength), hash, out value);
         }
         finally
         {
             EncodeBuffer.Return(probe);
-        }
-
-        try
-        {
-            value = length < 0 ? default! : _valueCodec.Read(pooled is null ? small[..length] : pooled.AsSpan(0, length));
-            return length >= 0;
-        }
-        finally
-        {
-            if (pooled is not null)
-            {
-                ArrayPool<byte>.Shared.Return(pooled);
-            }
         }
     }
 
@@ -154,8 +150,17 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         }
     }
 
+    [SkipLocalsInit]
     public override bool ContainsKey(TKey key)
     {
+        if (_stackKeyCodec is { } codec)
+        {
+            Span<byte> room = stackalloc byte[StackKey];
+            var bytes = room[..codec.Size];
+            codec.WriteTo(bytes, key);
+            return Contains(bytes, ByteHash.Compute(bytes));
+        }
+
         var probe = EncodeKey(key, out var keyLength, out var hash);
         try
         {
@@ -764,13 +769,15 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
     }
 
     /// <summary>
-    /// Copies a set's value for a key into <paramref name="small"/>, or into a pooled array when it does not fit;
-    /// returns its length, or -1 when the key is absent. Read without the stripe's lock: the copy counts only if the
-    /// stripe's version is the same even number before and after it (no writer in between), and the reclaimer keeps
-    /// every record this thread may reach allocated meanwhile. A stripe held throughout (by a writer, or a batch holding
-    /// every stripe) is read under its lock instead, which waits for it.
+    /// Decodes a set's value for a key straight from its record; false when the key is absent. Read without the
+    /// stripe's lock: the value counts only if the stripe's version is the same even number before and after it (no
+    /// writer in between), and the reclaimer keeps every record this thread may reach allocated meanwhile. A writer may
+    /// overwrite a value of the same length in place, so the codec may meet torn bytes: whatever it made of them, or
+    /// threw, is dropped when the version moved, and the read is tried again. A stripe held throughout (by a writer, or
+    /// a batch holding every stripe) is read under its lock instead, which waits for it; the value is copied out there
+    /// and decoded after the lock is released, so that no codec runs under a stripe lock.
     /// </summary>
-    private int CopyValue(ReadOnlySpan<byte> key, uint hash, Span<byte> small, ref byte[]? pooled)
+    private bool TryRead(ReadOnlySpan<byte> key, uint hash, out TValue value)
     {
         var stripe = StripeOf(hash);
         var scope = EpochReclaimer.EnterRead();
@@ -785,11 +792,33 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
                 }
 
                 var record = Find(_memory.Current, hash, key);
-                var length = record is null ? -1 : CopyValueOf(record, small, ref pooled);
+                if (record is null)
+                {
+                    Volatile.ReadBarrier();
+                    if (_locks[stripe].Version == version)
+                    {
+                        value = default!;
+                        return false;
+                    }
+
+                    continue;
+                }
+
+                TValue decoded;
+                try
+                {
+                    decoded = _valueCodec.Read(NativeRecord.ValueOf(record));
+                }
+                catch when (_locks[stripe].Version != version)
+                {
+                    continue;
+                }
+
                 Volatile.ReadBarrier();
                 if (_locks[stripe].Version == version)
                 {
-                    return length;
+                    value = decoded;
+                    return true;
                 }
             }
         }
@@ -798,45 +827,24 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
             scope.Exit();
         }
 
+        var copy = CopyLocked(key, hash);
+        value = copy is null ? default! : _valueCodec.Read(copy);
+        return copy is not null;
+    }
+
+    /// <summary>A copy of a set's value for a key read under its stripe's lock, or null when the key is absent.</summary>
+    private byte[]? CopyLocked(ReadOnlySpan<byte> key, uint hash)
+    {
         var hold = LockBucket(hash);
         try
         {
             var link = Seek(hold.Buckets, hash, key, out var found);
-            return found ? CopyValueOf(*link, small, ref pooled) : -1;
+            return found ? NativeRecord.ValueOf(*link).ToArray() : null;
         }
         finally
         {
             Unlock(hold);
         }
-    }
-
-    private static int CopyValueOf(NativeRecord* record, Span<byte> small, ref byte[]? pooled)
-    {
-        var bytes = NativeRecord.ValueOf(record);
-        if (bytes.Length <= small.Length)
-        {
-            bytes.CopyTo(small);
-            if (pooled is not null)
-            {
-                ArrayPool<byte>.Shared.Return(pooled);
-                pooled = null;
-            }
-
-            return bytes.Length;
-        }
-
-        if (pooled is null || pooled.Length < bytes.Length)
-        {
-            if (pooled is not null)
-            {
-                ArrayPool<byte>.Shared.Return(pooled);
-            }
-
-            pooled = ArrayPool<byte>.Shared.Rent(bytes.Length);
-        }
-
-        bytes.CopyTo(pooled);
-        return bytes.Length;
     }
 
     /// <summary>The record holding the key, found without the stripe's lock: every link is read once, so a writer

@@ -6,8 +6,11 @@ namespace Heirloom.Postgres;
 /// and the sequence of the last emptying of the table among them (0 for none), which comes before every key state kept.</summary>
 internal sealed class KeyStates
 {
-    private KeyStates(long clearedAt, byte[][] keys, byte[]?[] states, long[] sequences)
+    private readonly Dictionary<byte[], (byte[]? State, long Sequence)> _byKey;
+
+    private KeyStates(Dictionary<byte[], (byte[]? State, long Sequence)> byKey, long clearedAt, byte[][] keys, byte[]?[] states, long[] sequences)
     {
+        _byKey = byKey;
         ClearedAt = clearedAt;
         Keys = keys;
         States = states;
@@ -54,7 +57,27 @@ internal sealed class KeyStates
             sequences[n++] = sequence;
         }
 
-        return new KeyStates(clearedAt, keys, states, sequences);
+        return new KeyStates(last, clearedAt, keys, states, sequences);
+    }
+
+    /// <summary>Whether the two write a key in common, or either empties the table (it writes every row).</summary>
+    public bool SharesKeysWith(KeyStates other)
+    {
+        if (ClearedAt > 0 || other.ClearedAt > 0)
+        {
+            return true;
+        }
+
+        var (small, large) = _byKey.Count <= other._byKey.Count ? (this, other) : (other, this);
+        foreach (var key in small._byKey.Keys)
+        {
+            if (large._byKey.ContainsKey(key))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private sealed class ByteArrayComparer : IEqualityComparer<byte[]>

@@ -55,6 +55,11 @@ public sealed record PostgresClusterOptions
     /// <summary>The most writes one commit carries; more wait for the next. Default 8,192.</summary>
     public int MaxWritesPerCommit { get; init; } = 8192;
 
+    /// <summary>The most commits of one table in flight at once, each on its own pooled connection: a commit is
+    /// sent while the one before it is still being made, and the commits become visible in the order of their writes.
+    /// Default 2; 1 makes one commit at a time.</summary>
+    public int MaxCommitsInFlight { get; init; } = 2;
+
     /// <summary>How often a standby reads the changes even without a notification (one may be lost with a
     /// connection). Default 1 s.</summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -132,6 +137,11 @@ public sealed record PostgresClusterOptions
         if (BalanceInterval <= TimeSpan.Zero || MaxMovesPerRound < 0 || HandOffTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"PostgresClusterOptions.BalanceInterval ({BalanceInterval.TotalMilliseconds} ms) and HandOffTimeout ({HandOffTimeout.TotalMilliseconds} ms) must be positive, and MaxMovesPerRound ({MaxMovesPerRound}) at least 0 (0 turns balancing off).");
+        }
+
+        if (MaxCommitsInFlight < 1)
+        {
+            throw new ArgumentException($"PostgresClusterOptions.MaxCommitsInFlight ({MaxCommitsInFlight}) must be at least 1.");
         }
 
         if (MaxPoolSize < 1)

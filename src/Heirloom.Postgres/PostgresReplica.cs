@@ -234,6 +234,10 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
             while (true)
             {
                 await _pending.WaitAsync(_stop.Token).ConfigureAwait(false);
+
+                // A slot first, then the writes: the writers a commit in flight carries come back once it is made, and
+                // a batch taken before that would leave them for the next (halving every commit with one in flight).
+                await MakeRoomAsync(null).ConfigureAwait(false);
                 await GatherAsync().ConfigureAwait(false);
                 List<JournalRecord> batch;
                 lock (_lock)
@@ -271,15 +275,15 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
     }
 
     /// <summary>Waits until fewer than <see cref="PostgresClusterOptions.MaxCommitsInFlight"/> commits are in flight
-    /// and none of them shares a key with <paramref name="states"/> (or empties the table, or is emptied by it): two
+    /// and none of them shares a key with <paramref name="states"/> (when given) (or empties the table, or is emptied by it): two
     /// commits in flight never wait for each other's rows, so neither can deadlock the other.</summary>
-    private async Task MakeRoomAsync(KeyStates states)
+    private async Task MakeRoomAsync(KeyStates? states)
     {
         while (true)
         {
             _stop.Token.ThrowIfCancellationRequested();
             _inFlight.RemoveAll(c => c.Done.IsCompleted);
-            if (_inFlight.Count < _cluster.Options.MaxCommitsInFlight && !_inFlight.Exists(c => c.States.SharesKeysWith(states)))
+            if (_inFlight.Count < _cluster.Options.MaxCommitsInFlight && (states is null || !_inFlight.Exists(c => c.States.SharesKeysWith(states))))
             {
                 return;
             }

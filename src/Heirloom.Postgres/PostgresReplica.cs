@@ -275,8 +275,8 @@ internal sealed class PostgresReplica : ITableReplica, IAsyncDisposable
     }
 
     /// <summary>Waits until fewer than <see cref="PostgresClusterOptions.MaxCommitsInFlight"/> commits are in flight
-    /// and none of them shares a key with <paramref name="states"/> (when given) (or empties the table, or is emptied by it): two
-    /// commits in flight never wait for each other's rows, so neither can deadlock the other.</summary>
+    /// and, when <paramref name="states"/> is given, none of them shares a key with it (or empties the table, or is
+    /// emptied by it): two commits in flight never wait for each other's rows, so neither can deadlock the other.</summary>
     private async Task MakeRoomAsync(KeyStates? states)
     {
         while (true)

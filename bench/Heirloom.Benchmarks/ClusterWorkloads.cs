@@ -55,6 +55,10 @@ internal static class ClusterWorkloads
                 Row($"acknowledged writes, one owner, {writers} writers", $"{rate:N0}/s ({rate / single:F1}x single-row; {perCommit:F1} writes per commit)", writers == 64 ? ">= 50x single-row" : "", writers == 64 ? rate / single >= 50 : null);
             }
 
+            // The same 64 writers with two commits in flight (MaxCommitsInFlight = 2), against the default's one.
+            var (pipelined, pipelinedPerCommit) = await AcknowledgedWritesPerSecondAsync(server.ConnectionString, 64, commitsInFlight: 2);
+            Row("acknowledged writes, one owner, 64 writers, two commits in flight", $"{pipelined:N0}/s ({pipelined / single:F1}x single-row; {pipelinedPerCommit:F1} writes per commit)", "", null);
+
             var (local, shippedPerCommit) = await AcknowledgedWritesPerSecondAsync(server.ConnectionString, 64, localJournal: true);
             Row("acknowledged from a local journal (shipped later), 64 writers", $"{local:N0}/s ({local / single:F1}x single-row; {shippedPerCommit:F1} writes per commit)", "", null);
         }
@@ -124,10 +128,10 @@ internal static class ClusterWorkloads
     }
 
     /// <summary>Concurrent callers of the owning worker, each waiting for its write's commit before the next.</summary>
-    private static async Task<(double PerSecond, double WritesPerCommit)> AcknowledgedWritesPerSecondAsync(string connectionString, int writers, bool localJournal = false)
+    private static async Task<(double PerSecond, double WritesPerCommit)> AcknowledgedWritesPerSecondAsync(string connectionString, int writers, bool localJournal = false, int? commitsInFlight = null)
     {
         var journal = localJournal ? Directory.CreateTempSubdirectory("heirloom-bench-spool-").FullName : null;
-        await using var owner = await BenchNode.StartAsync(connectionString, $"w{writers}{(localJournal ? "l" : "")}", "a", journal);
+        await using var owner = await BenchNode.StartAsync(connectionString, $"w{writers}{(localJournal ? "l" : "")}{commitsInFlight}", "a", journal, commitsInFlight);
         await owner.Table.WaitAsync(TimeSpan.FromSeconds(30));
         var next = 0L;
         var written = 0L;
@@ -257,10 +261,11 @@ internal static class ClusterWorkloads
 
         public Task<Table<long, long>> Table => _table.Task;
 
-        public static async Task<BenchNode> StartAsync(string connectionString, string schema, string nodeId, string? localJournal = null)
+        public static async Task<BenchNode> StartAsync(string connectionString, string schema, string nodeId, string? localJournal = null, int? commitsInFlight = null)
         {
             var node = new BenchNode();
-            node.Cluster = await PostgresCluster.StartAsync(node.Node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId });
+            var options = new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId };
+            node.Cluster = await PostgresCluster.StartAsync(node.Node, commitsInFlight is { } inFlight ? options with { MaxCommitsInFlight = inFlight } : options);
             var supervisor = await Supervisor.StartAsync(node.Node, new SupervisorOptions
             {
                 Children =

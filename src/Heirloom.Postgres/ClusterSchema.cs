@@ -19,6 +19,10 @@ internal sealed partial class ClusterSchema
     /// <summary>The SQLSTATE a commit raises when the table's epoch is no longer the committer's.</summary>
     public const string FencedState = "HL001";
 
+    /// <summary>The SQLSTATE a commit raises when the commit before it (its sequences) is not committed: it is made
+    /// again once that one is.</summary>
+    public const string OutOfOrderState = "HL002";
+
     public ClusterSchema(string name)
     {
         if (!Identifier().IsMatch(name))
@@ -109,24 +113,45 @@ internal sealed partial class ClusterSchema
                 sequence bigint NOT NULL,
                 PRIMARY KEY (table_name, key));
             CREATE INDEX IF NOT EXISTS rows_by_sequence ON {Rows} (table_name, sequence);
-            CREATE OR REPLACE FUNCTION {Commit}(p_table text, p_epoch bigint, p_last bigint, p_cleared bigint,
+            CREATE OR REPLACE FUNCTION {Commit}(p_table text, p_epoch bigint, p_first bigint, p_last bigint, p_cleared bigint,
                                                 p_keys bytea[], p_states bytea[], p_sequences bigint[])
             RETURNS void LANGUAGE plpgsql AS $body$
+            DECLARE
+                v_epoch bigint;
+                v_last bigint;
             BEGIN
-                -- The epoch check takes the table's row lock, so commits of one table are serialized and a takeover
-                -- (which bumps the epoch) either waits for a commit or makes it fail.
-                UPDATE {Tables} SET last_sequence = p_last WHERE name = p_table AND epoch = p_epoch;
-                IF NOT FOUND THEN
+                -- Commits of one table overlap: the rows are written first, with no lock on the table's row, and each
+                -- key's row only ever moves to a higher sequence. The commit's successor waits for this lock before
+                -- its last step, so commits become visible in the order of their sequences.
+                PERFORM pg_advisory_xact_lock(hashtextextended('heirloom.commit:{Name}.' || p_table || ':' || p_last, 0));
+                IF p_cleared > 0 THEN
+                    UPDATE {Rows} SET state = NULL, sequence = p_cleared
+                        WHERE table_name = p_table AND state IS NOT NULL AND sequence < p_cleared;
+                END IF;
+                INSERT INTO {Rows} AS r (table_name, key, state, sequence)
+                    SELECT p_table, u.k, u.s, u.q FROM unnest(p_keys, p_states, p_sequences) AS u(k, s, q) ORDER BY u.k
+                    ON CONFLICT (table_name, key) DO UPDATE SET state = excluded.state, sequence = excluded.sequence
+                        WHERE r.sequence < excluded.sequence;
+                PERFORM pg_notify('{Channel}', p_table);
+                PERFORM pg_advisory_xact_lock_shared(hashtextextended('heirloom.commit:{Name}.' || p_table || ':' || (p_first - 1), 0));
+                -- The epoch check comes last, in the one statement that takes the table's row lock: a takeover's epoch
+                -- bump takes the same lock, so it waits for a commit that got here first, and a commit that comes after
+                -- it finds the epoch moved. The row lock is held from here to the end of the commit only.
+                UPDATE {Tables} SET last_sequence = p_last WHERE name = p_table AND epoch = p_epoch AND last_sequence = p_first - 1;
+                IF FOUND THEN
+                    RETURN;
+                END IF;
+                SELECT epoch, last_sequence INTO v_epoch, v_last FROM {Tables} WHERE name = p_table;
+                IF v_epoch IS DISTINCT FROM p_epoch THEN
                     RAISE EXCEPTION 'clustered table % is no longer owned at epoch %', p_table, p_epoch
                         USING ERRCODE = '{FencedState}';
                 END IF;
-                IF p_cleared > 0 THEN
-                    UPDATE {Rows} SET state = NULL, sequence = p_cleared WHERE table_name = p_table AND state IS NOT NULL;
+                IF v_last < p_last THEN
+                    RAISE EXCEPTION 'clustered table %: the commit of sequences % to % came before sequence % was committed', p_table, p_first, p_last, v_last + 1
+                        USING ERRCODE = '{OutOfOrderState}';
                 END IF;
-                INSERT INTO {Rows} (table_name, key, state, sequence)
-                    SELECT p_table, u.k, u.s, u.q FROM unnest(p_keys, p_states, p_sequences) AS u(k, s, q)
-                    ON CONFLICT (table_name, key) DO UPDATE SET state = excluded.state, sequence = excluded.sequence;
-                PERFORM pg_notify('{Channel}', p_table);
+                -- Made already (this is a retry after a lost connection): every row above was written at its sequence
+                -- or a later one, so nothing changed.
             END
             $body$;
 

@@ -79,7 +79,7 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
             await using var reader = await rows.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
             {
-                standby.Apply(new JournalEntry(reader.GetFieldValue<byte[]>(0), KeyStateEncoding.Decode(reader.GetFieldValue<byte[]>(1))));
+                standby.Apply(reader.GetFieldValue<byte[]>(0), reader.GetFieldValue<byte[]>(1));
             }
         }
 
@@ -117,8 +117,8 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
                 ReadAt(reader.GetString(3), reader.GetString(4));
             }
 
-            var state = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
-            Standby.Apply(new JournalEntry(reader.GetFieldValue<byte[]>(0), KeyStateEncoding.Decode(state)));
+            // A row's state is the key's values as the journal record's payload framed them: decoded once, by the core.
+            Standby.Apply(reader.GetFieldValue<byte[]>(0), reader.IsDBNull(1) ? [] : reader.GetFieldValue<byte[]>(1));
             Applied = Math.Max(Applied, reader.GetInt64(2));
             applied++;
         }

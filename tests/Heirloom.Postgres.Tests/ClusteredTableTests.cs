@@ -148,7 +148,7 @@ public sealed class ClusteredTableTests(PostgresServer server)
         var epoch = await server.ScalarAsync<long>($"SELECT epoch FROM {schema}.tables");
 
         var stale = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => server.ScalarAsync<object>(
-            $"SELECT {schema}.commit_rows('ledger', $1, 99, 0, ARRAY['\\x01'::bytea], ARRAY['\\x02'::bytea], ARRAY[99::bigint])", epoch - 1));
+            $"SELECT {schema}.commit_rows('ledger', $1, 2, 99, 0, ARRAY['\\x01'::bytea], ARRAY['\\x02'::bytea], ARRAY[99::bigint])", epoch - 1));
 
         Assert.Equal("HL001", stale.SqlState);
         Assert.Equal(1L, await server.ScalarAsync<long>($"SELECT count(*) FROM {schema}.rows"));

@@ -28,10 +28,10 @@ internal sealed class InProcessNode : IAsyncDisposable
     /// <summary>Completes when the worker gets the table (again, after <see cref="ExpectTable"/>).</summary>
     public Task<Table<long, long>> Table => _table.Task;
 
-    public static async Task<InProcessNode> StartAsync(string connectionString, string schema, string nodeId, string table = "ledger", bool writesWaitForCommit = false, DurabilityOptions? localJournal = null, int maxUnshippedWrites = 10_000, ICodec<long>? valueCodec = null, bool defaultIntensity = false)
+    public static async Task<InProcessNode> StartAsync(string connectionString, string schema, string nodeId, string table = "ledger", bool writesWaitForCommit = false, DurabilityOptions? localJournal = null, int maxUnshippedWrites = 10_000, ICodec<long>? valueCodec = null, bool defaultIntensity = false, int maxCommitsInFlight = 2)
     {
         var node = new InProcessNode(new Node());
-        node.Cluster = await PostgresCluster.StartAsync(node.Node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId });
+        node.Cluster = await PostgresCluster.StartAsync(node.Node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId, MaxCommitsInFlight = maxCommitsInFlight, MaxPoolSize = Math.Max(2, maxCommitsInFlight) });
         var options = new SupervisorOptions
         {
             Intensity = 100,

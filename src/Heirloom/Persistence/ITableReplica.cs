@@ -15,7 +15,8 @@ public interface ITableReplica
 
     /// <summary>
     /// Takes one write. Called holding the table's write lock, so it must not block; the record is the replica's to
-    /// keep. Throwing refuses the write: the table fails closed (every later operation throws
+    /// keep. It carries the write's payload as the journal writes it (<see cref="JournalRecord.Payload"/>): store that
+    /// as it is, and decode it once with <see cref="JournalRecord.ReadPayload"/>. Throwing refuses the write: the table fails closed (every later operation throws
     /// <see cref="Tables.TableError.StorageFailed"/>) before any other thread can see the change.
     /// </summary>
     /// <param name="record">The write: its sequence (one more than the last) and its entries.</param>

@@ -24,5 +24,9 @@ internal struct JournalEntryCollector() : IJournalEntrySink
 
     public readonly void Value(ReadOnlySpan<byte> value) => _values!.Add(value.ToArray());
 
+    public readonly void KeyStateEnd(ReadOnlySpan<byte> key, ReadOnlySpan<byte> values)
+    {
+    }
+
     public readonly void Cleared() => Entries.Add(new JournalEntry(null, []));
 }

@@ -78,11 +78,13 @@ internal static class JournalRecordFormat
                 }
 
                 sink.KeyState(key, count);
+                var valuesStart = position;
                 for (var i = 0; i < count; i++)
                 {
                     sink.Value(Framed(payload, ref position));
                 }
 
+                sink.KeyStateEnd(key, payload[valuesStart..position]);
                 break;
             case Cleared:
                 sink.Cleared();
@@ -98,6 +100,36 @@ internal static class JournalRecordFormat
             default:
                 throw new InvalidDataException($"Unknown journal entry kind {payload[position - 1]}{(nested ? " inside a batch" : "")}.");
         }
+    }
+
+    /// <summary>
+    /// The next value of a key state as payloads frame its values (each behind its 4-byte little-endian length), from
+    /// <paramref name="position"/>, which moves past it.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The values are cut short or a length does not add up.</exception>
+    public static ReadOnlySpan<byte> NextValue(ReadOnlySpan<byte> values, ref int position)
+    {
+        if (values.Length - position < 4 || BinaryPrimitives.ReadInt32LittleEndian(values[position..]) is var length && (length < 0 || length > values.Length - position - 4))
+        {
+            throw new InvalidDataException("A key state's values are cut short or their lengths do not add up.");
+        }
+
+        var value = values.Slice(position + 4, length);
+        position += 4 + length;
+        return value;
+    }
+
+    /// <summary>How many values a key state's framed values hold.</summary>
+    /// <exception cref="InvalidDataException">The values are cut short or a length does not add up.</exception>
+    public static int CountValues(ReadOnlySpan<byte> values)
+    {
+        var count = 0;
+        for (var position = 0; position < values.Length; count++)
+        {
+            NextValue(values, ref position);
+        }
+
+        return count;
     }
 
     private static ReadOnlySpan<byte> Framed(ReadOnlySpan<byte> record, ref int position)

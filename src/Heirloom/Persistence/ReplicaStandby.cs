@@ -58,6 +58,34 @@ public sealed class ReplicaStandby<TKey, TValue>(TableType type, ICodec<TKey>? k
             values[i] = _valueCodec.Read(entry.Values[i]);
         }
 
+        Set(key, values);
+    }
+
+    /// <summary>Sets a key to exactly the values of its state as a journal record's payload frames them (what
+    /// <see cref="IJournalPayloadReader.KeyState"/> receives), decoding them once.</summary>
+    /// <param name="key">The key's codec bytes.</param>
+    /// <param name="values">Its values, each value's codec bytes behind their length (4 bytes, little-endian); empty
+    /// when the key is gone.</param>
+    /// <exception cref="InvalidDataException">The values are cut short or their lengths do not add up.</exception>
+    /// <exception cref="InvalidOperationException">The standby was promoted.</exception>
+    public void Apply(ReadOnlySpan<byte> key, ReadOnlySpan<byte> values)
+    {
+        if (IsPromoted)
+        {
+            throw new InvalidOperationException("The standby was promoted to a table; it takes no more changes from its replica.");
+        }
+
+        var decoded = new TValue[JournalRecordFormat.CountValues(values)];
+        for (int i = 0, position = 0; i < decoded.Length; i++)
+        {
+            decoded[i] = _valueCodec.Read(JournalRecordFormat.NextValue(values, ref position));
+        }
+
+        Set(_keyCodec.Read(key), decoded);
+    }
+
+    private void Set(TKey key, TValue[] values)
+    {
         // One write is atomic for readers: taking the key, or setting a set's one value (it replaces the old one).
         if (values.Length == 0)
         {

@@ -59,7 +59,8 @@ internal sealed class ReplicatedStore<TKey, TValue>(TableStore<TKey, TValue> inn
         var sequence = _sequence + 1;
         try
         {
-            replica.Append(new JournalRecord(sequence, record.Length, JournalRecordFormat.IsBatch(record), JournalEntryCollector.Decode(record)));
+            // The payload as the journal writes it, copied once (the buffer is the store's) and decoded by the replica.
+            replica.Append(JournalRecord.FromPayload(sequence, record.ToArray()));
         }
         catch (Exception e)
         {

@@ -17,5 +17,9 @@ internal struct StoreReplay<TKey, TValue>(TableStore<TKey, TValue> store, ICodec
 
     public readonly void Value(ReadOnlySpan<byte> value) => store.Insert(_key!, valueCodec.Read(value));
 
+    public readonly void KeyStateEnd(ReadOnlySpan<byte> key, ReadOnlySpan<byte> values)
+    {
+    }
+
     public readonly void Cleared() => store.Release();
 }

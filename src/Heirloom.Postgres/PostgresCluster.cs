@@ -363,6 +363,10 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), Time);
         var ran = 0;
+
+        // What the record holds, as last written (null: write it again); the lists are written only when they changed,
+        // since with many tables they are the bulk of the row.
+        (string[] Held, string[] Waiting)? recorded = null;
         try
         {
             while (await timer.WaitForNextTickAsync(Stopping).ConfigureAwait(false))
@@ -374,18 +378,27 @@ public sealed class PostgresCluster : IAsyncDisposable
                     // A change of how many tables it runs is notified, so that the others balance at once.
                     var (held, waiting) = (Locks.Held, Locks.Waiting);
                     var runs = held.Length + waiting.Length;
-                    await using var command = Source.CreateCommand(
-                        $"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2, waiting = $3 WHERE node_id = $1 " +
-                        $"RETURNING CASE WHEN $4 THEN pg_notify('{Schema.MembersChannel}', $1) END");
+                    var same = recorded is { } last && last.Held.SequenceEqual(held) && last.Waiting.SequenceEqual(waiting);
+                    await using var command = Source.CreateCommand(same
+                        ? $"UPDATE {Schema.Nodes} SET last_seen = now() WHERE node_id = $1"
+                        : $"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2, waiting = $3 WHERE node_id = $1 " +
+                          $"RETURNING CASE WHEN $4 THEN pg_notify('{Schema.MembersChannel}', $1) END");
                     command.Parameters.Add(new() { Value = NodeId });
-                    command.Parameters.Add(new() { Value = held });
-                    command.Parameters.Add(new() { Value = waiting });
-                    command.Parameters.Add(new() { Value = runs != ran });
+                    if (!same)
+                    {
+                        command.Parameters.Add(new() { Value = held });
+                        command.Parameters.Add(new() { Value = waiting });
+                        command.Parameters.Add(new() { Value = runs != ran });
+                    }
+
+                    recorded = null;
                     if (await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false) == 0)
                     {
                         await RecordMemberAsync(Stopping).ConfigureAwait(false);
+                        continue;
                     }
 
+                    recorded = (held, waiting);
                     ran = runs;
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException)

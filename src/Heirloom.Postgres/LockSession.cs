@@ -277,21 +277,24 @@ internal sealed class LockSession : IAsyncDisposable
                 Volatile.Write(ref _wakeQueued, 0);
                 var token = _session.Token;
                 await RunUnlocksAsync(_connection, token).ConfigureAwait(false);
-                if (Now() >= nextRenewal)
+                var renew = Now() >= nextRenewal;
+                var check = Now() >= nextCheck;
+                var look = !check && Now() >= nextLook && Volatile.Read(ref _pollNow) == 0;
+                if (renew)
                 {
                     nextRenewal = Now() + ToTicks(_cluster.Options.CheckInterval);
-                    await RenewAsync(_connection, token).ConfigureAwait(false);
                 }
 
-                if (Now() >= nextCheck)
+                if ((renew || look) && await RenewAndLookAsync(_connection, renew, look, token).ConfigureAwait(false))
+                {
+                    Volatile.Write(ref _pollNow, 1);
+                }
+
+                if (check)
                 {
                     nextCheck = Now() + ToTicks(FullPollInterval);
                     Volatile.Write(ref _pollNow, 1);
                     await CheckEpochsAsync(_connection, token).ConfigureAwait(false);
-                }
-                else if (Now() >= nextLook && Volatile.Read(ref _pollNow) == 0 && await BackendEndedAsync(_connection, token).ConfigureAwait(false))
-                {
-                    Volatile.Write(ref _pollNow, 1);
                 }
 
                 if (Interlocked.Exchange(ref _pollNow, 0) == 1)
@@ -488,9 +491,14 @@ internal sealed class LockSession : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
     }
 
-    /// <summary>Renews this session's lease, which stands for every table it holds (one row, whatever their number),
-    /// and gives up the ownerships whose process is gone.</summary>
-    private async Task RenewAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    /// <summary>
+    /// In one round trip: with <paramref name="renew"/>, renews this session's lease, which stands for every table it
+    /// holds (one row, whatever their number), after giving up the ownerships whose process is gone; with
+    /// <paramref name="look"/>, while tables are waited for, reads the server's list of backends (no table, no lock) and
+    /// returns whether a backend alive at the last look (or the last poll) has ended since. A backend's session locks are
+    /// released before it leaves that list, so the locks of a killed owner are free once this says so.
+    /// </summary>
+    private async Task<bool> RenewAndLookAsync(NpgsqlConnection connection, bool renew, bool look, CancellationToken cancellation)
     {
         lock (_lock)
         {
@@ -498,16 +506,47 @@ internal sealed class LockSession : IAsyncDisposable
             {
                 LoseLocked(gone, $"The process serving clustered table '{gone.Table}' on this node exited.", null);
             }
+
+            look &= _waiting.Keys.Any(t => !_held.ContainsKey(t) && !_unlocks.ContainsKey(t));
         }
 
-        await using var command = new NpgsqlCommand(RenewalStatement, connection);
-        command.Parameters.Add(new() { Value = _cluster.NodeId });
-        await ExecuteAsync(command.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
+        // The look first: its rows are the batch's first result.
+        await using var batch = new NpgsqlBatch(connection);
+        if (look)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(BackendsStatement));
+        }
+
+        if (renew)
+        {
+            var lease = new NpgsqlBatchCommand(RenewalStatement);
+            lease.Parameters.Add(new() { Value = _cluster.NodeId });
+            batch.BatchCommands.Add(lease);
+        }
+
+        if (batch.BatchCommands.Count == 0)
+        {
+            return false;
+        }
+
+        await using var reader = await ExecuteAsync(batch.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
+        if (!look)
+        {
+            return false;
+        }
+
+        await reader.ReadAsync(cancellation).ConfigureAwait(false);
+        var previous = _backends;
+        _backends = [.. reader.GetFieldValue<int[]>(0)];
+        return !previous.IsSubsetOf(_backends);
     }
 
-    /// <summary>The lease of the session running it, by its backend; <c>$1</c> is the node's id.</summary>
+    /// <summary>The lease of the session running it, by its backend; <c>$1</c> is the node's id. Its commit does not
+    /// wait for the disk: a lease matters only while the server runs (a restart ends every session, and its locks), so
+    /// one lost with a crash is never missed.</summary>
     private string RenewalStatement =>
-        $"INSERT INTO {_cluster.Schema.Leases} (backend, node_id, renewed_at) VALUES (pg_backend_pid(), $1, now()) " +
+        $"INSERT INTO {_cluster.Schema.Leases} (backend, node_id, renewed_at) " +
+        "SELECT pg_backend_pid(), $1, now() FROM (SELECT set_config('synchronous_commit', 'off', true)) AS c " +
         "ON CONFLICT (backend) DO UPDATE SET node_id = excluded.node_id, renewed_at = excluded.renewed_at";
 
     /// <summary>One statement reads the epoch of every table this node owns; a table whose epoch is no longer its own
@@ -550,26 +589,6 @@ internal sealed class LockSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether a backend alive at the last look (or the last poll) has ended since, while tables are waited
-    /// for: one statement over the server's list of backends, which touches no table and no lock. A backend's session
-    /// locks are released before it leaves that list, so the locks of a killed owner are free once this says so.</summary>
-    private async Task<bool> BackendEndedAsync(NpgsqlConnection connection, CancellationToken cancellation)
-    {
-        lock (_lock)
-        {
-            if (!_waiting.Keys.Any(t => !_held.ContainsKey(t) && !_unlocks.ContainsKey(t)))
-            {
-                return false;
-            }
-        }
-
-        await using var command = new NpgsqlCommand(BackendsStatement, connection);
-        var backends = (int[])(await ExecuteAsync(command.ExecuteScalarAsync(cancellation)).ConfigureAwait(false))!;
-        var previous = _backends;
-        _backends = [.. backends];
-        return !previous.IsSubsetOf(_backends);
-    }
-
     /// <summary>The ids of the server's backends now, as one array.</summary>
     private const string BackendsStatement =
         "SELECT coalesce(array_agg(pg_stat_get_backend_pid(b)), ARRAY[]::integer[]) FROM pg_stat_get_backend_idset() AS b";
@@ -602,13 +621,12 @@ internal sealed class LockSession : IAsyncDisposable
         var locked = new List<string>();
         await using (var batch = new NpgsqlBatch(connection))
         {
-            // An owner's lease is its lock session's (renewed_at on the table is when it was taken, a grace for a
-            // session that took it a moment ago).
+            // An owner's lease is its lock session's: the few sessions' leases are read, not the tables, and only an
+            // expired one's tables are looked at.
             var expired = new NpgsqlBatchCommand(
-                $"SELECT pg_terminate_backend(b) FROM (SELECT DISTINCT owner_backend AS b FROM {_cluster.Schema.Tables} t " +
-                "WHERE name = ANY($1) AND owner_backend IS NOT NULL AND renewed_at < now() - $2 AND owner_backend <> pg_backend_pid() " +
-                $"AND NOT EXISTS (SELECT 1 FROM {_cluster.Schema.Leases} e WHERE e.backend = t.owner_backend AND e.renewed_at >= now() - $2) " +
-                "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = owner_backend AND l.locktype = 'advisory' AND l.granted)) AS s");
+                $"SELECT pg_terminate_backend(e.backend) FROM {_cluster.Schema.Leases} e WHERE e.renewed_at < now() - $2 AND e.backend <> pg_backend_pid() " +
+                $"AND EXISTS (SELECT 1 FROM {_cluster.Schema.Tables} t WHERE t.owner_backend = e.backend AND t.name = ANY($1)) " +
+                "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = e.backend AND l.locktype = 'advisory' AND l.granted)");
             expired.Parameters.Add(new() { Value = candidates });
             expired.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
             // A table a planned hand-off reserved for another node is left to it until the reservation ends. The lock
@@ -854,9 +872,9 @@ internal sealed class LockSession : IAsyncDisposable
     }
 
     /// <summary>How often the waited tables' locks are tried, and the held tables' epochs read, when nothing announced
-    /// a change: a quarter of the lease (but never more often than <see cref="PostgresClusterOptions.TakeoverPollInterval"/>),
-    /// so a frozen owner's tables are taken within about a quarter of the lease after it expired.</summary>
-    private TimeSpan FullPollInterval => TimeSpan.FromTicks(Math.Max(_cluster.Options.TakeoverPollInterval.Ticks, (_cluster.Options.LeaseTimeout / 4).Ticks));
+    /// a change: a third of the lease (but never more often than <see cref="PostgresClusterOptions.TakeoverPollInterval"/>),
+    /// so a frozen owner's tables are taken within about a third of the lease after it expired.</summary>
+    private TimeSpan FullPollInterval => TimeSpan.FromTicks(Math.Max(_cluster.Options.TakeoverPollInterval.Ticks, (_cluster.Options.LeaseTimeout / 3).Ticks));
 
     private long ToTicks(TimeSpan interval) => (long)(interval.TotalSeconds * _cluster.Time.TimestampFrequency);
 

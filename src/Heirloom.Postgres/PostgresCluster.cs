@@ -48,7 +48,9 @@ public sealed class PostgresCluster : IAsyncDisposable
 
         // The lock session and the listening connection are never pooled: closing one must end its session, and its
         // advisory locks with it. The session's keepalive settings make the server notice a silent owner; the client's
-        // make this node notice a silent server.
+        // make this node notice a silent server. The lock session runs the same few statements for as long as it
+        // lives, so they are prepared, each planned once for any list of tables (a plan for the values at hand would
+        // be made again at every poll, for lists of hundreds of names).
         var dedicated = new NpgsqlConnectionStringBuilder(options.ConnectionString)
         {
             Enlist = false,
@@ -56,9 +58,11 @@ public sealed class PostgresCluster : IAsyncDisposable
             TcpKeepAlive = true,
             TcpKeepAliveTime = (int)options.KeepaliveIdle.TotalSeconds,
             TcpKeepAliveInterval = (int)options.KeepaliveInterval.TotalSeconds,
+            MaxAutoPrepare = 32,
+            AutoPrepareMinUsages = 2,
             Options = string.Create(CultureInfo.InvariantCulture,
                 $"-c tcp_keepalives_idle={(int)options.KeepaliveIdle.TotalSeconds} -c tcp_keepalives_interval={(int)options.KeepaliveInterval.TotalSeconds} " +
-                $"-c tcp_keepalives_count={options.KeepaliveCount} -c tcp_user_timeout={(int)options.TcpUserTimeout.TotalMilliseconds}"),
+                $"-c tcp_keepalives_count={options.KeepaliveCount} -c tcp_user_timeout={(int)options.TcpUserTimeout.TotalMilliseconds} -c plan_cache_mode=force_generic_plan"),
         };
         dedicated.ApplicationName = named ? dedicated.ApplicationName : $"heirloom:{options.NodeId}/locks";
         DedicatedSource = NpgsqlDataSource.Create(dedicated);

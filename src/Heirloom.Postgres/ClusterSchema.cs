@@ -10,7 +10,8 @@ namespace Heirloom.Postgres;
 /// node waits for as a standby, the address other nodes reach it at for routed calls, and the backend of the node's lock session, which lives exactly as long as the node's
 /// locks), <c>tables</c> (the clustered
 /// tables, each with its epoch, the fencing token, the sequence of its last committed write, and the node a planned
-/// hand-off reserves it for, until when) and <c>rows</c> (each
+/// hand-off reserves it for, until when), <c>leases</c> (one per lock session, by its backend: when the session last
+/// renewed the lease of every table it holds) and <c>rows</c> (each
 /// key's whole state, a deleted key kept as a tombstone so that standbys following the changes see it go), and the
 /// function every commit runs, which checks the epoch in the same transaction as it writes.
 /// </summary>
@@ -49,6 +50,8 @@ internal sealed partial class ClusterSchema
     public string Tables => $"{Name}.tables";
 
     public string Rows => $"{Name}.rows";
+
+    public string Leases => $"{Name}.leases";
 
     public string Commit => $"{Name}.commit_rows";
 
@@ -106,6 +109,10 @@ internal sealed partial class ClusterSchema
                 renewed_at timestamptz);
             ALTER TABLE {Tables} ADD COLUMN IF NOT EXISTS handoff_to text;
             ALTER TABLE {Tables} ADD COLUMN IF NOT EXISTS handoff_until timestamptz;
+            CREATE TABLE IF NOT EXISTS {Leases} (
+                backend integer PRIMARY KEY,
+                node_id text NOT NULL,
+                renewed_at timestamptz NOT NULL);
             CREATE TABLE IF NOT EXISTS {Rows} (
                 table_name text NOT NULL,
                 key bytea NOT NULL,

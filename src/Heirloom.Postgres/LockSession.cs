@@ -7,19 +7,27 @@ namespace Heirloom.Postgres;
 /// <summary>
 /// The one PostgreSQL session that holds all of a node's clustered tables' locks (session advisory locks, one per table),
 /// whatever the number of tables. One loop owns the connection and runs, in order: the unlocks of tables given up or
-/// lost; every <see cref="PostgresClusterOptions.CheckInterval"/>, one statement renewing the lease of every owned table
-/// at its epoch (a table whose epoch moved is lost); and, for the tables waited for, one statement that ends the
-/// sessions of owners whose lease expired and one that tries every waited table's lock (<c>pg_try_advisory_lock</c>,
-/// never waiting), followed by the takeover of those it got. The waits are woken by a release's notification; since a
-/// killed owner's session ends without notifying anyone, every <see cref="PostgresClusterOptions.TakeoverPollInterval"/>
-/// the locks are tried again (the full poll). A table a planned hand-off reserved for another node (until its reservation ends) is not
-/// tried, and reservations made for this node of tables it does not wait for are given back at each poll.
+/// lost; every <see cref="PostgresClusterOptions.CheckInterval"/>, the session's lease, one row in <c>leases</c> that
+/// stands for every table it holds (so renewing costs one row whatever the number of tables); and, for the tables
+/// waited for, the poll: one statement that ends the sessions of owners whose lease expired and one that tries every
+/// waited table's lock (<c>pg_try_advisory_lock</c>, never waiting), followed by the takeover of those it got.
 /// </summary>
 /// <remarks>
+/// <para>The poll runs when a release is notified, when this session opens, when a backend that was alive at the last
+/// look has ended, and every <see cref="FullPollInterval"/> in any case. A killed owner's session ends without notifying
+/// anyone, but its backend leaves the server's list of backends only after its locks are released; so every
+/// <see cref="PostgresClusterOptions.TakeoverPollInterval"/>, one statement that reads only that list (no table, no lock)
+/// tells whether any backend seen at the last look is gone, and the poll follows at once if one is. What that look cannot
+/// see (a backend that started, took a waited table and ended between two looks, an owner frozen with its lease
+/// expiring, a reservation running out, a notification lost) the full poll finds. The epochs of the tables held are
+/// checked (read, not written) at the same pace: a table whose epoch moved is lost.</para>
+/// <para>A table a planned hand-off reserved for another node (until its reservation ends) is not tried, and
+/// reservations made for this node of tables it does not wait for are given back at each poll.</para>
+/// <para>
 /// Advisory locks are re-entrant within a session, so this class never asks for a lock it holds (or is about to
 /// unlock): a table is in at most one of <c>_held</c> and <c>_unlocks</c>, and is tried only when in neither. When the
 /// session ends, every lock it held is gone with it: every ownership taken on it is lost, and the unlocks still queued
-/// for it are dropped, never run on the next session (where they could release a lock taken again).
+/// for it are dropped, never run on the next session (where they could release a lock taken again).</para>
 /// </remarks>
 internal sealed class LockSession : IAsyncDisposable
 {
@@ -44,6 +52,9 @@ internal sealed class LockSession : IAsyncDisposable
     private CancellationTokenSource _session = new();
     private int _wakeQueued;
     private int _pollNow;
+
+    // The server's backends at the last look (or the last poll); only the loop reads and writes it.
+    private HashSet<int> _backends = [];
     private long _lastSuccess;
     private long _inFlightSince;
     private bool _disposed;
@@ -244,7 +255,8 @@ internal sealed class LockSession : IAsyncDisposable
     private async Task RunAsync()
     {
         var nextRenewal = 0L;
-        var nextPoll = 0L;
+        var nextCheck = 0L;
+        var nextLook = 0L;
         var failedOpens = 0;
         var stopping = _stopping.Token;
         while (!stopping.IsCancellationRequested)
@@ -265,19 +277,37 @@ internal sealed class LockSession : IAsyncDisposable
                 Volatile.Write(ref _wakeQueued, 0);
                 var token = _session.Token;
                 await RunUnlocksAsync(_connection, token).ConfigureAwait(false);
-                if (Now() >= nextRenewal)
+                var renew = Now() >= nextRenewal;
+                var check = Now() >= nextCheck;
+                var look = !check && Now() >= nextLook && Volatile.Read(ref _pollNow) == 0;
+                if (renew)
                 {
                     nextRenewal = Now() + ToTicks(_cluster.Options.CheckInterval);
-                    await RenewAsync(_connection, token).ConfigureAwait(false);
                 }
 
-                if (Interlocked.Exchange(ref _pollNow, 0) == 1 || Now() >= nextPoll)
+                if ((renew || look) && await RenewAndLookAsync(_connection, renew, look, token).ConfigureAwait(false))
                 {
-                    nextPoll = Now() + ToTicks(_cluster.Options.TakeoverPollInterval);
+                    Volatile.Write(ref _pollNow, 1);
+                }
+
+                if (check)
+                {
+                    nextCheck = Now() + ToTicks(FullPollInterval);
+                    Volatile.Write(ref _pollNow, 1);
+                    await CheckEpochsAsync(_connection, token).ConfigureAwait(false);
+                }
+
+                if (Interlocked.Exchange(ref _pollNow, 0) == 1)
+                {
                     await PollAsync(_connection, token).ConfigureAwait(false);
                 }
 
-                var next = Math.Min(nextRenewal, nextPoll);
+                if (Now() >= nextLook)
+                {
+                    nextLook = Now() + ToTicks(_cluster.Options.TakeoverPollInterval);
+                }
+
+                var next = Math.Min(nextRenewal, Math.Min(nextCheck, nextLook));
                 var delay = _cluster.Time.GetElapsedTime(Now(), next);
                 await WaitForWakeAsync((delay > TimeSpan.Zero ? delay : TimeSpan.Zero) + TimeSpan.FromMilliseconds(1), stopping).ConfigureAwait(false);
             }
@@ -320,9 +350,16 @@ internal sealed class LockSession : IAsyncDisposable
         try
         {
             // The node counts as live for balancing while this backend exists: a killed node's session ends at once,
-            // well before its heartbeat grows old.
-            await using var record = new NpgsqlCommand($"UPDATE {_cluster.Schema.Nodes} SET lock_backend = pg_backend_pid() WHERE node_id = $1", connection);
-            record.Parameters.Add(new() { Value = _cluster.NodeId });
+            // well before its heartbeat grows old. The leases of sessions that ended go (a reused backend id must not
+            // find an old lease), and this session's lease starts before it takes any table.
+            await using var record = new NpgsqlBatch(connection);
+            var backend = new NpgsqlBatchCommand($"UPDATE {_cluster.Schema.Nodes} SET lock_backend = pg_backend_pid() WHERE node_id = $1");
+            backend.Parameters.Add(new() { Value = _cluster.NodeId });
+            record.BatchCommands.Add(backend);
+            record.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {_cluster.Schema.Leases} WHERE backend NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)"));
+            var lease = new NpgsqlBatchCommand(RenewalStatement);
+            lease.Parameters.Add(new() { Value = _cluster.NodeId });
+            record.BatchCommands.Add(lease);
             await record.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
         }
         catch
@@ -454,11 +491,15 @@ internal sealed class LockSession : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
     }
 
-    /// <summary>One statement renews the lease of every table this node owns, where the epoch is still its own; a
-    /// table missing from the answer was taken over, and an ownership whose process is gone is given up.</summary>
-    private async Task RenewAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    /// <summary>
+    /// In one round trip: with <paramref name="renew"/>, renews this session's lease, which stands for every table it
+    /// holds (one row, whatever their number), after giving up the ownerships whose process is gone; with
+    /// <paramref name="look"/>, while tables are waited for, reads the server's list of backends (no table, no lock) and
+    /// returns whether a backend alive at the last look (or the last poll) has ended since. A backend's session locks are
+    /// released before it leaves that list, so the locks of a killed owner are free once this says so.
+    /// </summary>
+    private async Task<bool> RenewAndLookAsync(NpgsqlConnection connection, bool renew, bool look, CancellationToken cancellation)
     {
-        List<TableOwnership> owned;
         lock (_lock)
         {
             foreach (var gone in _held.Values.Where(o => !o.Holder.IsAlive).ToList())
@@ -466,6 +507,55 @@ internal sealed class LockSession : IAsyncDisposable
                 LoseLocked(gone, $"The process serving clustered table '{gone.Table}' on this node exited.", null);
             }
 
+            look &= _waiting.Keys.Any(t => !_held.ContainsKey(t) && !_unlocks.ContainsKey(t));
+        }
+
+        // The look first: its rows are the batch's first result.
+        await using var batch = new NpgsqlBatch(connection);
+        if (look)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(BackendsStatement));
+        }
+
+        if (renew)
+        {
+            var lease = new NpgsqlBatchCommand(RenewalStatement);
+            lease.Parameters.Add(new() { Value = _cluster.NodeId });
+            batch.BatchCommands.Add(lease);
+        }
+
+        if (batch.BatchCommands.Count == 0)
+        {
+            return false;
+        }
+
+        await using var reader = await ExecuteAsync(batch.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
+        if (!look)
+        {
+            return false;
+        }
+
+        await reader.ReadAsync(cancellation).ConfigureAwait(false);
+        var previous = _backends;
+        _backends = [.. reader.GetFieldValue<int[]>(0)];
+        return !previous.IsSubsetOf(_backends);
+    }
+
+    /// <summary>The lease of the session running it, by its backend; <c>$1</c> is the node's id. Its commit does not
+    /// wait for the disk: a lease matters only while the server runs (a restart ends every session, and its locks), so
+    /// one lost with a crash is never missed.</summary>
+    private string RenewalStatement =>
+        $"INSERT INTO {_cluster.Schema.Leases} (backend, node_id, renewed_at) " +
+        "SELECT pg_backend_pid(), $1, now() FROM (SELECT set_config('synchronous_commit', 'off', true)) AS c " +
+        "ON CONFLICT (backend) DO UPDATE SET node_id = excluded.node_id, renewed_at = excluded.renewed_at";
+
+    /// <summary>One statement reads the epoch of every table this node owns; a table whose epoch is no longer its own
+    /// was taken over, and is lost.</summary>
+    private async Task CheckEpochsAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    {
+        List<TableOwnership> owned;
+        lock (_lock)
+        {
             owned = [.. _held.Values];
         }
 
@@ -474,31 +564,34 @@ internal sealed class LockSession : IAsyncDisposable
             return;
         }
 
-        var renewed = new HashSet<string>(StringComparer.Ordinal);
+        var current = new HashSet<string>(StringComparer.Ordinal);
         await using (var command = new NpgsqlCommand(
-            $"UPDATE {_cluster.Schema.Tables} t SET renewed_at = now() FROM unnest($1::text[], $2::bigint[]) AS u(name, epoch) " +
-            "WHERE t.name = u.name AND t.epoch = u.epoch RETURNING t.name", connection))
+            $"SELECT t.name FROM {_cluster.Schema.Tables} t JOIN unnest($1::text[], $2::bigint[]) AS u(name, epoch) ON t.name = u.name AND t.epoch = u.epoch", connection))
         {
             command.Parameters.Add(new() { Value = owned.Select(o => o.Table).ToArray() });
             command.Parameters.Add(new() { Value = owned.Select(o => o.Epoch).ToArray() });
             await using var reader = await ExecuteAsync(command.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
             {
-                renewed.Add(reader.GetString(0));
+                current.Add(reader.GetString(0));
             }
         }
 
         lock (_lock)
         {
-            foreach (var ownership in owned.Where(o => !renewed.Contains(o.Table)))
+            foreach (var ownership in owned.Where(o => !current.Contains(o.Table)))
             {
-                if (_held.TryGetValue(ownership.Table, out var current) && current == ownership)
+                if (_held.TryGetValue(ownership.Table, out var held) && held == ownership)
                 {
                     LoseLocked(ownership, $"Clustered table '{ownership.Table}' was taken over by another node (this node held epoch {ownership.Epoch}).", null);
                 }
             }
         }
     }
+
+    /// <summary>The ids of the server's backends now, as one array.</summary>
+    private const string BackendsStatement =
+        "SELECT coalesce(array_agg(pg_stat_get_backend_pid(b)), ARRAY[]::integer[]) FROM pg_stat_get_backend_idset() AS b";
 
     /// <summary>
     /// For every table waited for: ends the session of an owner whose lease expired while it still holds advisory locks
@@ -528,10 +621,12 @@ internal sealed class LockSession : IAsyncDisposable
         var locked = new List<string>();
         await using (var batch = new NpgsqlBatch(connection))
         {
+            // An owner's lease is its lock session's: the few sessions' leases are read, not the tables, and only an
+            // expired one's tables are looked at.
             var expired = new NpgsqlBatchCommand(
-                $"SELECT pg_terminate_backend(b) FROM (SELECT DISTINCT owner_backend AS b FROM {_cluster.Schema.Tables} " +
-                "WHERE name = ANY($1) AND owner_backend IS NOT NULL AND renewed_at < now() - $2 AND owner_backend <> pg_backend_pid() " +
-                "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = owner_backend AND l.locktype = 'advisory' AND l.granted)) AS s");
+                $"SELECT pg_terminate_backend(e.backend) FROM {_cluster.Schema.Leases} e WHERE e.renewed_at < now() - $2 AND e.backend <> pg_backend_pid() " +
+                $"AND EXISTS (SELECT 1 FROM {_cluster.Schema.Tables} t WHERE t.owner_backend = e.backend AND t.name = ANY($1)) " +
+                "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = e.backend AND l.locktype = 'advisory' AND l.granted)");
             expired.Parameters.Add(new() { Value = candidates });
             expired.Parameters.Add(new() { Value = _cluster.Options.LeaseTimeout });
             // A table a planned hand-off reserved for another node is left to it until the reservation ends. The lock
@@ -544,6 +639,10 @@ internal sealed class LockSession : IAsyncDisposable
             tryLock.Parameters.Add(new() { Value = _cluster.NodeId });
             batch.BatchCommands.Add(expired);
             batch.BatchCommands.Add(tryLock);
+
+            // Read after the locks were tried: the holder of any table not got is among these backends, unless it
+            // ended in between (then the next full poll finds the table free).
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(BackendsStatement));
             await using var reader = await ExecuteAsync(batch.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
             await reader.NextResultAsync(cancellation).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
@@ -553,6 +652,10 @@ internal sealed class LockSession : IAsyncDisposable
                     locked.Add(reader.GetString(0));
                 }
             }
+
+            await reader.NextResultAsync(cancellation).ConfigureAwait(false);
+            await reader.ReadAsync(cancellation).ConfigureAwait(false);
+            _backends = [.. reader.GetFieldValue<int[]>(0)];
         }
 
         if (locked.Count > 0)
@@ -767,6 +870,11 @@ internal sealed class LockSession : IAsyncDisposable
 
         return done;
     }
+
+    /// <summary>How often the waited tables' locks are tried, and the held tables' epochs read, when nothing announced
+    /// a change: a third of the lease (but never more often than <see cref="PostgresClusterOptions.TakeoverPollInterval"/>),
+    /// so a frozen owner's tables are taken within about a third of the lease after it expired.</summary>
+    private TimeSpan FullPollInterval => TimeSpan.FromTicks(Math.Max(_cluster.Options.TakeoverPollInterval.Ticks, (_cluster.Options.LeaseTimeout / 3).Ticks));
 
     private long ToTicks(TimeSpan interval) => (long)(interval.TotalSeconds * _cluster.Time.TimestampFrequency);
 

@@ -38,17 +38,26 @@ public sealed class PostgresCluster : IAsyncDisposable
         // MaxPoolSize; the lock session, holding every table's lock; the listening connection. Each is named after the
         // node in pg_stat_activity (application_name), unless the connection string names them.
         var named = new NpgsqlConnectionStringBuilder(options.ConnectionString).ApplicationName is { Length: > 0 };
-        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Enlist = false, MaxPoolSize = options.MaxPoolSize };
+        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Enlist = false, MaxPoolSize = options.MaxPoolSize, MinPoolSize = options.MaxPoolSize };
         if (!named)
         {
             pooled.ApplicationName = $"heirloom:{options.NodeId}/pool";
         }
 
-        Source = NpgsqlDataSource.Create(pooled);
+        // Every new pooled connection makes a commit that is refused before it writes, so that the first commit after a
+        // takeover costs what a steady one does: the commit function is compiled and its epoch check planned in that
+        // backend, and the array parameters' converters resolved, while the node is a standby.
+        var source = new NpgsqlDataSourceBuilder(pooled.ConnectionString);
+        source.UsePhysicalConnectionInitializer(
+            connection => WarmCommitsAsync(connection, CancellationToken.None).GetAwaiter().GetResult(),
+            connection => WarmCommitsAsync(connection, CancellationToken.None));
+        Source = source.Build();
 
         // The lock session and the listening connection are never pooled: closing one must end its session, and its
         // advisory locks with it. The session's keepalive settings make the server notice a silent owner; the client's
-        // make this node notice a silent server.
+        // make this node notice a silent server. The lock session runs the same few statements for as long as it
+        // lives, so they are prepared, each planned once for any list of tables (a plan for the values at hand would
+        // be made again at every poll, for lists of hundreds of names).
         var dedicated = new NpgsqlConnectionStringBuilder(options.ConnectionString)
         {
             Enlist = false,
@@ -56,9 +65,11 @@ public sealed class PostgresCluster : IAsyncDisposable
             TcpKeepAlive = true,
             TcpKeepAliveTime = (int)options.KeepaliveIdle.TotalSeconds,
             TcpKeepAliveInterval = (int)options.KeepaliveInterval.TotalSeconds,
+            MaxAutoPrepare = 32,
+            AutoPrepareMinUsages = 2,
             Options = string.Create(CultureInfo.InvariantCulture,
                 $"-c tcp_keepalives_idle={(int)options.KeepaliveIdle.TotalSeconds} -c tcp_keepalives_interval={(int)options.KeepaliveInterval.TotalSeconds} " +
-                $"-c tcp_keepalives_count={options.KeepaliveCount} -c tcp_user_timeout={(int)options.TcpUserTimeout.TotalMilliseconds}"),
+                $"-c tcp_keepalives_count={options.KeepaliveCount} -c tcp_user_timeout={(int)options.TcpUserTimeout.TotalMilliseconds} -c plan_cache_mode=force_generic_plan"),
         };
         dedicated.ApplicationName = named ? dedicated.ApplicationName : $"heirloom:{options.NodeId}/locks";
         DedicatedSource = NpgsqlDataSource.Create(dedicated);
@@ -118,6 +129,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         {
             await cluster.Schema.EnsureAsync(cluster.Source, cancellation).ConfigureAwait(false);
             await cluster.RecordMemberAsync(cancellation).ConfigureAwait(false);
+            await cluster.OpenPoolAsync(cancellation).ConfigureAwait(false);
         }
         catch
         {
@@ -346,6 +358,48 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// balancing divides among the nodes.</summary>
     internal string[] Running => [.. _followers.Keys];
 
+    /// <summary>Opens every pooled connection now (each warmed for commits as it opens; kept open, never pruned), so
+    /// that a commit after a takeover does not wait for a connection to be opened. The first connection, which created
+    /// the schema, was opened before the commit function existed, and is warmed again.</summary>
+    private async Task OpenPoolAsync(CancellationToken cancellation)
+    {
+        var connections = await Task.WhenAll(Enumerable.Range(0, Options.MaxPoolSize).Select(_ => Source.OpenConnectionAsync(cancellation).AsTask())).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(connections.Select(c => WarmCommitsAsync(c, cancellation))).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Calls the commit function as a commit does (<see cref="PostgresReplica"/>), with one row, at an epoch no
+    /// table has (-1): the epoch check refuses it before it writes anything. Before the schema exists, nothing is
+    /// warmed.</summary>
+    private async Task WarmCommitsAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {Schema.Commit}($1, $2, $3, $4, $5, $6, $7)", connection);
+        command.Parameters.Add(new() { Value = "" });
+        command.Parameters.Add(new() { Value = -1L });
+        command.Parameters.Add(new() { Value = 0L });
+        command.Parameters.Add(new() { Value = 0L });
+        command.Parameters.Add(new() { Value = new[] { Array.Empty<byte>() }, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bytea });
+        command.Parameters.Add(new() { Value = new[] { Array.Empty<byte>() }, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bytea });
+        command.Parameters.Add(new() { Value = new[] { 0L }, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState is ClusterSchema.FencedState or PostgresErrorCodes.UndefinedFunction or PostgresErrorCodes.InvalidSchemaName)
+        {
+            // Refused, as meant; or the schema is not created yet (the node's first connection creates it).
+        }
+    }
+
     private async Task RecordMemberAsync(CancellationToken cancellation)
     {
         await using var command = Source.CreateCommand(
@@ -363,6 +417,10 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), Time);
         var ran = 0;
+
+        // What the record holds, as last written (null: write it again); the lists are written only when they changed,
+        // since with many tables they are the bulk of the row.
+        (string[] Held, string[] Waiting)? recorded = null;
         try
         {
             while (await timer.WaitForNextTickAsync(Stopping).ConfigureAwait(false))
@@ -374,18 +432,27 @@ public sealed class PostgresCluster : IAsyncDisposable
                     // A change of how many tables it runs is notified, so that the others balance at once.
                     var (held, waiting) = (Locks.Held, Locks.Waiting);
                     var runs = held.Length + waiting.Length;
-                    await using var command = Source.CreateCommand(
-                        $"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2, waiting = $3 WHERE node_id = $1 " +
-                        $"RETURNING CASE WHEN $4 THEN pg_notify('{Schema.MembersChannel}', $1) END");
+                    var same = recorded is { } last && last.Held.SequenceEqual(held) && last.Waiting.SequenceEqual(waiting);
+                    await using var command = Source.CreateCommand(same
+                        ? $"UPDATE {Schema.Nodes} SET last_seen = now() WHERE node_id = $1"
+                        : $"UPDATE {Schema.Nodes} SET last_seen = now(), serving = $2, waiting = $3 WHERE node_id = $1 " +
+                          $"RETURNING CASE WHEN $4 THEN pg_notify('{Schema.MembersChannel}', $1) END");
                     command.Parameters.Add(new() { Value = NodeId });
-                    command.Parameters.Add(new() { Value = held });
-                    command.Parameters.Add(new() { Value = waiting });
-                    command.Parameters.Add(new() { Value = runs != ran });
+                    if (!same)
+                    {
+                        command.Parameters.Add(new() { Value = held });
+                        command.Parameters.Add(new() { Value = waiting });
+                        command.Parameters.Add(new() { Value = runs != ran });
+                    }
+
+                    recorded = null;
                     if (await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false) == 0)
                     {
                         await RecordMemberAsync(Stopping).ConfigureAwait(false);
+                        continue;
                     }
 
+                    recorded = (held, waiting);
                     ran = runs;
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException)

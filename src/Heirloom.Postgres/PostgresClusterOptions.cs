@@ -26,7 +26,8 @@ public sealed record PostgresClusterOptions
     public TimeSpan OwnerDeadline { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// How long an owner's lease lasts without renewal (it renews it at every check). A standby that finds the lease
+    /// How long an owner's lease lasts without renewal (it renews it at every check, one row for all the tables its lock
+    /// session holds). A standby that finds the lease
     /// expired while the owner's session still holds the table's lock (the owner is frozen, or its machine went silent
     /// and the server has not noticed) ends that session (<c>pg_terminate_backend</c>, which needs the same role or
     /// <c>pg_signal_backend</c>) and takes the table. Longer than <see cref="OwnerDeadline"/>, so the owner has stopped
@@ -34,8 +35,8 @@ public sealed record PostgresClusterOptions
     /// </summary>
     public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How often an owner checks that it still holds its tables (and a node records that it is alive).
-    /// Default 200 ms.</summary>
+    /// <summary>How often a node renews its lock session's lease, which stands for every table it owns (one row,
+    /// whatever their number). Default 200 ms.</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Idle time before the server probes an owner's lock connection (PostgreSQL's <c>tcp_keepalives_idle</c>,
@@ -67,9 +68,11 @@ public sealed record PostgresClusterOptions
     /// connection). Default 1 s.</summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How often a node tries, in one statement, the locks of all the tables it waits for, and ends the
-    /// sessions of owners whose lease expired. A release is notified and tried at once; a killed owner's session ends
-    /// without a word, so its tables are taken within about this. Default 100 ms.</summary>
+    /// <summary>How often a node that waits for tables looks, in one statement that reads only the server's list of
+    /// backends, for a backend that ended since the last look, and if one did, tries the locks of all the tables it waits
+    /// for at once. A release is notified and tried at once; a killed owner's session ends without a word, so its tables
+    /// are taken within about this. The locks are tried, and the sessions of owners whose lease expired ended, every
+    /// third of <see cref="LeaseTimeout"/> in any case. Default 100 ms.</summary>
     public TimeSpan TakeoverPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The most pooled connections a node opens, for commits, standbys' reads and membership, whatever the

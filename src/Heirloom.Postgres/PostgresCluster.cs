@@ -38,20 +38,13 @@ public sealed class PostgresCluster : IAsyncDisposable
         // MaxPoolSize; the lock session, holding every table's lock; the listening connection. Each is named after the
         // node in pg_stat_activity (application_name), unless the connection string names them.
         var named = new NpgsqlConnectionStringBuilder(options.ConnectionString).ApplicationName is { Length: > 0 };
-        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Enlist = false, MaxPoolSize = options.MaxPoolSize, MinPoolSize = options.MaxPoolSize };
+        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Enlist = false, MaxPoolSize = options.MaxPoolSize };
         if (!named)
         {
             pooled.ApplicationName = $"heirloom:{options.NodeId}/pool";
         }
 
-        // Every new pooled connection makes a commit that is refused before it writes, so that the first commit after a
-        // takeover costs what a steady one does: the commit function is compiled and its epoch check planned in that
-        // backend, and the array parameters' converters resolved, while the node is a standby.
-        var source = new NpgsqlDataSourceBuilder(pooled.ConnectionString);
-        source.UsePhysicalConnectionInitializer(
-            connection => WarmCommitsAsync(connection, CancellationToken.None).GetAwaiter().GetResult(),
-            connection => WarmCommitsAsync(connection, CancellationToken.None));
-        Source = source.Build();
+        Source = NpgsqlDataSource.Create(pooled);
 
         // The lock session and the listening connection are never pooled: closing one must end its session, and its
         // advisory locks with it. The session's keepalive settings make the server notice a silent owner; the client's
@@ -129,7 +122,6 @@ public sealed class PostgresCluster : IAsyncDisposable
         {
             await cluster.Schema.EnsureAsync(cluster.Source, cancellation).ConfigureAwait(false);
             await cluster.RecordMemberAsync(cancellation).ConfigureAwait(false);
-            await cluster.OpenPoolAsync(cancellation).ConfigureAwait(false);
         }
         catch
         {
@@ -357,48 +349,6 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>The tables this node runs a server for (from its start to its stop, whatever its role meanwhile): what
     /// balancing divides among the nodes.</summary>
     internal string[] Running => [.. _followers.Keys];
-
-    /// <summary>Opens every pooled connection now (each warmed for commits as it opens; kept open, never pruned), so
-    /// that a commit after a takeover does not wait for a connection to be opened. The first connection, which created
-    /// the schema, was opened before the commit function existed, and is warmed again.</summary>
-    private async Task OpenPoolAsync(CancellationToken cancellation)
-    {
-        var connections = await Task.WhenAll(Enumerable.Range(0, Options.MaxPoolSize).Select(_ => Source.OpenConnectionAsync(cancellation).AsTask())).ConfigureAwait(false);
-        try
-        {
-            await Task.WhenAll(connections.Select(c => WarmCommitsAsync(c, cancellation))).ConfigureAwait(false);
-        }
-        finally
-        {
-            foreach (var connection in connections)
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-    }
-
-    /// <summary>Calls the commit function as a commit does (<see cref="PostgresReplica"/>), with one row, at an epoch no
-    /// table has (-1): the epoch check refuses it before it writes anything. Before the schema exists, nothing is
-    /// warmed.</summary>
-    private async Task WarmCommitsAsync(NpgsqlConnection connection, CancellationToken cancellation)
-    {
-        await using var command = new NpgsqlCommand($"SELECT {Schema.Commit}($1, $2, $3, $4, $5, $6, $7)", connection);
-        command.Parameters.Add(new() { Value = "" });
-        command.Parameters.Add(new() { Value = -1L });
-        command.Parameters.Add(new() { Value = 0L });
-        command.Parameters.Add(new() { Value = 0L });
-        command.Parameters.Add(new() { Value = new[] { Array.Empty<byte>() }, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bytea });
-        command.Parameters.Add(new() { Value = new[] { Array.Empty<byte>() }, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bytea });
-        command.Parameters.Add(new() { Value = new[] { 0L }, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
-        try
-        {
-            await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
-        }
-        catch (PostgresException e) when (e.SqlState is ClusterSchema.FencedState or PostgresErrorCodes.UndefinedFunction or PostgresErrorCodes.InvalidSchemaName)
-        {
-            // Refused, as meant; or the schema is not created yet (the node's first connection creates it).
-        }
-    }
 
     private async Task RecordMemberAsync(CancellationToken cancellation)
     {

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Heirloom.Persistence;
 using Heirloom.Processes;
 using Heirloom.Tables.Storage;
 
@@ -30,8 +29,9 @@ public sealed class Table<TKey, TValue> : Table
     // so durable hash tables read through it too. Null once the read gate closes, and from the start otherwise.
     private volatile HashStore<TKey, TValue>? _uncheckedReads;
 
-    // The same for an off-heap hash engine: its reads are lock-free as well, and skip the check and the virtual call.
-    private volatile OffHeapHashStore<TKey, TValue>? _uncheckedOffHeapReads;
+    // The same for another engine whose reads are lock-free (the off-heap hash engine): its reads skip the check, not
+    // the virtual call, which costs little beside the decoding such an engine does.
+    private volatile TableStore<TKey, TValue>? _uncheckedLockFreeReads;
 
     // The same engine when nothing wraps it, so writes may skip the virtual call as well; null when a layer (the
     // journal) must see every write.
@@ -45,7 +45,7 @@ public sealed class Table<TKey, TValue> : Table
         _store = wrap is null ? engine : wrap(engine);
         _hashWrites = wrap is null ? hash : null;
         _uncheckedReads = options.Access == TableAccess.Private ? null : hash;
-        _uncheckedOffHeapReads = options.Access == TableAccess.Private ? null : engine as OffHeapHashStore<TKey, TValue>;
+        _uncheckedLockFreeReads = options.Access != TableAccess.Private && hash is null && engine.Capabilities.HasFlag(StoreCapabilities.LockFreeReads) ? engine : null;
     }
 
     /// <summary>The storage engine a table of <paramref name="type"/> is built on: a hash engine, or a B-link tree for
@@ -69,7 +69,7 @@ public sealed class Table<TKey, TValue> : Table
     private protected override void CloseUncheckedReads()
     {
         _uncheckedReads = null;
-        _uncheckedOffHeapReads = null;
+        _uncheckedLockFreeReads = null;
     }
 
     /// <summary>The storage, for durable tables to reach their journal.</summary>
@@ -91,9 +91,9 @@ public sealed class Table<TKey, TValue> : Table
             return hash.TryGetValue(key, out value);
         }
 
-        if (_uncheckedOffHeapReads is { } offHeap)
+        if (_uncheckedLockFreeReads is { } lockFree)
         {
-            return offHeap.TryGetValue(key, out value);
+            return lockFree.TryGetValue(key, out value);
         }
 
         (var found, value) = ReadChecked(key);

@@ -110,7 +110,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
 
     public override bool IsFixed => Volatile.Read(ref _fixCount) > 0;
 
-    public override StoreCapabilities Capabilities => StoreCapabilities.None;
+    public override StoreCapabilities Capabilities => StoreCapabilities.LockFreeReads;
 
     [SkipLocalsInit]
     public override bool TryGetValue(TKey key, out TValue value)

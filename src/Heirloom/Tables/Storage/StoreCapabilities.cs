@@ -13,4 +13,8 @@ internal enum StoreCapabilities
 
     /// <summary>Every write is journaled before it is acknowledged.</summary>
     Journaled = 2,
+
+    /// <summary>Reads take no lock and are safe from any thread at any time, so a table whose every process may read
+    /// calls the engine's reads directly, without its access check.</summary>
+    LockFreeReads = 4,
 }

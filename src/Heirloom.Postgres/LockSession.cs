@@ -13,7 +13,7 @@ namespace Heirloom.Postgres;
 /// waited table's lock (<c>pg_try_advisory_lock</c>, never waiting), followed by the takeover of those it got.
 /// </summary>
 /// <remarks>
-/// <para>The poll runs when a release is notified, when this session opens, when a backend that was alive at the last
+/// <para>The poll runs when a release is notified, when this lock connection opens, when a backend that was alive at the last
 /// look has ended, and every <see cref="FullPollInterval"/> in any case. A killed owner's session ends without notifying
 /// anyone, but its backend leaves the server's list of backends only after its locks are released; so every
 /// <see cref="PostgresClusterOptions.TakeoverPollInterval"/>, one statement that reads only that list (no table, no lock)
@@ -351,7 +351,7 @@ internal sealed class LockSession : IAsyncDisposable
         {
             // The node counts as live for balancing while this backend exists: a killed node's session ends at once,
             // well before its heartbeat grows old. The leases of sessions that ended go (a reused backend id must not
-            // find an old lease), and this session's lease starts before it takes any table.
+            // find an old lease), and this connection's lease starts before it takes any table.
             await using var record = new NpgsqlBatch(connection);
             var backend = new NpgsqlBatchCommand($"UPDATE {_cluster.Schema.Nodes} SET lock_backend = pg_backend_pid() WHERE node_id = $1");
             backend.Parameters.Add(new() { Value = _cluster.NodeId });
@@ -492,7 +492,7 @@ internal sealed class LockSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// In one round trip: with <paramref name="renew"/>, renews this session's lease, which stands for every table it
+    /// In one round trip: with <paramref name="renew"/>, renews this connection's lease, which stands for every table it
     /// holds (one row, whatever their number), after giving up the ownerships whose process is gone; with
     /// <paramref name="look"/>, while tables are waited for, reads the server's list of backends (no table, no lock) and
     /// returns whether a backend alive at the last look (or the last poll) has ended since. A backend's session locks are

@@ -45,7 +45,8 @@ public sealed class Table<TKey, TValue> : Table
         _store = wrap is null ? engine : wrap(engine);
         _hashWrites = wrap is null ? hash : null;
         _uncheckedReads = options.Access == TableAccess.Private ? null : hash;
-        _uncheckedLockFreeReads = options.Access != TableAccess.Private && hash is null && engine.Capabilities.HasFlag(StoreCapabilities.LockFreeReads) ? engine : null;
+        var lockFree = hash is null && engine.Capabilities.HasFlag(StoreCapabilities.LockFreeReads);
+        _uncheckedLockFreeReads = options.Access != TableAccess.Private && lockFree ? engine : null;
     }
 
     /// <summary>The storage engine a table of <paramref name="type"/> is built on: a hash engine, or a B-link tree for

@@ -8,7 +8,8 @@ namespace Heirloom.ClusterDemo;
 /// <summary>
 /// A node serving many clustered tables (<c>t0000</c>, <c>t0001</c>, ...), run as its own OS process: a table manager
 /// and, for each table, a worker and the table's server, under one supervisor at the default restart intensity. It
-/// tells the process that started it, one line per event on standard output: <c>READY</c>, <c>OWN &lt;table&gt;</c>
+/// tells the process that started it, one line per event on standard output, each after the event's time (Stopwatch
+/// ticks): <c>READY</c>, <c>OWN &lt;table&gt;</c>
 /// when a worker gets its table, <c>GONE &lt;table&gt;</c> when it loses it, <c>SEAL &lt;table&gt;</c> when a planned
 /// hand-off stops the table taking writes, <c>ACK &lt;table&gt; &lt;key&gt;</c> per committed write. A line <c>W &lt;table&gt; &lt;key&gt;</c> on standard input writes the key. Stopped gracefully
 /// (SIGTERM), it stops its tables first, which hands each owned table to another node.
@@ -21,11 +22,14 @@ internal static class TablesNode
     {
         var output = Console.Out;
         var gate = new Lock();
+        // Each line starts with when its event happened (Stopwatch ticks: the system's monotonic clock, which every
+        // process on the machine shares), so a reader measures the event, not when its pipe delivered the line.
         void Line(string line)
         {
+            var at = System.Diagnostics.Stopwatch.GetTimestamp();
             lock (gate)
             {
-                output.WriteLine(line);
+                output.WriteLine($"{at} {line}");
                 output.Flush();
             }
         }

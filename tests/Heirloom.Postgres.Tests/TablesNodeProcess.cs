@@ -5,7 +5,7 @@ namespace Heirloom.Postgres.Tests;
 
 /// <summary>
 /// A node serving many clustered tables as its own OS process (the cluster demo's program with "tables"), and what it
-/// reported: the tables its workers hold now, when each was last gotten (Stopwatch ticks, taken as the line arrives),
+/// reported: the tables its workers hold now, when each was last gotten (Stopwatch ticks, as the node stamped the line),
 /// and the writes it acknowledged. Killing it is SIGKILL; stopping it is SIGTERM (a graceful stop).
 /// </summary>
 internal sealed class TablesNodeProcess : IAsyncDisposable
@@ -175,8 +175,13 @@ internal sealed class TablesNodeProcess : IAsyncDisposable
     {
         while (await _process.StandardOutput.ReadLineAsync() is { } line)
         {
-            var now = Stopwatch.GetTimestamp();
-            var parts = line.Split(' ');
+            // The node stamps each line with its event's time on the machine's monotonic clock (Stopwatch ticks are
+            // comparable between processes), so a pipe read late does not move the event.
+            if (line.Split(' ') is not [var stamp, .. var parts] || !long.TryParse(stamp, System.Globalization.CultureInfo.InvariantCulture, out var now))
+            {
+                continue;
+            }
+
             lock (_lock)
             {
                 if (parts is [var what, var name] && what != "READY")

@@ -74,28 +74,64 @@ internal sealed class Balancer : IAsyncDisposable
     }
 
     /// <summary>
-    /// This node leaves: every table it owns is handed off (a planned move to the node balancing would choose, each
-    /// server doing its own, all at once), and this completes once none is owned or <paramref name="within"/> passed
+    /// This node leaves: every table it owns is handed off (a planned move to the node balancing would choose, a few
+    /// at a time), and this completes once none is owned or <paramref name="within"/> passed
     /// (what is still owned then goes with the lock session, released at once). Alone, there is nobody to hand to.
     /// </summary>
     public async Task HandOffAllAsync(TimeSpan within)
     {
         Leaving();
-        var owned = _cluster.Locks.Owned;
-        var asked = 0;
-        foreach (var ownership in owned)
+        var moves = _cluster.Locks.Owned
+            .Select(ownership => (Ownership: ownership, Successor: SuccessorFor(ownership.Table)))
+            .Where(move => move.Successor is not null)
+            .Select(move => (move.Ownership, move.Successor!));
+        using var deadline = new CancellationTokenSource(within, _cluster.Time);
+        try
         {
-            if (SuccessorFor(ownership.Table) is { } successor)
+            await MoveAsync(moves, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            // What is still owned goes with the lock session.
+        }
+    }
+
+    /// <summary>
+    /// Asks each move's server to hand its table off, with at most <see cref="PostgresClusterOptions.MaxHandOffsInFlight"/>
+    /// under way at once; completes when every move ended or waited <see cref="PostgresClusterOptions.HandOffTimeout"/>.
+    /// </summary>
+    /// <remarks>A table takes writes until its own move starts, so its pause is its own hand-off, not its place in a
+    /// queue: asked all at once, every moving table would stop taking writes together and wait while the commits, the
+    /// releases and the successors' takeovers of all of them share a few connections.</remarks>
+    private async Task MoveAsync(IEnumerable<(TableOwnership Ownership, string Successor)> moves, CancellationToken cancellation)
+    {
+        var inFlight = new List<Task>();
+        foreach (var (ownership, successor) in moves)
+        {
+            if (inFlight.Count >= _cluster.Options.MaxHandOffsInFlight)
             {
-                ownership.Holder.Send(new HandOffRequest(ownership, successor));
-                asked++;
+                inFlight.Remove(await Task.WhenAny(inFlight).ConfigureAwait(false));
             }
+
+            cancellation.ThrowIfCancellationRequested();
+            var request = new HandOffRequest(ownership, successor, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+            ownership.Holder.Send(request);
+            inFlight.Add(WaitForMoveAsync(request.Done.Task, cancellation));
         }
 
-        var waited = _cluster.Time.GetTimestamp();
-        while (asked > 0 && _cluster.Time.GetElapsedTime(waited) < within && _cluster.Locks.Owned.Any(o => owned.Contains(o)))
+        await Task.WhenAll(inFlight).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for one move: its end, or <see cref="PostgresClusterOptions.HandOffTimeout"/> (a server busy, or
+    /// gone, is not waited for longer; its table may be asked again in a later round).</summary>
+    private async Task WaitForMoveAsync(Task<bool> done, CancellationToken cancellation)
+    {
+        try
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(10), _cluster.Time).ConfigureAwait(false);
+            await done.WaitAsync(_cluster.Options.HandOffTimeout, _cluster.Time, cancellation).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
         }
     }
 
@@ -256,12 +292,7 @@ internal sealed class Balancer : IAsyncDisposable
 
         ClusterLog.Rebalancing(_cluster.Logger, _cluster.NodeId, owned.Count, tables, FairShare.Quotas(tables, members)[_cluster.NodeId], plan.Count);
         await ReserveAsync(plan, owned, cancellation).ConfigureAwait(false);
-        foreach (var (table, successor) in plan)
-        {
-            var ownership = owned[table];
-            ownership.Holder.Send(new HandOffRequest(ownership, successor));
-        }
-
+        await MoveAsync(plan.Select(move => (owned[move.Table], move.Successor)), cancellation).ConfigureAwait(false);
         return false;
     }
 

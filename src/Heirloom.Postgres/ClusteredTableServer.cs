@@ -106,12 +106,17 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
                 await FenceAsync(lost.Reason);
                 break;
             case HandOffRequest handOff when handOff.Ownership == _ownership && _role == ClusteredTableRole.Owner:
-                if (await HandOffAsync(handOff.Successor))
+                var handedOff = await HandOffAsync(handOff.Successor);
+                handOff.Done.TrySetResult(handedOff);
+                if (handedOff)
                 {
                     await FollowAfreshAsync();
                     StartAcquiring();
                 }
 
+                break;
+            case HandOffRequest stale:
+                stale.Done.TrySetResult(false);     // owned no more, or under another ownership
                 break;
             case Down down when down.Ref == _managerMonitor:
                 // The manager restarted: the table stayed with the node; the new manager adopts it once registered.
@@ -228,18 +233,15 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
     /// </summary>
     private async Task UpgradeRowsAsync(TableOwnership ownership)
     {
+        // Nothing to upgrade (the usual takeover): the codec recorded when the lock was taken is this release's, so no
+        // pooled connection is needed and the takeover does not wait behind the node's commits for one.
         var target = RecordedCodec.Of(valueCodec);
-        await using var connection = await cluster.Source.OpenConnectionAsync(_stopping.Token);
-        await using (var current = new NpgsqlCommand($"SELECT value_codec FROM {cluster.Schema.Tables} WHERE name = $1", connection))
+        if (ownership.ValueCodec == target)
         {
-            // Nothing to upgrade (the usual takeover): no row lock is taken, so commits and lease checks never wait here.
-            current.Parameters.Add(new() { Value = options.Name });
-            if (await current.ExecuteScalarAsync(_stopping.Token) as string == target)
-            {
-                return;
-            }
+            return;
         }
 
+        await using var connection = await cluster.Source.OpenConnectionAsync(_stopping.Token);
         await using var transaction = await connection.BeginTransactionAsync(_stopping.Token);
         string recorded;
         await using (var row = new NpgsqlCommand($"SELECT value_codec FROM {cluster.Schema.Tables} WHERE name = $1 AND epoch = $2 FOR UPDATE", connection, transaction))
@@ -362,7 +364,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         try
         {
             lastSequence = await ShipLeftoversAsync(ownership);
-            await _follower.CatchUpAsync(_stopping.Token);
+            await _follower.CatchUpAsync(_stopping.Token, lastSequence);
             await UpgradeRowsAsync(ownership);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or FencedException)

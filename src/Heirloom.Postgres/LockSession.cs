@@ -612,15 +612,17 @@ internal sealed class LockSession : IAsyncDisposable
             candidates = [.. _waiting.Keys.Where(t => !_held.ContainsKey(t) && !_unlocks.ContainsKey(t))];
         }
 
-        await DeclineAsync(connection, candidates, cancellation).ConfigureAwait(false);
         if (candidates.Length == 0)
         {
+            await using var declineAlone = new NpgsqlBatch(connection) { BatchCommands = { Decline(candidates) } };
+            await ExecuteAsync(declineAlone.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
             return;
         }
 
         var locked = new List<string>();
         await using (var batch = new NpgsqlBatch(connection))
         {
+            batch.BatchCommands.Add(Decline(candidates));
             // An owner's lease is its lock session's: the few sessions' leases are read, not the tables, and only an
             // expired one's tables are looked at.
             var expired = new NpgsqlBatchCommand(
@@ -644,7 +646,8 @@ internal sealed class LockSession : IAsyncDisposable
             // ended in between (then the next full poll finds the table free).
             batch.BatchCommands.Add(new NpgsqlBatchCommand(BackendsStatement));
             await using var reader = await ExecuteAsync(batch.ExecuteReaderAsync(cancellation)).ConfigureAwait(false);
-            await reader.NextResultAsync(cancellation).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellation).ConfigureAwait(false);   // past the declines' notifications
+            await reader.NextResultAsync(cancellation).ConfigureAwait(false);   // past the expired owners
             while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
             {
                 if (reader.GetBoolean(1))
@@ -669,15 +672,16 @@ internal sealed class LockSession : IAsyncDisposable
     /// table stopped, or was never started, after the giver read this node's heartbeat), and notifies their release, so
     /// that any node takes them now instead of when the reservation ends.
     /// </summary>
-    private async Task DeclineAsync(NpgsqlConnection connection, string[] waited, CancellationToken cancellation)
+    /// <remarks>Sent in the same batch as the poll's locks (one round trip), or alone when nothing is waited for.</remarks>
+    private NpgsqlBatchCommand Decline(string[] waited)
     {
-        await using var decline = new NpgsqlCommand(
+        var decline = new NpgsqlBatchCommand(
             $"WITH d AS (UPDATE {_cluster.Schema.Tables} SET handoff_to = NULL, handoff_until = NULL " +
             "WHERE handoff_to = $1 AND handoff_until > now() AND NOT (name = ANY($2)) RETURNING name) " +
-            $"SELECT pg_notify('{_cluster.Schema.ReleasedChannel}', name) FROM d", connection);
+            $"SELECT pg_notify('{_cluster.Schema.ReleasedChannel}', name) FROM d");
         decline.Parameters.Add(new() { Value = _cluster.NodeId });
         decline.Parameters.Add(new() { Value = waited });
-        await ExecuteAsync(decline.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
+        return decline;
     }
 
     /// <summary>The locks of <paramref name="tables"/> are held: refuses those whose rows this node cannot read (their
@@ -687,7 +691,7 @@ internal sealed class LockSession : IAsyncDisposable
         // Until handed on or unlocked, a locked table is queued for unlocking: if the session breaks meanwhile, that
         // entry is dropped with it, and if the waiter went away, the lock is released.
         var refusals = new Dictionary<string, Exception>(StringComparer.Ordinal);
-        var recorded = new HashSet<string>(StringComparer.Ordinal);
+        var recorded = new Dictionary<string, string>(StringComparer.Ordinal);
         Dictionary<string, Waiter> waiters;
         lock (_lock)
         {
@@ -707,7 +711,7 @@ internal sealed class LockSession : IAsyncDisposable
             while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
             {
                 var table = reader.GetString(0);
-                recorded.Add(table);
+                recorded[table] = reader.GetString(2);
                 if (waiters.TryGetValue(table, out var waiter) && waiter.Refuse(reader.GetString(1), reader.GetString(2)) is { } refusal)
                 {
                     refusals[table] = refusal;
@@ -715,7 +719,7 @@ internal sealed class LockSession : IAsyncDisposable
             }
         }
 
-        foreach (var table in tables.Where(t => !recorded.Contains(t)))
+        foreach (var table in tables.Where(t => !recorded.ContainsKey(t)))
         {
             refusals[table] = new InvalidOperationException($"Clustered table '{table}' is not in {_cluster.Schema.Tables}; it was removed while this node waited for it.");
         }
@@ -752,7 +756,7 @@ internal sealed class LockSession : IAsyncDisposable
                 _unlocks.Remove(table, out var unlock);
                 unlock!.TrySetResult();
                 _waiting.Remove(table);
-                var ownership = new TableOwnership(this, table, waiter.Holder, epoch, lastSequence);
+                var ownership = new TableOwnership(this, table, waiter.Holder, epoch, lastSequence, recorded[table]);
                 _held[table] = ownership;
                 handed.Add((waiter, ownership));
             }

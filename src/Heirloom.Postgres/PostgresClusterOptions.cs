@@ -93,6 +93,12 @@ public sealed record PostgresClusterOptions
     /// Default 50 (100 a second at the default interval).</summary>
     public int MaxMovesPerRound { get; init; } = 50;
 
+    /// <summary>The most planned hand-offs (balancing moves, or a stopping node's tables) a node has under way at once.
+    /// A table keeps taking writes until its own hand-off starts, so a few at a time keep each table's pause to what
+    /// one hand-off costs (its last commits, the release, the successor's takeover), where hundreds at once would share
+    /// the connections of both nodes and wait for each other. Default 4.</summary>
+    public int MaxHandOffsInFlight { get; init; } = 4;
+
     /// <summary>How long a planned hand-off reserves the table for the node it was handed to: until then, no other node
     /// takes it; after, any node may (the chosen one did not come). Default 2 s.</summary>
     public TimeSpan HandOffTimeout { get; init; } = TimeSpan.FromSeconds(2);
@@ -143,6 +149,11 @@ public sealed record PostgresClusterOptions
         if (BalanceInterval <= TimeSpan.Zero || MaxMovesPerRound < 0 || HandOffTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"PostgresClusterOptions.BalanceInterval ({BalanceInterval.TotalMilliseconds} ms) and HandOffTimeout ({HandOffTimeout.TotalMilliseconds} ms) must be positive, and MaxMovesPerRound ({MaxMovesPerRound}) at least 0 (0 turns balancing off).");
+        }
+
+        if (MaxHandOffsInFlight < 1)
+        {
+            throw new ArgumentException($"PostgresClusterOptions.MaxHandOffsInFlight ({MaxHandOffsInFlight}) must be at least 1: planned hand-offs need one at a time at least.");
         }
 
         if (MaxCommitsInFlight < 1)

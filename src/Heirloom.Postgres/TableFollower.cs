@@ -91,7 +91,10 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
 
     /// <summary>Applies the rows committed since the last sequence applied; returns how many. A standby promoted
     /// already (the node owned the table, then lost it) is replaced by a whole new load.</summary>
-    public async Task<int> CatchUpAsync(CancellationToken cancellation)
+    /// <param name="cancellation">Stops reading.</param>
+    /// <param name="lastCommitted">When known, the sequence of the table's last commit (read as its epoch was bumped,
+    /// so no commit comes after it): a standby that applied it already reads nothing.</param>
+    public async Task<int> CatchUpAsync(CancellationToken cancellation, long? lastCommitted = null)
     {
         if (Standby.IsPromoted)
         {
@@ -100,6 +103,12 @@ internal sealed class TableFollower<TKey, TValue>(PostgresCluster cluster, strin
         }
 
         var began = cluster.Time.GetTimestamp();
+        if (Applied >= lastCommitted)
+        {
+            // Commits become visible in the order of their sequences, so every row up to the last one is applied.
+            Fresh(began);
+            return 0;
+        }
 
         // The table's codecs come in the same statement, so they are those the rows were written with (an owner that
         // upgrades a table rewrites its rows and its codecs in one transaction).

@@ -14,8 +14,9 @@ internal sealed class TableOwnership : IAsyncDisposable
     private readonly LockSession _session;
     private readonly TaskCompletionSource<FencedException> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    internal TableOwnership(LockSession session, string table, Pid holder, long epoch, long lastSequence)
+    internal TableOwnership(LockSession session, string table, Pid holder, long epoch, long lastSequence, string valueCodec)
     {
+        ValueCodec = valueCodec;
         _session = session;
         Table = table;
         Holder = holder;
@@ -34,6 +35,10 @@ internal sealed class TableOwnership : IAsyncDisposable
 
     /// <summary>The sequence of the last write committed before this node took the table.</summary>
     public long LastSequence { get; }
+
+    /// <summary>The value codec the table's rows were written with, as recorded when the lock was taken (no other node
+    /// changes it while this one holds the lock).</summary>
+    public string ValueCodec { get; }
 
     /// <summary>Completes, with why, once this node no longer owns the table.</summary>
     public Task<FencedException> Lost => _lost.Task;

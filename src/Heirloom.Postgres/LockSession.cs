@@ -53,6 +53,10 @@ internal sealed class LockSession : IAsyncDisposable
     private int _wakeQueued;
     private int _pollNow;
 
+    // Tables to try at the loop's next turn without trying every waited one: a release was notified for each, or a
+    // wait for it began. Guarded by _lock; a full poll empties it.
+    private readonly HashSet<string> _tryNow = new(StringComparer.Ordinal);
+
     // The server's backends at the last look (or the last poll); only the loop reads and writes it.
     private HashSet<int> _backends = [];
     private long _lastSuccess;
@@ -133,9 +137,10 @@ internal sealed class LockSession : IAsyncDisposable
             }
 
             _waiting[table] = waiter;
+            _tryNow.Add(table);
         }
 
-        Wake(poll: true);
+        Wake(poll: false);
         await using var registration = cancellation.Register(() =>
         {
             lock (_lock)
@@ -151,8 +156,20 @@ internal sealed class LockSession : IAsyncDisposable
         return await waiter.Done.Task.ConfigureAwait(false);
     }
 
-    /// <summary>Wakes the loop; with <paramref name="poll"/>, it tries the waited tables' locks at once (a release was
-    /// notified, or notifications may have been missed).</summary>
+    /// <summary>A release of <paramref name="table"/> was notified: the loop tries its lock at its next turn, if the
+    /// table is waited for here (and not every waited table's, as a full poll does).</summary>
+    public void Released(string table)
+    {
+        lock (_lock)
+        {
+            _tryNow.Add(table);
+        }
+
+        Wake(poll: false);
+    }
+
+    /// <summary>Wakes the loop; with <paramref name="poll"/>, it tries every waited table's lock at once (notifications
+    /// may have been missed, or a backend ended).</summary>
     public void Wake(bool poll)
     {
         if (poll)
@@ -299,7 +316,11 @@ internal sealed class LockSession : IAsyncDisposable
 
                 if (Interlocked.Exchange(ref _pollNow, 0) == 1)
                 {
-                    await PollAsync(_connection, token).ConfigureAwait(false);
+                    await PollAsync(_connection, only: null, token).ConfigureAwait(false);
+                }
+                else if (TakeTryNow() is { Count: > 0 } released)
+                {
+                    await PollAsync(_connection, released, token).ConfigureAwait(false);
                 }
 
                 if (Now() >= nextLook)
@@ -593,13 +614,27 @@ internal sealed class LockSession : IAsyncDisposable
     private const string BackendsStatement =
         "SELECT coalesce(array_agg(pg_stat_get_backend_pid(b)), ARRAY[]::integer[]) FROM pg_stat_get_backend_idset() AS b";
 
-    /// <summary>
-    /// For every table waited for: ends the session of an owner whose lease expired while it still holds advisory locks
-    /// (it is frozen, or its machine went silent and the server has not noticed; its tables are released with it, which
-    /// is right, since that node is not serving them), then tries every waited table's lock, and takes those it got.
-    /// </summary>
-    private async Task PollAsync(NpgsqlConnection connection, CancellationToken cancellation)
+    /// <summary>The tables to try at this turn (see <see cref="Released"/>), taken.</summary>
+    private HashSet<string> TakeTryNow()
     {
+        lock (_lock)
+        {
+            var tables = new HashSet<string>(_tryNow, StringComparer.Ordinal);
+            _tryNow.Clear();
+            return tables;
+        }
+    }
+
+    /// <summary>
+    /// For every table waited for (or those of <paramref name="only"/> that are): ends the session of an owner whose
+    /// lease expired while it still holds advisory locks (it is frozen, or its machine went silent and the server has
+    /// not noticed; its tables are released with it, which is right, since that node is not serving them), then tries
+    /// those tables' locks, and takes those it got. Reservations made for this node of tables it does not wait for are
+    /// given back either way.
+    /// </summary>
+    private async Task PollAsync(NpgsqlConnection connection, HashSet<string>? only, CancellationToken cancellation)
+    {
+        string[] waited;
         string[] candidates;
         lock (_lock)
         {
@@ -609,12 +644,18 @@ internal sealed class LockSession : IAsyncDisposable
                 waiter.Done.TrySetCanceled();
             }
 
-            candidates = [.. _waiting.Keys.Where(t => !_held.ContainsKey(t) && !_unlocks.ContainsKey(t))];
+            if (only is null)
+            {
+                _tryNow.Clear();
+            }
+
+            waited = [.. _waiting.Keys.Where(t => !_held.ContainsKey(t) && !_unlocks.ContainsKey(t))];
+            candidates = only is null ? waited : [.. waited.Where(only.Contains)];
         }
 
         if (candidates.Length == 0)
         {
-            await using var declineAlone = new NpgsqlBatch(connection) { BatchCommands = { Decline(candidates) } };
+            await using var declineAlone = new NpgsqlBatch(connection) { BatchCommands = { Decline(waited) } };
             await ExecuteAsync(declineAlone.ExecuteNonQueryAsync(cancellation)).ConfigureAwait(false);
             return;
         }
@@ -622,7 +663,7 @@ internal sealed class LockSession : IAsyncDisposable
         var locked = new List<string>();
         await using (var batch = new NpgsqlBatch(connection))
         {
-            batch.BatchCommands.Add(Decline(candidates));
+            batch.BatchCommands.Add(Decline(waited));
             // An owner's lease is its lock session's: the few sessions' leases are read, not the tables, and only an
             // expired one's tables are looked at.
             var expired = new NpgsqlBatchCommand(

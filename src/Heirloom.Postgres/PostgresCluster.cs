@@ -480,7 +480,7 @@ public sealed class PostgresCluster : IAsyncDisposable
                 {
                     if (e.Channel == Schema.ReleasedChannel)
                     {
-                        Locks.Wake(poll: true);
+                        Locks.Released(e.Payload);
                     }
                     else if (e.Channel == Schema.MembersChannel)
                     {

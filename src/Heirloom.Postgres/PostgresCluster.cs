@@ -38,13 +38,18 @@ public sealed class PostgresCluster : IAsyncDisposable
         // MaxPoolSize; the lock session, holding every table's lock; the listening connection. Each is named after the
         // node in pg_stat_activity (application_name), unless the connection string names them.
         var named = new NpgsqlConnectionStringBuilder(options.ConnectionString).ApplicationName is { Length: > 0 };
-        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Enlist = false, MaxPoolSize = options.MaxPoolSize };
+        var pooled = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Enlist = false, MaxPoolSize = options.MaxPoolSize, MinPoolSize = options.MaxPoolSize };
         if (!named)
         {
             pooled.ApplicationName = $"heirloom:{options.NodeId}/pool";
         }
 
-        Source = NpgsqlDataSource.Create(pooled);
+        // Each pooled connection runs the commit function once as it opens, so that a takeover's first commit costs
+        // what a steady one does (CommitWarmUp).
+        var schema = Schema;
+        var source = new NpgsqlDataSourceBuilder(pooled.ConnectionString);
+        source.UsePhysicalConnectionInitializer(connection => CommitWarmUp.Run(connection, schema), connection => CommitWarmUp.RunAsync(connection, schema));
+        Source = source.Build();
 
         // The lock session and the listening connection are never pooled: closing one must end its session, and its
         // advisory locks with it. The session's keepalive settings make the server notice a silent owner; the client's
@@ -120,7 +125,10 @@ public sealed class PostgresCluster : IAsyncDisposable
         var cluster = new PostgresCluster(node, options, logger ?? NullLogger.Instance);
         try
         {
-            await cluster.Schema.EnsureAsync(cluster.Source, cancellation).ConfigureAwait(false);
+            // The schema is made on a connection of its own, so that every pooled connection opens after it exists and
+            // is warmed as it opens; then the whole pool is opened, before any table is taken.
+            await cluster.Schema.EnsureAsync(cluster.DedicatedSource, cancellation).ConfigureAwait(false);
+            await cluster.OpenPoolAsync(cancellation).ConfigureAwait(false);
             await cluster.RecordMemberAsync(cancellation).ConfigureAwait(false);
         }
         catch
@@ -251,6 +259,27 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         return tables;
+    }
+
+    /// <summary>Opens every pooled connection (each warmed as it opens, see <see cref="CommitWarmUp"/>) and returns it
+    /// to the pool, which keeps them (its minimum is its maximum): a takeover's first commit does not open one.</summary>
+    private async Task OpenPoolAsync(CancellationToken cancellation)
+    {
+        var connections = new List<NpgsqlConnection>();
+        try
+        {
+            for (var i = 0; i < Options.MaxPoolSize; i++)
+            {
+                connections.Add(await Source.OpenConnectionAsync(cancellation).ConfigureAwait(false));
+            }
+        }
+        finally
+        {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Leaves the cluster: hands off every table this node still owns (each after its last commit, to the node

@@ -78,15 +78,17 @@ public abstract partial class GenServer
         InitResult init;
         try
         {
+            server = factory();
+            server._context = ctx;
+
+            // Before the name is taken: registering hands this process the calls that waited for the name, and an exit
+            // signal may end it at any moment after (on the sender's thread), which must hand them on again.
+            ctx.Process.HandsOnMessages = (options.QueuedCallsOnCrash ?? server.DefaultQueuedCallsOnCrash) == QueuedCallsOnCrash.HandToSuccessor;
+            ctx.Process.SetBehaviour(server.Behaviour);
             if (options.Name is { } name)
             {
                 ctx.Node.Register(name, ctx.Self);
             }
-
-            server = factory();
-            server._context = ctx;
-            ctx.Process.HandsOnMessages = (options.QueuedCallsOnCrash ?? server.DefaultQueuedCallsOnCrash) == QueuedCallsOnCrash.HandToSuccessor;
-            ctx.Process.SetBehaviour(server.Behaviour);
             init = await server.InitAsync();
         }
         catch (Exception exception) when (exception is not ProcessExitException)

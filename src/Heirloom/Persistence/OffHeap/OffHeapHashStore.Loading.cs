@@ -1,56 +1,71 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace Heirloom.Persistence;
 
 /// <summary>Loading a snapshot's objects as they are: a snapshot holds each object as its codecs wrote it, which is
 /// exactly what a record holds, so nothing is decoded or encoded again.</summary>
-/// <remarks>A loaded record is linked a few records after it is made, with its bucket's slot prefetched when it is
-/// made: the slots of consecutive objects lie far apart in a big bucket array, and linking each at once waits for one
-/// cache miss after another, where prefetching a window of them lets the misses overlap. Records are linked in the
-/// order they were loaded, so a key loaded twice ends with its later value, as inserting would leave it.</remarks>
+/// <remarks>The loading thread makes the records (hashing each key and copying the bytes); a second thread links them
+/// into their buckets, in batches, in the order they were made, so that a key loaded twice ends with its later value,
+/// as inserting would leave it. Linking waits for a cache miss per record (the slots of consecutive objects lie far
+/// apart in a big bucket array), and making a record waits for fresh memory: on two threads the two overlap. The linker
+/// prefetches the slots of the records a few places ahead of the one it links, so that its misses overlap too. A
+/// snapshot of fewer than one batch is linked on the loading thread, with no second thread.</remarks>
 internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedObjectLoader
 {
-    // How many records wait to be linked: enough misses in flight to cover the memory's latency, few enough that
-    // their slots are still in the cache when they are linked.
+    // How far ahead of the record being linked its bucket's slot is prefetched: enough misses in flight to cover the
+    // memory's latency, few enough that their slots are still in the cache when they are linked.
     private const int LoadWindow = 16;
 
-    private LoadedRecord[]? _loading;
-    private int _loadingCount;
-    private int _loadingNext;
+    // Records per batch handed to the linker, and batches made but not linked yet (the loading thread waits beyond).
+    private const int LoadBatch = 4096;
+    private const int LoadBatchesAhead = 8;
+
+    private LoadedRecord[]? _loadBatch;
+    private int _loadCount;
+    private BlockingCollection<(LoadedRecord[] Batch, int Count)>? _toLink;
+    private ConcurrentBag<LoadedRecord[]>? _spareBatches;
+    private Thread? _linker;
+    private ExceptionDispatchInfo? _linkFailure;
 
     public void LoadEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         var hash = ByteHash.Compute(key);
         var record = NativeRecord.Create(Reverse(hash), key, value);
-        if (Sse.IsSupported)
+        var batch = _loadBatch ??= new LoadedRecord[LoadBatch];
+        batch[_loadCount++] = new LoadedRecord(record, hash);
+        if (_loadCount == LoadBatch)
         {
-            var buckets = _memory.Current;
-            Sse.Prefetch0(&buckets.Heads[hash & buckets.Mask]);
+            HandToLinker();
         }
-
-        var window = _loading ??= new LoadedRecord[LoadWindow];
-        if (_loadingCount == LoadWindow)
-        {
-            var oldest = window[_loadingNext];
-            window[_loadingNext] = new LoadedRecord(record, hash);
-            _loadingNext = (_loadingNext + 1) % LoadWindow;
-            Link(oldest);
-            return;
-        }
-
-        window[(_loadingNext + _loadingCount++) % LoadWindow] = new LoadedRecord(record, hash);
     }
 
     public void EndLoading()
     {
-        for (; _loadingCount > 0; _loadingCount--)
+        if (_toLink is { } toLink)
         {
-            Link(_loading![_loadingNext]);
-            _loadingNext = (_loadingNext + 1) % LoadWindow;
+            if (_loadCount > 0)
+            {
+                toLink.Add((_loadBatch!, _loadCount));
+            }
+
+            toLink.CompleteAdding();
+            _linker!.Join();
+            toLink.Dispose();
+        }
+        else if (_loadBatch is not null)
+        {
+            LinkBatch(_loadBatch, _loadCount);
         }
 
-        _loading = null;
-        _loadingNext = 0;
+        _toLink = null;
+        _linker = null;
+        _spareBatches = null;
+        _loadBatch = null;
+        _loadCount = 0;
+        var failure = Interlocked.Exchange(ref _linkFailure, null);
+        failure?.Throw();
     }
 
     public void Reserve(long count)
@@ -62,7 +77,77 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
         }
     }
 
-    private void Link(LoadedRecord loaded) => Link((NativeRecord*)loaded.Record, loaded.Hash, replace: true);
+    /// <summary>Gives the full batch to the linker (started with the first one) and takes a free one.</summary>
+    private void HandToLinker()
+    {
+        if (_toLink is null)
+        {
+            _toLink = new BlockingCollection<(LoadedRecord[] Batch, int Count)>(LoadBatchesAhead);
+            _spareBatches = [];
+            _linker = new Thread(LinkLoaded) { IsBackground = true, Name = "Heirloom table loader" };
+            _linker.Start();
+        }
+
+        _toLink.Add((_loadBatch!, _loadCount));
+        _loadBatch = _spareBatches!.TryTake(out var spare) ? spare : new LoadedRecord[LoadBatch];
+        _loadCount = 0;
+    }
+
+    /// <summary>The linker's loop. A failure stops the linking (the records not linked yet are freed) and is thrown by
+    /// <see cref="EndLoading"/>; the loading thread is never blocked by it.</summary>
+    private void LinkLoaded()
+    {
+        foreach (var (batch, count) in _toLink!.GetConsumingEnumerable())
+        {
+            if (_linkFailure is not null)
+            {
+                FreeBatch(batch, 0, count);
+                continue;
+            }
+
+            try
+            {
+                LinkBatch(batch, count);
+            }
+            catch (Exception e)
+            {
+                _linkFailure = ExceptionDispatchInfo.Capture(e);
+            }
+
+            _spareBatches!.Add(batch);
+        }
+    }
+
+    private void LinkBatch(LoadedRecord[] batch, int count)
+    {
+        var linked = 0;
+        try
+        {
+            for (; linked < count; linked++)
+            {
+                if (Sse.IsSupported && linked + LoadWindow < count)
+                {
+                    var buckets = _memory.Current;
+                    Sse.Prefetch0(&buckets.Heads[batch[linked + LoadWindow].Hash & buckets.Mask]);
+                }
+
+                Link((NativeRecord*)batch[linked].Record, batch[linked].Hash, replace: true);
+            }
+        }
+        catch
+        {
+            FreeBatch(batch, linked + 1, count);
+            throw;
+        }
+    }
+
+    private static void FreeBatch(LoadedRecord[] batch, int from, int count)
+    {
+        for (var i = from; i < count; i++)
+        {
+            NativeRecord.Free((NativeRecord*)batch[i].Record);
+        }
+    }
 
     private readonly record struct LoadedRecord(nint Record, uint Hash)
     {

@@ -13,8 +13,9 @@ namespace Heirloom.Postgres;
 /// waited table's lock (<c>pg_try_advisory_lock</c>, never waiting), followed by the takeover of those it got.
 /// </summary>
 /// <remarks>
-/// <para>The poll runs when a release is notified, when this lock connection opens, when a backend that was alive at the last
-/// look has ended, and every <see cref="FullPollInterval"/> in any case. A killed owner's session ends without notifying
+/// <para>The full poll runs when this lock connection opens, when a backend that was alive at the last look has ended,
+/// and every <see cref="FullPollInterval"/> in any case; a notified release, or a wait that begins, tries that table's
+/// lock alone, in the same statements. A killed owner's session ends without notifying
 /// anyone, but its backend leaves the server's list of backends only after its locks are released; so every
 /// <see cref="PostgresClusterOptions.TakeoverPollInterval"/>, one statement that reads only that list (no table, no lock)
 /// tells whether any backend seen at the last look is gone, and the poll follows at once if one is. What that look cannot

@@ -16,12 +16,12 @@ internal sealed class TableOwnership : IAsyncDisposable
 
     internal TableOwnership(LockSession session, string table, Pid holder, long epoch, long lastSequence, string valueCodec)
     {
-        ValueCodec = valueCodec;
         _session = session;
         Table = table;
         Holder = holder;
         Epoch = epoch;
         LastSequence = lastSequence;
+        ValueCodec = valueCodec;
     }
 
     public string Table { get; }

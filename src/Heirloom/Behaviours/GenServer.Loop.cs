@@ -89,6 +89,7 @@ public abstract partial class GenServer
             {
                 ctx.Node.Register(name, ctx.Self);
             }
+
             init = await server.InitAsync();
         }
         catch (Exception exception) when (exception is not ProcessExitException)

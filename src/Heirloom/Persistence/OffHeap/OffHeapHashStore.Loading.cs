@@ -64,7 +64,10 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
         _spareBatches = null;
         _loadBatch = null;
         _loadCount = 0;
-        var failure = Interlocked.Exchange(ref _linkFailure, null);
+
+        // The linker has ended (joined above), so its failure, if any, is seen here.
+        var failure = _linkFailure;
+        _linkFailure = null;
         failure?.Throw();
     }
 

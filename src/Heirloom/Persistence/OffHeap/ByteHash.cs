@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace Heirloom.Persistence;
 
@@ -25,10 +26,11 @@ internal static class ByteHash
         if (data.Length > 0)
         {
             // The tail, zero-padded; the length folded in above keeps "a" and "a\0" apart.
-            Span<byte> tail = stackalloc byte[8];
-            tail.Clear();
-            data.CopyTo(tail);
-            hash = Round(hash, BinaryPrimitives.ReadUInt64LittleEndian(tail));
+            // In a local rather than a stack buffer: a method with stackalloc is neither inlined nor tiered, and hashing
+            // a key is on every lookup's and every load's path.
+            ulong tail = 0;
+            data.CopyTo(MemoryMarshal.AsBytes(new Span<ulong>(ref tail)));
+            hash = Round(hash, BitConverter.IsLittleEndian ? tail : BinaryPrimitives.ReverseEndianness(tail));
         }
 
         return (uint)Avalanche(hash);

@@ -73,7 +73,20 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
 
     public void Reserve(long count)
     {
-        // Doubling an empty table only allocates its bucket array; each step is as cheap as the array it makes.
+        // An empty table takes the bucket array it needs at once; a table holding objects doubles step by step, each
+        // step splitting its chains.
+        var bits = NativeBuckets.MinimumBits;
+        while ((1L << bits) < count && bits < 30)
+        {
+            bits++;
+        }
+
+        if (Count == 0 && bits > _memory.Current.Bits)
+        {
+            ReplaceEmpty(bits);
+            return;
+        }
+
         while (_memory.Current is var buckets && buckets.Length < count && buckets.Bits < 30)
         {
             Grow(buckets);
@@ -131,10 +144,12 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
                 if (Sse.IsSupported && linked + LoadWindow < count)
                 {
                     var buckets = _memory.Current;
-                    Sse.Prefetch0(&buckets.Heads[batch[linked + LoadWindow].Hash & buckets.Mask]);
+                    var ahead = batch[linked + LoadWindow];
+                    Sse.Prefetch0(&buckets.Heads[ahead.Hash & buckets.Mask]);
+                    Sse.Prefetch0((void*)ahead.Record);
                 }
 
-                Link((NativeRecord*)batch[linked].Record, batch[linked].Hash, replace: true);
+                LinkLoaded((NativeRecord*)batch[linked].Record, batch[linked].Hash);
             }
         }
         catch
@@ -142,6 +157,17 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
             FreeBatch(batch, linked + 1, count);
             throw;
         }
+    }
+
+    /// <summary>Links a loaded record as an insert would (a set replaces, a bag appends), without the stripe's lock:
+    /// loading runs before the table exists, and only the linker touches the buckets, so nothing can race it. A
+    /// record's link is then a plain store that the processor completes in the background, where a lock's atomic
+    /// instruction would wait, record after record, for the previous record's bucket to arrive from memory.</summary>
+    private void LinkLoaded(NativeRecord* record, uint hash)
+    {
+        var buckets = _memory.Current;
+        var outgrew = InsertLocked(new Hold(StripeOf(hash), Locked: false, buckets), record, hash, replace: true, out _);
+        GrowIf(outgrew, buckets);
     }
 
     private static void FreeBatch(LoadedRecord[] batch, int from, int count)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace Heirloom.Persistence;
@@ -80,6 +81,23 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
                 Split(seen.Heads[bucket], seen.Bits, &grown.Heads[bucket], &grown.Heads[bucket + seen.Length]);
             }
 
+            _memory.Replace(grown);
+            _budget = Math.Max(1, grown.Length / LockCount);
+        }
+        finally
+        {
+            UnlockAllWriters();
+        }
+    }
+
+    /// <summary>Gives an empty table a bucket array of 2^<paramref name="bits"/> buckets, under every stripe.</summary>
+    private void ReplaceEmpty(int bits)
+    {
+        LockAllWriters();
+        try
+        {
+            Debug.Assert(Count == 0, "Only an empty table takes a new bucket array without moving its records.");
+            var grown = new NativeBuckets.BucketArray(bits);
             _memory.Replace(grown);
             _budget = Math.Max(1, grown.Length / LockCount);
         }

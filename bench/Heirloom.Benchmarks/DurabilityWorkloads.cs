@@ -23,6 +23,11 @@ internal static partial class DurabilityWorkloads
 
     public static async Task<int> RunAsync(string[] arguments)
     {
+        if (arguments is [OpenOnce, var directory, var storage, var count])
+        {
+            return await OpenOnceInChildAsync(directory, Enum.Parse<TableStorage>(storage), int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         int? entries = null;
         if (arguments.FirstOrDefault(a => a.StartsWith("entries=", StringComparison.Ordinal)) is { } size)
         {

@@ -23,9 +23,9 @@ internal static partial class DurabilityWorkloads
 
     public static async Task<int> RunAsync(string[] arguments)
     {
-        if (arguments is [OpenOnce, var directory, var storage, var count])
+        if (arguments is [BigStep, var step, var directory, var storage, var count])
         {
-            return await OpenOnceInChildAsync(directory, Enum.Parse<TableStorage>(storage), int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
+            return await RunStepAsync(step, directory, Enum.Parse<TableStorage>(storage), int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
         }
 
         int? entries = null;

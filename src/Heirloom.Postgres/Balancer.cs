@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 
 namespace Heirloom.Postgres;
@@ -18,6 +19,9 @@ internal sealed class Balancer : IAsyncDisposable
     private readonly PostgresCluster _cluster;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
+
+    // Moves under way, by table: completed when the successor says it took the table (see Taken).
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _untaken = new(StringComparer.Ordinal);
 
     // Tables asked to move and not released yet, with when: not counted as owned (nor asked again) meanwhile.
     private readonly Dictionary<string, long> _moving = new(StringComparer.Ordinal);
@@ -42,6 +46,15 @@ internal sealed class Balancer : IAsyncDisposable
     private const int MaxSteadyRounds = 8;
 
     public Balancer(PostgresCluster cluster) => _cluster = cluster;
+
+    /// <summary>A node took <paramref name="table"/> over (notified by that node): a move of it from this node is done.</summary>
+    public void Taken(string table)
+    {
+        if (_untaken.TryRemove(table, out var taken))
+        {
+            taken.TrySetResult();
+        }
+    }
 
     /// <summary>A table's server is stopping for shutdown: until a server starts again, this node is leaving, and the
     /// others leave it out of the shares (recorded at once, not at the next heartbeat).</summary>
@@ -98,7 +111,8 @@ internal sealed class Balancer : IAsyncDisposable
 
     /// <summary>
     /// Asks each move's server to hand its table off, with at most <see cref="PostgresClusterOptions.MaxHandOffsInFlight"/>
-    /// under way at once; completes when every move ended or waited <see cref="PostgresClusterOptions.HandOffTimeout"/>.
+    /// under way at once, a move being under way until its successor has taken the table; completes when every move
+    /// ended or waited <see cref="PostgresClusterOptions.HandOffTimeout"/>.
     /// </summary>
     /// <remarks>A table takes writes until its own move starts, so its pause is its own hand-off, not its place in a
     /// queue: asked all at once, every moving table would stop taking writes together and wait while the commits, the
@@ -114,24 +128,39 @@ internal sealed class Balancer : IAsyncDisposable
             }
 
             cancellation.ThrowIfCancellationRequested();
+
+            // Listened for before the release, which the successor's notice cannot then overtake.
+            var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _untaken[ownership.Table] = taken;
             var request = new HandOffRequest(ownership, successor, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
             ownership.Holder.Send(request);
-            inFlight.Add(WaitForMoveAsync(request.Done.Task, cancellation));
+            inFlight.Add(WaitForMoveAsync(ownership.Table, request.Done.Task, taken, cancellation));
         }
 
         await Task.WhenAll(inFlight).ConfigureAwait(false);
     }
 
-    /// <summary>Waits for one move: its end, or <see cref="PostgresClusterOptions.HandOffTimeout"/> (a server busy, or
-    /// gone, is not waited for longer; its table may be asked again in a later round).</summary>
-    private async Task WaitForMoveAsync(Task<bool> done, CancellationToken cancellation)
+    /// <summary>Waits for one move: its release here, then the successor's takeover, each for at most
+    /// <see cref="PostgresClusterOptions.HandOffTimeout"/> (a server busy, or gone, is not waited for longer; its table
+    /// may be asked again in a later round, and a table not taken in that time is anyone's).</summary>
+    /// <remarks>Counting a move done only once its successor serves the table paces the moves at the successor's speed:
+    /// counted done at the release, a node that has just started, still slow, is handed tables faster than it takes
+    /// them over, and each waits behind the others for its turn.</remarks>
+    private async Task WaitForMoveAsync(string table, Task<bool> done, TaskCompletionSource taken, CancellationToken cancellation)
     {
         try
         {
-            await done.WaitAsync(_cluster.Options.HandOffTimeout, _cluster.Time, cancellation).ConfigureAwait(false);
+            if (await done.WaitAsync(_cluster.Options.HandOffTimeout, _cluster.Time, cancellation).ConfigureAwait(false))
+            {
+                await taken.Task.WaitAsync(_cluster.Options.HandOffTimeout, _cluster.Time, cancellation).ConfigureAwait(false);
+            }
         }
         catch (TimeoutException)
         {
+        }
+        finally
+        {
+            _untaken.TryRemove(new KeyValuePair<string, TaskCompletionSource>(table, taken));
         }
     }
 

@@ -42,6 +42,10 @@ internal sealed partial class ClusterSchema
     /// <summary>The channel a node notifies when it releases a table's lock, with the table's name as payload.</summary>
     public string ReleasedChannel => $"{Name}_released";
 
+    /// <summary>The channel a node notifies when it has taken a table over (its worker has the table), with the table's
+    /// name as payload: the node that handed the table off counts its move done then.</summary>
+    public string TakenChannel => $"{Name}_taken";
+
     /// <summary>The channel a node notifies when the tables it serves or waits for changed, with its id as payload.</summary>
     public string MembersChannel => $"{Name}_members";
 

@@ -379,6 +379,7 @@ internal sealed class ClusteredTableServer<TKey, TValue>(PostgresCluster cluster
         cluster.SetOwned(options.Name, ownership.Epoch);
         _takeovers++;
         await HandToManagerAsync();
+        cluster.NotifyTaken(options.Name);
         _lastTakeover = cluster.Time.GetElapsedTime(started);
         ClusterLog.TookOver(cluster.Logger, cluster.NodeId, options.Name, ownership.Epoch, _follower.Standby.Count, _follower.Applied);
     }

@@ -495,6 +495,24 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Tells the cluster that this node has taken <paramref name="table"/> over, so that the node that handed it
+    /// off, if one did, starts its next hand-off. Sent after the takeover, off its path; if it is lost, that node's wait
+    /// ends with the reservation (<see cref="PostgresClusterOptions.HandOffTimeout"/>).</summary>
+    internal void NotifyTaken(string table) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await using var command = Source.CreateCommand("SELECT pg_notify($1, $2)");
+            command.Parameters.Add(new() { Value = Schema.TakenChannel });
+            command.Parameters.Add(new() { Value = table });
+            await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Pacing only: the giver's wait is bounded.
+        }
+    });
+
     /// <summary>One LISTEN connection for the whole node: commits (a table's standby reads them) and releases of
     /// tables' locks (the lock session tries the waited tables at once). After it is lost, every standby is told to read
     /// the changes it may have missed, and the waited tables are tried.</summary>
@@ -511,6 +529,10 @@ public sealed class PostgresCluster : IAsyncDisposable
                     {
                         Locks.Released(e.Payload);
                     }
+                    else if (e.Channel == Schema.TakenChannel)
+                    {
+                        Balancer.Taken(e.Payload);
+                    }
                     else if (e.Channel == Schema.MembersChannel)
                     {
                         if (e.Payload != NodeId)
@@ -523,7 +545,7 @@ public sealed class PostgresCluster : IAsyncDisposable
                         follower.Changed();
                     }
                 };
-                await using (var listen = new NpgsqlCommand($"LISTEN {Schema.Channel}; LISTEN {Schema.ReleasedChannel}; LISTEN {Schema.MembersChannel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {Schema.Channel}; LISTEN {Schema.ReleasedChannel}; LISTEN {Schema.MembersChannel}; LISTEN {Schema.TakenChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false);
                 }

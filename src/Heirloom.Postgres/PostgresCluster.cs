@@ -21,6 +21,11 @@ public sealed class PostgresCluster : IAsyncDisposable
     private readonly ConcurrentDictionary<string, long> _owned = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _ownedUntil = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _takenLock = new();
+
+    // Tables taken over and not yet notified (see NotifyTaken), and whether a statement sending them is under way.
+    private readonly List<string> _takenToNotify = [];
+    private bool _notifyingTaken;
     private volatile string? _address;
     private volatile Func<string, Task>? _handingOff;
     private Task _heartbeat = Task.CompletedTask;
@@ -496,22 +501,55 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>Tells the cluster that this node has taken <paramref name="table"/> over, so that the node that handed it
-    /// off, if one did, starts its next hand-off. Sent after the takeover, off its path; if it is lost, that node's wait
-    /// ends with the reservation (<see cref="PostgresClusterOptions.HandOffTimeout"/>).</summary>
-    internal void NotifyTaken(string table) => _ = Task.Run(async () =>
+    /// off, if one did, starts its next hand-off. Sent after the takeover, off its path, one statement at a time for
+    /// every table taken meanwhile (a node taking hundreds of tables after a failure sends a few statements, not hundreds);
+    /// if it is lost, the giver's wait ends with the reservation (<see cref="PostgresClusterOptions.HandOffTimeout"/>).</summary>
+    internal void NotifyTaken(string table)
     {
-        try
+        lock (_takenLock)
         {
-            await using var command = Source.CreateCommand("SELECT pg_notify($1, $2)");
-            command.Parameters.Add(new() { Value = Schema.TakenChannel });
-            command.Parameters.Add(new() { Value = table });
-            await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false);
+            _takenToNotify.Add(table);
+            if (_notifyingTaken)
+            {
+                return;
+            }
+
+            _notifyingTaken = true;
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException)
+
+        _ = Task.Run(NotifyTakenAsync);
+    }
+
+    private async Task NotifyTakenAsync()
+    {
+        while (true)
         {
-            // Pacing only: the giver's wait is bounded.
+            string[] tables;
+            lock (_takenLock)
+            {
+                if (_takenToNotify.Count == 0)
+                {
+                    _notifyingTaken = false;
+                    return;
+                }
+
+                tables = [.. _takenToNotify];
+                _takenToNotify.Clear();
+            }
+
+            try
+            {
+                await using var command = Source.CreateCommand("SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t");
+                command.Parameters.Add(new() { Value = Schema.TakenChannel });
+                command.Parameters.Add(new() { Value = tables });
+                await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Pacing only: the givers' waits are bounded.
+            }
         }
-    });
+    }
 
     /// <summary>One LISTEN connection for the whole node: commits (a table's standby reads them) and releases of
     /// tables' locks (the lock session tries the waited tables at once). After it is lost, every standby is told to read

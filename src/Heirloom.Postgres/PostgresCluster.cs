@@ -544,9 +544,9 @@ public sealed class PostgresCluster : IAsyncDisposable
                 command.Parameters.Add(new() { Value = tables });
                 await command.ExecuteNonQueryAsync(Stopping).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
             {
-                // Pacing only: the givers' waits are bounded.
+                // Pacing only: the givers' waits are bounded. The loop goes on, so that later tables are still sent.
             }
         }
     }

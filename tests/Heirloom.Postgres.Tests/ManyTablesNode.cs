@@ -30,10 +30,11 @@ internal sealed class ManyTablesNode : IAsyncDisposable
 
     public static string TableName(int i) => $"t{i:000}";
 
-    public static async Task<ManyTablesNode> StartAsync(string connectionString, string schema, string nodeId, int tables)
+    public static async Task<ManyTablesNode> StartAsync(string connectionString, string schema, string nodeId, int tables, Func<PostgresClusterOptions, PostgresClusterOptions>? configure = null)
     {
         var node = new ManyTablesNode(new Node(), nodeId);
-        node.Cluster = await PostgresCluster.StartAsync(node.Node, new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId });
+        var options = new PostgresClusterOptions { ConnectionString = connectionString, Schema = schema, NodeId = nodeId };
+        node.Cluster = await PostgresCluster.StartAsync(node.Node, configure?.Invoke(options) ?? options);
         var children = new List<ChildSpec> { TableManager.ChildSpec(new TableManagerOptions { Name = "manager" }) };
         for (var i = 0; i < tables; i++)
         {

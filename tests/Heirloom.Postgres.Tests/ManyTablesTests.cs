@@ -188,6 +188,41 @@ public sealed class ManyTablesTests(PostgresServer server, ITestOutputHelper out
         return owners;
     }
 
+    /// <summary>A planned move counts as under way until the node that took the table says so, not until the release:
+    /// with one move at a time and a hand-off timeout far longer than a takeover, a joining node gets its share at the
+    /// pace it takes tables over. Were the taking node's notice lost, each move would wait out the timeout (30 s).</summary>
+    [Fact]
+    public async Task Moves_one_at_a_time_go_at_the_pace_of_the_successors_takeovers()
+    {
+        const int tables = 12;
+        var schema = PostgresServer.NewSchema();
+        static PostgresClusterOptions OneAtATime(PostgresClusterOptions options) => options with { MaxHandOffsInFlight = 1, HandOffTimeout = TimeSpan.FromSeconds(30) };
+        var nodes = new List<ManyTablesNode>();
+        try
+        {
+            nodes.Add(await ManyTablesNode.StartAsync(server.ConnectionString, schema, $"{schema}-a", tables, OneAtATime));
+            await UntilEveryTableIsOwnedOnceAsync(nodes, tables, strict: true);
+            nodes.Add(await ManyTablesNode.StartAsync(server.ConnectionString, schema, $"{schema}-b", tables, OneAtATime));
+            var joined = Stopwatch.StartNew();
+            var owners = await UntilBalancedAsync(nodes, tables, TimeSpan.FromSeconds(20));
+            output.WriteLine($"six tables moved one at a time in {joined.ElapsedMilliseconds} ms after the second node started");
+            foreach (var node in nodes)
+            {
+                var statuses = await Task.WhenAll(node.Servers.Values.Select(ClusteredTable.GetStatusAsync));
+                Assert.Equal(0, statuses.Sum(s => s.Fencings));
+            }
+
+            Assert.Equal(tables / 2, owners.Values.Count(n => n == nodes[1]));
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
     /// <summary>Waits, at most <paramref name="within"/>, until every table is owned by exactly one node and each node
     /// owns the floor or the ceiling of its share; two owners of one table at any moment fail the test.</summary>
     private static async Task<Dictionary<string, ManyTablesNode>> UntilBalancedAsync(List<ManyTablesNode> nodes, int tables, TimeSpan within)

@@ -10,12 +10,13 @@ namespace Heirloom.Persistence;
 /// into their buckets, in batches, in the order they were made, so that a key loaded twice ends with its later value,
 /// as inserting would leave it. Linking waits for a cache miss per record (the slots of consecutive objects lie far
 /// apart in a big bucket array), and making a record waits for fresh memory: on two threads the two overlap. The linker
-/// prefetches the slots of the records a few places ahead of the one it links, so that its misses overlap too. A
+/// prefetches the records a few places ahead of the one it links, and their buckets' slots, so that its misses overlap
+/// too. A
 /// snapshot of fewer than one batch is linked on the loading thread, with no second thread.</remarks>
 internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedObjectLoader
 {
-    // How far ahead of the record being linked its bucket's slot is prefetched: enough misses in flight to cover the
-    // memory's latency, few enough that their slots are still in the cache when they are linked.
+    // How far ahead of the record being linked records and their buckets' slots are prefetched: enough misses in flight
+    // to cover the memory's latency, few enough that they are still in the cache when they are linked.
     private const int LoadWindow = 16;
 
     // Records per batch handed to the linker, and batches made but not linked yet (the loading thread waits beyond).
@@ -100,7 +101,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
         {
             _toLink = new BlockingCollection<(LoadedRecord[] Batch, int Count)>(LoadBatchesAhead);
             _spareBatches = [];
-            _linker = new Thread(LinkLoaded) { IsBackground = true, Name = "Heirloom table loader" };
+            _linker = new Thread(RunLinker) { IsBackground = true, Name = "Heirloom table loader" };
             _linker.Start();
         }
 
@@ -111,7 +112,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
 
     /// <summary>The linker's loop. A failure stops the linking (the records not linked yet are freed) and is thrown by
     /// <see cref="EndLoading"/>; the loading thread is never blocked by it.</summary>
-    private void LinkLoaded()
+    private void RunLinker()
     {
         foreach (var (batch, count) in _toLink!.GetConsumingEnumerable())
         {

@@ -149,7 +149,14 @@ public sealed class CallFrom : IExitObserver, IHandedOnMessage
 
         if (server.ExitedWith is { } reason)
         {
-            if (state == Orphaned || (CanBeHandedOn(server, reason) && Interlocked.CompareExchange(ref _state, Orphaned, Pending) == Pending))
+            // The caller's watch may have orphaned the call since it was read as pending: it was taken out of the
+            // mailbox, so no one but this loop hands it on either way.
+            if (state == Pending && CanBeHandedOn(server, reason))
+            {
+                state = Interlocked.CompareExchange(ref _state, Orphaned, Pending) is var now && now == Pending ? Orphaned : now;
+            }
+
+            if (state == Orphaned)
             {
                 server.Node.Succession.HandOn(ServerName!, this);
             }
@@ -169,8 +176,23 @@ public sealed class CallFrom : IExitObserver, IHandedOnMessage
         var seen = Interlocked.CompareExchange(ref _state, state == Pending ? Started : Resumed, state);
         if (seen == state)
         {
-            request = taken;
-            return true;
+            // A successor's exit after this read is notified after the CAS, and fails the call as started.
+            if (state == Pending || server.ExitedWith is null)
+            {
+                request = taken;
+                return true;
+            }
+
+            // The successor died after its watch was added and before it resumed the call, so its exit may have found
+            // the call still orphaned and done nothing: the call, not started, goes on unless settled meanwhile.
+            if (Interlocked.CompareExchange(ref _state, Orphaned, Resumed) == Resumed)
+            {
+                EndResumedWatch();
+                _payload = taken;
+                server.Node.Succession.HandOn(ServerName!, this);
+            }
+
+            return false;
         }
 
         if (seen == Orphaned)
@@ -341,7 +363,7 @@ public sealed class CallFrom : IExitObserver, IHandedOnMessage
         var state = Volatile.Read(ref _state);
         if (state == Pending && CanBeHandedOn(receiver, reason))
         {
-            state = Interlocked.CompareExchange(ref _state, Orphaned, Pending) is var seen && seen == Pending ? Orphaned : seen;
+            state = Interlocked.CompareExchange(ref _state, Orphaned, Pending) is var now && now == Pending ? Orphaned : now;
         }
 
         if (state == Orphaned)

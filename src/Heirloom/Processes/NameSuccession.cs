@@ -97,6 +97,13 @@ internal sealed class NameSuccession(Node node)
         List<IHandedOnMessage>? waiting;
         lock (_lock)
         {
+            // A holder that crashed since it registered (killed from outside) has awaited the name again, or will
+            // find it still awaited: the messages wait on for the holder after it.
+            if (holder.ExitedWith is { } reason && holder.HandsOnMessages && !reason.IsNormalOrShutdown)
+            {
+                return;
+            }
+
             if (!_awaited.Remove(name, out waiting))
             {
                 return;

@@ -239,6 +239,71 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
         Assert.True(served > 0);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Calls_by_name_while_servers_are_killed_from_outside_are_never_lost(int round)
+    {
+        // A killed server's loop runs on to its next receive, so it may take a call after its exit (or resume a call
+        // handed on to it as it is killed): each such call must go on to the next server, or fail as started, and
+        // never wait out its deadline. The caller threads also crash the server, as above.
+        await using var node = new Node();
+        await Supervisor.StartAsync(node, new SupervisorOptions
+        {
+            Intensity = int.MaxValue,
+            Period = TimeSpan.FromSeconds(1),
+            Children = [ChildSpec.ForGenServer("echo", () => new CrashOnCast(), new GenServerOptions { Name = "echo", QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor })],
+        });
+        using var stop = new CancellationTokenSource();
+        var killer = Task.Run(async () =>
+        {
+            var random = new Random(round);
+            while (!stop.IsCancellationRequested)
+            {
+                if (node.WhereIs("echo") is { IsNone: false } server)
+                {
+                    node.Exit(server, random.Next(2) == 0 ? ExitReason.Kill : ExitReason.Custom("killed from outside"));
+                }
+
+                Thread.SpinWait(random.Next(200_000));
+                await Task.Yield();
+            }
+        });
+        var lost = new ConcurrentQueue<CallFailedException>();
+        var served = 0;
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(caller => Task.Run(async () =>
+        {
+            var random = new Random(caller + (10 * round));
+            for (var i = 0; i < 20_000; i++)
+            {
+                if (random.Next(4) == 0)
+                {
+                    GenServer.Cast(node, "echo", "crash");
+                }
+
+                try
+                {
+                    await GenServer.CallAsync(node, "echo", random.Next(3) == 0 ? "throw" : i, TimeSpan.FromSeconds(5));
+                    Interlocked.Increment(ref served);
+                }
+                catch (CallFailedException e) when (e is CallTimeoutException || !e.HandlerStarted)
+                {
+                    lost.Enqueue(e);
+                }
+                catch (CallFailedException)
+                {
+                    // Its handler threw, or its server was killed while handling it: failed as started, as it must.
+                }
+            }
+        })));
+        await stop.CancelAsync();
+        await killer;
+
+        Assert.True(lost.IsEmpty, $"{lost.Count} calls timed out or failed as not started; first: {lost.FirstOrDefault()}");
+        Assert.True(served > 0);
+    }
+
     /// <summary>Echoes calls but "throw"; throws on every cast.</summary>
     private sealed class CrashOnCast : GenServer
     {

@@ -240,10 +240,13 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public async Task Calls_by_name_while_servers_are_killed_from_outside_are_never_lost(int round)
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(3, false)]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    [InlineData(3, true)]
+    public async Task Calls_by_name_while_servers_are_killed_from_outside_are_never_lost(int round, bool callersAreProcesses)
     {
         // A killed server's loop runs on to its next receive, so it may take a call after its exit (or resume a call
         // handed on to it as it is killed): each such call must go on to the next server, or fail as started, and
@@ -272,7 +275,7 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
         });
         var lost = new ConcurrentQueue<CallFailedException>();
         var served = 0;
-        await Task.WhenAll(Enumerable.Range(0, 5).Select(caller => Task.Run(async () =>
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(caller => RunCaller(node, callersAreProcesses, async () =>
         {
             var random = new Random(caller + (10 * round));
             for (var i = 0; i < 20_000; i++)
@@ -302,6 +305,30 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
 
         Assert.True(lost.IsEmpty, $"{lost.Count} calls timed out or failed as not started; first: {lost.FirstOrDefault()}");
         Assert.True(served > 0);
+    }
+
+    /// <summary>Runs <paramref name="calls"/> from plain async code, or as the body of a process of its own.</summary>
+    private static Task RunCaller(Node node, bool inProcess, Func<Task> calls)
+    {
+        if (!inProcess)
+        {
+            return Task.Run(calls);
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        node.Spawn(async _ =>
+        {
+            try
+            {
+                await calls();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        });
+        return done.Task;
     }
 
     /// <summary>Echoes calls but "throw"; throws on every cast.</summary>

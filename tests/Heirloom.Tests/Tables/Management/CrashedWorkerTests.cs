@@ -182,12 +182,7 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
         // Each call reaches the server's mailbox while the crash the cast before it causes is under way on another
         // thread: a call delivered after the dead server handed on its leftovers must still reach the successor.
         await using var node = new Node();
-        await Supervisor.StartAsync(node, new SupervisorOptions
-        {
-            Intensity = int.MaxValue,
-            Period = TimeSpan.FromSeconds(1),
-            Children = [ChildSpec.ForGenServer("echo", () => new CrashOnCast(), new GenServerOptions { Name = "echo", QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor })],
-        });
+        await StartEchoSupervisorAsync(node);
         for (var i = 0; i < 20_000; i++)
         {
             GenServer.Cast(node, "echo", "crash");
@@ -201,42 +196,11 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
         // Six threads cast crashes and call the name, a third of the calls crashing the server themselves: the name is
         // free between every crash and restart, and a call must see it either held or awaited, never neither.
         await using var node = new Node();
-        await Supervisor.StartAsync(node, new SupervisorOptions
-        {
-            Intensity = int.MaxValue,
-            Period = TimeSpan.FromSeconds(1),
-            Children = [ChildSpec.ForGenServer("echo", () => new CrashOnCast(), new GenServerOptions { Name = "echo", QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor })],
-        });
-        var notStarted = new ConcurrentQueue<CallFailedException>();
-        var served = 0;
-        await Task.WhenAll(Enumerable.Range(0, 6).Select(caller => Task.Run(async () =>
-        {
-            var random = new Random(caller);
-            for (var i = 0; i < 60_000; i++)
-            {
-                if (random.Next(4) == 0)
-                {
-                    GenServer.Cast(node, "echo", "crash");
-                }
+        await StartEchoSupervisorAsync(node);
+        var calls = new CallOutcomes();
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(caller => Task.Run(() => CallThroughCrashesAsync(node, new Random(caller), 60_000, calls))));
 
-                try
-                {
-                    await GenServer.CallAsync(node, "echo", random.Next(3) == 0 ? "throw" : i, TimeSpan.FromSeconds(5));
-                    Interlocked.Increment(ref served);
-                }
-                catch (CallFailedException e) when (!e.HandlerStarted)
-                {
-                    notStarted.Enqueue(e);
-                }
-                catch (CallFailedException)
-                {
-                    // The call's own handler threw: it failed as started, as it must.
-                }
-            }
-        })));
-
-        Assert.True(notStarted.IsEmpty, $"{notStarted.Count} calls failed as not started; first: {notStarted.FirstOrDefault()}");
-        Assert.True(served > 0);
+        calls.AssertNoneLost();
     }
 
     [Theory]
@@ -250,14 +214,9 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
     {
         // A killed server's loop runs on to its next receive, so it may take a call after its exit (or resume a call
         // handed on to it as it is killed): each such call must go on to the next server, or fail as started, and
-        // never wait out its deadline. The caller threads also crash the server, as above.
+        // never wait out its deadline. The callers also crash the server, as above.
         await using var node = new Node();
-        await Supervisor.StartAsync(node, new SupervisorOptions
-        {
-            Intensity = int.MaxValue,
-            Period = TimeSpan.FromSeconds(1),
-            Children = [ChildSpec.ForGenServer("echo", () => new CrashOnCast(), new GenServerOptions { Name = "echo", QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor })],
-        });
+        await StartEchoSupervisorAsync(node);
         using var stop = new CancellationTokenSource();
         var killer = Task.Run(async () =>
         {
@@ -273,38 +232,49 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
                 await Task.Yield();
             }
         });
-        var lost = new ConcurrentQueue<CallFailedException>();
-        var served = 0;
-        await Task.WhenAll(Enumerable.Range(0, 5).Select(caller => RunCaller(node, callersAreProcesses, async () =>
-        {
-            var random = new Random(caller + (10 * round));
-            for (var i = 0; i < 20_000; i++)
-            {
-                if (random.Next(4) == 0)
-                {
-                    GenServer.Cast(node, "echo", "crash");
-                }
-
-                try
-                {
-                    await GenServer.CallAsync(node, "echo", random.Next(3) == 0 ? "throw" : i, TimeSpan.FromSeconds(5));
-                    Interlocked.Increment(ref served);
-                }
-                catch (CallFailedException e) when (e is CallTimeoutException || !e.HandlerStarted)
-                {
-                    lost.Enqueue(e);
-                }
-                catch (CallFailedException)
-                {
-                    // Its handler threw, or its server was killed while handling it: failed as started, as it must.
-                }
-            }
-        })));
+        var calls = new CallOutcomes();
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(caller =>
+            RunCaller(node, callersAreProcesses, () => CallThroughCrashesAsync(node, new Random(caller + (10 * round)), 20_000, calls))));
         await stop.CancelAsync();
         await killer;
 
-        Assert.True(lost.IsEmpty, $"{lost.Count} calls timed out or failed as not started; first: {lost.FirstOrDefault()}");
-        Assert.True(served > 0);
+        calls.AssertNoneLost();
+    }
+
+    /// <summary>A supervisor restarting "echo" (a <see cref="CrashOnCast"/> that hands its queued calls on) without
+    /// limit.</summary>
+    private static Task<Pid> StartEchoSupervisorAsync(Node node) => Supervisor.StartAsync(node, new SupervisorOptions
+    {
+        Intensity = int.MaxValue,
+        Period = TimeSpan.FromSeconds(1),
+        Children = [ChildSpec.ForGenServer("echo", () => new CrashOnCast(), new GenServerOptions { Name = "echo", QueuedCallsOnCrash = QueuedCallsOnCrash.HandToSuccessor })],
+    });
+
+    /// <summary>Calls "echo" by name <paramref name="count"/> times, a quarter of the calls after casting it a crash
+    /// and a third of them asking it to throw.</summary>
+    private static async Task CallThroughCrashesAsync(Node node, Random random, int count, CallOutcomes outcomes)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (random.Next(4) == 0)
+            {
+                GenServer.Cast(node, "echo", "crash");
+            }
+
+            try
+            {
+                await GenServer.CallAsync(node, "echo", random.Next(3) == 0 ? "throw" : i, TimeSpan.FromSeconds(5));
+                Interlocked.Increment(ref outcomes.Served);
+            }
+            catch (CallFailedException e) when (e is CallTimeoutException || !e.HandlerStarted)
+            {
+                outcomes.Lost.Enqueue(e);
+            }
+            catch (CallFailedException)
+            {
+                // Its handler threw, or its server was killed while handling it: failed as started, as it must.
+            }
+        }
     }
 
     /// <summary>Runs <paramref name="calls"/> from plain async code, or as the body of a process of its own.</summary>
@@ -329,6 +299,20 @@ public sealed class CrashedWorkerTests(ITestOutputHelper output) : IDisposable
             }
         });
         return done.Task;
+    }
+
+    /// <summary>What the calls of <see cref="CallThroughCrashesAsync"/> came to: how many were served, and those that
+    /// timed out or failed as not started, which a server that hands its calls on never lets happen.</summary>
+    private sealed class CallOutcomes
+    {
+        public readonly ConcurrentQueue<CallFailedException> Lost = new();
+        public int Served;
+
+        public void AssertNoneLost()
+        {
+            Assert.True(Lost.IsEmpty, $"{Lost.Count} calls timed out or failed as not started; first: {Lost.FirstOrDefault()}");
+            Assert.True(Served > 0);
+        }
     }
 
     /// <summary>Echoes calls but "throw"; throws on every cast.</summary>

@@ -153,7 +153,7 @@ public sealed class CallFrom : IExitObserver, IHandedOnMessage
             // mailbox, so no one but this loop hands it on either way.
             if (state == Pending && CanBeHandedOn(server, reason))
             {
-                state = Interlocked.CompareExchange(ref _state, Orphaned, Pending) is var now && now == Pending ? Orphaned : now;
+                state = Orphan();
             }
 
             if (state == Orphaned)
@@ -176,7 +176,7 @@ public sealed class CallFrom : IExitObserver, IHandedOnMessage
         var seen = Interlocked.CompareExchange(ref _state, state == Pending ? Started : Resumed, state);
         if (seen == state)
         {
-            // A successor's exit after this read is notified after the CAS, and fails the call as started.
+            // A successor that exits after this check is seen by its watch, which finds the call resumed and fails it.
             if (state == Pending || server.ExitedWith is null)
             {
                 request = taken;
@@ -206,6 +206,10 @@ public sealed class CallFrom : IExitObserver, IHandedOnMessage
         EndResumedWatch();
         return false;
     }
+
+    /// <summary>Moves a pending call to Orphaned, on its way to the name's next holder; returns the state the call is in
+    /// now (Orphaned, or whatever another party moved it to first).</summary>
+    private int Orphan() => Interlocked.CompareExchange(ref _state, Orphaned, Pending) is var seen && seen == Pending ? Orphaned : seen;
 
     /// <summary>A successor resuming a handed-on call watches itself for it: its exit while handling the call fails
     /// the call, as the first server's would have. False when the successor is dead already.</summary>
@@ -363,7 +367,7 @@ public sealed class CallFrom : IExitObserver, IHandedOnMessage
         var state = Volatile.Read(ref _state);
         if (state == Pending && CanBeHandedOn(receiver, reason))
         {
-            state = Interlocked.CompareExchange(ref _state, Orphaned, Pending) is var now && now == Pending ? Orphaned : now;
+            state = Orphan();
         }
 
         if (state == Orphaned)

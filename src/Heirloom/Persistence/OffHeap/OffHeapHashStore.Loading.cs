@@ -11,8 +11,7 @@ namespace Heirloom.Persistence;
 /// as inserting would leave it. Linking waits for a cache miss per record (the slots of consecutive objects lie far
 /// apart in a big bucket array), and making a record waits for fresh memory: on two threads the two overlap. The linker
 /// prefetches the records a few places ahead of the one it links, and their buckets' slots, so that its misses overlap
-/// too. A
-/// snapshot of fewer than one batch is linked on the loading thread, with no second thread.</remarks>
+/// too. A snapshot of fewer than one batch is linked on the loading thread, with no second thread.</remarks>
 internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedObjectLoader
 {
     // How far ahead of the record being linked records and their buckets' slots are prefetched: enough misses in flight

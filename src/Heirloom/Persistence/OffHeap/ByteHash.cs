@@ -6,8 +6,8 @@ namespace Heirloom.Persistence;
 
 /// <summary>
 /// A fast 32-bit hash of encoded keys: eight bytes at a time, multiplied and rotated, then a full avalanche (the
-/// finaliser of MurmurHash3's 64-bit variant), so that every input bit reaches every output bit. Both the bucket (the
-/// low bits) and the traversal order (the bits reversed) depend on it being well mixed.
+/// finaliser of MurmurHash3's 64-bit variant), so that every input bit reaches every output bit. The stripe (the low
+/// bits), the bucket and the traversal order (the bits reversed) depend on it being well mixed.
 /// </summary>
 internal static class ByteHash
 {

@@ -11,8 +11,9 @@ namespace Heirloom.Persistence;
 /// </summary>
 internal sealed unsafe class NativeBuckets
 {
-    /// <summary>The fewest buckets a table has: 64, so that a bucket's stripe (its low six bits) is the same at every
-    /// size, and a stripe lock taken before the table grows still guards the key's bucket after.</summary>
+    /// <summary>The fewest buckets a table has: 64, so that every key of a bucket has the same stripe (its hash's low six
+    /// bits, the bucket number's top six reversed) at every size, and a stripe lock taken before the table grows still
+    /// guards the key's bucket after.</summary>
     public const int MinimumBits = 6;
 
     // Retired per stripe, guarded by it, handed to the reclaimer in batches: records unlinked by that stripe's writers.
@@ -90,9 +91,10 @@ internal sealed unsafe class NativeBuckets
 
     private static void FreeChains(BucketArray buckets) => RetiredBlock.WithChains(buckets.Heads, buckets.Length).Free();
 
-    /// <summary>2^<see cref="Bits"/> chains of records. Bucket b holds the keys whose hash's low bits are b, each chain
-    /// sorted by (reversed hash, key bytes), so that the keys of a bucket are a contiguous range of the traversal order
-    /// and a bucket splits in two, when the table grows, by cutting its chain.</summary>
+    /// <summary>2^<see cref="Bits"/> chains of records. Bucket b holds the keys whose reversed hash's top bits are b, each
+    /// chain sorted by (reversed hash, key bytes): the buckets, in their order, are consecutive ranges of the traversal
+    /// order, so a bucket b splits in two, when the table grows, by cutting its chain into buckets 2b and 2b + 1, and
+    /// objects arriving in traversal order (a snapshot being loaded) fill the array from its start to its end.</summary>
     public sealed class BucketArray(int bits)
     {
         public readonly NativeRecord** Heads = (NativeRecord**)NativeMemory.AllocZeroed((nuint)(1 << bits), (nuint)sizeof(nint));
@@ -101,7 +103,11 @@ internal sealed unsafe class NativeBuckets
 
         public int Length => 1 << Bits;
 
-        public uint Mask => (uint)Length - 1;
+        /// <summary>The link that heads the bucket of a key whose reversed hash is <paramref name="order"/>.</summary>
+        public NativeRecord** HeadOf(uint order) => &Heads[order >> (32 - Bits)];
+
+        /// <summary>Whether two reversed hashes fall in the same bucket.</summary>
+        public bool SameBucket(uint order, uint other) => (order ^ other) >> (32 - Bits) == 0;
 
         public long Footprint => (long)Length * sizeof(nint);
     }

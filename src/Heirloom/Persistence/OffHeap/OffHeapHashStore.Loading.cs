@@ -6,12 +6,18 @@ namespace Heirloom.Persistence;
 
 /// <summary>Loading a snapshot's objects as they are: a snapshot holds each object as its codecs wrote it, which is
 /// exactly what a record holds, so nothing is decoded or encoded again.</summary>
-/// <remarks>The loading thread makes the records (hashing each key and copying the bytes); a second thread links them
-/// into their buckets, in batches, in the order they were made, so that a key loaded twice ends with its later value,
-/// as inserting would leave it. Linking waits for a cache miss per record (the slots of consecutive objects lie far
-/// apart in a big bucket array), and making a record waits for fresh memory: on two threads the two overlap. The linker
-/// prefetches the records a few places ahead of the one it links, and their buckets' slots, so that its misses overlap
-/// too. A snapshot of fewer than one batch is linked on the loading thread, with no second thread.</remarks>
+/// <remarks><para>The loading thread makes the records (hashing each key and copying the bytes); a second thread links
+/// them into their buckets, in batches, in the order they were made, so that a key loaded twice ends with its later
+/// value, as inserting would leave it. Making a record waits for fresh memory and linking it for the record to come
+/// from the other core: on two threads the two overlap. The linker prefetches the records a few places ahead of the
+/// one it links, and their buckets' slots. A snapshot of fewer than one batch is linked on the loading thread, with no
+/// second thread.</para>
+/// <para>A snapshot of this store holds its objects in traversal order, which is the buckets' order. So while the
+/// table was empty when loading began and each object comes after the last one linked, the record is appended after
+/// that one with no search: every record in the table is ordered at or before it, so the new one is the last of its
+/// bucket, after it in its bucket or first in a later, empty one, and the bucket array fills from its start to its
+/// end. An object out of that order (a snapshot written by another store) is inserted as any other, and the last one
+/// linked stays the greatest.</para></remarks>
 internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedObjectLoader
 {
     // How far ahead of the record being linked records and their buckets' slots are prefetched: enough misses in flight
@@ -22,6 +28,10 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
     private const int LoadBatch = 4096;
     private const int LoadBatchesAhead = 8;
 
+    // Whether loading may append (see the remarks): decided when the first record is linked, and the greatest record
+    // linked so far. Used only by the thread that links, until EndLoading.
+    private AppendState _appendState;
+    private NativeRecord* _loadTail;
     private LoadedRecord[]? _loadBatch;
     private int _loadCount;
     private BlockingCollection<(LoadedRecord[] Batch, int Count)>? _toLink;
@@ -32,9 +42,10 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
     public void LoadEncoded(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         var hash = ByteHash.Compute(key);
-        var record = NativeRecord.Create(Reverse(hash), key, value);
+        var order = Reverse(hash);
+        var record = NativeRecord.Create(order, key, value);
         var batch = _loadBatch ??= new LoadedRecord[LoadBatch];
-        batch[_loadCount++] = new LoadedRecord(record, hash);
+        batch[_loadCount++] = new LoadedRecord(record, hash, order);
         if (_loadCount == LoadBatch)
         {
             HandToLinker();
@@ -61,6 +72,8 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
 
         _toLink = null;
         _linker = null;
+        _appendState = AppendState.Undecided;
+        _loadTail = null;
         _spareBatches = null;
         _loadBatch = null;
         _loadCount = 0;
@@ -145,7 +158,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
                 {
                     var buckets = _memory.Current;
                     var ahead = batch[linked + LoadWindow];
-                    Sse.Prefetch0(&buckets.Heads[ahead.Hash & buckets.Mask]);
+                    Sse.Prefetch0(buckets.HeadOf(ahead.Order));
                     Sse.Prefetch0((void*)ahead.Record);
                 }
 
@@ -162,11 +175,42 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
     /// <summary>Links a loaded record as an insert would (a set replaces, a bag appends), without the stripe's lock:
     /// loading runs before the table exists, and only the linker touches the buckets, so nothing can race it. A
     /// record's link is then a plain store that the processor completes in the background, where a lock's atomic
-    /// instruction would wait, record after record, for the previous record's bucket to arrive from memory.</summary>
+    /// instruction would wait, record after record, for the previous record's bucket to arrive from memory. A record
+    /// ordered after the last one linked is appended (see the remarks).</summary>
     private void LinkLoaded(NativeRecord* record, uint hash)
     {
         var buckets = _memory.Current;
-        var outgrew = InsertLocked(new Hold(StripeOf(hash), Locked: false, buckets), record, hash, replace: true, out _);
+        if (_appendState == AppendState.Undecided)
+        {
+            _appendState = Count == 0 ? AppendState.Appending : AppendState.Inserting;
+        }
+
+        var tail = _loadTail;
+        var afterTail = _appendState == AppendState.Inserting ? -1 : tail is null ? 1 : NativeRecord.Compare(record, tail->Order, NativeRecord.KeyOf(tail));
+        if (afterTail > 0)
+        {
+            if (tail is not null && buckets.SameBucket(tail->Order, record->Order))
+            {
+                tail->Next = record;
+            }
+            else
+            {
+                *buckets.HeadOf(record->Order) = record;
+            }
+
+            _loadTail = record;
+            GrowIf(Added(StripeOf(hash), record), buckets);
+            return;
+        }
+
+        var outgrew = InsertLocked(new Hold(StripeOf(hash), Locked: false, buckets), record, hash, replace: true, out var inserted);
+
+        // The tail's key again: the record replaced the tail (a set) or follows it (a bag), and is the greatest now.
+        if (afterTail == 0 && inserted)
+        {
+            _loadTail = record;
+        }
+
         GrowIf(outgrew, buckets);
     }
 
@@ -178,11 +222,23 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
         }
     }
 
-    private readonly record struct LoadedRecord(nint Record, uint Hash)
+    private readonly record struct LoadedRecord(nint Record, uint Hash, uint Order)
     {
-        public LoadedRecord(NativeRecord* record, uint hash)
-            : this((nint)record, hash)
+        public LoadedRecord(NativeRecord* record, uint hash, uint order)
+            : this((nint)record, hash, order)
         {
         }
+    }
+
+    private enum AppendState
+    {
+        /// <summary>No record linked yet in this load.</summary>
+        Undecided,
+
+        /// <summary>The table was empty: records after the tail are appended.</summary>
+        Appending,
+
+        /// <summary>The table held objects when loading began: every record is inserted.</summary>
+        Inserting,
     }
 }

@@ -78,7 +78,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
             var grown = new NativeBuckets.BucketArray(seen.Bits + 1);
             for (var bucket = 0; bucket < seen.Length; bucket++)
             {
-                Split(seen.Heads[bucket], seen.Bits, &grown.Heads[bucket], &grown.Heads[bucket + seen.Length]);
+                Split(seen.Heads[bucket], seen.Bits, &grown.Heads[2 * bucket], &grown.Heads[(2 * bucket) + 1]);
             }
 
             _memory.Replace(grown);
@@ -107,9 +107,9 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
         }
     }
 
-    /// <summary>Splits a chain between bucket b and bucket b + 2^k of a table twice the size: by hash bit k, which is
-    /// bit 31 - k of the reversed hash. The chain is sorted by reversed hash and its keys share their top k bits, so the
-    /// records with that bit clear all come first: one cut, no re-sorting.</summary>
+    /// <summary>Splits the chain of bucket b between buckets 2b and 2b + 1 of a table twice the size: by bit 31 - k of
+    /// the reversed hash. The chain is sorted by reversed hash and its keys share their top k bits, so the records with
+    /// that bit clear all come first: one cut, no re-sorting.</summary>
     private static void Split(NativeRecord* chain, int bits, NativeRecord** low, NativeRecord** high)
     {
         var bit = 1u << (31 - bits);

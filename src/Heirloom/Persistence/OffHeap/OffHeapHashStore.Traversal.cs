@@ -66,7 +66,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
     /// Copies the objects that follow the cursor in traversal order, at least one key's worth and whole keys only,
     /// from one bucket under its stripe, and moves the cursor past them; false when none follow. The cursor is a place
     /// in the order, which resizing never changes: with 2^k buckets, the bucket holding reversed hash r is the one at
-    /// position r's top k bits, reversed.
+    /// position r's top k bits.
     /// </summary>
     private bool CopyNext(ref Cursor cursor, RecordChunk chunk, int limit, bool withValues)
     {
@@ -79,7 +79,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
             try
             {
                 var buckets = hold.Buckets;
-                var record = First(buckets.Heads[hash & buckets.Mask], order, cursor.AfterKey);
+                var record = First(*buckets.HeadOf(order), order, cursor.AfterKey);
                 for (; record is not null; record = record->Next)
                 {
                     if (chunk.Count >= limit && !SameKeyAsLast(record, chunk))

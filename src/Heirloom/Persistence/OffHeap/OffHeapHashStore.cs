@@ -22,7 +22,7 @@ namespace Heirloom.Persistence;
 /// batch holds every stripe, so readers wait for it on the lock, and it is isolated.
 /// Growing doubles the bucket array under every stripe. Traversals copy chunks under the lock.</para>
 /// <para>Order: keys are traversed by (reversed hash, key bytes), split-ordered hashing. With 2^k buckets, bucket b
-/// holds the hashes whose low k bits are b, that is the reversed hashes of one contiguous range, and each chain is kept
+/// holds the reversed hashes whose top k bits are b, one contiguous range of the order, and each chain is kept
 /// sorted. A key's place in the order does not depend on the table's size, so a traversal resumes after the last key it
 /// returned, whatever grew meanwhile: no key is visited twice, next/2 works from a deleted key, and fixing the table
 /// needs no tombstones (<see cref="Fix"/> only counts).</para>
@@ -508,7 +508,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
     private static NativeRecord** Seek(NativeBuckets.BucketArray buckets, uint hash, ReadOnlySpan<byte> key, out bool found)
     {
         var order = Reverse(hash);
-        var link = &buckets.Heads[hash & buckets.Mask];
+        var link = buckets.HeadOf(order);
         while (*link is not null)
         {
             var comparison = NativeRecord.Compare(*link, order, key);
@@ -852,7 +852,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
     private static NativeRecord* Find(NativeBuckets.BucketArray buckets, uint hash, ReadOnlySpan<byte> key)
     {
         var order = Reverse(hash);
-        var record = Read(&buckets.Heads[hash & buckets.Mask]);
+        var record = Read(buckets.HeadOf(order));
         while (record is not null)
         {
             var comparison = NativeRecord.Compare(record, order, key);

@@ -53,7 +53,7 @@ public static class DurableTable
 
             var upgraded = false;
             JournaledStore<TKey, TValue>? journaled = null;
-            var engine = durability.Storage == TableStorage.OffHeap ? OffHeapTable.NewEngine(options.Type, keyCodec, valueCodec) : null;
+            var engine = durability.Storage == TableStorage.OffHeap ? OffHeapTable.NewEngine(options.Type, keyCodec, valueCodec, node.Scheduler) : null;
             var table = Table.Create<TKey, TValue>(node, options, null, null, engine: engine, wrap: store =>
             {
                 var (sequence, damaged) = LoadNewestGoodSnapshot(store, directory, options.Type, keyCodec, valueCodec, out upgraded);

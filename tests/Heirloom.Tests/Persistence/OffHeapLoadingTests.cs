@@ -1,5 +1,6 @@
 using System.Buffers;
 using Heirloom.Persistence;
+using Heirloom.Processes;
 using Heirloom.Tables;
 
 namespace Heirloom.Tests.Persistence;
@@ -12,16 +13,20 @@ public sealed class OffHeapLoadingTests
     private static readonly ICodec<long> KeyCodec = Codecs.For<long>();
     private static readonly ICodec<string> ValueCodec = Codecs.For<string>();
 
-    // A thousand objects are linked on the loading thread, fifty thousand on a second one; reserving one object makes
-    // the table grow step by step while it is being filled.
+    // A thousand objects are linked on the loading thread, fifty thousand on a second one, and the records of a
+    // hundred thousand (reserved ahead) are carved from blocks; reserving one object makes the table grow step by step
+    // while it is being filled.
     [Theory]
     [InlineData(TableType.Set, 1_000, true)]
     [InlineData(TableType.Set, 50_000, true)]
     [InlineData(TableType.Set, 50_000, false)]
+    [InlineData(TableType.Set, 100_000, true)]
     [InlineData(TableType.Bag, 1_000, true)]
     [InlineData(TableType.Bag, 50_000, false)]
+    [InlineData(TableType.Bag, 100_000, true)]
     [InlineData(TableType.DuplicateBag, 1_000, false)]
     [InlineData(TableType.DuplicateBag, 50_000, true)]
+    [InlineData(TableType.DuplicateBag, 100_000, true)]
     public void Objects_in_traversal_order_load_into_the_same_table(TableType type, int objects, bool reserve)
     {
         var random = new Random(objects + (int)type);
@@ -65,8 +70,10 @@ public sealed class OffHeapLoadingTests
     [Theory]
     [InlineData(TableType.Set, 1_000)]
     [InlineData(TableType.Set, 50_000)]
+    [InlineData(TableType.Set, 100_000)]
     [InlineData(TableType.Bag, 50_000)]
-    [InlineData(TableType.DuplicateBag, 50_000)]
+    [InlineData(TableType.Bag, 100_000)]
+    [InlineData(TableType.DuplicateBag, 100_000)]
     public void Objects_out_of_order_or_repeated_load_as_inserting_them_would(TableType type, int objects)
     {
         var random = new Random(objects * 3 + (int)type);
@@ -156,7 +163,84 @@ public sealed class OffHeapLoadingTests
         Assert.Equal(expected.Enumerate(reverse: false), loaded.Enumerate(reverse: false));
     }
 
-    private static OffHeapHashStore<long, string> NewStore(TableType type) => new(type, KeyCodec, ValueCodec);
+    [Theory]
+    [InlineData(TableType.Set, false)]
+    [InlineData(TableType.DuplicateBag, false)]
+    [InlineData(TableType.Set, true)]
+    public async Task Blocks_whose_records_were_mostly_replaced_are_compacted_and_freed_under_readers(TableType type, bool clearMidway)
+    {
+        const int Objects = 300_000;
+        var source = NewStore(type);
+        for (var key = 0L; key < Objects; key++)
+        {
+            source.Insert(key, $"first-{key}");
+        }
+
+        var loaded = Load(NewStore(type), source.Enumerate(reverse: false).ToList(), Objects);
+        Assert.True(loaded.CarvedBlockBytes >= RecordBlock.Size, "The loaded records were carved from blocks.");
+
+        // Readers take no lock: while records are copied out of their blocks and the blocks freed, each must read the
+        // key's first value, its replacement, or nothing (a deleted key), and never freed memory.
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 2).Select(seed => Task.Factory.StartNew(() =>
+        {
+            var random = new Random(seed);
+            while (!stop.IsCancellationRequested)
+            {
+                var key = (long)random.Next(Objects);
+                if (loaded.TryGetValue(key, out var value) && value != $"first-{key}" && value != $"second-{key}")
+                {
+                    throw new InvalidOperationException($"Key {key} read '{value}'.");
+                }
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+
+        // Four of every five keys get a value of another length (a new record each), one in twenty is deleted: every
+        // block keeps under a quarter of its records.
+        for (var key = 0L; key < Objects; key++)
+        {
+            switch (key % 20)
+            {
+                case < 16:
+                    Replace(source, key);
+                    Replace(loaded, key);
+                    break;
+                case 16:
+                    source.Delete(key);
+                    loaded.Delete(key);
+                    break;
+            }
+
+            if (clearMidway && key == Objects * 9 / 10)
+            {
+                source.Clear();
+                loaded.Clear();
+            }
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (loaded.CarvedBlockBytes > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+        Assert.Equal(0, loaded.CarvedBlockBytes);
+        Assert.Equal(source.Count, loaded.Count);
+        Assert.Equal(source.Enumerate(reverse: false), loaded.Enumerate(reverse: false));
+
+        // Every record is of its own allocation now: the table costs what a table filled by inserts costs.
+        Assert.Equal(source.NativeBytes, loaded.NativeBytes);
+
+        static void Replace(OffHeapHashStore<long, string> store, long key)
+        {
+            store.Delete(key);
+            store.Insert(key, $"second-{key}");
+        }
+    }
+
+    private static OffHeapHashStore<long, string> NewStore(TableType type) => new(type, KeyCodec, ValueCodec, NodeScheduler.ThreadPool);
 
     private static OffHeapHashStore<long, string> Load(OffHeapHashStore<long, string> store, IEnumerable<KeyValuePair<long, string>> objects, int reserve)
     {

@@ -7,7 +7,8 @@ namespace Heirloom.Persistence;
 /// memory, so that a table nobody deleted (a node dropped without being disposed) does not leak it: the finalizer frees
 /// it all once the store is unreachable. A live table is reachable from its node's registry until deleted, and deleting
 /// it hands its records to the reclaimer at once (<see cref="Reset"/> through the store's Clear), which frees them as
-/// soon as no reader without a lock is in them. Records unlinked one by one wait per stripe, then go to the reclaimer.
+/// soon as no reader without a lock is in them. Records unlinked one by one wait per stripe, then go to the reclaimer;
+/// records carved from blocks while a snapshot loaded go with their blocks (<see cref="Blocks"/>).
 /// </summary>
 internal sealed unsafe class NativeBuckets
 {
@@ -27,7 +28,8 @@ internal sealed unsafe class NativeBuckets
     private readonly long[] _retiredBytes = new long[1 << MinimumBits];
     private volatile BucketArray _current = new(MinimumBits);
 
-    // Unreachable, so no reader is in this memory: all of it goes at once, the records still waiting to be retired too.
+    // Unreachable, so no reader is in this memory: all of it goes at once, the records still waiting to be retired too,
+    // and the blocks records were carved from last, since freeing the chains reads their records.
     ~NativeBuckets()
     {
         FreeChains(_current);
@@ -38,7 +40,12 @@ internal sealed unsafe class NativeBuckets
                 block.Free();
             }
         }
+
+        Blocks.FreeAll();
     }
+
+    /// <summary>The blocks of the records carved while a snapshot loaded.</summary>
+    public RecordBlocks Blocks { get; } = new();
 
     /// <summary>The current bucket array; replaced, never changed in size, while every stripe is held.</summary>
     public BucketArray Current => _current;
@@ -63,13 +70,21 @@ internal sealed unsafe class NativeBuckets
             HandOver(stripe);
         }
 
+        // The blocks after the chains: freeing the chains reads the records carved from them.
         EpochReclaimer.Retire([RetiredBlock.WithChains(old.Heads, old.Length)], bytes + old.Footprint);
+        Blocks.RetireAll();
         EpochReclaimer.Flush();
     }
 
-    /// <summary>Frees a record unlinked from its chain once no reader can be reading it. Caller holds the stripe.</summary>
-    public void Retire(int stripe, NativeRecord* record, long footprint)
+    /// <summary>Frees a record unlinked from its chain once no reader can be reading it, or, for a carved record, counts
+    /// it out of its block. Returns the block when it should be compacted now, else null. Caller holds the stripe.</summary>
+    public RecordBlock* Retire(int stripe, NativeRecord* record, long footprint)
     {
+        if (record->Carving != NativeRecord.OwnAllocation)
+        {
+            return Blocks.Unlinked(record) ? RecordBlock.Of(record) : null;
+        }
+
         var blocks = _retired[stripe] ??= new RetiredBlock[StripeBatch];
         blocks[_retiredCounts[stripe]++] = RetiredBlock.Of(record);
         _retiredBytes[stripe] += footprint;
@@ -77,6 +92,8 @@ internal sealed unsafe class NativeBuckets
         {
             HandOver(stripe);
         }
+
+        return null;
     }
 
     private void HandOver(int stripe)

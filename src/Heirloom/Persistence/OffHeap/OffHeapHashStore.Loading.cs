@@ -17,7 +17,10 @@ namespace Heirloom.Persistence;
 /// that one with no search: every record in the table is ordered at or before it, so the new one is the last of its
 /// bucket, after it in its bucket or first in a later, empty one, and the bucket array fills from its start to its
 /// end. An object out of that order (a snapshot written by another store) is inserted as any other, and the last one
-/// linked stays the greatest.</para></remarks>
+/// linked stays the greatest.</para>
+/// <para>The records of a big snapshot are carved from blocks that another thread faults in ahead
+/// (<see cref="RecordCarver"/>), instead of one C allocation each whose fresh pages the loading thread would fault in
+/// itself.</para></remarks>
 internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedObjectLoader
 {
     // How far ahead of the record being linked records and their buckets' slots are prefetched: enough misses in flight
@@ -28,10 +31,14 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
     private const int LoadBatch = 4096;
     private const int LoadBatchesAhead = 8;
 
+    // Snapshots of this many objects or more have their records carved from blocks (see RecordCarver).
+    private const long CarveFrom = 1 << 16;
+
     // Whether loading may append (see the remarks): decided when the first record is linked, and the greatest record
     // linked so far. Used only by the thread that links, until EndLoading.
     private AppendState _appendState;
     private NativeRecord* _loadTail;
+    private RecordCarver? _carver;
     private LoadedRecord[]? _loadBatch;
     private int _loadCount;
     private BlockingCollection<(LoadedRecord[] Batch, int Count)>? _toLink;
@@ -43,7 +50,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
     {
         var hash = ByteHash.Compute(key);
         var order = Reverse(hash);
-        var record = NativeRecord.Create(order, key, value);
+        var record = _carver is { } carver ? carver.Create(order, key, value) : NativeRecord.Create(order, key, value);
         var batch = _loadBatch ??= new LoadedRecord[LoadBatch];
         batch[_loadCount++] = new LoadedRecord(record, hash, order);
         if (_loadCount == LoadBatch)
@@ -54,20 +61,16 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
 
     public void EndLoading()
     {
-        if (_toLink is { } toLink)
+        try
         {
-            if (_loadCount > 0)
-            {
-                toLink.Add((_loadBatch!, _loadCount));
-            }
-
-            toLink.CompleteAdding();
-            _linker!.Join();
-            toLink.Dispose();
+            LinkTheRest();
         }
-        else if (_loadBatch is not null)
+        finally
         {
-            LinkBatch(_loadBatch, _loadCount);
+            // Every record is linked (or freed): the blocks' counts are exact once closed, and compaction may run.
+            _carver?.Dispose();
+            _carver = null;
+            _loading = false;
         }
 
         _toLink = null;
@@ -94,6 +97,12 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
             bits++;
         }
 
+        if (Count == 0 && count >= CarveFrom && _carver is null)
+        {
+            _loading = true;
+            _carver = new RecordCarver(_memory.Blocks);
+        }
+
         if (Count == 0 && bits > _memory.Current.Bits)
         {
             ReplaceEmpty(bits);
@@ -103,6 +112,25 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
         while (_memory.Current is var buckets && buckets.Length < count && buckets.Bits < 30)
         {
             Grow(buckets);
+        }
+    }
+
+    private void LinkTheRest()
+    {
+        if (_toLink is { } toLink)
+        {
+            if (_loadCount > 0)
+            {
+                toLink.Add((_loadBatch!, _loadCount));
+            }
+
+            toLink.CompleteAdding();
+            _linker!.Join();
+            toLink.Dispose();
+        }
+        else if (_loadBatch is not null)
+        {
+            LinkBatch(_loadBatch, _loadCount);
         }
     }
 
@@ -214,11 +242,11 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
         GrowIf(outgrew, buckets);
     }
 
-    private static void FreeBatch(LoadedRecord[] batch, int from, int count)
+    private void FreeBatch(LoadedRecord[] batch, int from, int count)
     {
         for (var i = from; i < count; i++)
         {
-            NativeRecord.Free((NativeRecord*)batch[i].Record);
+            FreeUnlinked((NativeRecord*)batch[i].Record);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Heirloom.Processes;
 using Heirloom.Tables;
 using Heirloom.Tables.Storage;
 
@@ -55,12 +56,16 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
     private readonly long[] _bytes = new long[LockCount];
     private readonly NativeBuckets _memory = new();
 
+    // Where compactions of carved blocks are queued: the node's seam.
+    private readonly NodeScheduler _scheduler;
+
     // Objects a stripe may hold before the table doubles: one per bucket on average. Guarded by every stripe.
     private int _budget = 1;
     private int _fixCount;
 
-    public OffHeapHashStore(TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    public OffHeapHashStore(TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, NodeScheduler scheduler)
     {
+        _scheduler = scheduler;
         Debug.Assert(type != TableType.OrderedSet, "Ordered sets use the ordered off-heap store.");
         _isBag = type is TableType.Bag or TableType.DuplicateBag;
         _keepsDuplicates = type == TableType.DuplicateBag;
@@ -83,12 +88,19 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         }
     }
 
-    /// <summary>Every native byte the table holds: its records and its bucket array.</summary>
-    public long NativeBytes
+    /// <summary>Every native byte the table holds: its records, the blocks records were carved from and its bucket
+    /// array.</summary>
+    public long NativeBytes => RecordBytes + _memory.Blocks.Bytes + _memory.Current.Footprint;
+
+    /// <summary>The bytes of the blocks loaded records were carved from that the table still holds.</summary>
+    public long CarvedBlockBytes => _memory.Blocks.Bytes;
+
+    // The records of their own allocation (a carved record's bytes are its block's).
+    private long RecordBytes
     {
         get
         {
-            var total = _memory.Current.Footprint;
+            long total = 0;
             for (var i = 0; i < LockCount; i++)
             {
                 total += Volatile.Read(ref _bytes[i]);
@@ -459,7 +471,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         LockAllWriters();
         try
         {
-            _memory.Reset(NativeBytes - _memory.Current.Footprint);
+            _memory.Reset(RecordBytes);
             _budget = 1;
             Array.Clear(_counts);
             Array.Clear(_bytes);
@@ -634,7 +646,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
 
         if (!inserted)
         {
-            NativeRecord.Free(record);
+            FreeUnlinked(record);
         }
 
         return false;
@@ -672,7 +684,7 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
         record->Next = old->Next;
         Publish(link, record);
         _bytes[stripe] += NativeRecord.Footprint(record) - NativeRecord.Footprint(old);
-        _memory.Retire(stripe, old, NativeRecord.Footprint(old));
+        Retire(stripe, old);
         return true;
     }
 
@@ -686,7 +698,30 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : TableStore
     {
         _bytes[stripe] -= NativeRecord.Footprint(record);
         _counts[stripe]--;
-        _memory.Retire(stripe, record, NativeRecord.Footprint(record));
+        Retire(stripe, record);
+    }
+
+    /// <summary>Hands an unlinked record to be freed once no reader is in it. Caller holds the stripe.</summary>
+    private void Retire(int stripe, NativeRecord* record)
+    {
+        var compact = _memory.Retire(stripe, record, NativeRecord.Footprint(record));
+        if (compact is not null)
+        {
+            QueueCompaction(compact);
+        }
+    }
+
+    /// <summary>Frees a record that was never linked (a duplicate, or one a failed load made).</summary>
+    private void FreeUnlinked(NativeRecord* record)
+    {
+        if (record->Carving == NativeRecord.OwnAllocation)
+        {
+            NativeRecord.Free(record);
+        }
+        else if (_memory.Blocks.Unlinked(record))
+        {
+            QueueCompaction(RecordBlock.Of(record));
+        }
     }
 
     /// <summary>A new record for the key, with a value encoded here (so it may throw, before anything changed).</summary>

@@ -60,16 +60,16 @@ public static class OffHeapTable
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(options);
-        var engine = NewEngine(options.Type, keyCodec ?? Codecs.For<TKey>(), valueCodec ?? Codecs.For<TValue>());
+        var engine = NewEngine(options.Type, keyCodec ?? Codecs.For<TKey>(), valueCodec ?? Codecs.For<TValue>(), node.Scheduler);
         return Table.Create(node, options, null, null, wrap: null, engine);
     }
 
     /// <summary>The off-heap engine for a table of <paramref name="type"/>.</summary>
-    internal static TableStore<TKey, TValue> NewEngine<TKey, TValue>(TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec)
+    internal static TableStore<TKey, TValue> NewEngine<TKey, TValue>(TableType type, ICodec<TKey> keyCodec, ICodec<TValue> valueCodec, NodeScheduler scheduler)
         where TKey : notnull =>
         type == TableType.OrderedSet
             ? new OffHeapOrderedStore<TKey, TValue>(keyCodec, valueCodec, null)
-            : new OffHeapHashStore<TKey, TValue>(type, keyCodec, valueCodec);
+            : new OffHeapHashStore<TKey, TValue>(type, keyCodec, valueCodec, scheduler);
 
     /// <summary>The native bytes an off-heap table's objects take (records and, for hash tables, the bucket array);
     /// 0 for a table on the heap or deleted.</summary>

@@ -3,9 +3,13 @@ using System.Runtime.InteropServices;
 namespace Heirloom.Persistence;
 
 /// <summary>Native memory unlinked from an off-heap table, waiting for <see cref="EpochReclaimer"/> to free it: one
-/// block, or a whole bucket array with every record chained from it (a cleared table).</summary>
+/// block, a block records were carved from, or a whole bucket array with every record chained from it (a cleared
+/// table).</summary>
 internal readonly unsafe struct RetiredBlock
 {
+    // Marks a block records were carved from, in place of a count of chained buckets.
+    private const int CarvedBlock = -1;
+
     private readonly void* _pointer;
     private readonly int _chainedBuckets;
 
@@ -21,8 +25,17 @@ internal readonly unsafe struct RetiredBlock
     /// <summary>A bucket array of <paramref name="length"/> heads and every record chained from them.</summary>
     public static RetiredBlock WithChains(NativeRecord** heads, int length) => new(heads, length);
 
+    /// <summary>A block records were carved from, none of them linked any more.</summary>
+    public static RetiredBlock OfRecordBlock(RecordBlock* block) => new(block, CarvedBlock);
+
     public void Free()
     {
+        if (_chainedBuckets == CarvedBlock)
+        {
+            RecordBlock.Free((RecordBlock*)_pointer);
+            return;
+        }
+
         var heads = (NativeRecord**)_pointer;
         for (var i = 0; i < _chainedBuckets; i++)
         {

@@ -231,10 +231,10 @@ public static class DurableTable
         upgraded = keyReader != keyCodec || valueReader != valueCodec;
         if (!upgraded && store is IEncodedObjectLoader loader)
         {
-            // Each object takes at least its two 4-byte length prefixes, which bounds what a header may ask room for.
-            loader.Reserve(Math.Min(info.ObjectCount, file.BodyLength(bodyStart) / 8));
             try
             {
+                // Each object takes at least its two 4-byte length prefixes, which bounds what a header may ask room for.
+                loader.Reserve(Math.Min(info.ObjectCount, file.BodyLength(bodyStart) / 8));
                 return file.VisitObjects(bodyStart, loader.LoadEncoded);
             }
             finally

@@ -38,6 +38,11 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue>
                 }
             }
         }
+        catch (OutOfMemoryException)
+        {
+            // The records left stay in the block, which is correct, only bigger; a later unlink asks again.
+            RecordBlocks.Requeue(block);
+        }
         finally
         {
             _memory.Blocks.Unpin(block);

@@ -97,21 +97,21 @@ internal sealed unsafe partial class OffHeapHashStore<TKey, TValue> : IEncodedOb
             bits++;
         }
 
-        if (Count == 0 && count >= CarveFrom && _carver is null)
-        {
-            _loading = true;
-            _carver = new RecordCarver(_memory.Blocks);
-        }
-
         if (Count == 0 && bits > _memory.Current.Bits)
         {
             ReplaceEmpty(bits);
-            return;
         }
 
         while (_memory.Current is var buckets && buckets.Length < count && buckets.Bits < 30)
         {
             Grow(buckets);
+        }
+
+        // Once the buckets are there: a failure to make them leaves no thread behind.
+        if (Count == 0 && count >= CarveFrom && _carver is null)
+        {
+            _loading = true;
+            _carver = new RecordCarver(_memory.Blocks);
         }
     }
 

@@ -38,18 +38,29 @@ internal sealed unsafe class RecordBlocks
 
     /// <summary>A carved record left the table (unlinked, or never linked). Returns whether its block should now be
     /// compacted (true once per block). Caller holds the record's stripe, or loads the table.</summary>
+    /// <remarks>Writers of other stripes unlink the block's other records meanwhile, and the one that unlinks its last
+    /// retires it, which may free it at once: this runs as a reader of the reclaimer's epoch, so the block stays
+    /// allocated until it returns.</remarks>
     public bool Unlinked(NativeRecord* record)
     {
-        record->Carving = NativeRecord.UnlinkedInBlock;
-        var block = RecordBlock.Of(record);
-        var live = Interlocked.Decrement(ref block->Live);
-        if (live == 0)
+        var scope = EpochReclaimer.EnterRead();
+        try
         {
-            Release(block);
-            return false;
-        }
+            record->Carving = NativeRecord.UnlinkedInBlock;
+            var block = RecordBlock.Of(record);
+            var live = Interlocked.Decrement(ref block->Live);
+            if (live == 0)
+            {
+                Release(block);
+                return false;
+            }
 
-        return live < block->Carved / 4 && Interlocked.CompareExchange(ref block->CompactionQueued, 1, 0) == 0;
+            return live < block->Carved / 4 && Interlocked.CompareExchange(ref block->CompactionQueued, 1, 0) == 0;
+        }
+        finally
+        {
+            scope.Exit();
+        }
     }
 
     /// <summary>Lets a compaction be queued again (it was asked for while the table was loading).</summary>
@@ -118,7 +129,8 @@ internal sealed unsafe class RecordBlocks
     {
         lock (_lock)
         {
-            if (block->Pins == 0 && _blocks.Contains((nint)block))
+            // Retired already (by a compaction that ended meanwhile): its header is not to be read.
+            if (_blocks.Contains((nint)block) && block->Pins == 0)
             {
                 RetireLocked(block);
             }

@@ -56,11 +56,7 @@ internal unsafe struct RecordBlock
     public static RecordBlock* Allocate()
     {
         var block = (RecordBlock*)NativeMemory.AlignedAlloc(Size, Size);
-        var bytes = (byte*)block;
-        for (var page = 0; page < Size; page += Environment.SystemPageSize)
-        {
-            bytes[page] = 0;
-        }
+        NativePages.FaultIn((byte*)block, Size);
 
         block->Live = OpenBias;
         block->Carved = 0;

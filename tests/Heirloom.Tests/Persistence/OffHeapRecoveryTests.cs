@@ -13,21 +13,24 @@ public sealed class OffHeapRecoveryTests : IDisposable
     public void Dispose() => _temporary.Dispose();
 
     // Loading links the records on a second thread once there are more than a few thousand objects, and on the loading
-    // thread below that: both are run, for each type.
+    // thread below that, and carves the records of a snapshot of 65,536 objects or more from blocks: each is run.
     [Theory]
-    [InlineData(TableType.Set, 2_000)]
-    [InlineData(TableType.Set, 30_000)]
-    [InlineData(TableType.Bag, 2_000)]
-    [InlineData(TableType.Bag, 30_000)]
-    [InlineData(TableType.DuplicateBag, 2_000)]
-    public async Task A_snapshot_loaded_as_bytes_recovers_what_decoding_it_recovers(TableType type, int keys)
+    [InlineData(TableType.Set, 2_000, 20_000)]
+    [InlineData(TableType.Set, 30_000, 20_000)]
+    [InlineData(TableType.Set, 1_000_000, 120_000)]
+    [InlineData(TableType.Bag, 2_000, 20_000)]
+    [InlineData(TableType.Bag, 30_000, 20_000)]
+    [InlineData(TableType.Bag, 60_000, 120_000)]
+    [InlineData(TableType.DuplicateBag, 2_000, 20_000)]
+    [InlineData(TableType.DuplicateBag, 30_000, 100_000)]
+    public async Task A_snapshot_loaded_as_bytes_recovers_what_decoding_it_recovers(TableType type, int keys, int inserts)
     {
         await using var node = new Node();
-        var offHeap = new DurabilityOptions(Path.Combine(_temporary.Path, $"{type}-{keys}")) { Fsync = FsyncPolicy.None, Storage = TableStorage.OffHeap };
+        var offHeap = new DurabilityOptions(Path.Combine(_temporary.Path, $"{type}-{keys}-{inserts}")) { Fsync = FsyncPolicy.None, Storage = TableStorage.OffHeap };
         var options = new TableOptions { Type = type };
         var table = DurableTable.Open<string, string>(node, options, offHeap);
         var random = new Random(7);
-        for (var i = 0; i < 20_000; i++)
+        for (var i = 0; i < inserts; i++)
         {
             // With few keys, bags get many values per key, duplicates among them.
             table.Insert($"key-{random.Next(keys)}", $"value-{random.Next(50)}");

@@ -149,6 +149,10 @@ internal static partial class DurabilityWorkloads
             {
                 throw new InvalidOperationException($"Recovered {table.Count:N0} entries, not {entries:N0}.");
             }
+
+            // On the error stream, for whoever runs the step by hand: the last line out is the time.
+            var memory = table.GetInfo()?.Memory ?? 0;
+            Console.Error.WriteLine($"opened {entries:N0} entries: {memory:N0} bytes, {(double)memory / entries:F1} per entry");
         }
 
         Console.WriteLine(milliseconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture));
